@@ -1,0 +1,130 @@
+"""Staff login, bearer tokens and EDC API keys."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tortoise.transactions import in_transaction
+
+from service.actions.actors import Actor, Role
+from service.actions.errors import ActionError, Conflict, FieldInvalid
+from service.db.audit import audit
+from service.db.models import ApiKey, AuthToken, Participant, StaffUser
+from service.runtime import Runtime
+from service.security import hash_password, keyed_hash, new_secret, verify_password
+
+# Checked against when the email is unknown, so both paths take the same time.
+_DUMMY_HASH = hash_password("not-a-real-password")
+
+
+class BadCredentials(ActionError):
+    status_code = 401
+
+
+def staff_actor(user: StaffUser) -> Actor:
+    return Actor(
+        kind="staff",
+        label=f"staff:{user.email}",
+        role=Role(user.role),
+        sites=tuple(user.sites or ()),
+    )
+
+
+async def login(rt: Runtime, email: str, password: str) -> str:
+    user = await StaffUser.get_or_none(email=email.strip().lower(), active=True)
+    if not verify_password(password, user.password_hash if user else _DUMMY_HASH) or not user:
+        raise BadCredentials("email or password is wrong")
+    return await issue_token(rt, staff=user)
+
+
+async def issue_token(
+    rt: Runtime, *, staff: StaffUser | None = None, participant: Participant | None = None
+) -> str:
+    now = rt.clock.now()
+    token = new_secret("fu_")
+    async with in_transaction():
+        await AuthToken.create(
+            token_hash=keyed_hash(rt.settings.secret_key, token),
+            staff=staff,
+            participant=participant,
+            created_at=now,
+            expires_at=now + timedelta(hours=rt.settings.token_ttl_hours),
+        )
+        who = f"staff:{staff.email}" if staff else f"participant:{participant.study_id}"  # type: ignore[union-attr]  # one of the two is set
+        await audit(at=now, actor=who, action="auth.token", entity="auth_token", entity_id=who)
+    return token
+
+
+async def actor_for_token(rt: Runtime, token: str) -> Actor | None:
+    row = await AuthToken.get_or_none(token_hash=keyed_hash(rt.settings.secret_key, token))
+    if row is None or row.expires_at <= rt.clock.now():
+        return None
+    if row.staff_id is not None:  # type: ignore[attr-defined]  # FK id attr
+        user = await StaffUser.get_or_none(id=row.staff_id, active=True)  # type: ignore[attr-defined]
+        return staff_actor(user) if user else None
+    participant = await Participant.get_or_none(id=row.participant_id)  # type: ignore[attr-defined]
+    if participant is None:
+        return None
+    return Actor(
+        kind="participant",
+        label=f"participant:{participant.study_id}",
+        participant_id=participant.id,
+    )
+
+
+async def add_staff_user(
+    rt: Runtime, email: str, role: str, sites: list[str], password: str
+) -> StaffUser:
+    email = email.strip().lower()
+    if "@" not in email:
+        raise FieldInvalid("email is not an email address", field="email")
+    if role not in {r.value for r in Role}:
+        raise FieldInvalid("role must be admin, coordinator or monitor", field="role")
+    known = {s.code for s in rt.protocol.sites}
+    unknown = [s for s in sites if s not in known]
+    if unknown:
+        raise FieldInvalid(f"unknown site(s): {', '.join(unknown)}", field="site")
+    if role == Role.COORDINATOR and not sites:
+        raise FieldInvalid("a coordinator needs at least one --site", field="site")
+    if len(password) < 10:
+        raise FieldInvalid("password must be at least 10 characters", field="password")
+    if await StaffUser.filter(email=email).exists():
+        raise Conflict(f"{email} already has an account", field="email")
+    async with in_transaction():
+        user = await StaffUser.create(
+            email=email, role=role, sites=sites, password_hash=hash_password(password)
+        )
+        await audit(
+            at=rt.clock.now(),
+            actor="system:cli",
+            action="staff.add",
+            entity="staff_user",
+            entity_id=email,
+            changes={"role": role, "sites": sites},
+        )
+    return user
+
+
+async def add_api_key(rt: Runtime, name: str, scope: str, sites: list[str]) -> str:
+    if scope != "edc":
+        raise FieldInvalid("scope must be edc", field="scope")
+    if await ApiKey.filter(name=name).exists():
+        raise Conflict(f"an API key named {name!r} exists", field="name")
+    key = new_secret("edc_")
+    async with in_transaction():
+        await ApiKey.create(
+            name=name,
+            key_hash=keyed_hash(rt.settings.secret_key, key),
+            scope=scope,
+            sites=sites,
+            created_at=rt.clock.now(),
+        )
+        await audit(
+            at=rt.clock.now(),
+            actor="system:cli",
+            action="apikey.add",
+            entity="api_key",
+            entity_id=name,
+            changes={"scope": scope, "sites": sites},
+        )
+    return key

@@ -1,0 +1,121 @@
+"""The embedded default SMS gateway: nothing leaves the machine.
+
+A newcomer running ``followup serve`` must see reminders "go out" without a Twilio
+account, so every send succeeds at once with status ``delivered``. What was sent stays
+in the database (the caller's job) and in a small in-memory ring for the demo; the log
+gets one line with a masked number and the size of the text, never the text itself —
+a reminder body names a visit and a clinic, which is health information.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime
+
+from service.adapters.redaction import mask_phone
+from service.ports import Clock, ProviderReceipt, SmsSendError, SystemClock
+
+__all__ = ["ConsoleMessage", "ConsoleSmsGateway"]
+
+logger = logging.getLogger("service.sms.console")
+
+# Same rule Twilio applies before answering 21211, so a demo built on the console
+# gateway meets the same refusal as production would.
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+
+_GSM7_BASIC = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+_GSM7_EXTENDED = frozenset("^{}\\[~]|€\f")
+
+
+def _segments(body: str) -> int:
+    """Segment count as a carrier bills it (GSM-7 160/153, else UCS-2 70/67).
+
+    Kept private and small: the domain's renderer owns the authoritative count shown in
+    previews; this only sizes the console's log line.
+    """
+    if all(ch in _GSM7_BASIC or ch in _GSM7_EXTENDED for ch in body):
+        units, single, multi = sum(2 if ch in _GSM7_EXTENDED else 1 for ch in body), 160, 153
+    else:
+        units, single, multi = len(body.encode("utf-16-le")) // 2, 70, 67
+    return 1 if units <= single else -(-units // multi)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleMessage:
+    """One message the console gateway 'sent'; kept in memory only."""
+
+    provider_id: str
+    to: str
+    body: str
+    sent_at: datetime
+    segments: int
+    status_callback: str | None = None
+    validity_period_s: int | None = None
+
+
+class ConsoleSmsGateway:
+    """SmsGateway that delivers instantly into memory and one redacted log line."""
+
+    name = "console"
+
+    def __init__(self, *, keep_last: int = 200, clock: Clock | None = None) -> None:
+        if keep_last < 1:
+            raise ValueError("keep_last must be at least 1")
+        self._clock = clock or SystemClock()
+        self._sent: deque[ConsoleMessage] = deque(maxlen=keep_last)
+
+    @property
+    def sent(self) -> list[ConsoleMessage]:
+        """The most recent messages, oldest first (bounded by ``keep_last``)."""
+        return list(self._sent)
+
+    async def send(
+        self,
+        to: str,
+        body: str,
+        *,
+        status_callback: str | None = None,
+        validity_period_s: int | None = None,
+    ) -> ProviderReceipt:
+        if not _E164.match(to):
+            raise SmsSendError("invalid 'To' phone number", code=21211, permanent=True)
+        if not body:
+            raise SmsSendError("message body is required", code=21602, permanent=True)
+        message = ConsoleMessage(
+            provider_id="CONSOLE" + uuid.uuid4().hex,
+            to=to,
+            body=body,
+            sent_at=self._clock.now(),
+            segments=_segments(body),
+            status_callback=status_callback,
+            validity_period_s=validity_period_s,
+        )
+        self._sent.append(message)
+        logger.info(
+            "console sms %s to %s: %d chars, %d segment(s)",
+            message.provider_id,
+            mask_phone(to),
+            len(body),
+            message.segments,
+        )
+        return ProviderReceipt(
+            provider_id=message.provider_id, status="delivered", sent_at=message.sent_at
+        )
+
+    async def find_sent(self, to: str, body: str, since: datetime) -> ProviderReceipt | None:
+        for message in reversed(self._sent):
+            if message.to == to and message.body == body and message.sent_at >= since:
+                return ProviderReceipt(
+                    provider_id=message.provider_id, status="delivered", sent_at=message.sent_at
+                )
+        return None
+
+    async def aclose(self) -> None:
+        """Nothing to release; the memory ring stays readable for the demo."""

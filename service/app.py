@@ -1,0 +1,127 @@
+"""The Litestar application factory.
+
+``create_app`` takes its collaborators as arguments (gateway, clock, translator,
+protocol); whatever is not given is built from settings. The lifespan opens the
+database, checks migrations, syncs the sites from the protocol file and starts the
+dispatcher's scheduler; all of it is undone on shutdown.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.config.cors import CORSConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from service.actions.errors import ActionError
+from service.actions.replanning import replan_if_protocol_changed
+from service.actions.sites import sync_sites
+from service.adapters.gateways import build_gateway
+from service.adapters.holidays_cl import non_working_predicate
+from service.adapters.i18n import load_renderer
+from service.db.lifecycle import close_database, ensure_migrated, open_database
+from service.domain.protocol import Protocol
+from service.domain.protocol_loader import load_protocol
+from service.jobs.scheduler import DispatchScheduler
+from service.ports import Clock, SmsGateway, SystemClock, Translator
+from service.runtime import Runtime
+from service.settings import Settings
+from service.web.controllers.health import HealthController
+from service.web.controllers.mobile import MobileAuthController, MobileController
+from service.web.controllers.participants import ParticipantController
+from service.web.controllers.staff import AuthController, SiteController
+from service.web.errors import action_error_handler
+
+log = logging.getLogger("service.app")
+
+
+def build_runtime(
+    settings: Settings,
+    *,
+    gateway: SmsGateway | None = None,
+    clock: Clock | None = None,
+    translator: Translator | None = None,
+    protocol: Protocol | None = None,
+) -> Runtime:
+    return Runtime(
+        settings=settings,
+        protocol=protocol or load_protocol(settings.study_file),
+        clock=clock or SystemClock(),
+        gateway=gateway or build_gateway(settings),
+        translator=translator or load_renderer(),
+        non_working=non_working_predicate(),
+    )
+
+
+def create_app(
+    settings: Settings,
+    *,
+    gateway: SmsGateway | None = None,
+    clock: Clock | None = None,
+    translator: Translator | None = None,
+    protocol: Protocol | None = None,
+    run_scheduler: bool = True,
+    demo: bool = False,
+) -> Litestar:
+    runtime = build_runtime(
+        settings, gateway=gateway, clock=clock, translator=translator, protocol=protocol
+    )
+    scheduler = DispatchScheduler(runtime) if run_scheduler else None
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        await open_database(settings.database_url)
+        try:
+            await ensure_migrated(may_migrate=settings.is_embedded)
+            await sync_sites(runtime)
+            await replan_if_protocol_changed(runtime)
+            if demo:
+                from service.demo import load_demo_data
+
+                await load_demo_data(runtime)
+            if scheduler is not None:
+                scheduler.start()
+            yield
+        finally:
+            if scheduler is not None:
+                await scheduler.stop()
+            await runtime.gateway.aclose()
+            await close_database()
+
+    app = Litestar(
+        route_handlers=[
+            HealthController,
+            AuthController,
+            ParticipantController,
+            SiteController,
+            MobileAuthController,
+            MobileController,
+        ],
+        lifespan=[lifespan],
+        exception_handlers={ActionError: action_error_handler},
+        openapi_config=OpenAPIConfig(
+            title="MSC-ROLE follow-up service",
+            version="1.0.0",
+            description=(
+                "Visit calendars, SMS reminders, check-ins and safety alerts for the "
+                "MSC-ROLE trial. Staff authenticate with POST /api/v1/auth/token."
+            ),
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin()],
+            components=Components(
+                security_schemes={
+                    "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="opaque")
+                }
+            ),
+        ),
+        cors_config=CORSConfig(allow_origins=[]),
+        debug=False,
+    )
+    app.state.runtime = runtime
+    app.state.scheduler = scheduler
+    return app

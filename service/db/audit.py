@@ -1,0 +1,44 @@
+"""The append-only audit log; every action that writes calls :func:`audit` in its transaction."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+
+from service.db.models import AuditEntry
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+async def audit(
+    *,
+    at: datetime,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: str | int,
+    changes: dict[str, Any] | None = None,
+    reason: str | None = None,
+) -> None:
+    await AuditEntry.create(
+        at=at,
+        actor=actor,
+        action=action,
+        entity=entity,
+        entity_id=str(entity_id),
+        changes=_jsonable(changes or {}),
+        reason=reason,
+    )
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """{field: [old, new]} for the fields that changed."""
+    return {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}

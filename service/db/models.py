@@ -1,0 +1,333 @@
+"""Tortoise models: the service's source of truth.
+
+Conventions that matter for the trial:
+- every timestamp is timezone-aware UTC; local dates (baseline, visits) are plain dates
+  in the participant's zone, because that is how the protocol speaks;
+- what a person reported or a coordinator recorded is never overwritten: infusions,
+  visit outcomes and check-ins are append-only rows, the newest one wins;
+- no column can hold a treatment arm, kit or dose.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Site(Model):
+    code = fields.CharField(primary_key=True, max_length=16)
+    name = fields.CharField(max_length=128)
+    timezone = fields.CharField(max_length=64)
+    help_line = fields.CharField(max_length=20)
+    on_call_primary = fields.CharField(max_length=20, null=True)
+    on_call_backup = fields.CharField(max_length=20, null=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "site"
+
+
+class Participant(Model):
+    id = fields.IntField(primary_key=True)
+    study_id = fields.CharField(max_length=32, unique=True)
+    site: fields.ForeignKeyRelation[Site] = fields.ForeignKeyField(
+        "followup.Site", related_name="participants", on_delete=fields.RESTRICT
+    )
+    phone = fields.CharField(max_length=20, unique=True)
+    language = fields.CharField(max_length=5, default="es")
+    timezone = fields.CharField(max_length=64)
+    can_become_pregnant = fields.BooleanField()
+    baseline_infusion_date = fields.DateField()
+    second_infusion_date = fields.DateField(null=True)
+    sms_consent = fields.BooleanField()
+    preferred_time = fields.CharField(max_length=5, null=True)
+    status = fields.CharField(max_length=16, default="active")
+    withdrawn_at = fields.DatetimeField(null=True)
+    opted_out = fields.BooleanField(default=False)
+    paused = fields.BooleanField(default=False)
+    sms_blocked_code = fields.IntField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "participant"
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+
+class Infusion(Model):
+    # An actual infusion date as recorded; a correction is a newer row.
+
+    id = fields.IntField(primary_key=True)
+    participant: fields.ForeignKeyRelation[Participant] = fields.ForeignKeyField(
+        "followup.Participant", related_name="infusions", on_delete=fields.RESTRICT
+    )
+    number = fields.SmallIntField()
+    date = fields.DateField()
+    recorded_by = fields.CharField(max_length=128)
+    recorded_at = fields.DatetimeField()
+
+    class Meta:
+        table = "infusion"
+
+
+class VisitOutcome(Model):
+    # What happened at a visit; a correction is a newer row.
+
+    id = fields.IntField(primary_key=True)
+    participant: fields.ForeignKeyRelation[Participant] = fields.ForeignKeyField(
+        "followup.Participant", related_name="visit_outcomes", on_delete=fields.RESTRICT
+    )
+    visit_code = fields.CharField(max_length=16)
+    status = fields.CharField(max_length=16)
+    date = fields.DateField()
+    source = fields.CharField(max_length=16, default="staff")
+    recorded_by = fields.CharField(max_length=128)
+    recorded_at = fields.DatetimeField()
+
+    class Meta:
+        table = "visit_outcome"
+        indexes = (("participant_id", "visit_code"),)
+
+
+class StaffUser(Model):
+    id = fields.IntField(primary_key=True)
+    email = fields.CharField(max_length=254, unique=True)
+    password_hash = fields.CharField(max_length=255)
+    role = fields.CharField(max_length=16)
+    sites: fields.JSONField[list[str]] = fields.JSONField(default=list)
+    active = fields.BooleanField(default=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "staff_user"
+
+
+class AuthToken(Model):
+    # A bearer token; only its keyed hash is stored.
+
+    id = fields.IntField(primary_key=True)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    staff: fields.ForeignKeyNullableRelation[StaffUser] = fields.ForeignKeyField(
+        "followup.StaffUser", related_name="tokens", null=True, on_delete=fields.CASCADE
+    )
+    participant: fields.ForeignKeyNullableRelation[Participant] = fields.ForeignKeyField(
+        "followup.Participant", related_name="tokens", null=True, on_delete=fields.CASCADE
+    )
+    created_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField()
+
+    class Meta:
+        table = "auth_token"
+
+
+class ApiKey(Model):
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=64, unique=True)
+    key_hash = fields.CharField(max_length=64, unique=True)
+    scope = fields.CharField(max_length=16)
+    sites: fields.JSONField[list[str]] = fields.JSONField(default=list)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "api_key"
+
+
+class AuditEntry(Model):
+    # Append-only: who did what to which record, when, and why.
+
+    id = fields.BigIntField(primary_key=True)
+    at = fields.DatetimeField()
+    actor = fields.CharField(max_length=160)
+    action = fields.CharField(max_length=64)
+    entity = fields.CharField(max_length=32)
+    entity_id = fields.CharField(max_length=64)
+    changes: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
+    reason = fields.TextField(null=True)
+
+    class Meta:
+        table = "audit_log"
+        indexes = (("entity", "entity_id"),)
+
+
+class OutboundMessage(Model):
+    # One message we intend to send, are sending or have sent.
+    #
+    # ``dedupe_key`` (participant, purpose, occurrence) is unique: re-planning can run
+    # any number of times and never creates a second reminder for the same visit. The
+    # dispatcher moves a row planned → sending (claimed) → sent → delivered/failed;
+    # rows that no longer apply become cancelled, and ones whose moment passed expired.
+
+    id = fields.BigIntField(primary_key=True)
+    participant: fields.ForeignKeyNullableRelation[Participant] = fields.ForeignKeyField(
+        "followup.Participant", related_name="messages", null=True, on_delete=fields.RESTRICT
+    )
+    to_phone = fields.CharField(max_length=20, null=True)
+    kind = fields.CharField(max_length=16)
+    purpose = fields.CharField(max_length=64)
+    occurrence = fields.CharField(max_length=64)
+    dedupe_key = fields.CharField(max_length=160, unique=True)
+    message_key = fields.CharField(max_length=64)
+    params: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
+    language = fields.CharField(max_length=5, default="es")
+    body = fields.TextField(null=True)
+    encoding = fields.CharField(max_length=8, null=True)
+    segments = fields.SmallIntField(null=True)
+    send_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField(null=True)
+    status = fields.CharField(max_length=16, default="planned")
+    attempts = fields.SmallIntField(default=0)
+    claim_token = fields.CharField(max_length=32, null=True)
+    claimed_at = fields.DatetimeField(null=True)
+    provider_id = fields.CharField(max_length=64, null=True, unique=True)
+    provider_status = fields.CharField(max_length=16, null=True)
+    error_code = fields.IntField(null=True)
+    error_detail = fields.CharField(max_length=255, null=True)
+    sent_at = fields.DatetimeField(null=True)
+    delivered_at = fields.DatetimeField(null=True)
+    revision = fields.CharField(max_length=64, null=True)
+    created_at = fields.DatetimeField()
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "outbound_message"
+        indexes = (("status", "send_at"), ("participant_id", "status"))
+
+
+class InboundMessage(Model):
+    # Every SMS a participant (or anyone) sends us, kept verbatim, once per MessageSid.
+    id = fields.BigIntField(primary_key=True)
+    message_sid = fields.CharField(max_length=64, unique=True)
+    participant: fields.ForeignKeyNullableRelation[Participant] = fields.ForeignKeyField(
+        "followup.Participant", related_name="inbound", null=True, on_delete=fields.RESTRICT
+    )
+    from_phone = fields.CharField(max_length=20)
+    to_phone = fields.CharField(max_length=20, null=True)
+    body = fields.TextField()
+    opt_out_type = fields.CharField(max_length=16, null=True)
+    handling = fields.CharField(max_length=24, default="pending")
+    late = fields.BooleanField(default=False)
+    received_at = fields.DatetimeField()
+
+    class Meta:
+        table = "inbound_message"
+
+
+class Conversation(Model):
+    # The state of one participant's SMS check-in dialogue (machinery, not data:
+    # the answers themselves are CheckIn rows).
+    id = fields.IntField(primary_key=True)
+    participant: fields.OneToOneRelation[Participant] = fields.OneToOneField(
+        "followup.Participant", related_name="conversation", on_delete=fields.CASCADE
+    )
+    checkin_key = fields.CharField(max_length=96)
+    state: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
+    status = fields.CharField(max_length=16, default="open")
+    started_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField()
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "conversation"
+
+
+class CheckIn(Model):
+    # One version of a participant's answers to one check-in occurrence, from SMS or
+    # the app. A correction is a new version; earlier versions are never changed.
+    id = fields.BigIntField(primary_key=True)
+    participant: fields.ForeignKeyRelation[Participant] = fields.ForeignKeyField(
+        "followup.Participant", related_name="checkins", on_delete=fields.RESTRICT
+    )
+    checkin_key = fields.CharField(max_length=96)
+    questionnaire = fields.CharField(max_length=16)
+    channel = fields.CharField(max_length=8)
+    version = fields.SmallIntField(default=1)
+    answers: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
+    raw_texts: fields.JSONField[list[str]] = fields.JSONField(default=list)
+    complete = fields.BooleanField(default=True)
+    late = fields.BooleanField(default=False)
+    submitted_at = fields.DatetimeField()
+
+    class Meta:
+        table = "checkin"
+        unique_together = (("participant_id", "checkin_key", "version"),)
+
+
+class Alert(Model):
+    # A safety event for the site team; raised once per event (dedup_key).
+    id = fields.IntField(primary_key=True)
+    participant: fields.ForeignKeyRelation[Participant] = fields.ForeignKeyField(
+        "followup.Participant", related_name="alerts", on_delete=fields.RESTRICT
+    )
+    site: fields.ForeignKeyRelation[Site] = fields.ForeignKeyField(
+        "followup.Site", related_name="alerts", on_delete=fields.RESTRICT
+    )
+    dedup_key = fields.CharField(max_length=96, unique=True)
+    checkin: fields.ForeignKeyNullableRelation[CheckIn] = fields.ForeignKeyField(
+        "followup.CheckIn", related_name="alerts", null=True, on_delete=fields.RESTRICT
+    )
+    findings: fields.JSONField[list[dict[str, Any]]] = fields.JSONField(default=list)
+    emergency = fields.BooleanField(default=False)
+    status = fields.CharField(max_length=16, default="open")
+    raised_at = fields.DatetimeField()
+    notified_at = fields.DatetimeField(null=True)
+    escalated_at = fields.DatetimeField(null=True)
+    acknowledged_at = fields.DatetimeField(null=True)
+    acknowledged_by = fields.CharField(max_length=160, null=True)
+    note = fields.TextField(null=True)
+
+    class Meta:
+        table = "alert"
+        indexes = (("status", "raised_at"),)
+
+
+class OneTimeCode(Model):
+    # A mobile-app login code; only its keyed hash is stored.
+    id = fields.IntField(primary_key=True)
+    phone = fields.CharField(max_length=20)
+    code_hash = fields.CharField(max_length=64)
+    requester_ip = fields.CharField(max_length=64, null=True)
+    attempts = fields.SmallIntField(default=0)
+    created_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "one_time_code"
+        indexes = (("phone", "created_at"), ("requester_ip", "created_at"))
+
+
+class InboxItem(Model):
+    # The coordinators' queue: messages the service could not place, hand-offs.
+    id = fields.IntField(primary_key=True)
+    participant: fields.ForeignKeyNullableRelation[Participant] = fields.ForeignKeyField(
+        "followup.Participant", related_name="inbox", null=True, on_delete=fields.RESTRICT
+    )
+    site: fields.ForeignKeyNullableRelation[Site] = fields.ForeignKeyField(
+        "followup.Site", related_name="inbox", null=True, on_delete=fields.RESTRICT
+    )
+    inbound: fields.ForeignKeyNullableRelation[InboundMessage] = fields.ForeignKeyField(
+        "followup.InboundMessage", related_name="inbox", null=True, on_delete=fields.RESTRICT
+    )
+    reason = fields.CharField(max_length=32)
+    status = fields.CharField(max_length=16, default="open")
+    created_at = fields.DatetimeField()
+    closed_at = fields.DatetimeField(null=True)
+    closed_by = fields.CharField(max_length=160, null=True)
+
+    class Meta:
+        table = "inbox_item"
+
+
+class ServiceState(Model):
+    # Small facts the service keeps about itself, e.g. the protocol revision last planned.
+    key = fields.CharField(primary_key=True, max_length=64)
+    value = fields.CharField(max_length=255)
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "service_state"

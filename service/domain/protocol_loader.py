@@ -1,0 +1,463 @@
+"""Read ``schedules/*.toml`` into a validated :class:`~service.domain.protocol.Protocol`.
+
+The study team edits the protocol file by hand, without a developer at their side, so
+every mistake must stop start-up with one line that names the file, the entry and the
+fix (``schedules/msc-role.toml: visits[6] (code "M2"): window_before_days must be an
+integer >= 0, got -3``). Unknown keys are refused rather than ignored: a typo such as
+``windw_after_days`` would otherwise silently fall back to a default and move a visit
+window in a clinical trial. Entries are counted from 1 in the order they appear.
+
+``load_protocol`` does the single read; everything else is pure. ``revision`` is the
+SHA-256 of the file's bytes, so any edit (even a comment) changes it and the service
+re-plans pending messages. The key reference lives in ``schedules/README.md``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+import tomllib
+from collections.abc import Callable, Iterable
+from datetime import time
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from service.domain.protocol import (
+    Anchor,
+    CadenceKind,
+    CheckinDefinition,
+    Offset,
+    OffsetUnit,
+    Protocol,
+    Questionnaire,
+    QuietHours,
+    ReminderRule,
+    SafetyRules,
+    Site,
+    Symptom,
+    VisitDefinition,
+    VisitKind,
+)
+
+__all__ = ["ProtocolError", "load_protocol", "parse_protocol"]
+
+_E = TypeVar("_E", bound=StrEnum)
+
+_E164 = re.compile(r"\+[1-9][0-9]{7,14}")
+_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+_MESSAGE_KEY = re.compile(r"[a-z0-9_]+(\.[a-z0-9_]+)*")
+_HH_MM = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
+_VISIT_REQUIRED = (
+    "code",
+    "name_key",
+    "anchor",
+    "offset",
+    "window_before_days",
+    "window_after_days",
+    "kind",
+)
+_SEVERITIES = ("mild", "moderate", "severe")
+# Shortest possible length of n months (28 days each) when checking that a window
+# anchored on the second infusion cannot open before that infusion.
+_MIN_DAYS_PER_UNIT = {OffsetUnit.DAYS: 1, OffsetUnit.WEEKS: 7, OffsetUnit.MONTHS: 28}
+
+
+class ProtocolError(ValueError):
+    """A protocol file the service refuses to run with.
+
+    ``source`` is the file, ``entry`` the table within it (``visits[6] (code "M2")``)
+    and ``problem`` what is wrong and how to fix it.
+    """
+
+    def __init__(self, source: str, entry: str, problem: str) -> None:
+        super().__init__(f"{source}: {entry}: {problem}")
+        self.source = source
+        self.entry = entry
+        self.problem = problem
+
+
+def load_protocol(path: str | Path) -> Protocol:
+    """Read and validate one protocol file (the only I/O in this module)."""
+    source = str(path)
+    data = Path(path).read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProtocolError(
+            source, "file", f"is not UTF-8 text (byte {exc.start}); save it as UTF-8"
+        ) from exc
+    return parse_protocol(text, source)
+
+
+def parse_protocol(text: str, source: str) -> Protocol:
+    """Validate protocol TOML ``text``; ``source`` only names the file in errors."""
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProtocolError(source, "TOML syntax", f"{exc}; fix the TOML syntax") from exc
+    top = _Entry(source, "top level", doc)
+    top.check_keys(
+        required=("study", "sites", "visits", "quiet_hours", "safety"),
+        optional=("reminders", "checkins", "symptoms"),
+        what="section",
+    )
+    study = _Entry(source, "study", top.subtable("study"))
+    study.check_keys(required=("code", "name", "follow_up_months"))
+    sites = _unique(source, [_site(e) for e in top.entries("sites", required=True)])
+    visits = _unique(source, [_visit(e) for e in top.entries("visits", required=True)])
+    _check_second_infusion(source, visits)
+    quiet = _quiet_hours(_Entry(source, "quiet_hours", top.subtable("quiet_hours")))
+    reminders = _unique(source, [_reminder(e) for e in top.entries("reminders")])
+    checkins = _unique(source, [_checkin(e) for e in top.entries("checkins")])
+    symptoms = _symptoms(source, [_symptom(e) for e in top.entries("symptoms")])
+    _check_outside_quiet_hours([*reminders, *checkins], quiet)
+    if symptoms == () and any(c.questionnaire == Questionnaire.SYMPTOMS for _, c in checkins):
+        raise ProtocolError(
+            source, "symptoms", "a symptoms check-in is defined but no [[symptoms]] are listed"
+        )
+    return Protocol(
+        study_code=study.code("code"),
+        study_name=study.text("name"),
+        source=source,
+        revision=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        sites=tuple(s for _, s in sites),
+        visits=tuple(v for _, v in visits),
+        reminders=tuple(r for _, r in reminders),
+        quiet_hours=quiet,
+        checkins=tuple(c for _, c in checkins),
+        symptoms=symptoms,
+        safety=_safety(_Entry(source, "safety", top.subtable("safety"))),
+        follow_up_months=study.integer("follow_up_months", minimum=1),
+    )
+
+
+class _Entry:
+    """One TOML table plus the name errors about it carry."""
+
+    def __init__(self, source: str, name: str, table: dict[str, Any]) -> None:
+        self.source, self.name, self.table = source, name, table
+
+    def fail(self, problem: str) -> NoReturn:
+        raise ProtocolError(self.source, self.name, problem)
+
+    def check_keys(
+        self, required: Iterable[str], optional: Iterable[str] = (), what: str = "key"
+    ) -> None:
+        required = tuple(required)
+        allowed = (*required, *optional)
+        for key in self.table:
+            if key not in allowed:
+                close = difflib.get_close_matches(key, allowed, n=1)
+                hint = f'did you mean "{close[0]}"?' if close else f"allowed: {', '.join(allowed)}"
+                self.fail(f'unknown {what} "{key}"; {hint}')
+        for key in required:
+            if key not in self.table:
+                self.fail(f'missing required {what} "{key}"')
+
+    def subtable(self, key: str) -> dict[str, Any]:
+        value = self.table[key]
+        if not isinstance(value, dict):
+            self.fail(f"{key} must be a table: write [{key}] followed by its keys")
+        return value
+
+    def entries(self, key: str, required: bool = False) -> list[_Entry]:
+        value = self.table.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(t, dict) for t in value):
+            self.fail(f"{key} must be an array of tables: write each entry under [[{key}]]")
+        if required and not value:
+            self.fail(f"at least one [[{key}]] entry is required")
+        named = []
+        for i, table in enumerate(value, start=1):
+            code = table.get("code")
+            suffix = f' (code "{code}")' if isinstance(code, str) and code else ""
+            named.append(_Entry(self.source, f"{key}[{i}]{suffix}", table))
+        return named
+
+    def _get(self, key: str, kind: str, ok: Callable[[Any], bool], default: Any) -> Any:
+        if key not in self.table:
+            if default is None:
+                self.fail(f'missing required key "{key}"')
+            return default
+        value = self.table[key]
+        if not ok(value):
+            unquote = " (write it without quotes)" if isinstance(value, str) else ""
+            self.fail(f"{key} must be {kind}, got {value!r}{unquote}")
+        return value
+
+    def text(self, key: str) -> str:
+        value: str = self._get(key, "a non-empty string", lambda v: isinstance(v, str), None)
+        if not value.strip():
+            self.fail(f"{key} must be a non-empty string")
+        return value
+
+    def code(self, key: str) -> str:
+        value = self.text(key)
+        if not _CODE.fullmatch(value):
+            self.fail(f"{key} must be letters, digits, _ . or - without spaces, got {value!r}")
+        return value
+
+    def message_key(self, key: str) -> str:
+        value = self.text(key)
+        if not _MESSAGE_KEY.fullmatch(value):
+            self.fail(
+                f"{key} must be a dotted lowercase message key such as "
+                f'"reminder.clinic.day_before", got {value!r}'
+            )
+        return value
+
+    def integer(self, key: str, minimum: int | None = None, default: int | None = None) -> int:
+        value: int = self._get(key, "an integer", _is_int, default)
+        if minimum is not None and value < minimum:
+            self.fail(f"{key} must be an integer >= {minimum}, got {value}")
+        return value
+
+    def number(self, key: str) -> float:
+        return float(self._get(key, "a number", lambda v: _is_int(v) or type(v) is float, None))
+
+    def boolean(self, key: str, default: bool | None = None) -> bool:
+        value: bool = self._get(key, "true or false", lambda v: isinstance(v, bool), default)
+        return value
+
+    def enum(self, key: str, enum: type[_E]) -> _E:
+        choices = ", ".join(f'"{m.value}"' for m in enum)
+        values = {m.value for m in enum}
+        value = self._get(
+            key, f"one of {choices}", lambda v: isinstance(v, str) and v in values, None
+        )
+        return enum(value)
+
+    def clock(self, key: str, default: time | None = None) -> time:
+        """``"HH:MM"``; a TOML local time (``10:00:00``) with zero seconds also passes."""
+        value = self._get(key, 'a "HH:MM" string', lambda v: isinstance(v, str | time), default)
+        if isinstance(value, time):
+            if value.second or value.microsecond or value.tzinfo is not None:
+                self.fail(f'{key} must be a whole minute, written "HH:MM", got {value}')
+            return value
+        match = _HH_MM.fullmatch(value)
+        if match is None:
+            self.fail(f'{key} must be a 24-hour time written "HH:MM" (e.g. "09:30"), got {value!r}')
+        return time(int(match[1]), int(match[2]))
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _unique(source: str, items: list[tuple[_Entry, Any]]) -> list[tuple[_Entry, Any]]:
+    seen: dict[str, str] = {}
+    for entry, item in items:
+        if item.code in seen:
+            raise ProtocolError(
+                source,
+                entry.name,
+                f'code "{item.code}" is already used by {seen[item.code]}; codes must be unique',
+            )
+        seen[item.code] = entry.name
+    return items
+
+
+def _site(e: _Entry) -> tuple[_Entry, Site]:
+    e.check_keys(required=("code", "name", "timezone", "help_line"))
+    zone = e.text("timezone")
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        e.fail(f'timezone must be an IANA time zone such as "America/Santiago", got {zone!r}')
+    help_line = e.text("help_line")
+    if not _E164.fullmatch(help_line):
+        e.fail(
+            "help_line must be E.164: + then country code and number, no spaces "
+            f'(e.g. "+56226181000"), got {help_line!r}'
+        )
+    return e, Site(code=e.code("code"), name=e.text("name"), timezone=zone, help_line=help_line)
+
+
+def _offset(e: _Entry) -> Offset:
+    raw = e.table.get("offset")
+    units = ", ".join(u.value for u in OffsetUnit)
+    if not isinstance(raw, dict) or len(raw) != 1:
+        e.fail(
+            f"offset must be an inline table with one of {units}, e.g. offset = {{ months = 3 }}"
+        )
+    ((unit, amount),) = raw.items()
+    if unit not in {u.value for u in OffsetUnit}:
+        e.fail(f'offset unit must be one of {units}, got "{unit}"')
+    if not _is_int(amount):
+        e.fail(f"offset {unit} must be a whole number, got {amount!r}")
+    return Offset(amount=amount, unit=OffsetUnit(unit))
+
+
+def _visit(e: _Entry) -> tuple[_Entry, VisitDefinition]:
+    e.check_keys(
+        required=_VISIT_REQUIRED,
+        optional=("shift_off_working_days", "anchors_second_infusion"),
+    )
+    return e, VisitDefinition(
+        code=e.code("code"),
+        name_key=e.message_key("name_key"),
+        anchor=e.enum("anchor", Anchor),
+        offset=_offset(e),
+        window_before_days=e.integer("window_before_days", minimum=0),
+        window_after_days=e.integer("window_after_days", minimum=0),
+        kind=e.enum("kind", VisitKind),
+        shift_off_working_days=e.boolean("shift_off_working_days", default=False),
+        anchors_second_infusion=e.boolean("anchors_second_infusion", default=False),
+    )
+
+
+def _check_second_infusion(source: str, visits: list[tuple[_Entry, VisitDefinition]]) -> None:
+    marked = [(e, v) for e, v in visits if v.anchors_second_infusion]
+    if len(marked) != 1:
+        found = (
+            f"found {len(marked)}: " + ", ".join(e.name for e, _ in marked)
+            if marked
+            else "none has it"
+        )
+        raise ProtocolError(
+            source,
+            "visits",
+            "exactly one visit, the planned second infusion, must have "
+            f"anchors_second_infusion = true; {found}",
+        )
+    entry, second = marked[0]
+    if second.anchor != Anchor.BASELINE_INFUSION:
+        entry.fail('anchors_second_infusion = true needs anchor = "baseline_infusion"')
+    if second.kind != VisitKind.INFUSION:
+        entry.fail('anchors_second_infusion = true needs kind = "infusion"')
+    for e, v in visits:
+        if v.anchor != Anchor.SECOND_INFUSION:
+            continue
+        # Until the infusion happens its date is a guess, so a window that may open
+        # before it could be attended before the date it is counted from.
+        if v.offset.amount * _MIN_DAYS_PER_UNIT[v.offset.unit] < v.window_before_days:
+            e.fail(
+                "a visit anchored on second_infusion must not open before that infusion: "
+                f"with window_before_days = {v.window_before_days} the offset must be at least "
+                f"{v.window_before_days} days"
+            )
+
+
+def _reminder(e: _Entry) -> tuple[_Entry, ReminderRule]:
+    e.check_keys(
+        required=("code", "visit_kind", "days_before", "local_time", "message_key"),
+        optional=("use_preferred_time",),
+    )
+    return e, ReminderRule(
+        code=e.code("code"),
+        visit_kind=e.enum("visit_kind", VisitKind),
+        days_before=e.integer("days_before", minimum=0),
+        local_time=e.clock("local_time"),
+        message_key=e.message_key("message_key"),
+        use_preferred_time=e.boolean("use_preferred_time", default=True),
+    )
+
+
+def _quiet_hours(e: _Entry) -> QuietHours:
+    e.check_keys(required=("start", "end"))
+    start, end = e.clock("start"), e.clock("end")
+    if start == end:
+        e.fail("start and end must differ (equal times would make quiet hours ambiguous)")
+    return QuietHours(start=start, end=end)
+
+
+def _in_quiet_hours(at: time, quiet: QuietHours) -> bool:
+    if quiet.start < quiet.end:
+        return quiet.start <= at < quiet.end
+    return at >= quiet.start or at < quiet.end
+
+
+def _check_outside_quiet_hours(rules: list[tuple[_Entry, Any]], quiet: QuietHours) -> None:
+    """A fixed hour inside quiet hours would always be deferred: almost surely a typo."""
+    for entry, rule in rules:
+        if _in_quiet_hours(rule.local_time, quiet):
+            entry.fail(
+                f"local_time {rule.local_time:%H:%M} falls in quiet hours "
+                f"({quiet.start:%H:%M}-{quiet.end:%H:%M}) and would never be sent then; "
+                f"pick a time from {quiet.end:%H:%M} to before {quiet.start:%H:%M}"
+            )
+
+
+def _checkin(e: _Entry) -> tuple[_Entry, CheckinDefinition]:
+    base = ("code", "questionnaire", "cadence", "message_key")
+    common = ("local_time", "expires_after_hours", "only_if_can_become_pregnant")
+    cadence = e.enum("cadence", CadenceKind)
+    # `every` means nothing to after_infusion and `days` nothing to weekly/monthly;
+    # refusing them keeps a reader from believing they have an effect.
+    unused = "every" if cadence == CadenceKind.AFTER_INFUSION else "days"
+    if unused in e.table:
+        e.fail(f'{unused} has no effect with cadence = "{cadence}"; remove it')
+    if cadence == CadenceKind.AFTER_INFUSION:
+        e.check_keys(required=(*base, "days"), optional=common)
+    else:
+        e.check_keys(required=base, optional=(*common, "every"))
+    return e, CheckinDefinition(
+        code=e.code("code"),
+        questionnaire=e.enum("questionnaire", Questionnaire),
+        cadence=cadence,
+        message_key=e.message_key("message_key"),
+        every=e.integer("every", minimum=1, default=1),
+        days=e.integer("days", minimum=1, default=0) if cadence == "after_infusion" else 0,
+        local_time=e.clock("local_time", default=time(10, 0)),
+        expires_after_hours=e.integer("expires_after_hours", minimum=1, default=48),
+        only_if_can_become_pregnant=e.boolean("only_if_can_become_pregnant", default=False),
+    )
+
+
+def _symptom(e: _Entry) -> tuple[_Entry, Symptom]:
+    e.check_keys(
+        required=("number", "code", "label_key"),
+        optional=("red_flag", "emergency", "asks_temperature"),
+    )
+    symptom = Symptom(
+        code=e.code("code"),
+        number=e.integer("number", minimum=1),
+        label_key=e.message_key("label_key"),
+        red_flag=e.boolean("red_flag", default=False),
+        emergency=e.boolean("emergency", default=False),
+        asks_temperature=e.boolean("asks_temperature", default=False),
+    )
+    if symptom.emergency and not symptom.red_flag:
+        e.fail("emergency = true needs red_flag = true (an emergency always alerts the team)")
+    return e, symptom
+
+
+def _symptoms(source: str, items: list[tuple[_Entry, Symptom]]) -> tuple[Symptom, ...]:
+    """Symptoms sorted by number, which must run 1..N: participants type them by SMS."""
+    _unique(source, items)
+    by_number: dict[int, str] = {}
+    for entry, symptom in items:
+        if symptom.number in by_number:
+            entry.fail(f"number {symptom.number} is already used by {by_number[symptom.number]}")
+        if symptom.number > len(items):
+            entry.fail(
+                f"number must be between 1 and {len(items)} (numbers run 1..N without gaps), "
+                f"got {symptom.number}"
+            )
+        by_number[symptom.number] = entry.name
+    return tuple(sorted((s for _, s in items), key=lambda s: s.number))
+
+
+def _safety(e: _Entry) -> SafetyRules:
+    e.check_keys(
+        required=(
+            "fever_threshold_c",
+            "alert_on_severity",
+            "pregnancy_yes_alerts",
+            "escalate_after_minutes",
+        )
+    )
+    fever = e.number("fever_threshold_c")
+    if not 37.0 <= fever <= 41.0:
+        e.fail(f"fever_threshold_c must be between 37.0 and 41.0 (°C), got {fever}")
+    severity = e.text("alert_on_severity")
+    if severity not in _SEVERITIES:
+        e.fail(f"alert_on_severity must be one of {', '.join(_SEVERITIES)}, got {severity!r}")
+    return SafetyRules(
+        fever_threshold_c=fever,
+        alert_on_severity=severity,
+        pregnancy_yes_alerts=e.boolean("pregnancy_yes_alerts"),
+        escalate_after_minutes=e.integer("escalate_after_minutes", minimum=1),
+    )

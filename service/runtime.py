@@ -1,0 +1,25 @@
+"""Everything an action needs from the outside world, handed over in one object.
+
+``create_app`` builds one from settings and its arguments; tests build theirs with a
+manual clock and the local Twilio-compatible server. Nothing patches import paths.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from service.domain.protocol import Protocol
+from service.ports import Clock, SmsGateway, Translator
+from service.settings import Settings
+
+
+@dataclass(slots=True)
+class Runtime:
+    settings: Settings
+    protocol: Protocol
+    clock: Clock
+    gateway: SmsGateway
+    translator: Translator
+    non_working: Callable[[date], bool]

@@ -1,0 +1,183 @@
+"""Typed settings, read once from the environment.
+
+A service that starts with a half-valid configuration fails later, at 3 a.m., in a
+way nobody can read. So every variable is checked here, at start-up, and the first
+fault stops the process with one line naming the variable and what is wrong.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+DEFAULT_DATABASE_URL = "sqlite://data/followup.sqlite3"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(ValueError):
+    """A configuration fault; ``str()`` is the one line shown to the operator."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"configuration error: {variable} {problem}")
+        self.variable = variable
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str
+    study_file: Path
+    sms_backend: str
+    twilio_account_sid: str | None
+    twilio_auth_token: str | None
+    twilio_messaging_service_sid: str | None
+    twilio_from_number: str | None
+    twilio_api_base_url: str
+    public_base_url: str
+    secret_key: str
+    sms_fold_to_gsm: bool
+    sms_rate_per_second: float
+    dispatch_interval_s: int
+    token_ttl_hours: int
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite://")
+
+    @property
+    def is_embedded(self) -> bool:
+        """The laptop default: SQLite, console SMS; allowed to self-migrate."""
+        return self.is_sqlite
+
+    def tortoise_config(self) -> dict[str, object]:
+        return tortoise_config(self.database_url)
+
+
+def tortoise_config(database_url: str) -> dict[str, object]:
+    return {
+        "connections": {"default": database_url},
+        "apps": {
+            "followup": {
+                "models": ["service.db.models"],
+                "default_connection": "default",
+                "migrations": "service.db.migrations",
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(name, f"must be true or false, got {raw!r}")
+
+
+def _number(env: Mapping[str, str], name: str, default: float, *, minimum: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(name, f"must be a number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(name, f"must be at least {minimum:g}, got {raw!r}")
+    return value
+
+
+def _url(env: Mapping[str, str], name: str, default: str) -> str:
+    value = env.get(name) or default
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise ConfigError(name, f"must be an http(s) URL, got {value!r}")
+    return value.rstrip("/")
+
+
+def _database_url(env: Mapping[str, str]) -> str:
+    value = env.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    scheme = value.split("://", 1)[0] if "://" in value else ""
+    if scheme not in {"sqlite", "postgres", "asyncpg", "psycopg"}:
+        raise ConfigError(
+            "DATABASE_URL",
+            f"must start with sqlite:// or postgres://, got {scheme or value!r}",
+        )
+    return value
+
+
+def _secret_key(env: Mapping[str, str], database_url: str) -> str:
+    value = env.get("SECRET_KEY")
+    if value:
+        if len(value) < 32:
+            raise ConfigError("SECRET_KEY", "must be at least 32 characters")
+        return value
+    if not database_url.startswith("sqlite://"):
+        raise ConfigError("SECRET_KEY", "is required outside the embedded SQLite default")
+    return _embedded_secret(database_url)
+
+
+def _embedded_secret(database_url: str) -> str:
+    """Keep a generated key beside the SQLite file so tokens survive restarts."""
+    path_part = database_url.removeprefix("sqlite://")
+    folder = Path(path_part).parent if path_part not in {":memory:", ""} else Path("data")
+    folder.mkdir(parents=True, exist_ok=True)
+    key_file = folder / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(48))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    database_url = _database_url(env)
+    study_file = Path(env.get("STUDY_FILE") or REPO_ROOT / "schedules" / "msc-role.toml")
+    if not study_file.is_file():
+        raise ConfigError("STUDY_FILE", f"points to {str(study_file)!r}, which is not a file")
+    sms_backend = (env.get("SMS_BACKEND") or "console").strip().lower()
+    if sms_backend not in {"console", "twilio"}:
+        raise ConfigError("SMS_BACKEND", f"must be console or twilio, got {sms_backend!r}")
+    sid = env.get("TWILIO_ACCOUNT_SID") or None
+    token = env.get("TWILIO_AUTH_TOKEN") or None
+    service_sid = env.get("TWILIO_MESSAGING_SERVICE_SID") or None
+    from_number = env.get("TWILIO_FROM_NUMBER") or None
+    if sms_backend == "twilio":
+        if not sid:
+            raise ConfigError("TWILIO_ACCOUNT_SID", "is required with SMS_BACKEND=twilio")
+        if not sid.startswith("AC"):
+            raise ConfigError("TWILIO_ACCOUNT_SID", "must start with AC")
+        if not token:
+            raise ConfigError("TWILIO_AUTH_TOKEN", "is required with SMS_BACKEND=twilio")
+        if not service_sid and not from_number:
+            raise ConfigError(
+                "TWILIO_MESSAGING_SERVICE_SID",
+                "or TWILIO_FROM_NUMBER is required with SMS_BACKEND=twilio",
+            )
+        if service_sid and not service_sid.startswith("MG"):
+            raise ConfigError("TWILIO_MESSAGING_SERVICE_SID", "must start with MG")
+    return Settings(
+        database_url=database_url,
+        study_file=study_file,
+        sms_backend=sms_backend,
+        twilio_account_sid=sid,
+        twilio_auth_token=token,
+        twilio_messaging_service_sid=service_sid,
+        twilio_from_number=from_number,
+        twilio_api_base_url=_url(env, "TWILIO_API_BASE_URL", "https://api.twilio.com"),
+        public_base_url=_url(env, "PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
+        secret_key=_secret_key(env, database_url),
+        sms_fold_to_gsm=_bool(env, "SMS_FOLD_TO_GSM", True),
+        sms_rate_per_second=_number(env, "SMS_RATE_PER_SECOND", 10.0, minimum=0),
+        dispatch_interval_s=int(_number(env, "DISPATCH_INTERVAL_SECONDS", 30, minimum=1)),
+        token_ttl_hours=int(_number(env, "TOKEN_TTL_HOURS", 12, minimum=1)),
+    )

@@ -1,0 +1,46 @@
+"""Bearer-token authentication as Litestar dependencies."""
+
+from __future__ import annotations
+
+from litestar import Request
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+
+from service.actions.actors import Actor
+from service.actions.auth import actor_for_token
+from service.runtime import Runtime
+
+
+def runtime_of(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+async def _bearer_actor(request: Request) -> Actor:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise NotAuthorizedException("missing bearer token", headers={"WWW-Authenticate": "Bearer"})
+    actor = await actor_for_token(runtime_of(request), token.strip())
+    if actor is None:
+        raise NotAuthorizedException(
+            "invalid or expired token", headers={"WWW-Authenticate": "Bearer"}
+        )
+    return actor
+
+
+async def provide_staff(request: Request) -> Actor:
+    actor = await _bearer_actor(request)
+    if actor.kind != "staff":
+        raise PermissionDeniedException("a staff token is required")
+    return actor
+
+
+async def provide_participant(request: Request) -> Actor:
+    actor = await _bearer_actor(request)
+    if actor.kind != "participant":
+        raise PermissionDeniedException("a participant token is required")
+    return actor
+
+
+async def provide_runtime(request: Request) -> Runtime:
+    return runtime_of(request)

@@ -1,0 +1,139 @@
+"""Staff routes for participants: thin, every decision lives in actions/."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, Response, get, patch, post, put
+from litestar.di import Provide
+from litestar.params import Parameter
+
+from service.actions import participants as act
+from service.actions.access import participant_for, scoped_participants
+from service.actions.actors import Actor
+from service.actions.calendars import calendar_with_status
+from service.db.models import AuditEntry, VisitOutcome
+from service.runtime import Runtime
+from service.web.auth import provide_runtime, provide_staff
+from service.web.ics import calendar_ics
+from service.web.presenters import calendar_out, participant_out
+from service.web.schemas import (
+    CalendarOut,
+    EnrollIn,
+    InfusionIn,
+    ParticipantOut,
+    ParticipantPatch,
+    VisitOutcomeIn,
+    VisitOutcomeOut,
+    WithdrawIn,
+)
+
+Lang = Annotated[str, Parameter(default="es", pattern="^(es|en)$")]
+
+
+class ParticipantController(Controller):
+    path = "/api/v1/participants"
+    tags = ["participants"]
+    dependencies = {"actor": Provide(provide_staff), "rt": Provide(provide_runtime)}
+    security = [{"bearer": []}]
+
+    @post("/", summary="Enrol a participant", status_code=201)
+    async def enroll(self, rt: Runtime, actor: Actor, data: EnrollIn) -> ParticipantOut:
+        participant = await act.enroll(
+            rt, actor, act.EnrollmentRequest(**msgspec.structs.asdict(data))
+        )
+        await participant.fetch_related("site")
+        return participant_out(participant)
+
+    @get("/", summary="Participants of the caller's sites")
+    async def list_participants(
+        self,
+        actor: Actor,
+        site: Annotated[str | None, Parameter()] = None,
+        status: Annotated[str | None, Parameter()] = None,
+    ) -> list[ParticipantOut]:
+        query = scoped_participants(actor)
+        if site:
+            query = query.filter(site_id=site)
+        if status:
+            query = query.filter(status=status)
+        return [participant_out(p) for p in await query.order_by("study_id")]
+
+    @get("/{study_id:str}", summary="One participant")
+    async def read(self, actor: Actor, study_id: str) -> ParticipantOut:
+        return participant_out(await participant_for(actor, study_id))
+
+    @patch("/{study_id:str}", summary="Change contact details and preferences")
+    async def update(
+        self, rt: Runtime, actor: Actor, study_id: str, data: ParticipantPatch
+    ) -> ParticipantOut:
+        changes = {
+            k: v
+            for k, v in msgspec.structs.asdict(data).items()
+            if v is not msgspec.UNSET and k != "reason"
+        }
+        participant = await act.update_participant(rt, actor, study_id, changes, data.reason)
+        return participant_out(participant)
+
+    @post("/{study_id:str}/infusions", summary="Record an actual infusion date", status_code=201)
+    async def record_infusion(
+        self, rt: Runtime, actor: Actor, study_id: str, data: InfusionIn, lang: Lang
+    ) -> CalendarOut:
+        participant = await act.record_infusion(
+            rt, actor, study_id, data.number, data.date, data.reason
+        )
+        return calendar_out(rt, participant, await calendar_with_status(rt, participant), lang)
+
+    @put("/{study_id:str}/visits/{visit_code:str}", summary="Record what happened at a visit")
+    async def record_visit(
+        self, rt: Runtime, actor: Actor, study_id: str, visit_code: str, data: VisitOutcomeIn
+    ) -> VisitOutcomeOut:
+        outcome = await act.record_visit_outcome(
+            rt, actor, study_id, visit_code, data.status, data.date, data.reason
+        )
+        return VisitOutcomeOut(
+            visit_code=outcome.visit_code,
+            status=outcome.status,
+            date=outcome.date,
+            recorded_by=outcome.recorded_by,
+            recorded_at=outcome.recorded_at,
+        )
+
+    @post(
+        "/{study_id:str}/withdraw", summary="End follow-up; nothing more is sent", status_code=200
+    )
+    async def withdraw(
+        self, rt: Runtime, actor: Actor, study_id: str, data: WithdrawIn | None = None
+    ) -> ParticipantOut:
+        reason = data.reason if data else None
+        return participant_out(await act.withdraw(rt, actor, study_id, reason))
+
+    @get("/{study_id:str}/calendar", summary="Visit calendar with windows and statuses")
+    async def calendar(self, rt: Runtime, actor: Actor, study_id: str, lang: Lang) -> CalendarOut:
+        participant = await participant_for(actor, study_id)
+        return calendar_out(rt, participant, await calendar_with_status(rt, participant), lang)
+
+    @get(
+        "/{study_id:str}/calendar.ics",
+        summary="Visit calendar as iCalendar (RFC 5545)",
+        media_type="text/calendar",
+    )
+    async def calendar_ics(
+        self, rt: Runtime, actor: Actor, study_id: str, lang: Lang
+    ) -> Response[bytes]:
+        participant = await participant_for(actor, study_id)
+        rows = await calendar_with_status(rt, participant)
+        names = {row.visit.code: rt.translator.render(row.visit.name_key, lang) for row in rows}
+        sequence = await VisitOutcome.filter(participant_id=participant.id).count()
+        sequence += await AuditEntry.filter(
+            entity="participant", entity_id=participant.study_id, action="infusion.record"
+        ).count()
+        body = calendar_ics(
+            participant.study_id, rows, names, stamp=rt.clock.now(), sequence=sequence
+        )
+        return Response(
+            body,
+            media_type="text/calendar; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="msc-role-{study_id}.ics"'},
+        )

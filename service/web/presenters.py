@@ -1,0 +1,52 @@
+"""Turning rows and domain objects into response bodies (shared by staff and mobile routes)."""
+
+from __future__ import annotations
+
+from service.actions.calendars import CalendarRow
+from service.db.models import Participant
+from service.runtime import Runtime
+from service.web.schemas import CalendarOut, ParticipantOut, VisitOut
+
+
+def participant_out(p: Participant) -> ParticipantOut:
+    return ParticipantOut(
+        study_id=p.study_id,
+        site=p.site_id,  # type: ignore[attr-defined]  # FK id attr
+        phone=p.phone,
+        language=p.language,
+        timezone=p.timezone,
+        can_become_pregnant=p.can_become_pregnant,
+        baseline_infusion_date=p.baseline_infusion_date,
+        second_infusion_date=p.second_infusion_date,
+        sms_consent=p.sms_consent,
+        preferred_time=p.preferred_time,
+        status=p.status,
+        paused=p.paused,
+        opted_out=p.opted_out,
+        sms_blocked_code=p.sms_blocked_code,
+        withdrawn_at=p.withdrawn_at,
+        created_at=p.created_at,
+    )
+
+
+def calendar_out(rt: Runtime, p: Participant, rows: list[CalendarRow], lang: str) -> CalendarOut:
+    return CalendarOut(
+        study_id=p.study_id,
+        protocol_revision=rt.protocol.revision,
+        visits=[
+            VisitOut(
+                code=row.visit.code,
+                name=rt.translator.render(row.visit.name_key, lang),
+                kind=row.visit.kind.value,
+                anchor=row.visit.anchor.value,
+                anchor_date=row.visit.anchor_date,
+                target_date=row.visit.target_date,
+                window_start=row.visit.window_start,
+                window_end=row.visit.window_end,
+                shifted=row.visit.shifted,
+                status=row.status,
+                outcome_date=row.outcome.date if row.outcome else None,
+            )
+            for row in rows
+        ],
+    )

@@ -1,0 +1,109 @@
+"""Request and response bodies of the mobile app's API (``/api/v1/mobile``).
+
+Kept apart from the staff schemas because the two audiences must never share a
+shape by accident: nothing here carries a phone number of someone else, a site's
+on-call numbers, or (like everywhere) a treatment arm. Request structs forbid
+unknown fields, so a misspelt or forbidden field is a 400 that names it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta
+
+from service.web.schemas import Request
+
+Phone = Annotated[str, Meta(min_length=1, max_length=32, description="E.164 or Chilean form")]
+CheckinKey = Annotated[str, Meta(min_length=1, max_length=96)]
+Temperature = Annotated[float, Meta(ge=34, le=43, description="degrees Celsius")]
+
+
+class CodeRequestIn(Request):
+    phone: Phone
+
+
+class CodeVerifyIn(Request):
+    phone: Phone
+    code: Annotated[str, Meta(min_length=1, max_length=16, description="the 6 digits")]
+
+
+class AcceptedOut(msgspec.Struct):
+    """The same body for every number, known or not."""
+
+    detail: str = "if this number belongs to a participant, a code is on its way by SMS"
+
+
+class MeOut(msgspec.Struct):
+    study_id: str
+    site: str
+    site_name: str
+    help_line: str
+    language: str
+    timezone: str
+    preferred_time: str | None
+    paused: bool
+    sms_consent: bool
+    status: str
+
+
+class DueCheckinOut(msgspec.Struct):
+    checkin_key: str
+    questionnaire: str
+    due_at: datetime
+    expires_at: datetime
+
+
+class CheckinOut(msgspec.Struct):
+    checkin_key: str
+    questionnaire: str
+    channel: str
+    version: int
+    answers: dict[str, Any]
+    complete: bool
+    late: bool
+    submitted_at: datetime
+
+
+class MyCheckinsOut(msgspec.Struct):
+    due: list[DueCheckinOut]
+    submitted: list[CheckinOut]
+
+
+class SymptomIn(Request):
+    code: str
+    severity: Literal["mild", "moderate", "severe"]
+    temperature_c: Temperature | None = None
+
+
+class SymptomsCheckinIn(Request):
+    checkin_key: CheckinKey
+    symptoms: Annotated[list[SymptomIn], Meta(max_length=32, description="[] for none")]
+
+
+class PregnancyCheckinIn(Request):
+    checkin_key: CheckinKey
+    pregnant: bool
+
+
+class CheckinResultOut(msgspec.Struct):
+    checkin: CheckinOut
+    alert_raised: bool
+    advice_key: str | None
+    advice: str | None
+
+
+class PreferencesIn(Request):
+    """A full replacement (PUT): send all three; ``preferred_time`` null = protocol hours."""
+
+    language: str
+    preferred_time: str | None
+    paused: bool
+
+
+class PreferencesOut(msgspec.Struct):
+    language: str
+    preferred_time: str | None
+    paused: bool

@@ -1,0 +1,136 @@
+"""Shared fixtures: a migrated database (SQLite by default, PostgreSQL with
+TEST_DATABASE_URL), a manual clock, and the app wired to both.
+
+The schema is built once per session by the committed migrations; each test starts
+from empty tables.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from tortoise import Tortoise, connections
+
+from service.app import create_app
+from service.db.lifecycle import apply_migrations, close_database, open_database
+from service.ports import ManualClock, SmsGateway
+from service.settings import Settings, load_settings
+
+SECRET = "test-secret-key-that-is-long-enough-0123456789"
+TABLES = (
+    "inbox_item",
+    "alert",
+    "checkin",
+    "conversation",
+    "inbound_message",
+    "one_time_code",
+    "service_state",
+    "audit_log",
+    "auth_token",
+    "api_key",
+    "outbound_message",
+    "visit_outcome",
+    "infusion",
+    "participant",
+    "staff_user",
+    "site",
+)
+
+
+def _database_url(tmp_root: Path) -> str:
+    return os.environ.get("TEST_DATABASE_URL") or f"sqlite://{tmp_root / 'test.sqlite3'}"
+
+
+async def _recreate_postgres(url: str) -> None:
+    import asyncpg  # type: ignore[import-untyped]  # no stubs
+
+    dsn = url.replace("postgres://", "postgresql://", 1)
+    base, _, name = dsn.rpartition("/")
+    conn = await asyncpg.connect(base + "/postgres")
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = _database_url(tmp_path_factory.mktemp("db"))
+
+    async def build() -> None:
+        if url.startswith("postgres"):
+            await _recreate_postgres(url)
+        await open_database(url)
+        try:
+            await apply_migrations()
+        finally:
+            await close_database()
+
+    asyncio.run(build())
+    return url
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return load_settings(
+        {
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": SECRET,
+            "SMS_RATE_PER_SECOND": "0",
+            "PUBLIC_BASE_URL": "http://testserver.local",
+        }
+    )
+
+
+async def _truncate(url: str) -> None:
+    conn = connections.get("default")
+    if url.startswith("postgres"):
+        await conn.execute_script(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
+    else:
+        for table in TABLES:
+            await conn.execute_script(f"DELETE FROM {table}")  # noqa: S608  # fixed names
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[None]:
+    """An open, empty database for tests that call actions directly."""
+    await open_database(database_url)
+    await _truncate(database_url)
+    yield
+    await Tortoise.close_connections()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    # A Wednesday in the southern-hemisphere summer (UTC-3 in Santiago).
+    return ManualClock(datetime(2027, 1, 13, 15, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def gateway() -> SmsGateway:
+    from service.adapters.console_sms import ConsoleSmsGateway
+
+    return ConsoleSmsGateway()
+
+
+@pytest.fixture
+def app(settings: Settings, clock: ManualClock, gateway: SmsGateway) -> Litestar:
+    return create_app(settings, clock=clock, gateway=gateway, run_scheduler=False)
+
+
+@pytest.fixture
+async def client(app: Litestar, database_url: str) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    async with AsyncTestClient(app=app) as test_client:
+        await _truncate(database_url)
+        from service.actions.sites import sync_sites
+
+        await sync_sites(app.state.runtime)
+        yield test_client
