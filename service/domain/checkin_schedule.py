@@ -40,7 +40,8 @@ def _occurrence_days(
             if infusion is None:
                 continue
             for offset in range(1, definition.days + 1):
-                yield infusion + timedelta(days=offset), {"day": str(offset), "infusion": str(number)}
+                params = {"day": str(offset), "infusion": str(number)}
+                yield infusion + timedelta(days=offset), params
 
 
 def plan_checkin_prompts(

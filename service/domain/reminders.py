@@ -50,14 +50,13 @@ class PlannedMessage:
 
 
 def local_moment(day: date, at: time, tz: ZoneInfo) -> datetime:
-    """The UTC instant of a local wall-clock time; skipped times move forward by the gap."""
-    naive_local = datetime.combine(day, at)
-    aware = naive_local.replace(tzinfo=tz)
-    # Round-trip through UTC: a time inside a DST gap does not survive unchanged.
-    round_trip = aware.astimezone(UTC).astimezone(tz)
-    if round_trip.replace(tzinfo=None) != naive_local:
-        aware = naive_local.replace(tzinfo=tz, fold=1)
-    return aware.astimezone(UTC)
+    """The UTC instant of a local wall-clock time.
+
+    PEP 495 semantics with ``fold=0``: a time skipped when clocks go forward is read
+    with the offset in force before the change, which lands it later by the gap
+    (00:30 becomes 01:30); a repeated time when clocks go back is its first occurrence.
+    """
+    return datetime.combine(day, at, tzinfo=tz).astimezone(UTC)
 
 
 def in_quiet_hours(local: time, quiet: QuietHours) -> bool:
