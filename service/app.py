@@ -18,6 +18,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
+from service.actions.dispatch import reconcile_stale_claims
 from service.actions.errors import ActionError
 from service.actions.replanning import replan_if_protocol_changed
 from service.actions.sites import sync_sites
@@ -31,10 +32,14 @@ from service.jobs.scheduler import DispatchScheduler
 from service.ports import Clock, SmsGateway, SystemClock, Translator
 from service.runtime import Runtime
 from service.settings import Settings
+from service.web.controllers.alerts import AlertController
+from service.web.controllers.checkins import CheckinRecordController
 from service.web.controllers.health import HealthController
+from service.web.controllers.messages import ParticipantMessagesController
 from service.web.controllers.mobile import MobileAuthController, MobileController
 from service.web.controllers.participants import ParticipantController
 from service.web.controllers.staff import AuthController, SiteController
+from service.web.controllers.webhooks import TwilioWebhookController
 from service.web.errors import action_error_handler
 
 log = logging.getLogger("service.app")
@@ -80,6 +85,7 @@ def create_app(
             await ensure_migrated(may_migrate=settings.is_embedded)
             await sync_sites(runtime)
             await replan_if_protocol_changed(runtime)
+            await reconcile_stale_claims(runtime)
             if demo:
                 from service.demo import load_demo_data
 
@@ -101,6 +107,10 @@ def create_app(
             SiteController,
             MobileAuthController,
             MobileController,
+            ParticipantMessagesController,
+            TwilioWebhookController,
+            AlertController,
+            CheckinRecordController,
         ],
         lifespan=[lifespan],
         exception_handlers={ActionError: action_error_handler},

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import aiosqlite.core
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -24,6 +27,23 @@ from service.ports import ManualClock, SmsGateway
 from service.settings import Settings, load_settings
 
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
+
+
+class _DaemonThread(threading.Thread):
+    """aiosqlite's worker thread, made a daemon for the test process only.
+
+    Each test runs on its own event loop; when Tortoise meets a connection made on
+    an earlier loop it opens a new one and drops the old without closing it. The
+    dropped connection's non-daemon thread then keeps pytest alive for minutes after
+    the last test. Production runs one loop and closes its connections at shutdown.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["daemon"] = True
+        super().__init__(*args, **kwargs)
+
+
+aiosqlite.core.Thread = _DaemonThread  # type: ignore[misc]  # test-only, see above
 TABLES = (
     "inbox_item",
     "alert",

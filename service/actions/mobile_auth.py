@@ -27,12 +27,15 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from service.actions.actors import SYSTEM
 from service.actions.auth import issue_token
+from service.actions.delivery import BLOCKING_CODES, block_participant
+from service.actions.dispatch import status_callback_url
 from service.actions.errors import FieldInvalid
 from service.actions.rendering import render_text
 from service.adapters.phones import InvalidPhone, normalize_any
@@ -51,6 +54,7 @@ __all__ = [
     "PHONE_MAX_PER_HOUR",
     "PHONE_MIN_INTERVAL",
     "CodeRejected",
+    "purge_stale_codes",
     "request_code",
     "verify_code",
 ]
@@ -64,6 +68,7 @@ PHONE_MIN_INTERVAL: Final = timedelta(seconds=60)
 PHONE_MAX_PER_HOUR: Final = 5
 IP_MAX_PER_HOUR: Final = 20
 OTP_BODY_PLACEHOLDER: Final = "(one-time code)"
+CODE_RETENTION: Final = timedelta(days=1)
 _HOUR: Final = timedelta(hours=1)
 _ANONYMOUS: Final = "anonymous"
 
@@ -149,18 +154,10 @@ async def request_code(rt: Runtime, phone_raw: str, requester_ip: str | None) ->
     pending: _Pending | None = None
     async with in_transaction():
         participant = await _eligible_participant(phone)
-        actor = f"participant:{participant.study_id}" if participant else _ANONYMOUS
         limit = await _rate_limited(phone_key, ip, now)
         if limit is not None:
-            await audit(
-                at=now,
-                actor=actor,
-                action="mobile.code_request",
-                entity="one_time_code",
-                entity_id="-",
-                changes={"outcome": "rate_limited", "limit": limit, "ip": ip},
-            )
-            log.warning("one-time code request refused by rate limit %s", limit)
+            # A refusal writes nothing (not even audit: a flood must not grow the log).
+            log.info("one-time code request refused by rate limit %s", limit)
             return
         # A newer code retires every older one still alive.
         await OneTimeCode.filter(phone=phone_key, used_at=None, expires_at__gt=now).update(
@@ -179,13 +176,14 @@ async def request_code(rt: Runtime, phone_raw: str, requester_ip: str | None) ->
         if participant is not None:
             message = await _record_sms(rt, participant, row, code, now)
             pending = _Pending(participant, message, code)
+        outcome = {"outcome": "sent", "study_id": participant.study_id} if participant else {}
         await audit(
             at=now,
-            actor=actor,
+            actor=_ANONYMOUS,  # whoever typed the number; only verify proves who it is
             action="mobile.code_request",
             entity="one_time_code",
             entity_id=row.id,
-            changes={"outcome": "sent" if participant else "not_eligible", "ip": ip},
+            changes={"outcome": "not_eligible", "ip": ip, **outcome},
         )
     if pending is not None:
         await _deliver(rt, pending)
@@ -222,34 +220,78 @@ async def _record_sms(
 
 
 async def _deliver(rt: Runtime, pending: _Pending) -> None:
-    """Hand the text to the gateway; a failure is recorded and logged, never raised."""
+    """Hand the text to the gateway; a failure is recorded and logged, never raised.
+
+    Bookkeeping mirrors the dispatcher's (status, provider id, audit, and a
+    permanent refusal of the number blocks the participant), but the send happens
+    here: the dispatcher renders from ``params``, where the code must never be.
+    """
     participant, message = pending.participant, pending.message
     text = render_text(rt, "otp.code", participant.language, {"code": pending.code}, None).text
     try:
         receipt = await rt.gateway.send(
             participant.phone,
             text,
-            status_callback=f"{rt.settings.public_base_url}/webhooks/twilio/status",
+            status_callback=status_callback_url(rt),
             validity_period_s=int(CODE_TTL.total_seconds()),  # a late code is a useless code
         )
-    except Exception as exc:  # noqa: BLE001  # any provider failure: the caller still gets 202
-        code = exc.code if isinstance(exc, SmsSendError) else None
-        detail = redact_phones(str(exc)) if isinstance(exc, SmsSendError) else type(exc).__name__
-        log.warning(
-            "one-time code SMS to %s failed: %s (code %s)",
-            mask_phone(participant.phone),
-            type(exc).__name__,
-            code,
-        )
-        message.status, message.error_code = "failed", code
-        message.error_detail = detail.replace(pending.code, "******")[:255]
-        message.updated_at = rt.clock.now()
-        await message.save(update_fields=["status", "error_code", "error_detail", "updated_at"])
+    except Exception as exc:  # any provider failure: the caller still got its 202
+        await _record_failure(rt, pending, exc)
         return
-    message.provider_id, message.provider_status = receipt.provider_id, receipt.status
-    message.sent_at = receipt.sent_at or rt.clock.now()
-    message.updated_at = rt.clock.now()
-    await message.save(update_fields=["provider_id", "provider_status", "sent_at", "updated_at"])
+    now = rt.clock.now()
+    delivered = receipt.status in ("delivered", "read")
+    async with in_transaction():
+        message.status = "delivered" if delivered else "sent"
+        message.provider_id, message.provider_status = receipt.provider_id, receipt.status[:16]
+        message.sent_at, message.updated_at = receipt.sent_at or now, now
+        message.delivered_at = now if delivered else None
+        await message.save(
+            update_fields=[
+                "status",
+                "provider_id",
+                "provider_status",
+                "sent_at",
+                "delivered_at",
+                "updated_at",
+            ]
+        )
+        await _audit_message(now, message, "message.sent", provider_id=receipt.provider_id)
+
+
+async def _record_failure(rt: Runtime, pending: _Pending, exc: Exception) -> None:
+    participant, message = pending.participant, pending.message
+    code = exc.code if isinstance(exc, SmsSendError) else None
+    # Provider messages can echo the number or the text: masked, and the code blanked.
+    detail = redact_phones(str(exc)) if isinstance(exc, SmsSendError) else type(exc).__name__
+    detail = detail.replace(pending.code, "******")[:255]
+    log.warning(
+        "one-time code SMS for %s to %s failed: %s (code %s)",
+        participant.study_id,
+        mask_phone(participant.phone),
+        type(exc).__name__,
+        code,
+    )
+    now = rt.clock.now()
+    async with in_transaction():
+        message.status, message.error_code, message.error_detail = "failed", code, detail
+        message.updated_at = now
+        await message.save(update_fields=["status", "error_code", "error_detail", "updated_at"])
+        await _audit_message(now, message, "message.failed", error_code=code)
+        if code in BLOCKING_CODES:
+            await block_participant(rt, participant, code, actor=SYSTEM)
+
+
+async def _audit_message(
+    now: datetime, message: OutboundMessage, action: str, **extra: Any
+) -> None:
+    await audit(
+        at=now,
+        actor=SYSTEM.label,
+        action=action,
+        entity="outbound_message",
+        entity_id=message.id,
+        changes={"kind": message.kind, "purpose": message.purpose, "attempts": 1, **extra},
+    )
 
 
 async def verify_code(rt: Runtime, phone_raw: str, code: str) -> str:
@@ -274,8 +316,7 @@ async def verify_code(rt: Runtime, phone_raw: str, code: str) -> str:
         reserved = await OneTimeCode.filter(
             id=row.id, used_at=None, attempts__lt=MAX_ATTEMPTS, expires_at__gt=now
         ).update(attempts=F("attempts") + 1)
-    if row is None or not reserved:
-        await _audit_verify(now, _ANONYMOUS, row, "expired")
+    if row is None or not reserved:  # nothing changed, so nothing to audit
         raise CodeRejected(_EXPIRED)
     participant: Participant | None = None
     if hmac.compare_digest(row.code_hash, _code_hash(rt, phone, code)):
@@ -291,12 +332,21 @@ async def verify_code(rt: Runtime, phone_raw: str, code: str) -> str:
     return await issue_token(rt, participant=participant)
 
 
-async def _audit_verify(now: datetime, actor: str, row: OneTimeCode | None, outcome: str) -> None:
+async def _audit_verify(now: datetime, actor: str, row: OneTimeCode, outcome: str) -> None:
     await audit(
         at=now,
         actor=actor,
         action="mobile.code_verify",
         entity="one_time_code",
-        entity_id=row.id if row else "-",
+        entity_id=row.id,
         changes={"outcome": outcome},
     )
+
+
+async def purge_stale_codes(rt: Runtime, *, older_than: timedelta = CODE_RETENTION) -> int:
+    """Delete code rows nobody needs any more; returns how many (for a periodic job).
+
+    A row matters for its ten minutes and for the rate limits' hour; after that it
+    is only a trace of who typed which number, and the audit log keeps the history.
+    """
+    return await OneTimeCode.filter(created_at__lt=rt.clock.now() - older_than).delete()

@@ -55,9 +55,7 @@ def _clean(changes: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
-async def update_own_preferences(
-    rt: Runtime, actor: Actor, changes: dict[str, Any]
-) -> Participant:
+async def update_own_preferences(rt: Runtime, actor: Actor, changes: dict[str, Any]) -> Participant:
     participant = await own_participant(actor)
     clean = _clean(changes)
     if not participant.active:

@@ -16,10 +16,11 @@ from litestar import Controller, Request, Response, get, post, put
 from litestar.background_tasks import BackgroundTask
 from litestar.di import Provide
 
+from service.actions import checkins as checkin_actions
+from service.actions import mobile_auth
 from service.actions.actors import Actor
 from service.actions.calendars import calendar_with_status
 from service.actions.errors import FieldInvalid, NotFound
-from service.actions.mobile_auth import request_code, verify_code
 from service.actions.preferences import own_participant, update_own_preferences
 from service.actions.rendering import render_text
 from service.db.models import CheckIn, Participant, Site
@@ -37,20 +38,11 @@ from service.web.schemas_mobile import (
     DueCheckinOut,
     MeOut,
     MyCheckinsOut,
-    PregnancyCheckinIn,
     PreferencesIn,
     PreferencesOut,
+    PregnancyCheckinIn,
     SymptomsCheckinIn,
 )
-
-
-
-def _checkins() -> Any:
-    # TEMPORARY while service/actions/checkins.py is being written in parallel.
-    from service.actions import checkins  # type: ignore[attr-defined]
-
-    return checkins
-
 
 SYMPTOMS: Final = "symptoms"
 PREGNANCY: Final = "pregnancy"
@@ -75,12 +67,12 @@ class MobileAuthController(Controller):
         return Response(
             AcceptedOut(),
             status_code=202,
-            background=BackgroundTask(request_code, rt, data.phone, ip),
+            background=BackgroundTask(mobile_auth.request_code, rt, data.phone, ip),
         )
 
     @post("/verify", summary="Exchange the code for a participant bearer token", status_code=200)
     async def verify(self, rt: Runtime, data: CodeVerifyIn) -> TokenResponse:
-        return TokenResponse(access_token=await verify_code(rt, data.phone, data.code))
+        return TokenResponse(access_token=await mobile_auth.verify_code(rt, data.phone, data.code))
 
 
 def _me(participant: Participant, site: Site) -> MeOut:
@@ -131,44 +123,37 @@ async def _latest_checkins(participant: Participant) -> list[CheckIn]:
     return latest
 
 
-async def _answerable(
-    rt: Runtime, participant: Participant, key: str, questionnaire: str
-) -> bool:
-    """Whether ``key`` may be answered now; returns ``late``. Unknown keys are a 404."""
-    for due in await _checkins().due_checkins(rt, participant):
-        if due.checkin_key == key:
-            _same_questionnaire(due.questionnaire, questionnaire)
-            return False
-    for expired in await _checkins().recently_expired_checkins(rt, participant):
-        if expired.checkin_key == key:
-            _same_questionnaire(expired.questionnaire, questionnaire)
-            return True
-    raise NotFound(f"checkin_key {key!r} is not a check-in of yours that can be answered")
+async def _answerable(rt: Runtime, participant: Participant, key: str, questionnaire: str) -> bool:
+    """Whether ``key`` may be answered now, as ``late``; anything else is a 404.
+
+    Only the token owner's own prompts qualify (due now, or expired within the late
+    window); an answered one still does, so a correction is a new version and an app
+    retry is recognised as identical by ``submit_checkin``.
+    """
+    due = await checkin_actions.due_checkins(rt, participant, include_answered=True)
+    match, late = next((d for d in due if d.checkin_key == key), None), False
+    if match is None:
+        expired = await checkin_actions.recently_expired_checkins(
+            rt, participant, include_answered=True
+        )
+        match, late = next((d for d in expired if d.checkin_key == key), None), True
+    if match is None:
+        raise NotFound(f"checkin_key {key!r} is not a check-in of yours that can be answered")
+    if match.questionnaire != questionnaire:
+        raise FieldInvalid(f"checkin_key is not a {questionnaire} check-in", field="checkin_key")
+    return late
 
 
-def _same_questionnaire(actual: object, wanted: str) -> None:
-    if str(getattr(actual, "value", actual)) != wanted:
-        raise FieldInvalid(f"checkin_key is not a {wanted} check-in", field="checkin_key")
-
-
-def _symptom_answers(rt: Runtime, data: SymptomsCheckinIn) -> SymptomAnswers:
-    """Validate against the protocol's symptom list (the SMS path checks the same)."""
-    known = {symptom.code: symptom for symptom in rt.protocol.symptoms}
-    reported: list[ReportedSymptom] = []
-    for index, item in enumerate(data.symptoms):
-        where = f"symptoms[{index}]"
-        symptom = known.get(item.code)
-        if symptom is None:
-            raise FieldInvalid(f"{where}.code {item.code!r} is not a known symptom", field=where)
-        if any(r.code == item.code for r in reported):
-            raise FieldInvalid(f"{where}.code {item.code!r} is listed twice", field=where)
-        if item.temperature_c is not None and not symptom.asks_temperature:
-            raise FieldInvalid(
-                f"{where}.temperature_c is only asked for {item.code!r} when it is fever",
-                field=f"{where}.temperature_c",
-            )
-        reported.append(ReportedSymptom(item.code, Severity(item.severity), item.temperature_c))
-    return SymptomAnswers(symptoms=tuple(reported), complete=True)
+def _symptom_answers(data: SymptomsCheckinIn) -> SymptomAnswers:
+    """The app's body as domain answers; codes, duplicates and temperatures are
+    checked by ``submit_checkin`` exactly as for SMS answers."""
+    return SymptomAnswers(
+        symptoms=tuple(
+            ReportedSymptom(item.code, Severity(item.severity), item.temperature_c)
+            for item in data.symptoms
+        ),
+        complete=True,
+    )
 
 
 class MobileController(Controller):
@@ -191,26 +176,24 @@ class MobileController(Controller):
     @get("/checkins", summary="Check-ins due now, and the ones I sent")
     async def checkins(self, rt: Runtime, actor: Actor) -> MyCheckinsOut:
         participant = await own_participant(actor)
-        submitted = await _latest_checkins(participant)
-        answered = {row.checkin_key for row in submitted}
         due = [
             DueCheckinOut(
                 checkin_key=item.checkin_key,
-                questionnaire=str(getattr(item.questionnaire, "value", item.questionnaire)),
+                questionnaire=item.questionnaire,
                 due_at=item.due_at,
                 expires_at=item.expires_at,
             )
-            for item in await _checkins().due_checkins(rt, participant)
-            if item.checkin_key not in answered
+            for item in await checkin_actions.due_checkins(rt, participant)
         ]
-        return MyCheckinsOut(due=due, submitted=[_checkin_out(row) for row in submitted])
+        submitted = [_checkin_out(row) for row in await _latest_checkins(participant)]
+        return MyCheckinsOut(due=due, submitted=submitted)
 
     @post("/checkins/symptoms", summary="Answer a symptoms check-in", status_code=201)
     async def symptoms(
         self, rt: Runtime, actor: Actor, data: SymptomsCheckinIn
     ) -> CheckinResultOut:
         participant = await own_participant(actor)
-        answers = _symptom_answers(rt, data)
+        answers = _symptom_answers(data)
         late = await _answerable(rt, participant, data.checkin_key, SYMPTOMS)
         return await _submit(rt, participant, data, SYMPTOMS, answers, late)
 
@@ -243,7 +226,7 @@ async def _submit(
     answers: SymptomAnswers | PregnancyAnswer,
     late: bool,
 ) -> CheckinResultOut:
-    result = await _checkins().submit_checkin(
+    result = await checkin_actions.submit_checkin(
         rt,
         participant,
         checkin_key=data.checkin_key,

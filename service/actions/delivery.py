@@ -1,0 +1,183 @@
+"""What happens after the provider answers: delivery receipts, retries, blocked numbers.
+
+The failure policy lives here and the dispatcher uses it too, so a refusal at send
+time and a failure reported later by a status callback are judged the same way.
+
+Twilio posts a message's statuses in any order and sometimes more than once, so
+every callback is ranked (queued/accepted < sending < sent < delivered/undelivered/
+failed < read) and applied only when it moves the message forward: a late ``sent``
+never overwrites ``delivered``, and a duplicate changes nothing.
+
+A final failure is judged by its ErrorCode (``is_permanent_error``): a transient
+one (30003 handset off, 30008 unknown …) re-plans the message with the dispatcher's
+backoff while it still matters; a permanent one about the number (21610 STOP, 21211,
+30005 unknown handset, 30006 landline …) stops all SMS to that participant, visible
+to coordinators as ``sms_blocked_code`` / ``opted_out``. An unknown MessageSid is
+answered like a known one (Twilio would otherwise retry it) and simply ignored.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+from tortoise.transactions import in_transaction
+
+from service.actions.actors import TWILIO, Actor
+from service.actions.replanning import replan_participant
+from service.adapters.twilio_sms import is_permanent_error
+from service.db.audit import audit
+from service.db.models import OutboundMessage, Participant
+from service.runtime import Runtime
+
+__all__ = [
+    "BLOCKING_CODES",
+    "MAX_ATTEMPTS",
+    "STATUS_RANK",
+    "apply_status_callback",
+    "backoff",
+    "block_participant",
+    "retry_moment",
+]
+
+log = logging.getLogger("service.delivery")
+
+MAX_ATTEMPTS = 5
+OPTED_OUT_CODE = 21610
+# Permanent codes that are about the participant's number (not our text, not our
+# account): after one of these nothing more is sent to that phone until staff act.
+# 21408 (geo permissions), 21608 (trial account) and 30007 (carrier spam filter on
+# this text) are permanent for the message only: they fail it without blocking.
+BLOCKING_CODES = frozenset({21211, 21407, 21610, 21612, 21614, 30004, 30005, 30006})
+
+STATUS_RANK: dict[str, int] = {
+    "queued": 0,
+    "accepted": 0,
+    "scheduled": 0,
+    "sending": 1,
+    "sent": 2,
+    "delivered": 3,
+    "undelivered": 3,
+    "failed": 3,
+    "canceled": 3,
+    "read": 4,
+}
+_FAILURES = frozenset({"undelivered", "failed"})
+# A code's text cannot be re-rendered (only its hash exists): never retried from here.
+_NOT_RETRIED_KINDS = frozenset({"otp"})
+
+
+def backoff(attempts: int) -> timedelta:
+    """1, 2, 4, 8 … minutes after the 1st, 2nd, 3rd, 4th … failed attempt."""
+    return timedelta(minutes=2 ** max(attempts - 1, 0))
+
+
+def retry_moment(row: OutboundMessage, now: datetime) -> datetime | None:
+    """When to try a transiently failed message again, or None when it is not worth it
+    (attempts used up, or the retry would come after the message stopped mattering)."""
+    when = now + backoff(row.attempts)
+    if row.attempts < MAX_ATTEMPTS and (row.expires_at is None or when < row.expires_at):
+        return when
+    return None
+
+
+def _error_code(form: Mapping[str, str]) -> int | None:
+    raw = (form.get("ErrorCode") or "").strip()
+    return int(raw) if raw.isdigit() else None
+
+
+async def apply_status_callback(rt: Runtime, form: Mapping[str, str]) -> bool:
+    """Apply one (already signature-checked) status callback; False if the sid is unknown."""
+    sid = form.get("MessageSid") or form.get("SmsSid") or ""
+    status = (form.get("MessageStatus") or form.get("SmsStatus") or "").strip().lower()
+    if not sid or status not in STATUS_RANK:
+        return False
+    code = _error_code(form)
+    now = rt.clock.now()
+    async with in_transaction():
+        row = await OutboundMessage.filter(provider_id=sid).select_for_update().first()
+        if row is None:
+            log.info("status callback for an unknown message (%s)", status)
+            return False
+        if STATUS_RANK[status] <= STATUS_RANK.get(row.provider_status or "", -1):
+            return True  # a duplicate, or older news than what we know
+        row.provider_status, row.updated_at = status, now
+        fields = ["provider_status", "updated_at"]
+        if status in ("delivered", "read") and row.status in ("sending", "sent", "delivered"):
+            if row.delivered_at is None:
+                row.delivered_at = now
+            row.status = "delivered"
+            fields += ["status", "delivered_at"]
+        elif status == "sent" and row.status == "sending":
+            row.status = "sent"
+            fields.append("status")
+        elif status in _FAILURES and row.status in ("sending", "sent"):
+            fields += await _failed(rt, row, status, code)
+        await row.save(update_fields=fields)
+    return True
+
+
+async def _failed(rt: Runtime, row: OutboundMessage, status: str, code: int | None) -> list[str]:
+    """Retry or give up on a message the carrier did not deliver; returns changed fields."""
+    now = rt.clock.now()
+    row.error_code = code
+    retry_at = retry_moment(row, now)
+    if retry_at is not None and not is_permanent_error(code) and row.kind not in _NOT_RETRIED_KINDS:
+        # Attempts are kept: the dispatcher counts the next one when it claims the row.
+        row.status, row.send_at = "planned", retry_at
+        log.info("message %s %s (code %s): retry planned", row.id, status, code)
+        return ["error_code", "status", "send_at"]
+    row.status = status
+    await audit(
+        at=now,
+        actor=TWILIO.label,
+        action=f"message.{status}",
+        entity="outbound_message",
+        entity_id=row.id,
+        changes={
+            "kind": row.kind,
+            "purpose": row.purpose,
+            "error_code": code,
+            "attempts": row.attempts,
+        },
+    )
+    participant_id = row.participant_id  # type: ignore[attr-defined]  # FK id attr
+    if code in BLOCKING_CODES and participant_id is not None:
+        participant = await Participant.get_or_none(id=participant_id)
+        if participant is not None and row.to_phone in (None, participant.phone):
+            await block_participant(rt, participant, code, actor=TWILIO)
+    return ["error_code", "status"]
+
+
+async def block_participant(
+    rt: Runtime, participant: Participant, code: int, *, actor: Actor
+) -> bool:
+    """Stop all SMS to a participant whose number the provider refuses for good.
+
+    Call inside the caller's transaction. 21610 (the person replied STOP to the
+    carrier) also sets ``opted_out``. Planned reminders and check-ins are cancelled
+    through the re-planner; replies are refused by the dispatcher at send time.
+    """
+    fresh = await Participant.filter(id=participant.id).select_for_update().first()
+    if fresh is None:
+        return False
+    opted_out = fresh.opted_out or code == OPTED_OUT_CODE
+    if fresh.sms_blocked_code == code and fresh.opted_out == opted_out:
+        return False
+    before = {"sms_blocked_code": fresh.sms_blocked_code, "opted_out": fresh.opted_out}
+    fresh.sms_blocked_code, fresh.opted_out = code, opted_out
+    await fresh.save(update_fields=["sms_blocked_code", "opted_out", "updated_at"])
+    await audit(
+        at=rt.clock.now(),
+        actor=actor.label,
+        action="participant.sms_blocked",
+        entity="participant",
+        entity_id=fresh.study_id,
+        changes={k: [v, getattr(fresh, k)] for k, v in before.items()},
+        reason=f"the SMS provider refused the number permanently (error {code})",
+    )
+    await replan_participant(rt, fresh, actor=actor)
+    participant.sms_blocked_code, participant.opted_out = code, opted_out
+    log.warning("participant %s: SMS stopped after provider error %s", fresh.study_id, code)
+    return True

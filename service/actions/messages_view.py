@@ -1,0 +1,106 @@
+"""A participant's messages as coordinators see them: planned, sent, failed, received.
+
+Lateness must be on record, so a message that went out shows both the moment it
+was planned for and the moment it actually left. Planned messages are rendered now,
+exactly as the dispatcher would, so a coordinator reads the real text, its encoding
+and its segment count before it is sent. Times are UTC plus the participant's local
+wall-clock time (ISO 8601 with offset), because "10:00-03:00" versus "10:00-04:00"
+is how a daylight-saving change shows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from service.actions.rendering import render_text
+from service.db.models import InboundMessage, OutboundMessage, Participant, Site
+from service.runtime import Runtime
+
+__all__ = ["MessageView", "participant_messages"]
+
+SENT_STATUSES = frozenset({"sent", "delivered", "undelivered"})
+
+
+@dataclass(frozen=True, slots=True)
+class MessageView:
+    id: int
+    direction: str  # outbound | inbound
+    kind: str  # reminder, checkin, reply, alert, otp; "sms" for inbound
+    status: str  # outbound lifecycle status; for inbound, how it was handled
+    send_at: datetime  # UTC: when it left (or will leave, or was received)
+    local_send_at: str  # the same moment in the participant's zone, ISO 8601
+    planned_send_at: datetime | None  # outbound: the moment it was planned for
+    sent_at: datetime | None
+    delivered_at: datetime | None
+    message_key: str | None
+    body: str | None
+    encoding: str | None
+    segments: int | None
+    attempts: int
+    error_code: int | None
+
+
+async def participant_messages(
+    rt: Runtime, participant: Participant, *, include_cancelled: bool = False
+) -> list[MessageView]:
+    """Every message to or from ``participant``, oldest first."""
+    tz = ZoneInfo(participant.timezone)
+    site = await Site.get_or_none(code=participant.site_id)  # type: ignore[attr-defined]  # FK id
+    query = OutboundMessage.filter(participant_id=participant.id)
+    if not include_cancelled:
+        query = query.exclude(status="cancelled")
+    views = [_outbound(rt, row, site, tz) for row in await query]
+    for inbound in await InboundMessage.filter(participant_id=participant.id):
+        views.append(
+            MessageView(
+                id=inbound.id,
+                direction="inbound",
+                kind="sms",
+                status=inbound.handling,
+                send_at=inbound.received_at,
+                local_send_at=inbound.received_at.astimezone(tz).isoformat(),
+                planned_send_at=None,
+                sent_at=None,
+                delivered_at=None,
+                message_key=None,
+                body=inbound.body,
+                encoding=None,
+                segments=None,
+                attempts=0,
+                error_code=None,
+            )
+        )
+    views.sort(key=lambda v: (v.send_at, v.direction, v.id))
+    return views
+
+
+def _outbound(rt: Runtime, row: OutboundMessage, site: Site | None, tz: ZoneInfo) -> MessageView:
+    body: str | None = row.body
+    encoding, segments = row.encoding, row.segments
+    if row.status in ("planned", "sending", "expired", "cancelled") or body is None:
+        try:
+            rendered = render_text(rt, row.message_key, row.language, row.params, site)
+            body = rendered.text
+            encoding, segments = rendered.encoding.encoding, rendered.encoding.segments
+        except Exception:  # shown without text; the dispatcher will fail it with the reason
+            body = None
+    moment = row.sent_at if row.sent_at is not None else row.send_at
+    return MessageView(
+        id=row.id,
+        direction="outbound",
+        kind=row.kind,
+        status=row.status,
+        send_at=moment,
+        local_send_at=moment.astimezone(tz).isoformat(),
+        planned_send_at=row.send_at,
+        sent_at=row.sent_at,
+        delivered_at=row.delivered_at,
+        message_key=row.message_key,
+        body=body,
+        encoding=encoding,
+        segments=segments,
+        attempts=row.attempts,
+        error_code=row.error_code,
+    )

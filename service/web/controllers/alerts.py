@@ -1,0 +1,87 @@
+"""Staff routes for safety alerts: list, read, acknowledge. Thin: scoping, roles and
+the once-only acknowledgement live in ``service.actions.alerts``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from litestar import Controller, get, post
+from litestar.di import Provide
+from litestar.params import Parameter
+
+from service.actions import alerts as act
+from service.actions.actors import Actor
+from service.db.models import Alert, Participant
+from service.runtime import Runtime
+from service.web.auth import provide_runtime, provide_staff
+from service.web.schemas_alerts import AcknowledgeIn, AlertOut, FindingOut
+
+StatusFilter = Annotated[
+    Literal["open", "acknowledged", "all"],
+    Parameter(description="open (default), acknowledged or all"),
+]
+
+
+def _finding_out(rt: Runtime, finding: dict[str, Any]) -> FindingOut:
+    return FindingOut(
+        code=str(finding.get("code", "")),
+        label=act.finding_label(rt, finding),
+        emergency=bool(finding.get("emergency", False)),
+        params={k: str(v) for k, v in (finding.get("params") or {}).items()},
+    )
+
+
+def alert_out(rt: Runtime, alert: Alert, study_id: str) -> AlertOut:
+    return AlertOut(
+        id=alert.id,
+        study_id=study_id,
+        site=alert.site_id,  # type: ignore[attr-defined]  # FK id attr
+        findings=[_finding_out(rt, f) for f in alert.findings],
+        summary=act.alert_summary(rt, alert.findings),
+        emergency=alert.emergency,
+        status=alert.status,
+        checkin_id=alert.checkin_id,  # type: ignore[attr-defined]  # FK id attr
+        raised_at=alert.raised_at,
+        notified_at=alert.notified_at,
+        escalated_at=alert.escalated_at,
+        acknowledged_at=alert.acknowledged_at,
+        acknowledged_by=alert.acknowledged_by,
+        note=alert.note,
+    )
+
+
+async def _study_ids(alerts: list[Alert]) -> dict[int, str]:
+    ids = {a.participant_id for a in alerts}  # type: ignore[attr-defined]  # FK id attr
+    rows = await Participant.filter(id__in=list(ids)).values_list("id", "study_id")
+    return {int(pid): str(study_id) for pid, study_id in rows}
+
+
+class AlertController(Controller):
+    path = "/api/v1/alerts"
+    tags = ["alerts"]
+    dependencies = {"actor": Provide(provide_staff), "rt": Provide(provide_runtime)}
+    security = [{"bearer": []}]
+
+    @get("/", summary="Safety alerts of the caller's sites, newest first")
+    async def list_alerts(
+        self, rt: Runtime, actor: Actor, status: StatusFilter = "open"
+    ) -> list[AlertOut]:
+        alerts = list(await act.visible_alerts(actor, status))
+        study_ids = await _study_ids(alerts)
+        return [alert_out(rt, a, study_ids[a.participant_id]) for a in alerts]  # type: ignore[attr-defined]  # FK id attr
+
+    @get("/{alert_id:int}", summary="One safety alert")
+    async def read(self, rt: Runtime, actor: Actor, alert_id: int) -> AlertOut:
+        alert = await act.visible_alert(actor, alert_id)
+        return alert_out(rt, alert, (await _study_ids([alert]))[alert.participant_id])  # type: ignore[attr-defined]  # FK id attr
+
+    @post(
+        "/{alert_id:int}/acknowledge",
+        summary="Close an alert with a note (coordinator or admin of its site)",
+        status_code=200,
+    )
+    async def acknowledge(
+        self, rt: Runtime, actor: Actor, alert_id: int, data: AcknowledgeIn
+    ) -> AlertOut:
+        alert = await act.acknowledge_alert(rt, actor, alert_id, data.note)
+        return alert_out(rt, alert, (await _study_ids([alert]))[alert.participant_id])  # type: ignore[attr-defined]  # FK id attr

@@ -1,0 +1,53 @@
+"""Twilio's webhooks: delivery receipts (and, in the same controller, inbound SMS).
+
+Every route starts with :func:`verified_twilio_form`, which refuses (403) anything
+Twilio did not sign for our ``PUBLIC_BASE_URL``. Handlers stay thin: one action call.
+Twilio retries a webhook it thinks failed, so the actions are idempotent and a
+callback for a message we do not know is still answered with success.
+"""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, Response, post
+from litestar.di import Provide
+from twilio.twiml.messaging_response import MessagingResponse
+
+from service.actions.delivery import apply_status_callback
+from service.actions.inbound import handle_inbound
+from service.runtime import Runtime
+from service.web.auth import provide_runtime
+from service.web.twilio_signature import verified_twilio_form
+
+
+class TwilioWebhookController(Controller):
+    path = "/webhooks/twilio"
+    tags = ["webhooks"]
+    dependencies = {"rt": Provide(provide_runtime)}
+
+    # ---- delivery receipts ----------------------------------------------------------
+
+    @post(
+        "/status",
+        status_code=204,
+        summary="Message status callback (signed by Twilio)",
+        description="Form-encoded, as Twilio posts it. 403 unless X-Twilio-Signature "
+        "matches PUBLIC_BASE_URL + path; 204 otherwise, also for unknown messages.",
+    )
+    async def status(self, request: Request, rt: Runtime) -> None:
+        form = await verified_twilio_form(request, rt)
+        await apply_status_callback(rt, form)
+
+    # ---- inbound SMS ----------------------------------------------------------------
+
+    @post(
+        "/sms",
+        status_code=200,
+        summary="Incoming SMS (signed by Twilio)",
+        description="Form-encoded, as Twilio posts it. Stored once per MessageSid; replies "
+        "go out as tracked outbound messages, so the TwiML answer is an empty <Response/>.",
+        media_type="application/xml",
+    )
+    async def sms(self, request: Request, rt: Runtime) -> Response[str]:
+        form = await verified_twilio_form(request, rt)
+        await handle_inbound(rt, form)
+        return Response(str(MessagingResponse()), media_type="application/xml")
