@@ -1,7 +1,9 @@
 """What happens after the provider answers: delivery receipts, retries, blocked numbers.
 
 The failure policy lives here and the dispatcher uses it too, so a refusal at send
-time and a failure reported later by a status callback are judged the same way.
+time and a failure reported later by a status callback are judged the same way; so
+does the recording of a claimed send's outcome (sent, failed), always guarded by the
+claim that owns the row.
 
 Twilio posts a message's statuses in any order and sometimes more than once, so
 every callback is ranked (queued/accepted < sending < sent < delivered/undelivered/
@@ -22,13 +24,15 @@ import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
-from service.actions.actors import TWILIO, Actor
+from service.actions.actors import SYSTEM, TWILIO, Actor
 from service.actions.replanning import replan_participant
 from service.adapters.twilio_sms import is_permanent_error
 from service.db.audit import audit
 from service.db.models import OutboundMessage, Participant
+from service.ports import ProviderReceipt
 from service.runtime import Runtime
 
 __all__ = [
@@ -38,6 +42,10 @@ __all__ = [
     "apply_status_callback",
     "backoff",
     "block_participant",
+    "claimed_by",
+    "provider_record",
+    "record_failure",
+    "record_sent",
     "retry_moment",
 ]
 
@@ -181,3 +189,97 @@ async def block_participant(
     participant.sms_blocked_code, participant.opted_out = code, opted_out
     log.warning("participant %s: SMS stopped after provider error %s", fresh.study_id, code)
     return True
+
+
+# ---- outcomes of a claimed send (used by the dispatcher) ---------------------------
+
+
+def claimed_by(row_id: int, token: str) -> QuerySet[OutboundMessage]:
+    """The row, only while this claim still owns it (a guard on every write after a claim)."""
+    return OutboundMessage.filter(id=row_id, claim_token=token, status="sending")
+
+
+async def provider_record(rt: Runtime, row: OutboundMessage, to: str) -> ProviderReceipt | None:
+    """The provider's record of this row's text to this number since the claim, unless
+    that record already belongs to another row (then ours did not go out)."""
+    if row.body is None or row.claimed_at is None:
+        return None
+    found = await rt.gateway.find_sent(to, row.body, since=row.claimed_at)
+    if found is None:
+        return None
+    taken = await OutboundMessage.filter(provider_id=found.provider_id).exclude(id=row.id).exists()
+    return None if taken else found
+
+
+async def record_sent(
+    rt: Runtime,
+    row: OutboundMessage,
+    token: str,
+    receipt: ProviderReceipt,
+    *,
+    sent_at: datetime,
+    how: str,
+) -> bool:
+    """Record what the provider accepted (the console gateway answers "delivered" at
+    once), with its id; False when the claim was lost in the meantime."""
+    now = rt.clock.now()
+    delivered = receipt.status in ("delivered", "read")
+    async with in_transaction():
+        changed = await claimed_by(row.id, token).update(
+            status="delivered" if delivered else "sent",
+            provider_id=receipt.provider_id,
+            provider_status=receipt.status[:16],
+            sent_at=sent_at,
+            delivered_at=now if delivered else None,
+            updated_at=now,
+        )
+        if changed:
+            await audit(
+                at=now,
+                actor=SYSTEM.label,
+                action="message.sent",
+                entity="outbound_message",
+                entity_id=row.id,
+                changes={
+                    "kind": row.kind,
+                    "purpose": row.purpose,
+                    "provider_id": receipt.provider_id,
+                    "attempts": row.attempts,
+                    "via": how,
+                },
+            )
+    return bool(changed)
+
+
+async def record_failure(
+    rt: Runtime,
+    row: OutboundMessage,
+    token: str,
+    code: int | None,
+    detail: str,
+    participant: Participant | None,
+    own_phone: bool,
+) -> bool:
+    """Failed for good; a permanent code about the participant's own number blocks them."""
+    now = rt.clock.now()
+    async with in_transaction():
+        changed = await claimed_by(row.id, token).update(
+            status="failed", error_code=code, error_detail=detail, updated_at=now
+        )
+        if changed:
+            await audit(
+                at=now,
+                actor=SYSTEM.label,
+                action="message.failed",
+                entity="outbound_message",
+                entity_id=row.id,
+                changes={
+                    "kind": row.kind,
+                    "purpose": row.purpose,
+                    "error_code": code,
+                    "attempts": row.attempts,
+                },
+            )
+            if code in BLOCKING_CODES and own_phone and participant is not None:
+                await block_participant(rt, participant, code, actor=SYSTEM)
+    return bool(changed)

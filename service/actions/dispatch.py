@@ -40,18 +40,24 @@ from zoneinfo import ZoneInfo
 from tortoise import connections
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F, Q
-from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from service.actions.actors import SYSTEM
-from service.actions.delivery import BLOCKING_CODES, MAX_ATTEMPTS, block_participant, retry_moment
+from service.actions.delivery import (
+    MAX_ATTEMPTS,
+    claimed_by,
+    provider_record,
+    record_failure,
+    record_sent,
+    retry_moment,
+)
 from service.actions.rendering import render_outbound
 from service.actions.replanning import may_receive_sms
 from service.adapters.redaction import mask_phone, redact_phones
 from service.db.audit import audit
 from service.db.models import OutboundMessage, Participant
 from service.domain.reminders import next_allowed
-from service.ports import ProviderReceipt, SmsSendError
+from service.ports import SmsSendError
 from service.runtime import Runtime
 
 __all__ = [
@@ -124,11 +130,6 @@ def _validity_s(expires_at: datetime | None, now: datetime) -> int | None:
 
 def _token() -> str:
     return uuid.uuid4().hex
-
-
-def _mine(row_id: int, token: str) -> QuerySet[OutboundMessage]:
-    """The row, only while this claim still owns it (a guard on every write after a claim)."""
-    return OutboundMessage.filter(id=row_id, claim_token=token, status="sending")
 
 
 def _pid(row: OutboundMessage) -> int | None:
@@ -322,10 +323,10 @@ async def _defer(
     """Back to planned at ``later`` (the claim was not an attempt), or expired if by
     then the message no longer matters."""
     if row.expires_at is not None and later >= row.expires_at:
-        if await _mine(row.id, token).update(status="expired", updated_at=now):
+        if await claimed_by(row.id, token).update(status="expired", updated_at=now):
             counts.expired += 1
         return
-    if await _mine(row.id, token).update(
+    if await claimed_by(row.id, token).update(
         status="planned", send_at=later, attempts=F("attempts") - 1, updated_at=now
     ):
         counts.deferred += 1
@@ -340,7 +341,7 @@ async def _process(
     to = row.to_phone or (participant.phone if participant else None)
     reason = "no recipient" if to is None else _refusal(row, participant, own_phone)
     if reason is not None or to is None:
-        if await _mine(row.id, token).update(
+        if await claimed_by(row.id, token).update(
             status="cancelled", error_detail=reason, updated_at=now
         ):
             counts.skipped += 1
@@ -354,11 +355,11 @@ async def _process(
         rendered = await render_outbound(rt, row, participant)
     except Exception as exc:  # a broken template or parameter fails this row, not the batch
         detail = f"render: {type(exc).__name__}: {exc}"[:255]
-        if await _fail(rt, row, token, None, detail, participant, own_phone):
+        if await record_failure(rt, row, token, None, detail, participant, own_phone):
             counts.failed += 1
         return
     body, cost = rendered.text, rendered.encoding
-    if not await _mine(row.id, token).update(
+    if not await claimed_by(row.id, token).update(
         body=body, encoding=cost.encoding, segments=cost.segments, updated_at=now
     ):
         return  # the claim was taken over by reconciliation
@@ -373,7 +374,7 @@ async def _process(
     except SmsSendError as exc:
         await _send_failed(rt, row, token, participant, own_phone, to, exc, counts)
         return
-    if await _record_sent(rt, row, token, receipt, sent_at=now, how="send"):
+    if await record_sent(rt, row, token, receipt, sent_at=now, how="send"):
         counts.sent += 1
 
 
@@ -397,25 +398,25 @@ async def _send_failed(
         "permanent" if exc.permanent else "transient",
     )
     if exc.permanent:
-        if await _fail(rt, row, token, exc.code, detail, participant, own_phone):
+        if await record_failure(rt, row, token, exc.code, detail, participant, own_phone):
             counts.failed += 1
         return
     if exc.http_status is None and exc.code is None:
         # The request may have reached the provider: look before trying again.
         try:
-            found = await _lookup(rt, row, to)
+            found = await provider_record(rt, row, to)
         except SmsSendError:
             log.warning("dispatch: message %s left for reconciliation (lookup failed)", row.id)
             return
         if found is not None:
             sent_at = found.sent_at or rt.clock.now()
-            if await _record_sent(rt, row, token, found, sent_at=sent_at, how="lookup"):
+            if await record_sent(rt, row, token, found, sent_at=sent_at, how="lookup"):
                 counts.sent += 1
             return
     now = rt.clock.now()
     retry_at = retry_moment(row, now)
     if retry_at is not None:
-        if await _mine(row.id, token).update(
+        if await claimed_by(row.id, token).update(
             status="planned",
             send_at=retry_at,
             error_code=exc.code,
@@ -424,91 +425,8 @@ async def _send_failed(
         ):
             counts.retried += 1
         return
-    if await _fail(rt, row, token, exc.code, detail, participant, own_phone):
+    if await record_failure(rt, row, token, exc.code, detail, participant, own_phone):
         counts.failed += 1
-
-
-async def _lookup(rt: Runtime, row: OutboundMessage, to: str) -> ProviderReceipt | None:
-    """The provider's record of this row's text to this number since the claim, unless
-    that record already belongs to another row (then ours did not go out)."""
-    if row.body is None or row.claimed_at is None:
-        return None
-    found = await rt.gateway.find_sent(to, row.body, since=row.claimed_at)
-    if found is None:
-        return None
-    taken = await OutboundMessage.filter(provider_id=found.provider_id).exclude(id=row.id).exists()
-    return None if taken else found
-
-
-async def _record_sent(
-    rt: Runtime,
-    row: OutboundMessage,
-    token: str,
-    receipt: ProviderReceipt,
-    *,
-    sent_at: datetime,
-    how: str,
-) -> bool:
-    now = rt.clock.now()
-    delivered = receipt.status in ("delivered", "read")
-    async with in_transaction():
-        changed = await _mine(row.id, token).update(
-            status="delivered" if delivered else "sent",
-            provider_id=receipt.provider_id,
-            provider_status=receipt.status[:16],
-            sent_at=sent_at,
-            delivered_at=now if delivered else None,
-            updated_at=now,
-        )
-        if changed:
-            await audit(
-                at=now,
-                actor=SYSTEM.label,
-                action="message.sent",
-                entity="outbound_message",
-                entity_id=row.id,
-                changes={
-                    "kind": row.kind,
-                    "purpose": row.purpose,
-                    "provider_id": receipt.provider_id,
-                    "attempts": row.attempts,
-                    "via": how,
-                },
-            )
-    return bool(changed)
-
-
-async def _fail(
-    rt: Runtime,
-    row: OutboundMessage,
-    token: str,
-    code: int | None,
-    detail: str,
-    participant: Participant | None,
-    own_phone: bool,
-) -> bool:
-    now = rt.clock.now()
-    async with in_transaction():
-        changed = await _mine(row.id, token).update(
-            status="failed", error_code=code, error_detail=detail, updated_at=now
-        )
-        if changed:
-            await audit(
-                at=now,
-                actor=SYSTEM.label,
-                action="message.failed",
-                entity="outbound_message",
-                entity_id=row.id,
-                changes={
-                    "kind": row.kind,
-                    "purpose": row.purpose,
-                    "error_code": code,
-                    "attempts": row.attempts,
-                },
-            )
-            if code in BLOCKING_CODES and own_phone and participant is not None:
-                await block_participant(rt, participant, code, actor=SYSTEM)
-    return bool(changed)
 
 
 # ---- crash recovery ---------------------------------------------------------------------
@@ -541,13 +459,13 @@ async def _reconcile_one(rt: Runtime, row: OutboundMessage, token: str) -> bool:
     participant = await Participant.get_or_none(id=pid) if pid is not None else None
     to = row.to_phone or (participant.phone if participant else None)
     try:
-        found = await _lookup(rt, row, to) if to else None
+        found = await provider_record(rt, row, to) if to else None
     except SmsSendError:
         log.warning("reconcile: message %s stays claimed (provider lookup failed)", row.id)
         return False
     if found is not None:
         sent_at = found.sent_at or row.claimed_at or rt.clock.now()
-        return await _record_sent(rt, row, token, found, sent_at=sent_at, how="reconcile")
+        return await record_sent(rt, row, token, found, sent_at=sent_at, how="reconcile")
     now = rt.clock.now()
     if row.expires_at is not None and row.expires_at <= now:
         status = "expired"
@@ -556,7 +474,7 @@ async def _reconcile_one(rt: Runtime, row: OutboundMessage, token: str) -> bool:
     else:
         status = "planned"
     async with in_transaction():
-        changed = await _mine(row.id, token).update(status=status, updated_at=now)
+        changed = await claimed_by(row.id, token).update(status=status, updated_at=now)
         if changed and status != "planned":
             await audit(
                 at=now,

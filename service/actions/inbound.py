@@ -292,30 +292,18 @@ async def _continue(
     work = _Work(handling="checkin_answer")
     for n, out in enumerate(step.outgoing):
         work.replies.append(await _reply(rt, participant, inbound, out, n))
-    if step.expired:
-        inbound.late = True
-        work.handling = "checkin_late"
+    if step.expired or step.handoff:
+        # Ended early: keep what was understood (flagged), hand the rest to people.
+        inbound.late = step.expired
+        work.handling = "checkin_late" if step.expired else "checkin_handoff"
         conversation.state = {**conversation.state, "raw_texts": raw_texts}
-        work.finished = _partial(conversation, state, inbound, late=True)
+        work.finished = _partial(conversation, state, inbound, late=step.expired)
         await _close(conversation, now)
         await InboxItem.create(
             participant=participant,
             site_id=participant.site_id,  # type: ignore[attr-defined]
             inbound=inbound,
-            reason="late_answer",
-            created_at=now,
-        )
-        return work
-    if step.handoff:
-        work.handling = "checkin_handoff"
-        conversation.state = {**conversation.state, "raw_texts": raw_texts}
-        work.finished = _partial(conversation, state, inbound, late=False)
-        await _close(conversation, now)
-        await InboxItem.create(
-            participant=participant,
-            site_id=participant.site_id,  # type: ignore[attr-defined]
-            inbound=inbound,
-            reason="unparseable",
+            reason="late_answer" if step.expired else "unparseable",
             created_at=now,
         )
         return work

@@ -81,6 +81,10 @@ def _checked_optional(field: str, value: Any) -> None:
             raise FieldInvalid(f"preferred_time {problem}", field="preferred_time")
 
 
+def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> set[str]:
+    return {name for name, value in after.items() if before.get(name) != value}
+
+
 def _snapshot(p: Participant) -> dict[str, Any]:
     return {name: getattr(p, name) for name in _AUDITED}
 
@@ -166,6 +170,8 @@ async def update_participant(
     async with in_transaction():
         for name, value in clean.items():
             setattr(participant, name, value)
+        if "phone" in changed_fields(before, clean) and participant.sms_blocked_code is not None:
+            participant.sms_blocked_code = None  # the blocked number is gone; try the new one
         await participant.save()
         changed = diff(before, _snapshot(participant))
         if "phone" in changed:

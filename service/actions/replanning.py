@@ -5,8 +5,9 @@ may be messaged (enrolment, infusions, outcomes, preferences, withdrawal, opt-ou
 and for everyone when the protocol file's revision changes.
 
 The sync never touches a message that has left the building (sending, sent,
-delivered, failed): it only adds rows, moves or cancels rows still ``planned``, and
-revives ``cancelled`` rows that apply again. The unique (participant, purpose,
+delivered, failed): it only adds rows, moves or cancels rows still ``planned`` (or
+``in_app``: a check-in the app shows but SMS does not send), and revives
+``cancelled`` rows that apply again. The unique (participant, purpose,
 occurrence) key makes running it twice a no-op.
 """
 
@@ -28,6 +29,8 @@ from service.runtime import Runtime
 log = logging.getLogger("service.replanning")
 
 PLANNED_KINDS = ("reminder", "checkin")
+# Rows the planner may still change; anything else has been handed to the provider.
+MUTABLE_STATUSES = ("planned", "in_app", "cancelled")
 REVISION_KEY = "protocol_revision"
 
 
@@ -44,7 +47,13 @@ def may_receive_sms(participant: Participant) -> bool:
 async def desired_messages(
     rt: Runtime, participant: Participant, now: datetime
 ) -> list[PlannedMessage]:
-    if not may_receive_sms(participant):
+    """Reminders for people we may text; check-ins for every active participant.
+
+    Check-ins are planned even for someone who cannot be texted (no consent, opted
+    out, paused): they are then ``in_app`` rows, never sent, which the mobile app
+    lists as due. Withdrawal ends both.
+    """
+    if not participant.active:
         return []
     calendar = calendar_for(rt, participant)
     recorded = frozenset((await latest_outcomes(participant.id)).keys())
@@ -70,7 +79,7 @@ async def desired_messages(
         preferred_time=preferred,
         now=now,
     )
-    return reminders + checkins
+    return (reminders if may_receive_sms(participant) else []) + checkins
 
 
 def dedupe_key(participant_id: int, purpose: str, occurrence: str) -> str:
@@ -90,26 +99,30 @@ async def replan_participant(rt: Runtime, participant: Participant, *, actor: Ac
             participant_id=participant.id, kind__in=PLANNED_KINDS
         )
     }
+    active_status = "planned" if may_receive_sms(participant) else "in_app"
     added = moved = cancelled = 0
     for key, row in existing.items():
-        if row.status not in ("planned", "cancelled"):
+        if row.status not in MUTABLE_STATUSES:
             continue
         plan = wanted.get(key)
         if plan is None:
-            if row.status == "planned":
+            if row.status != "cancelled":
                 row.status, row.updated_at = "cancelled", now
                 await row.save(update_fields=["status", "updated_at"])
                 cancelled += 1
             continue
+        send_at = plan.send_at
+        if row.status == "planned" and row.attempts > 0 and row.send_at > send_at:
+            send_at = row.send_at  # a retry waiting out its backoff keeps waiting
         changed = (
-            row.status != "planned"
-            or row.send_at != plan.send_at
+            row.status != active_status
+            or row.send_at != send_at
             or row.expires_at != plan.expires_at
             or row.language != participant.language
             or row.revision != rt.protocol.revision
         )
         if changed:
-            row.status, row.send_at, row.expires_at = "planned", plan.send_at, plan.expires_at
+            row.status, row.send_at, row.expires_at = active_status, send_at, plan.expires_at
             row.params, row.message_key = dict(plan.params), plan.message_key
             row.language, row.revision, row.updated_at = (
                 participant.language,
@@ -125,6 +138,7 @@ async def replan_participant(rt: Runtime, participant: Participant, *, actor: Ac
             purpose=plan.purpose,
             occurrence=plan.occurrence,
             dedupe_key=key,
+            status=active_status,
             message_key=plan.message_key,
             params=dict(plan.params),
             language=participant.language,

@@ -14,10 +14,12 @@ Rules, in the order they apply:
    next, closer reminder for the same visit is due, whichever is first; a same-day
    reminder expires at local noon of the visit day. A reminder that quiet hours push
    past its expiry is dropped.
-4. Catch-up: a reminder whose nominal moment is already past but which has not
-   expired is planned for the next allowed moment after ``now`` (a participant
-   entered late still hears about the next visit); one that has expired is not
-   planned at all, so nobody is told about a visit already past.
+4. Catch-up: a reminder whose nominal moment passed less than a day ago and which
+   has not expired is planned for the next allowed moment after ``now`` (a
+   participant entered late still hears about the next visit); one overdue by more
+   than a day is left to the closer reminder, since its words ("in a week") would
+   no longer be true; one that has expired is not planned, so nobody is told about
+   a visit already past.
 
 The occurrence key includes the target date, so a visit that moves (a late second
 infusion) gets fresh reminders while those for the old date are cancelled.
@@ -32,6 +34,8 @@ from zoneinfo import ZoneInfo
 
 from service.domain.calendar import CalendarVisit
 from service.domain.protocol import QuietHours, ReminderRule
+
+CATCH_UP_LIMIT = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +126,8 @@ def plan_visit_reminders(
             if index + 1 < len(nominal):
                 expires = min(expires, nominal[index + 1][1])
             if moment < now:
+                if now - moment > CATCH_UP_LIMIT:
+                    continue  # long overdue: its wording ("in a week") no longer fits
                 moment = next_allowed(now, tz, quiet)
             if moment >= expires:
                 continue

@@ -31,6 +31,9 @@ class DispatchScheduler:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self._scheduler = AsyncIOScheduler(timezone="UTC")
+        # Two INFO lines per job run ("Running job", "executed successfully") every few
+        # seconds bury what matters; the jobs log their own counts, errors still show.
+        logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
 
     @property
     def running(self) -> bool:

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from service.actions.alerts import alert_jobs
 from service.actions.dispatch import dispatch_due
+from service.actions.mobile_auth import purge_stale_codes
 from service.runtime import Runtime
 
 log = logging.getLogger("service.jobs")
@@ -21,5 +22,12 @@ async def dispatch(rt: Runtime) -> None:
     await dispatch_due(rt)
 
 
+async def purge_codes(rt: Runtime) -> None:
+    """One-time-code rows matter for an hour (rate limits); then they go."""
+    purged = await purge_stale_codes(rt)
+    if purged:
+        log.info("purged %d stale one-time codes", purged)
+
+
 def periodic_jobs() -> dict[str, Job]:
-    return {DISPATCH: dispatch} | alert_jobs()
+    return {DISPATCH: dispatch, "codes.purge": purge_codes} | alert_jobs()

@@ -124,6 +124,18 @@ async def test_a_late_evening_preference_moves_to_nine_the_next_morning(
     assert row.sent_at is not None and row.sent_at.astimezone(tz).strftime("%H:%M") == "09:00"
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="planner (service/domain/reminders.py) pushes a 22:30 day-before reminder to "
+    "09:00 on the visit day, past its expiry (visit-day midnight), and drops it; reported",
+)
+async def test_a_late_evening_preference_keeps_the_day_before_reminders(
+    client: Client, admin: dict[str, str]
+) -> None:
+    await enrol(client, admin, preferred_time="22:30")
+    assert await OutboundMessage.filter(purpose="reminder:clinic_day_before").exists()
+
+
 async def test_a_late_second_infusion_replans_without_touching_what_was_sent(
     client: Client, admin: dict[str, str]
 ) -> None:
@@ -179,13 +191,15 @@ async def test_late_enrolment_skips_past_visits_but_reminds_of_the_next(
     today = date(2027, 1, 13)
     assert all(date.fromisoformat(r.params["visit_date"]) >= today for r in reminders)
     m3 = [r for r in reminders if r.params["visit_code"] == "M3"]
-    assert [r.purpose for r in m3] == ["reminder:clinic_week_before", "reminder:clinic_day_before"]
-    assert m3[0].send_at == clock.now()  # caught up right away, not dropped
-    assert m3[1].send_at.astimezone(ZoneInfo("America/Santiago")).isoformat() == (
+    # The week-before reminder is 5 days overdue: its "in a week" would be false, so
+    # the day-before one carries the message.
+    assert [r.purpose for r in m3] == ["reminder:clinic_day_before"]
+    assert m3[0].send_at.astimezone(ZoneInfo("America/Santiago")).isoformat() == (
         "2027-01-14T18:00:00-03:00"
     )
-    assert messages[0]["id"] == m3[0].id
+    assert any(m["id"] == m3[0].id for m in messages)
 
+    clock.set(m3[0].send_at)
     counts = await dispatch_due(client.app.state.runtime)
     await m3[0].refresh_from_db()
     assert m3[0].status == "delivered" and counts.sent == 1

@@ -131,21 +131,28 @@ def test_day_before_reminder_pushed_past_the_visit_is_dropped() -> None:
 
 
 def test_late_enrolment_gets_the_next_reminder_not_past_ones() -> None:
-    # Now: Friday 5 March 2027 15:00 local; visits on 1 March (past) and 9 March.
-    now = datetime(2027, 3, 5, 15, 0, tzinfo=SCL).astimezone(UTC)
+    # Now: Wednesday 3 March 2027 09:30 local; visits on 1 March (past) and 9 March.
+    now = datetime(2027, 3, 3, 9, 30, tzinfo=SCL).astimezone(UTC)
     planned = plan([visit(date(2027, 3, 1), "M2"), visit(date(2027, 3, 9), "M3")], now)
     assert {p.occurrence.split("@")[0] for p in planned} == {"M3"}
     week_before = next(p for p in planned if p.purpose == "reminder:clinic_7d")
-    assert week_before.send_at == now  # its moment (2 March) passed; it still matters
+    assert week_before.send_at == now  # its moment (2 March 10:00) just passed
     day_before = next(p for p in planned if p.purpose == "reminder:clinic_1d")
     assert day_before.send_at.astimezone(SCL) == datetime(2027, 3, 8, 18, 0, tzinfo=SCL)
     assert week_before.expires_at == day_before.send_at
 
 
+def test_long_overdue_week_before_reminder_is_left_to_the_day_before_one() -> None:
+    # Three days after the week-before moment its "in a week" would be false.
+    now = datetime(2027, 3, 5, 15, 0, tzinfo=SCL).astimezone(UTC)
+    planned = plan([visit(date(2027, 3, 9), "M3")], now)
+    assert [p.purpose for p in planned] == ["reminder:clinic_1d"]
+
+
 def test_catch_up_at_night_waits_for_morning() -> None:
-    now = datetime(2027, 3, 5, 23, 0, tzinfo=SCL).astimezone(UTC)
+    now = datetime(2027, 3, 2, 23, 0, tzinfo=SCL).astimezone(UTC)
     planned = plan([visit(date(2027, 3, 9))], now, rules=(WEEK_BEFORE,))
-    assert planned[0].send_at.astimezone(SCL) == datetime(2027, 3, 6, 9, 0, tzinfo=SCL)
+    assert planned[0].send_at.astimezone(SCL) == datetime(2027, 3, 3, 9, 0, tzinfo=SCL)
 
 
 def test_moved_visit_gets_a_new_occurrence_key() -> None:
