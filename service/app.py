@@ -35,6 +35,7 @@ from service.settings import Settings
 from service.web.controllers.alerts import AlertController
 from service.web.controllers.checkins import CheckinRecordController
 from service.web.controllers.health import HealthController
+from service.web.controllers.inbox import InboxController
 from service.web.controllers.messages import ParticipantMessagesController
 from service.web.controllers.mobile import MobileAuthController, MobileController
 from service.web.controllers.participants import ParticipantController
@@ -105,6 +106,7 @@ def create_app(
             AuthController,
             ParticipantController,
             SiteController,
+            InboxController,
             MobileAuthController,
             MobileController,
             ParticipantMessagesController,

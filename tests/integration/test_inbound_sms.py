@@ -243,3 +243,24 @@ async def test_si_confirms_the_next_visit(
     await say(client, "SI")
     assert await AuditEntry.filter(action="visit.confirm").count() == 1
     assert "confirm" in texts(gateway)[-1].lower()
+
+
+async def test_coordinators_see_and_close_their_sites_queue(
+    client: Client, gateway: ConsoleSmsGateway
+) -> None:
+    await enrol(client)
+    await say(client, "¿A qué hora es mi control?")  # nothing to place it in
+    cua = await staff_headers(client, "coord@uandes.cl", "coordinator", ["CUA"])
+    hblt = await staff_headers(client, "other@uandes.cl", "coordinator", ["HBLT"])
+    items = (await client.get("/api/v1/inbox", headers=cua)).json()
+    assert [(i["reason"], i["study_id"]) for i in items] == [("unplaced", "MSC-001")]
+    assert items[0]["text"] == "¿A qué hora es mi control?"
+    assert (await client.get("/api/v1/inbox", headers=hblt)).json() == []
+    other = await client.post(f"/api/v1/inbox/{items[0]['id']}/close", json={}, headers=hblt)
+    assert other.status_code == 404
+    closed = await client.post(
+        f"/api/v1/inbox/{items[0]['id']}/close", json={"note": "called her back"}, headers=cua
+    )
+    assert closed.status_code == 200 and closed.json()["status"] == "closed"
+    assert (await client.get("/api/v1/inbox", headers=cua)).json() == []
+    assert await AuditEntry.filter(action="inbox.close").count() == 1

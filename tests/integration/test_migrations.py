@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from tortoise.cli.cli import tortoise_cli_context
 from tortoise.migrations.autodetector import MigrationAutodetector
 
@@ -22,3 +23,21 @@ async def test_models_have_no_unmigrated_changes(tmp_path) -> None:  # type: ign
 
 async def test_test_database_is_fully_migrated(db: None) -> None:
     assert await pending_migrations() == []
+
+
+async def test_unmigrated_database_is_refused_unless_allowed(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from service.db.lifecycle import (
+        MigrationsPending,
+        close_database,
+        ensure_migrated,
+        open_database,
+    )
+
+    await open_database(f"sqlite://{tmp_path / 'empty.sqlite3'}")
+    try:
+        with pytest.raises(MigrationsPending, match="followup migrate"):
+            await ensure_migrated(may_migrate=False)
+        await ensure_migrated(may_migrate=True)
+        assert await pending_migrations() == []
+    finally:
+        await close_database()

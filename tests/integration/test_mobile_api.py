@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from tortoise import Tortoise
 
+from service.actions.dispatch import dispatch_due
 from service.actions.mobile_auth import OTP_BODY_PLACEHOLDER, purge_stale_codes
 from service.adapters.console_sms import ConsoleSmsGateway
 from service.db.models import (
@@ -662,3 +663,25 @@ async def test_a_token_cannot_read_or_write_another_participants_checkins(
     assert "MSC-002" not in str(a_view)
     unknown = await symptoms(client, a, "checkin:symptoms_weekly:1999-01-01", [])
     assert unknown.status_code == 404
+
+
+async def test_paused_participant_still_answers_in_the_app_but_gets_no_sms(
+    client: Client, admin: dict[str, str], gateway: ConsoleSmsGateway, clock: ManualClock
+) -> None:
+    clock.set(datetime(2027, 1, 13, 11, 0, tzinfo=UTC))  # 08:00 in Santiago
+    await enrol(client, admin, baseline_infusion_date="2027-01-06", can_become_pregnant=False)
+    headers = await sign_in(client, gateway, PHONE_A)
+    put = await client.put(
+        f"{MOBILE}/me/preferences",
+        json={"language": "es", "preferred_time": None, "paused": True},
+        headers=headers,
+    )
+    assert put.status_code == 200, put.text
+    assert await OutboundMessage.filter(status="planned").count() == 0
+    sent_before = len(gateway.sent)
+
+    clock.set(datetime(2027, 1, 13, 13, 1, tzinfo=UTC))  # the weekly prompt's time
+    await dispatch_due(client.app.state.runtime)
+    assert len(gateway.sent) == sent_before  # paused: nothing by SMS
+    due = (await client.get(f"{MOBILE}/me/checkins", headers=headers)).json()["due"]
+    assert [d["checkin_key"] for d in due] == [WEEKLY_KEY]  # but the app still asks

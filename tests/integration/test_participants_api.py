@@ -253,3 +253,11 @@ async def test_schema_documents_every_route(client: Client) -> None:
         "/health/ready",
     ):
         assert route in paths, route
+
+
+async def test_new_phone_clears_a_provider_block(client: Client, admin: dict[str, str]) -> None:
+    await client.post(URL, json=enrollment(), headers=admin)
+    await Participant.filter(study_id="MSC-001").update(sms_blocked_code=21211)
+    response = await client.patch(f"{URL}/MSC-001", json={"phone": "+56987654321"}, headers=admin)
+    assert response.status_code == 200, response.text
+    assert response.json()["sms_blocked_code"] is None

@@ -1,0 +1,48 @@
+"""The coordinators' queue: messages the service could not place, hand-offs, late answers."""
+
+from __future__ import annotations
+
+from tortoise.transactions import in_transaction
+
+from service.actions.actors import Actor
+from service.actions.errors import Conflict, Forbidden, NotFound
+from service.db.audit import audit
+from service.db.models import InboxItem
+from service.runtime import Runtime
+
+
+def _visible(actor: Actor, item: InboxItem) -> bool:
+    site = item.site_id  # type: ignore[attr-defined]  # FK id attr
+    # Messages from unknown numbers belong to no site: admins handle them.
+    return actor.all_sites if site is None else actor.can_see_site(site)
+
+
+async def inbox_items(actor: Actor, status: str = "open") -> list[InboxItem]:
+    query = InboxItem.all().prefetch_related("participant", "inbound").order_by("-created_at")
+    if status != "all":
+        query = query.filter(status=status)
+    return [item for item in await query if _visible(actor, item)]
+
+
+async def close_item(rt: Runtime, actor: Actor, item_id: int, note: str | None) -> InboxItem:
+    if not actor.can_write:
+        raise Forbidden("this role may read but not close queue items")
+    item = await InboxItem.get_or_none(id=item_id)
+    if item is None or not _visible(actor, item):
+        raise NotFound(f"no queue item {item_id}")
+    if item.status != "open":
+        raise Conflict("this item is closed already", field="id")
+    now = rt.clock.now()
+    async with in_transaction():
+        item.status, item.closed_at, item.closed_by = "closed", now, actor.label
+        await item.save(update_fields=["status", "closed_at", "closed_by"])
+        await audit(
+            at=now,
+            actor=actor.label,
+            action="inbox.close",
+            entity="inbox_item",
+            entity_id=item.id,
+            changes={"reason": item.reason},
+            reason=note,
+        )
+    return item

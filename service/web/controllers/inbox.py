@@ -1,0 +1,75 @@
+"""Staff routes for the coordinators' queue."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, get, post
+from litestar.di import Provide
+from litestar.params import Parameter
+
+from service.actions.actors import Actor
+from service.actions.inbox import close_item, inbox_items
+from service.db.models import InboxItem
+from service.runtime import Runtime
+from service.web.auth import provide_runtime, provide_staff
+from service.web.schemas import Request
+
+
+class InboxItemOut(msgspec.Struct):
+    id: int
+    reason: str
+    status: str
+    study_id: str | None
+    site: str | None
+    text: str | None
+    received_at: datetime | None
+    created_at: datetime
+    closed_at: datetime | None
+    closed_by: str | None
+
+
+class CloseIn(Request):
+    note: str | None = None
+
+
+def _out(item: InboxItem) -> InboxItemOut:
+    participant = item.participant
+    inbound = item.inbound
+    return InboxItemOut(
+        id=item.id,
+        reason=item.reason,
+        status=item.status,
+        study_id=participant.study_id if participant else None,
+        site=item.site_id,  # type: ignore[attr-defined]  # FK id attr
+        text=inbound.body if inbound and participant else None,  # strangers' texts stay out
+        received_at=inbound.received_at if inbound else None,
+        created_at=item.created_at,
+        closed_at=item.closed_at,
+        closed_by=item.closed_by,
+    )
+
+
+class InboxController(Controller):
+    path = "/api/v1/inbox"
+    tags = ["inbox"]
+    dependencies = {"actor": Provide(provide_staff), "rt": Provide(provide_runtime)}
+    security = [{"bearer": []}]
+
+    @get("/", summary="The coordinators' queue: unplaced replies, hand-offs, late answers")
+    async def list_items(
+        self,
+        actor: Actor,
+        status: Annotated[str, Parameter(default="open", pattern="^(open|closed|all)$")],
+    ) -> list[InboxItemOut]:
+        return [_out(item) for item in await inbox_items(actor, status)]
+
+    @post("/{item_id:int}/close", summary="Mark a queue item handled", status_code=200)
+    async def close(
+        self, rt: Runtime, actor: Actor, item_id: int, data: CloseIn | None = None
+    ) -> InboxItemOut:
+        item = await close_item(rt, actor, item_id, data.note if data else None)
+        await item.fetch_related("participant", "inbound")
+        return _out(item)
