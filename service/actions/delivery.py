@@ -95,6 +95,20 @@ def _error_code(form: Mapping[str, str]) -> int | None:
     return int(raw) if raw.isdigit() else None
 
 
+async def audit_message(
+    at: datetime, actor: str, action: str, row: OutboundMessage, **details: object
+) -> None:
+    """One audit line per message state change: what and why, never to whom or what text."""
+    await audit(
+        at=at,
+        actor=actor,
+        action=action,
+        entity="outbound_message",
+        entity_id=row.id,
+        changes={"kind": row.kind, "purpose": row.purpose, "attempts": row.attempts, **details},
+    )
+
+
 async def apply_status_callback(rt: Runtime, form: Mapping[str, str]) -> bool:
     """Apply one (already signature-checked) status callback; False if the sid is unknown."""
     sid = form.get("MessageSid") or form.get("SmsSid") or ""
@@ -137,19 +151,7 @@ async def _failed(rt: Runtime, row: OutboundMessage, status: str, code: int | No
         log.info("message %s %s (code %s): retry planned", row.id, status, code)
         return ["error_code", "status", "send_at"]
     row.status = status
-    await audit(
-        at=now,
-        actor=TWILIO.label,
-        action=f"message.{status}",
-        entity="outbound_message",
-        entity_id=row.id,
-        changes={
-            "kind": row.kind,
-            "purpose": row.purpose,
-            "error_code": code,
-            "attempts": row.attempts,
-        },
-    )
+    await audit_message(now, TWILIO.label, f"message.{status}", row, error_code=code)
     participant_id = row.participant_id  # type: ignore[attr-defined]  # FK id attr
     if code in BLOCKING_CODES and participant_id is not None:
         participant = await Participant.get_or_none(id=participant_id)
@@ -234,19 +236,8 @@ async def record_sent(
             updated_at=now,
         )
         if changed:
-            await audit(
-                at=now,
-                actor=SYSTEM.label,
-                action="message.sent",
-                entity="outbound_message",
-                entity_id=row.id,
-                changes={
-                    "kind": row.kind,
-                    "purpose": row.purpose,
-                    "provider_id": receipt.provider_id,
-                    "attempts": row.attempts,
-                    "via": how,
-                },
+            await audit_message(
+                now, SYSTEM.label, "message.sent", row, provider_id=receipt.provider_id, via=how
             )
     return bool(changed)
 
@@ -267,19 +258,7 @@ async def record_failure(
             status="failed", error_code=code, error_detail=detail, updated_at=now
         )
         if changed:
-            await audit(
-                at=now,
-                actor=SYSTEM.label,
-                action="message.failed",
-                entity="outbound_message",
-                entity_id=row.id,
-                changes={
-                    "kind": row.kind,
-                    "purpose": row.purpose,
-                    "error_code": code,
-                    "attempts": row.attempts,
-                },
-            )
+            await audit_message(now, SYSTEM.label, "message.failed", row, error_code=code)
             if code in BLOCKING_CODES and own_phone and participant is not None:
                 await block_participant(rt, participant, code, actor=SYSTEM)
     return bool(changed)
