@@ -178,6 +178,32 @@ def _site_id(row: Participant | Alert) -> str:
     return site_id
 
 
+async def _text_or_queue(
+    rt: Runtime,
+    alert: Alert,
+    participant: Participant,
+    site: Site,
+    phone: str | None,
+    occurrence: str,
+    inbox_reason: str,
+) -> OutboundMessage | None:
+    """Text the on-call phone; with no number set, the coordinators' queue must see it."""
+    if phone:
+        return await _enqueue(
+            rt,
+            alert,
+            participant.study_id,
+            site,
+            to_phone=phone,
+            message_key=f"alert.{occurrence}",
+            occurrence=occurrence,
+        )
+    await InboxItem.create(
+        participant=participant, site=site, reason=inbox_reason, created_at=rt.clock.now()
+    )
+    return None
+
+
 async def _enqueue(
     rt: Runtime,
     alert: Alert,
@@ -239,21 +265,9 @@ async def record_alert(
             )
     except IntegrityError:
         return None
-    row: OutboundMessage | None = None
-    if site.on_call_primary:
-        row = await _enqueue(
-            rt,
-            alert,
-            participant.study_id,
-            site,
-            to_phone=site.on_call_primary,
-            message_key="alert.oncall",
-            occurrence="oncall",
-        )
-    else:
-        await InboxItem.create(
-            participant=participant, site=site, reason="alert_no_on_call", created_at=now
-        )
+    row = await _text_or_queue(
+        rt, alert, participant, site, site.on_call_primary, "oncall", "alert_no_on_call"
+    )
     await audit(
         at=now,
         actor=SYSTEM.label,
@@ -359,21 +373,9 @@ async def _escalate_one(rt: Runtime, alert: Alert) -> tuple[bool, OutboundMessag
             if site.on_call_backup
             else ("on_call_primary", site.on_call_primary)
         )
-        row: OutboundMessage | None = None
-        if phone:
-            row = await _enqueue(
-                rt,
-                alert,
-                participant.study_id,
-                site,
-                to_phone=phone,
-                message_key="alert.escalated",
-                occurrence="escalated",
-            )
-        else:
-            await InboxItem.create(
-                participant=participant, site=site, reason="alert_unacknowledged", created_at=now
-            )
+        row = await _text_or_queue(
+            rt, alert, participant, site, phone, "escalated", "alert_unacknowledged"
+        )
         await audit(
             at=now,
             actor=SYSTEM.label,
