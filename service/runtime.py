@@ -7,7 +7,7 @@ manual clock and the local Twilio-compatible server. Nothing patches import path
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from service.domain.protocol import Protocol
@@ -23,3 +23,6 @@ class Runtime:
     gateway: SmsGateway
     translator: Translator
     non_working: Callable[[date], bool]
+    # Called after a transaction that made an outbound row due now commits; the outbox
+    # wires it to the dispatcher. A no-op until then (tests drive dispatch themselves).
+    wake_dispatcher: Callable[[], None] = field(default=lambda: None)
