@@ -19,6 +19,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from service.actions.dispatch import reconcile_stale_claims
+from service.actions.edc_mapping import edc_mapping
 from service.actions.errors import ActionError
 from service.actions.replanning import replan_if_protocol_changed
 from service.actions.sites import sync_sites
@@ -34,6 +35,7 @@ from service.runtime import Runtime
 from service.settings import Settings
 from service.web.controllers.alerts import AlertController
 from service.web.controllers.checkins import CheckinRecordController
+from service.web.controllers.edc_redcap import RedcapSetupController
 from service.web.controllers.health import HealthController
 from service.web.controllers.inbox import InboxController
 from service.web.controllers.messages import ParticipantMessagesController
@@ -77,6 +79,7 @@ def create_app(
     runtime = build_runtime(
         settings, gateway=gateway, clock=clock, translator=translator, protocol=protocol
     )
+    edc_mapping(runtime)  # a protocol the EDC feed cannot map stops start-up here
     scheduler = DispatchScheduler(runtime) if run_scheduler else None
 
     @asynccontextmanager
@@ -113,6 +116,7 @@ def create_app(
             TwilioWebhookController,
             AlertController,
             CheckinRecordController,
+            RedcapSetupController,
         ],
         lifespan=[lifespan],
         exception_handlers={ActionError: action_error_handler},

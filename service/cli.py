@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from service.actions.errors import ActionError
+from service.domain.edc.naming import EdcMappingError
 from service.domain.protocol_loader import ProtocolError
 from service.settings import ConfigError, Settings, load_settings
 
@@ -179,6 +180,10 @@ def build_parser() -> argparse.ArgumentParser:
     preview = reminders.add_parser("preview", help="print a participant's planned messages")
     preview.add_argument("study_id")
     preview.set_defaults(func=cmd_reminders_preview)
+
+    from service.cli_edc import add_edc_commands
+
+    add_edc_commands(sub)
     return parser
 
 
@@ -188,7 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
         return int(args.func(settings, args))
-    except (ConfigError, ProtocolError) as exc:
+    except (ConfigError, ProtocolError, EdcMappingError) as exc:
         print(str(exc), file=sys.stderr)
         return 2
     except ActionError as exc:

@@ -135,6 +135,24 @@ class SafetyRules:
     escalate_after_minutes: int = 30
 
 
+class EdcRawText(StrEnum):
+    """Where the participant's verbatim SMS text may travel into EDC output."""
+
+    SYMPTOMS = "symptoms"  # the replies behind a symptoms check-in
+    PREGNANCY = "pregnancy"  # the replies behind a pregnancy check-in
+
+
+@dataclass(frozen=True, slots=True)
+class EdcOptions:
+    """What the study team lets the EDC feed carry (``[edc]`` in the protocol file).
+
+    Raw SMS text can hold anything a participant typed (names, numbers, worries), so
+    it reaches the EDC only for the questionnaires listed in ``raw_sms_text``.
+    """
+
+    raw_sms_text: frozenset[EdcRawText] = frozenset()
+
+
 @dataclass(frozen=True, slots=True)
 class Protocol:
     """The whole protocol file, validated. ``revision`` is a hash of its content."""
@@ -151,6 +169,7 @@ class Protocol:
     symptoms: tuple[Symptom, ...] = ()
     safety: SafetyRules = field(default_factory=SafetyRules)
     follow_up_months: int = 12
+    edc: EdcOptions = field(default_factory=EdcOptions)
 
     def site(self, code: str) -> Site:
         for site in self.sites:

@@ -29,6 +29,8 @@ from service.domain.protocol import (
     Anchor,
     CadenceKind,
     CheckinDefinition,
+    EdcOptions,
+    EdcRawText,
     Offset,
     OffsetUnit,
     Protocol,
@@ -101,7 +103,7 @@ def parse_protocol(text: str, source: str) -> Protocol:
     top = _Entry(source, "top level", doc)
     top.check_keys(
         required=("study", "sites", "visits", "quiet_hours", "safety"),
-        optional=("reminders", "checkins", "symptoms"),
+        optional=("reminders", "checkins", "symptoms", "edc"),
         what="section",
     )
     study = _Entry(source, "study", top.subtable("study"))
@@ -131,6 +133,7 @@ def parse_protocol(text: str, source: str) -> Protocol:
         symptoms=symptoms,
         safety=_safety(_Entry(source, "safety", top.subtable("safety"))),
         follow_up_months=study.integer("follow_up_months", minimum=1),
+        edc=_edc(_Entry(source, "edc", top.subtable("edc"))) if "edc" in doc else EdcOptions(),
     )
 
 
@@ -461,3 +464,12 @@ def _safety(e: _Entry) -> SafetyRules:
         pregnancy_yes_alerts=e.boolean("pregnancy_yes_alerts"),
         escalate_after_minutes=e.integer("escalate_after_minutes", minimum=1),
     )
+
+
+def _edc(e: _Entry) -> EdcOptions:
+    e.check_keys(required=(), optional=("raw_sms_text",))
+    raw = e.table.get("raw_sms_text", [])
+    allowed = [m.value for m in EdcRawText]
+    if not isinstance(raw, list) or any(item not in allowed for item in raw):
+        e.fail(f"raw_sms_text must be a list of {', '.join(allowed)}, got {raw!r}")
+    return EdcOptions(raw_sms_text=frozenset(EdcRawText(item) for item in raw))

@@ -510,3 +510,27 @@ def test_load_names_the_path_it_was_given(tmp_path: Path) -> None:
         load_protocol(path)
     assert caught.value.source == str(path)
     assert str(caught.value).startswith(f"{path}: checkins[1]")
+
+
+def test_edc_raw_sms_text_defaults_to_nothing() -> None:
+    assert parse_protocol(MINIMAL, SOURCE).edc.raw_sms_text == frozenset()
+
+
+def test_shipped_edc_section() -> None:
+    from service.domain.protocol import EdcRawText
+
+    assert load_protocol(SCHEDULE).edc.raw_sms_text == {EdcRawText.SYMPTOMS}
+
+
+@pytest.mark.parametrize(
+    ("edc", "problem"),
+    [
+        ('raw_sms_text = ["symptom"]', "raw_sms_text must be a list of symptoms, pregnancy"),
+        ('raw_sms_text = "symptoms"', "raw_sms_text must be a list"),
+        ("raw_text = []", 'unknown key "raw_text"'),
+    ],
+)
+def test_bad_edc_section(edc: str, problem: str) -> None:
+    with pytest.raises(ProtocolError, match=problem) as info:
+        parse_protocol(MINIMAL + f"\n[edc]\n{edc}\n", SOURCE)
+    assert info.value.entry == "edc"
