@@ -60,6 +60,7 @@ __all__ = [
     "SEVERITY_CODES",
     "build_mapping",
     "label_keys",
+    "symptom_field",
     "symptom_fields",
 ]
 
@@ -114,11 +115,16 @@ def _provenance(prefix: str, form: str, zone_note: str) -> list[EdcField]:
     ]  # fmt: skip
 
 
+def symptom_field(code: str) -> str:
+    """The field-name stem of a symptom: ``ce_`` + its code, lower case, ``_`` for others."""
+    return "ce_" + _NON_FIELD.sub("_", code.lower())
+
+
 def symptom_fields(protocol: Protocol, labels: Mapping[str, str]) -> list[EdcField]:
     """Severity (and temperature) fields, one set per protocol symptom, in number order."""
     out: list[EdcField] = []
     for symptom in protocol.symptoms:
-        base = "ce_" + _NON_FIELD.sub("_", symptom.code.lower())
+        base = symptom_field(symptom.code)
         label = labels.get(symptom.label_key, symptom.code)
         try:
             out.append(
