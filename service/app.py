@@ -35,6 +35,7 @@ from service.runtime import Runtime
 from service.settings import Settings
 from service.web.controllers.alerts import AlertController
 from service.web.controllers.checkins import CheckinRecordController
+from service.web.controllers.edc_odm import OdmController
 from service.web.controllers.edc_redcap import RedcapSetupController
 from service.web.controllers.health import HealthController
 from service.web.controllers.inbox import InboxController
@@ -117,6 +118,7 @@ def create_app(
             AlertController,
             CheckinRecordController,
             RedcapSetupController,
+            OdmController,
         ],
         lifespan=[lifespan],
         exception_handlers={ActionError: action_error_handler},

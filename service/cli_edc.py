@@ -32,3 +32,41 @@ def add_edc_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     setup = commands.add_parser("redcap-setup", help="write the REDCap project set-up files")
     setup.add_argument("dir", help="folder to write the four CSV files into")
     setup.set_defaults(func=cmd_redcap_setup)
+    export = commands.add_parser("export", help="write EDC files").add_subparsers(
+        dest="format", required=True
+    )
+    odm = export.add_parser("odm", help="ODM 1.3.2 Transactional clinical data")
+    odm.add_argument("--since", metavar="CURSOR", help="the FileOID of the previous file")
+    odm.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+    odm.set_defaults(func=cmd_export_odm)
+
+
+def cmd_export_odm(settings: Settings, args: argparse.Namespace) -> int:
+    import asyncio
+    import sys
+
+    from service.actions.actors import Actor, Role
+    from service.actions.edc_export import start_odm_export
+    from service.app import build_runtime
+    from service.cli import _with_database
+
+    rt = build_runtime(settings)
+    actor = Actor(kind="system", label="system:cli", role=Role.ADMIN)
+
+    async def work() -> str:
+        from service.db.lifecycle import ensure_migrated
+
+        await ensure_migrated(may_migrate=settings.is_embedded)
+        export = await start_odm_export(rt, actor, args.since)
+        # A CLI run owns its event loop: blocking writes are fine here.
+        out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115, ASYNC230
+        try:
+            async for chunk in export.chunks:
+                out.write(chunk)
+        finally:
+            if args.output:
+                out.close()
+        return f"{export.entries} entries; next cursor (--since): {export.file_oid}"
+
+    print(asyncio.run(_with_database(settings, work)), file=sys.stderr)
+    return 0

@@ -61,7 +61,7 @@ def tortoise_config(database_url: str) -> dict[str, object]:
         "connections": {"default": database_url},
         "apps": {
             "followup": {
-                "models": ["service.db.models"],
+                "models": ["service.db.models", "service.db.edc_models"],
                 "default_connection": "default",
                 "migrations": "service.db.migrations",
             }

@@ -45,6 +45,7 @@ class _DaemonThread(threading.Thread):
 
 aiosqlite.core.Thread = _DaemonThread  # type: ignore[misc]  # test-only, see above
 TABLES = (
+    "edc_change",
     "inbox_item",
     "alert",
     "checkin",

@@ -41,7 +41,7 @@ async def close_database() -> None:
 def _executor() -> MigrationExecutor:
     apps_config: dict[str, dict[str, Any]] = {
         APP_LABEL: {
-            "models": ["service.db.models"],
+            "models": ["service.db.models", "service.db.edc_models"],
             "default_connection": "default",
             "migrations": "service.db.migrations",
         }
