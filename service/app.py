@@ -26,17 +26,19 @@ from service.actions.sites import sync_sites
 from service.adapters.gateways import build_gateway
 from service.adapters.holidays_cl import non_working_predicate
 from service.adapters.i18n import load_renderer
+from service.adapters.redcap_http import build_redcap
 from service.db.lifecycle import close_database, ensure_migrated, open_database
 from service.domain.protocol import Protocol
 from service.domain.protocol_loader import load_protocol
 from service.jobs.scheduler import DispatchScheduler
-from service.ports import Clock, SmsGateway, SystemClock, Translator
+from service.ports import Clock, RedcapApi, SmsGateway, SystemClock, Translator
 from service.runtime import Runtime
 from service.settings import Settings
 from service.web.controllers.alerts import AlertController
 from service.web.controllers.checkins import CheckinRecordController
 from service.web.controllers.edc_odm import OdmController
 from service.web.controllers.edc_redcap import RedcapSetupController
+from service.web.controllers.edc_status import EdcStatusController
 from service.web.controllers.health import HealthController
 from service.web.controllers.inbox import InboxController
 from service.web.controllers.messages import ParticipantMessagesController
@@ -56,6 +58,7 @@ def build_runtime(
     clock: Clock | None = None,
     translator: Translator | None = None,
     protocol: Protocol | None = None,
+    redcap: RedcapApi | None = None,
 ) -> Runtime:
     return Runtime(
         settings=settings,
@@ -64,6 +67,7 @@ def build_runtime(
         gateway=gateway or build_gateway(settings),
         translator=translator or load_renderer(),
         non_working=non_working_predicate(),
+        redcap=redcap or build_redcap(settings),
     )
 
 
@@ -74,11 +78,17 @@ def create_app(
     clock: Clock | None = None,
     translator: Translator | None = None,
     protocol: Protocol | None = None,
+    redcap: RedcapApi | None = None,
     run_scheduler: bool = True,
     demo: bool = False,
 ) -> Litestar:
     runtime = build_runtime(
-        settings, gateway=gateway, clock=clock, translator=translator, protocol=protocol
+        settings,
+        gateway=gateway,
+        clock=clock,
+        translator=translator,
+        protocol=protocol,
+        redcap=redcap,
     )
     edc_mapping(runtime)  # a protocol the EDC feed cannot map stops start-up here
     scheduler = DispatchScheduler(runtime) if run_scheduler else None
@@ -102,6 +112,8 @@ def create_app(
             if scheduler is not None:
                 await scheduler.stop()
             await runtime.gateway.aclose()
+            if runtime.redcap is not None:
+                await runtime.redcap.aclose()
             await close_database()
 
     app = Litestar(
@@ -119,6 +131,7 @@ def create_app(
             CheckinRecordController,
             RedcapSetupController,
             OdmController,
+            EdcStatusController,
         ],
         lifespan=[lifespan],
         exception_handlers={ActionError: action_error_handler},

@@ -26,6 +26,36 @@ def cmd_redcap_setup(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_push(settings: Settings, args: argparse.Namespace) -> int:
+    import asyncio
+    import json
+
+    from service.actions.edc_push import push_to_redcap
+    from service.app import build_runtime
+    from service.cli import _with_database
+    from service.db.edc_models import PushStatus
+
+    rt = build_runtime(settings)
+
+    async def work() -> object:
+        from service.db.lifecycle import ensure_migrated
+
+        await ensure_migrated(may_migrate=settings.is_embedded)
+        try:
+            return await push_to_redcap(rt, dry_run=args.dry_run, actor="system:cli")
+        finally:
+            if rt.redcap is not None:
+                await rt.redcap.aclose()
+
+    result = asyncio.run(_with_database(settings, work))
+    if args.dry_run:
+        for row in result.would_send:
+            print(json.dumps(row, ensure_ascii=False))
+    print(result.summary())
+    ok = (PushStatus.OK, PushStatus.DRY_RUN)
+    return 0 if result.status in ok else 1
+
+
 def add_edc_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     edc = sub.add_parser("edc", help="the EDC feed: REDCap set-up, ODM export, push")
     commands = edc.add_subparsers(dest="sub", required=True)
@@ -39,6 +69,9 @@ def add_edc_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     odm.add_argument("--since", metavar="CURSOR", help="the FileOID of the previous file")
     odm.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
     odm.set_defaults(func=cmd_export_odm)
+    push = commands.add_parser("push", help="send REDCap what it does not have yet")
+    push.add_argument("--dry-run", action="store_true", help="print the rows, send nothing")
+    push.set_defaults(func=cmd_push)
 
 
 def cmd_export_odm(settings: Settings, args: argparse.Namespace) -> int:

@@ -109,3 +109,40 @@ class Translator(Protocol):
     """Renders a whole catalog message in one locale with named placeholders."""
 
     def render(self, key: str, locale: str, /, **params: object) -> str: ...
+
+
+class RedcapError(Exception):
+    """REDCap refused or never answered.
+
+    ``kind``: ``refused`` (400: REDCap names what it refused, nothing was imported),
+    ``forbidden`` (403: bad token or missing rights), ``unavailable`` (5xx, timeout,
+    connection: the import may or may not have happened, so look before resending).
+    """
+
+    def __init__(self, message: str, *, kind: str, http_status: int | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.http_status = http_status
+
+
+@runtime_checkable
+class RedcapApi(Protocol):
+    """The few REDCap API calls the EDC push needs (flat JSON, unique event names)."""
+
+    async def export_metadata(self) -> list[dict[str, str]]: ...
+
+    async def export_events(self) -> list[dict[str, str]]: ...
+
+    async def export_form_event_mappings(self) -> list[dict[str, str]]: ...
+
+    async def export_records(
+        self, records: list[str], fields: list[str], events: list[str]
+    ) -> list[dict[str, str]]:
+        """``content=record, action=export, type=flat``: what REDCap holds now."""
+        ...
+
+    async def import_records(self, rows: list[dict[str, str]]) -> list[str]:
+        """``content=record, action=import, overwriteBehavior=normal, returnContent=ids``."""
+        ...
+
+    async def aclose(self) -> None: ...

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from service.domain.protocol import Protocol
-from service.ports import Clock, SmsGateway, Translator
+from service.ports import Clock, RedcapApi, SmsGateway, Translator
 from service.settings import Settings
 
 
@@ -26,3 +26,5 @@ class Runtime:
     # Called after a transaction that made an outbound row due now commits; the outbox
     # wires it to the dispatcher. A no-op until then (tests drive dispatch themselves).
     wake_dispatcher: Callable[[], None] = field(default=lambda: None)
+    # The study's REDCap API, when REDCAP_API_URL/TOKEN are set (tests pass their own).
+    redcap: RedcapApi | None = None

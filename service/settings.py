@@ -42,6 +42,10 @@ class Settings:
     sms_rate_per_second: float
     dispatch_interval_s: int
     token_ttl_hours: int
+    # EDC feed (REDCap push): both or neither; the push runs only when configured.
+    redcap_api_url: str | None = None
+    redcap_api_token: str | None = None
+    edc_push_interval_minutes: int = 15
 
     @property
     def is_sqlite(self) -> bool:
@@ -138,6 +142,21 @@ def _embedded_secret(database_url: str) -> str:
     return key_file.read_text().strip()
 
 
+def _redcap(env: Mapping[str, str]) -> tuple[str | None, str | None]:
+    url, token = env.get("REDCAP_API_URL") or None, env.get("REDCAP_API_TOKEN") or None
+    if bool(url) != bool(token):
+        missing = "REDCAP_API_TOKEN" if url else "REDCAP_API_URL"
+        raise ConfigError(missing, "is required when the other REDCap variable is set")
+    if url:
+        url = _url(env, "REDCAP_API_URL", url)
+        if not url.endswith("/api"):
+            raise ConfigError(
+                "REDCAP_API_URL", "must be the project's API endpoint, ending in /api/"
+            )
+        url += "/"
+    return url, token
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     database_url = _database_url(env)
@@ -165,6 +184,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             )
         if service_sid and not service_sid.startswith("MG"):
             raise ConfigError("TWILIO_MESSAGING_SERVICE_SID", "must start with MG")
+    redcap_url, redcap_token = _redcap(env)
     return Settings(
         database_url=database_url,
         study_file=study_file,
@@ -180,4 +200,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         sms_rate_per_second=_number(env, "SMS_RATE_PER_SECOND", 10.0, minimum=0),
         dispatch_interval_s=int(_number(env, "DISPATCH_INTERVAL_SECONDS", 30, minimum=1)),
         token_ttl_hours=int(_number(env, "TOKEN_TTL_HOURS", 12, minimum=1)),
+        redcap_api_url=redcap_url,
+        redcap_api_token=redcap_token,
+        edc_push_interval_minutes=int(_number(env, "EDC_PUSH_INTERVAL_MINUTES", 15, minimum=1)),
     )

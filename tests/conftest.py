@@ -46,6 +46,9 @@ class _DaemonThread(threading.Thread):
 aiosqlite.core.Thread = _DaemonThread  # type: ignore[misc]  # test-only, see above
 TABLES = (
     "edc_change",
+    "edc_push_slot",
+    "edc_conflict",
+    "edc_push_run",
     "inbox_item",
     "alert",
     "checkin",

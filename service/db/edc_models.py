@@ -46,3 +46,71 @@ class EdcChange(Model):
         table = "edc_change"
         unique_together = (("source", "source_id"),)
         indexes = (("participant_id", "form", "repeat_key"), ("site_code", "id"))
+
+
+class PushStatus(StrEnum):
+    RUNNING = "running"
+    OK = "ok"
+    DRY_RUN = "dry_run"
+    REFUSED = "refused"  # REDCap answered 400: the batch stays pending until fixed
+    FORBIDDEN = "forbidden"  # 403: bad token or rights; nothing sent
+    UNAVAILABLE = "unavailable"  # 5xx/timeouts after every retry
+    METADATA_MISMATCH = "metadata_mismatch"  # REDCap's project differs from the mapping
+
+
+class ConflictStatus(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+class EdcPushSlot(Model):
+    # What the feed last wrote to one REDCap slot and REDCap acknowledged: the baseline
+    # against which a value REDCap holds is recognised as changed there by hand.
+    id = fields.BigIntField(primary_key=True)
+    record = fields.CharField(max_length=32)
+    event = fields.CharField(max_length=64)
+    form = fields.CharField(max_length=32)
+    instance = fields.IntField()
+    sent: fields.JSONField[dict[str, str]] = fields.JSONField(default=dict)
+    last_change_id = fields.BigIntField()
+    pushed_at = fields.DatetimeField()
+
+    class Meta:
+        table = "edc_push_slot"
+        unique_together = (("record", "event", "form", "instance"),)
+
+
+class EdcConflict(Model):
+    # A value changed in REDCap by hand that the feed did not overwrite.
+    id = fields.BigIntField(primary_key=True)
+    record = fields.CharField(max_length=32)
+    site_code = fields.CharField(max_length=16)
+    event = fields.CharField(max_length=64)
+    form = fields.CharField(max_length=32)
+    instance = fields.IntField()
+    field_name = fields.CharField(max_length=64)
+    ours = fields.TextField()
+    theirs = fields.TextField()
+    status = fields.CharEnumField(ConflictStatus, max_length=16, default=ConflictStatus.OPEN)
+    detected_at = fields.DatetimeField()
+
+    class Meta:
+        table = "edc_conflict"
+        indexes = (("status", "site_code"),)
+
+
+class EdcPushRun(Model):
+    id = fields.BigIntField(primary_key=True)
+    started_at = fields.DatetimeField()
+    finished_at = fields.DatetimeField(null=True)
+    status = fields.CharEnumField(PushStatus, max_length=20, default=PushStatus.RUNNING)
+    cursor_from = fields.BigIntField()
+    cursor_to = fields.BigIntField(null=True)
+    records = fields.IntField(default=0)
+    rows = fields.IntField(default=0)
+    conflicts = fields.IntField(default=0)
+    detail = fields.TextField(null=True)
+
+    class Meta:
+        table = "edc_push_run"
+        indexes = (("started_at",),)

@@ -29,5 +29,15 @@ async def purge_codes(rt: Runtime) -> None:
         log.info("purged %d stale one-time codes", purged)
 
 
+async def edc_push(rt: Runtime) -> None:
+    """Push to REDCap when configured and EDC_PUSH_INTERVAL_MINUTES passed since the last run."""
+    from service.actions.edc_push import push_if_due
+
+    result = await push_if_due(rt)
+    if result is not None and (result.rows or result.conflicts or result.status != "ok"):
+        log.info("edc push: %s", result.summary().splitlines()[0])
+
+
 def periodic_jobs() -> dict[str, Job]:
-    return {DISPATCH: dispatch, "codes.purge": purge_codes} | alert_jobs()
+    jobs: dict[str, Job] = {DISPATCH: dispatch, "codes.purge": purge_codes, "edc.push": edc_push}
+    return jobs | alert_jobs()
