@@ -35,6 +35,7 @@ from service.db.edc_sequence import sequence_changes
 from service.domain.edc.model import EdcMapping
 from service.domain.edc.records import entry_for
 from service.domain.edc.redcap_rows import (
+    KEY_FIELDS,
     metadata_differences,
     participant_row,
     row_for,
@@ -43,14 +44,16 @@ from service.domain.edc.redcap_rows import (
 from service.ports import RedcapApi, RedcapError
 from service.runtime import Runtime
 
-__all__ = ["BATCH", "RETRY_DELAYS_S", "PushResult", "push_if_due", "push_to_redcap"]
+__all__ = ["BATCH", "RETRY_DELAYS_S", "WINDOW", "PushResult", "push_if_due", "push_to_redcap"]
 
 log = logging.getLogger("service.edc.push")
 
-BATCH: Final = 200
+BATCH: Final = 200  # rows per import request
+WINDOW: Final = 10_000  # changes read per window (grouped by record into batches)
 RETRY_DELAYS_S: Final = (2.0, 10.0, 30.0)
 _T = TypeVar("_T")
 Key = tuple[str, str, str, str]  # record, event, repeat instrument, instance as REDCap rows say
+Planned = tuple[str, str, dict[str, str]]  # form, site, flat row
 
 
 @dataclass(slots=True)
@@ -152,40 +155,75 @@ def _slot(form: str, row: dict[str, str]) -> state.Slot:
             int(row.get("redcap_repeat_instance") or 1))  # fmt: skip
 
 
+def _groups(
+    planned: list[tuple[str, str, dict[str, str]]],
+) -> list[list[tuple[str, str, dict[str, str]]]]:
+    """Batches of at most BATCH rows that each cover as few records as possible.
+
+    REDCap's export returns every instance of the records asked for, so a batch that
+    touches 200 records exports 200 records' worth; grouping by record keeps it small.
+    """
+    by_record: dict[str, list[Planned]] = {}
+    for item in planned:
+        by_record.setdefault(item[2]["record_id"], []).append(item)
+    groups: list[list[Planned]] = [[]]
+    for items in by_record.values():
+        if groups[-1] and len(groups[-1]) + len(items) > BATCH:
+            groups.append([])
+        groups[-1].extend(items)
+    return groups
+
+
+async def _push_group(
+    api: RedcapApi, group: list[Planned], delays: Sequence[float]
+) -> tuple[list[dict[str, str]], list[Any], list[Any]]:
+    """(rows to import, (slot, row) baselines to store, conflicts) for one group."""
+    held = await _held(api, [row for _, _, row in group], delays)
+    baselines = await state.sent_baselines(_slot(f, r) for f, _, r in group)
+    rows, sent, conflicts = [], [], []
+    for form, site, row in group:
+        slot = _slot(form, row)
+        baseline = baselines.get(slot, {})
+        clean, edits = without_hand_edits(row, held.get(_key(row), {}), baseline)
+        conflicts += [(slot, site, e.field, e.ours, e.theirs) for e in edits]
+        if all(baseline.get(k) == v for k, v in clean.items() if v and k not in KEY_FIELDS):
+            continue  # REDCap acknowledged exactly this before: nothing to send
+        rows.append(clean)
+        sent.append((slot, clean))
+    return rows, sent, conflicts
+
+
 async def _push_batches(rt: Runtime, api: RedcapApi, run_id: int, *, dry_run: bool,
                         actor: str, delays: Sequence[float]) -> PushResult:  # fmt: skip
+    """Windows of WINDOW changes; the cursor moves to a window's end only after every
+    batch of it was acknowledged (a crash re-sends the window: same keys, no doubles)."""
     mapping = edc_mapping(rt)
     windows, infusions = calendar_windows(rt), infusion_visits(rt)
     cursor, upto = await state.push_cursor(), await last_change_id()
     result = PushResult(PushStatus.DRY_RUN if dry_run else PushStatus.OK)
     records: set[str] = set()
     while True:
-        batch = await feed_chunk(cursor, upto, None, windows, infusions, limit=BATCH)
-        if not batch:
+        window = await feed_chunk(cursor, upto, None, windows, infusions, limit=WINDOW)
+        if not window:
             break
-        planned, batch_records = await _rows_of_batch(rt, mapping, batch)
-        held = await _held(api, [row for _, _, row in planned], delays)
-        baselines = await state.sent_baselines(_slot(f, r) for f, _, r in planned)
-        rows, sent, conflicts = [], [], []
-        for form, site, row in planned:
-            slot = _slot(form, row)
-            clean, edits = without_hand_edits(row, held.get(_key(row), {}), baselines.get(slot, {}))
-            rows.append(clean)
-            sent.append((slot, clean))
-            conflicts += [(slot, site, e.field, e.ours, e.theirs) for e in edits]
-        records |= batch_records
-        result.rows += len(rows)
-        if dry_run:
-            result.would_send += rows
-            result.conflicts += len(conflicts)
-            cursor = batch[-1][0].seq
-            continue
-        await _import(api, rows, delays)
-        cursor = batch[-1][0].seq
-        result.conflicts += await state.record_batch(
-            now=rt.clock.now(), actor=actor, run_id=run_id, cursor=cursor, sent=sent,
-            conflicts=conflicts,
-        )  # fmt: skip
+        planned, window_records = await _rows_of_batch(rt, mapping, window)
+        records |= window_records
+        end = window[-1][0].seq
+        groups = _groups(planned)
+        for n, group in enumerate(groups, start=1):
+            rows, sent, conflicts = await _push_group(api, group, delays)
+            result.rows += len(rows)
+            if dry_run:
+                result.would_send += rows
+                result.conflicts += len(conflicts)
+                continue
+            if rows:
+                await _import(api, rows, delays)
+            result.conflicts += await state.record_batch(
+                now=rt.clock.now(), actor=actor, run_id=run_id,
+                cursor=end if n == len(groups) else cursor, sent=sent, conflicts=conflicts,
+            )  # fmt: skip
+        cursor = end
     result.records = len(records)
     result.pending = await state.pending_changes(await state.push_cursor())
     return result

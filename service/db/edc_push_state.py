@@ -165,25 +165,26 @@ async def record_batch(
     """
     new = 0
     async with in_transaction():
+        existing = {
+            (r.record, r.event, r.form, r.instance): r
+            for r in await EdcPushSlot.filter(record__in={slot[0] for slot, _ in sent})
+        }
+        fresh = []
         for slot, values in sent:
-            record, event, form, instance = slot
-            row = await EdcPushSlot.get_or_none(record=record, event=event, form=form,
-                                                instance=instance)  # fmt: skip
             kept = {k: v for k, v in values.items() if v != ""}
+            row = existing.get(slot)
             if row is None:
-                await EdcPushSlot.create(
-                    record=record,
-                    event=event,
-                    form=form,
-                    instance=instance,
-                    sent=kept,
-                    last_change_id=cursor,
-                    pushed_at=now,
-                )
+                record, event, form, instance = slot
+                fresh.append(
+                    EdcPushSlot(record=record, event=event, form=form, instance=instance,
+                                sent=kept, last_change_id=cursor, pushed_at=now)
+                )  # fmt: skip
             else:
                 row.sent = {**row.sent, **kept}
                 row.last_change_id, row.pushed_at = cursor, now
-                await row.save()
+                await row.save(update_fields=["sent", "last_change_id", "pushed_at"])
+        if fresh:
+            await EdcPushSlot.bulk_create(fresh)
         for (record, event, form, instance), site, name, ours, theirs in conflicts:
             exists = await EdcConflict.filter(
                 record=record, event=event, form=form, instance=instance, field_name=name,

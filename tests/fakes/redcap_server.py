@@ -97,6 +97,7 @@ class RedcapFakeServer:
         )  # fmt: skip
         self.token = token
         self.data: dict[Slot, dict[str, str]] = {}
+        self._by_record: dict[str, set[Slot]] = {}  # exports by record stay cheap
         self.dags: dict[str, str] = {}
         self.imports = 0  # import requests that stored something
         self.requests: list[str] = []  # content/action of every request
@@ -126,7 +127,11 @@ class RedcapFakeServer:
     ) -> None:
         """A coordinator changes a value by hand in REDCap's data entry page."""
         with self._lock:
-            self.data.setdefault((record, event, form, instance), {})[name] = value
+            self._store_slot((record, event, form, instance))[name] = value
+
+    def _store_slot(self, slot: Slot) -> dict[str, str]:
+        self._by_record.setdefault(slot[0], set()).add(slot)
+        return self.data.setdefault(slot, {})
 
     def slots(self, form: str | None = None) -> dict[Slot, dict[str, str]]:
         with self._lock:
@@ -215,7 +220,13 @@ class RedcapFakeServer:
         records, fields, events = values("records"), values("fields"), values("events")
         out = []
         with self._lock:
-            for (record, event, instrument, instance), stored in sorted(self.data.items()):
+            chosen = (
+                sorted(s for r in records for s in self._by_record.get(r, ()))
+                if records
+                else sorted(self.data)
+            )
+            for record, event, instrument, instance in chosen:
+                stored = self.data[(record, event, instrument, instance)]
                 if (records and record not in records) or (events and event not in events):
                     continue
                 row = {
@@ -288,7 +299,7 @@ class RedcapFakeServer:
                 slot = (str(row[p.record_field]), str(row["redcap_event_name"]),
                         str(row.get("redcap_repeat_instrument") or ""),
                         str(row.get("redcap_repeat_instance") or ""))  # fmt: skip
-                stored = self.data.setdefault(slot, {})
+                stored = self._store_slot(slot)
                 for name, value in row.items():
                     if name.startswith("redcap_") or name == p.record_field:
                         continue

@@ -194,3 +194,41 @@ async def test_dry_run_sends_nothing(edc_client: Client, redcap: RedcapFakeServe
     assert redcap.imports == 0
     assert result.pending > 0
     assert all("+56" not in str(row) for row in result.would_send)
+
+
+async def test_the_scheduled_push_waits_for_its_interval(
+    edc_client: Client, redcap: RedcapFakeServer
+) -> None:
+    from service.actions.edc_push import push_if_due
+    from service.jobs.tasks import periodic_jobs
+    from service.ports import ManualClock
+
+    assert "edc.push" in periodic_jobs()
+    rt = rt_of(edc_client)
+    assert isinstance(rt.clock, ManualClock)
+    await walk_a_year(edc_client)
+    first = await push_if_due(rt)
+    assert first is not None and first.status == PushStatus.OK
+    assert await push_if_due(rt) is None  # 15 minutes have not passed
+    rt.clock.advance(minutes=rt.settings.edc_push_interval_minutes)
+    again = await push_if_due(rt)
+    assert again is not None and again.rows == 0
+
+
+async def test_status_needs_staff_and_scopes_conflicts_by_site(
+    edc_client: Client, redcap: RedcapFakeServer
+) -> None:
+    assert (await edc_client.get("/api/v1/edc/status")).status_code == 401
+    participant = await walk_a_year(edc_client)
+    await push(edc_client)
+    slot = next(k for k, v in redcap.slots("sintomas").items() if v["ce_checkin_key"] == WEEKLY)
+    redcap.edit(*slot, "ce_fever_sev", "1")
+    worse = ReportedSymptom("fever", Severity.MODERATE, 38.0)
+    await checkin(rt_of(edc_client), participant, WEEKLY, SymptomAnswers((worse,)))
+    await push(edc_client)
+    cua = await staff_headers(edc_client, "cua@uandes.cl", "coordinator", ["CUA"])
+    hblt = await staff_headers(edc_client, "hblt@uandes.cl", "coordinator", ["HBLT"])
+    seen = (await edc_client.get("/api/v1/edc/status", headers=cua)).json()
+    assert [c["field"] for c in seen["conflicts"]] == ["ce_fever_sev"]
+    assert seen["configured"] is True and seen["pending_changes"] == 0
+    assert (await edc_client.get("/api/v1/edc/status", headers=hblt)).json()["conflicts"] == []

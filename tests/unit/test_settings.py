@@ -49,3 +49,35 @@ def test_twilio_settings_accepted() -> None:
     )
     assert settings.sms_backend == "twilio"
     assert settings.twilio_api_base_url == "https://api.twilio.com"
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"REDCAP_API_URL": "https://redcap.example.org/api/"}, "REDCAP_API_TOKEN"),
+        ({"REDCAP_API_TOKEN": "ABC"}, "REDCAP_API_URL"),
+        (
+            {"REDCAP_API_URL": "https://redcap.example.org/", "REDCAP_API_TOKEN": "A"},
+            "REDCAP_API_URL",
+        ),
+        ({"REDCAP_API_URL": "redcap/api/", "REDCAP_API_TOKEN": "A"}, "REDCAP_API_URL"),
+        ({"EDC_PUSH_INTERVAL_MINUTES": "0"}, "EDC_PUSH_INTERVAL_MINUTES"),
+    ],
+)
+def test_bad_redcap_settings_name_the_variable(env: dict[str, str], variable: str) -> None:
+    with pytest.raises(ConfigError, match=variable):
+        load_settings({**GOOD, **env})
+
+
+def test_redcap_settings() -> None:
+    plain = load_settings(GOOD)
+    assert (plain.redcap_api_url, plain.redcap_api_token, plain.edc_push_interval_minutes) == (
+        None,
+        None,
+        15,
+    )
+    env = {"REDCAP_API_URL": "https://redcap.uandes.cl/api", "REDCAP_API_TOKEN": "T" * 32,
+           "EDC_PUSH_INTERVAL_MINUTES": "5"}  # fmt: skip
+    settings = load_settings({**GOOD, **env})
+    assert settings.redcap_api_url == "https://redcap.uandes.cl/api/"
+    assert settings.edc_push_interval_minutes == 5
