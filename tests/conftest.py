@@ -46,6 +46,7 @@ class _DaemonThread(threading.Thread):
 aiosqlite.core.Thread = _DaemonThread  # type: ignore[misc]  # test-only, see above
 TABLES = (
     "inbox_item",
+    "early_status_callback",
     "alert",
     "checkin",
     "conversation",

@@ -62,10 +62,14 @@ async def post_sms(client: Client, form: dict[str, str], *, signed: bool = True)
     return await client.post(WEBHOOK, data=form, headers=headers)
 
 
-async def say(client: Client, text: str, phone: str = PHONE) -> Any:
+async def say(client: Client, text: str, phone: str = PHONE, *, deliver: bool = True) -> Any:
+    """Post one SMS as Twilio would; then (unless ``deliver`` is False) run the
+    dispatcher, which sends the replies the webhook queued (it never sends itself)."""
     response = await post_sms(client, captured(Body=text, From=phone))
     assert response.status_code == 200, response.text
     assert "<Response" in response.text
+    if deliver:
+        await dispatch_due(client.app.state.runtime)
     return response
 
 
@@ -223,7 +227,8 @@ async def test_signature_replay_and_unknown_numbers(
 async def test_two_messages_together_are_applied_in_order(
     weekly: Client, gateway: ConsoleSmsGateway
 ) -> None:
-    await asyncio.gather(say(weekly, "1"), say(weekly, "2"))
+    await asyncio.gather(say(weekly, "1", deliver=False), say(weekly, "2", deliver=False))
+    await dispatch_due(weekly.app.state.runtime)
     assert await InboundMessage.all().count() == 2
     # Whichever came first chose the symptom, the other answered its severity:
     # the conversation is now asking for the temperature, never in a mixed state.
