@@ -50,6 +50,7 @@ TABLES = (
     "edc_conflict",
     "edc_push_run",
     "inbox_item",
+    "early_status_callback",
     "alert",
     "checkin",
     "conversation",

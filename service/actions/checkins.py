@@ -56,7 +56,9 @@ __all__ = [
     "answers_to_dict",
     "checkin_key_for",
     "due_checkins",
+    "enqueue_advice",
     "recently_expired_checkins",
+    "store_checkin",
     "submit_checkin",
 ]
 
@@ -297,7 +299,7 @@ async def _store(
     return row, created, notice
 
 
-async def submit_checkin(
+async def store_checkin(
     rt: Runtime,
     participant: Participant,
     *,
@@ -309,13 +311,12 @@ async def submit_checkin(
     late: bool,
     actor_label: str,
     complete: bool | None = None,
-) -> CheckInResult:
-    """Store one check-in version, judge it with the safety rules, alert the site.
+) -> tuple[CheckInResult, PendingNotice | None]:
+    """Validate, judge and store one check-in version with its alert row, nothing sent.
 
-    ``complete`` defaults to the answers' own flag (a handed-off SMS conversation
-    yields ``SymptomAnswers(complete=False)``). Call outside a transaction: an alert's
-    SMS is sent after the commit. The caller tells the participant ``result.advice``
-    (SMS: :func:`advise_participant`; the app shows it in its response).
+    Runs in its own transaction, or in a savepoint of the caller's (the SMS webhook
+    stores the message, the check-in and the alert together). The caller sends the
+    returned notice (or enqueues and wakes the outbox) after its commit.
     """
     is_complete = (
         complete
@@ -354,23 +355,59 @@ async def submit_checkin(
             # loser tries again and becomes the next version (or finds it identical).
             if attempt == _SUBMIT_ATTEMPTS - 1:
                 raise Conflict("this check-in is being changed; try again") from None
-    alert = None
+    result = CheckInResult(
+        checkin=row,
+        findings=tuple(findings),
+        advice=participant_advice(findings),
+        alert=notice.alert if notice is not None else None,
+        created=created,
+    )
+    return result, notice
+
+
+async def submit_checkin(
+    rt: Runtime,
+    participant: Participant,
+    *,
+    checkin_key: str,
+    questionnaire: str,
+    channel: Channel | str,
+    answers: SymptomAnswers | PregnancyAnswer,
+    raw_texts: list[str],
+    late: bool,
+    actor_label: str,
+    complete: bool | None = None,
+) -> CheckInResult:
+    """Store one check-in version, judge it with the safety rules, alert the site.
+
+    ``complete`` defaults to the answers' own flag (a handed-off SMS conversation
+    yields ``SymptomAnswers(complete=False)``). Call outside a transaction: an alert's
+    SMS is sent after the commit. The caller tells the participant ``result.advice``
+    (SMS: :func:`advise_participant`; the app shows it in its response).
+    """
+    result, notice = await store_checkin(
+        rt,
+        participant,
+        checkin_key=checkin_key,
+        questionnaire=questionnaire,
+        channel=channel,
+        answers=answers,
+        raw_texts=raw_texts,
+        late=late,
+        actor_label=actor_label,
+        complete=complete,
+    )
     if notice is not None:
-        alert = notice.alert
         try:
             await notify_alert(rt, notice)
         except Exception as exc:  # the row is queued: the dispatcher sends it anyway
             # Only the type: a driver's message may quote the values it was given.
             log.warning(
-                "alert %s: sending deferred to the dispatcher (%s)", alert.id, type(exc).__name__
+                "alert %s: sending deferred to the dispatcher (%s)",
+                notice.alert.id,
+                type(exc).__name__,
             )
-    return CheckInResult(
-        checkin=row,
-        findings=tuple(findings),
-        advice=participant_advice(findings),
-        alert=alert,
-        created=created,
-    )
+    return result
 
 
 def _occurrence(text: str) -> str:
@@ -379,15 +416,15 @@ def _occurrence(text: str) -> str:
     return "h:" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:40]
 
 
-async def advise_participant(
+async def enqueue_advice(
     rt: Runtime, participant: Participant, advice_key: str, occurrence: str
 ) -> OutboundMessage:
-    """Text the participant the safety advice (``safety.emergency`` / ``.contact_team``)
-    now, as a ``reply``. The same advice for the same occurrence (usually the
-    check-in key) is sent once: a correction that changes nothing is not re-advised,
-    one that turns "contact your team" into "call 131" is. The dispatcher refuses it
-    to an opted-out or blocked number."""
-    row = await enqueue_now(
+    """The safety advice (``safety.emergency`` / ``.contact_team``) as a ``reply`` row
+    due now, inside the caller's transaction. The same advice for the same occurrence
+    (usually the check-in key) is one row: a correction that changes nothing is not
+    re-advised, one that turns "contact your team" into "call 131" is. The dispatcher
+    refuses it to an opted-out or blocked number."""
+    return await enqueue_now(
         rt,
         participant=participant,
         kind="reply",
@@ -398,7 +435,13 @@ async def advise_participant(
         language=participant.language,
         expires_in=ADVICE_TTL,
     )
-    return await send_now(rt, row)
+
+
+async def advise_participant(
+    rt: Runtime, participant: Participant, advice_key: str, occurrence: str
+) -> OutboundMessage:
+    """:func:`enqueue_advice`, then send it at once (outside a transaction)."""
+    return await send_now(rt, await enqueue_advice(rt, participant, advice_key, occurrence))
 
 
 # ---- what may be answered ----------------------------------------------------------------

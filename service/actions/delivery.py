@@ -15,7 +15,8 @@ one (30003 handset off, 30008 unknown …) re-plans the message with the dispatc
 backoff while it still matters; a permanent one about the number (21610 STOP, 21211,
 30005 unknown handset, 30006 landline …) stops all SMS to that participant, visible
 to coordinators as ``sms_blocked_code`` / ``opted_out``. An unknown MessageSid is
-answered like a known one (Twilio would otherwise retry it) and simply ignored.
+answered like a known one (Twilio would otherwise retry it) and kept: it may be about
+a send not recorded yet, and is applied when it is (``early_callbacks``).
 """
 
 from __future__ import annotations
@@ -28,9 +29,11 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from service.actions.actors import SYSTEM, TWILIO, Actor
+from service.actions.early_callbacks import apply_early_callbacks, keep_early_callback, sid_lock_key
 from service.actions.replanning import replan_participant
 from service.adapters.twilio_sms import is_permanent_error
 from service.db.audit import audit
+from service.db.locks import serialize_on
 from service.db.models import OutboundMessage, Participant
 from service.ports import ProviderReceipt
 from service.runtime import Runtime
@@ -118,9 +121,10 @@ async def apply_status_callback(rt: Runtime, form: Mapping[str, str]) -> bool:
     code = _error_code(form)
     now = rt.clock.now()
     async with in_transaction():
+        await serialize_on(sid_lock_key(sid))
         row = await OutboundMessage.filter(provider_id=sid).select_for_update().first()
-        if row is None:
-            log.info("status callback for an unknown message (%s)", status)
+        if row is None:  # perhaps sent but not recorded yet: kept for record_sent
+            await keep_early_callback(rt, sid, status, code)
             return False
         if STATUS_RANK[status] <= STATUS_RANK.get(row.provider_status or "", -1):
             return True  # a duplicate, or older news than what we know
@@ -239,6 +243,8 @@ async def record_sent(
             await audit_message(
                 now, SYSTEM.label, "message.sent", row, provider_id=receipt.provider_id, via=how
             )
+    if changed:
+        await apply_early_callbacks(rt, receipt.provider_id)
     return bool(changed)
 
 

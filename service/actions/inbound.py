@@ -1,42 +1,52 @@
-"""Handling one inbound SMS: store it, understand it, answer it.
+"""Handling one inbound SMS: store it, order it, understand it, queue the answers.
 
 Order of business, and why:
 
-1. The raw message is stored first, once per Twilio ``MessageSid``: Twilio retries a
-   webhook it thinks failed, and a retry must neither duplicate the record nor move
-   a conversation twice.
-2. Messages from one number are handled one at a time (a per-number lock in this
-   process and a row lock on the participant in PostgreSQL), so two replies that
-   arrive together are applied in order, never interleaved.
+1. One transaction does everything the message changes: the raw message (once per
+   Twilio ``MessageSid``: Twilio retries a webhook it thinks failed, and a retry must
+   neither duplicate the record nor move a conversation twice), the conversation
+   step, a finished check-in with its alert, and the reply rows. A crash leaves all of
+   it or none of it, and Twilio's retry then finds nothing or a duplicate.
+2. Messages from one number are handled one at a time across every process: the
+   transaction first takes a lock on the number (``service.db.locks``: a PostgreSQL
+   advisory lock; SQLite's single writer), so two replies that arrive together are
+   applied in order, never interleaved.
 3. Keywords first (opt-out, opt-in, help), because "BAJA" must work in any state;
    then an open check-in conversation; then a recent check-in prompt that this
    message starts answering; then "SI" as a visit confirmation; anything else goes
-   to the coordinators' queue and the participant hears "we received it".
+   to the coordinators' queue and the participant hears "we received it" (at most a
+   few times an hour: ``reply_cap``).
 
-Replies are outbound message rows sent through the dispatcher (tracked, retried,
-counted), not TwiML bodies, so the webhook answers an empty ``<Response/>``.
+Nothing is sent here. Replies are outbound rows created with the outbox's
+``enqueue_now`` inside the transaction; after the commit ``wake`` tells the
+dispatchers, and the webhook answers an empty ``<Response/>`` at once, so no request
+waits for the provider or holds the number's lock while a message is sent.
+
+What a participant sent is never refused: a NUL, other control characters or a lone
+surrogate are cleaned from the text the service reads, and the exact original is
+kept beside it (``domain.inbound_text``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from tortoise.transactions import in_transaction
 
 from service.actions.actors import Actor
-from service.actions.checkins import advise_participant, checkin_key_for, submit_checkin
-from service.actions.dispatch import enqueue_now, send_now
+from service.actions.checkins import enqueue_advice, store_checkin
+from service.actions.errors import Conflict
+from service.actions.inbound_context import confirmable_visit, conversation_from_prompt
+from service.actions.outbox import enqueue_now, wake
 from service.actions.replanning import replan_participant
+from service.actions.reply_cap import may_auto_reply
 from service.adapters.phones import InvalidPhone, normalize_any
 from service.db.audit import audit
+from service.db.locks import serialize_on
 from service.db.models import (
-    CheckIn,
     Conversation,
     InboundMessage,
     InboxItem,
@@ -51,17 +61,15 @@ from service.domain.checkins import (
     Step,
     SymptomAnswers,
     advance,
-    start_conversation,
 )
+from service.domain.inbound_text import clean_field, raw_b64, understood_text
 from service.domain.keywords import Keyword, classify_keyword
-from service.domain.protocol import Questionnaire
 from service.runtime import Runtime
 
 log = logging.getLogger("service.inbound")
 
 REPLY_TTL = timedelta(hours=2)
 CONFIRM_WINDOW = timedelta(days=8)
-_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
 
 @dataclass
@@ -73,11 +81,13 @@ class InboundOutcome:
 
 @dataclass
 class _Work:
-    """What the transaction decided; sending and check-in submission follow it."""
+    """What the transaction decided and queued."""
 
     handling: str
     replies: list[OutboundMessage] = field(default_factory=list)
     finished: tuple[str, str, SymptomAnswers | PregnancyAnswer, list[str], bool, bool] | None = None
+    capped: int = 0  # acknowledgements not sent: the hour's cap was reached
+    alerted: bool = False  # an on-call SMS row was queued
 
 
 def _actor(participant: Participant) -> Actor:
@@ -88,64 +98,91 @@ def _actor(participant: Participant) -> Actor:
     )
 
 
-async def handle_inbound(rt: Runtime, form: dict[str, str]) -> InboundOutcome:
-    sid = form.get("MessageSid") or form.get("SmsSid") or ""
-    raw_from = form.get("From", "")
+def _sender(form: dict[str, str]) -> str:
+    raw_from = clean_field(form.get("From"), 64) or ""
     try:
-        phone = normalize_any(raw_from)
+        return normalize_any(raw_from)
     except InvalidPhone:
-        phone = raw_from[:20]
-    async with _locks[phone]:
+        return raw_from[:20]
+
+
+async def handle_inbound(rt: Runtime, form: dict[str, str]) -> InboundOutcome:
+    """Store, order and understand one inbound SMS; queue its answers (none sent)."""
+    sid = clean_field(form.get("MessageSid") or form.get("SmsSid"), 64) or ""
+    phone = _sender(form)
+    async with in_transaction():
+        await serialize_on(f"sms-from:{phone}")
         if await InboundMessage.filter(message_sid=sid).exists():
             return InboundOutcome(handling="duplicate", duplicate=True)
-        work, participant = await _apply(rt, sid, phone, form)
-        if work.finished is not None and participant is not None:
-            await _submit_finished(rt, participant, work)
-        sent = [await send_now(rt, row) for row in work.replies]
-    log.info("inbound sms handled: %s (%d replies)", work.handling, len(sent))
-    return InboundOutcome(handling=work.handling, replies=sent)
+        work = await _apply(rt, sid, phone, form)
+    if work.replies or work.alerted:
+        wake(rt)
+    log.info("inbound sms handled: %s (%d replies queued)", work.handling, len(work.replies))
+    return InboundOutcome(handling=work.handling, replies=work.replies)
 
 
-async def _apply(
-    rt: Runtime, sid: str, phone: str, form: dict[str, str]
-) -> tuple[_Work, Participant | None]:
+async def _apply(rt: Runtime, sid: str, phone: str, form: dict[str, str]) -> _Work:
     now = rt.clock.now()
-    body = form.get("Body", "")
-    async with in_transaction():
-        participant = await Participant.filter(phone=phone).select_for_update().first()
-        inbound = await InboundMessage.create(
-            message_sid=sid,
-            participant=participant,
-            from_phone=phone,
-            to_phone=form.get("To"),
-            body=body,
-            opt_out_type=(form.get("OptOutType") or None),
-            received_at=now,
-        )
-        if participant is None:
-            work = _Work(handling="unknown_sender")
-            await InboxItem.create(inbound=inbound, reason="unknown_sender", created_at=now)
-        else:
-            work = await _understand(rt, participant, inbound, form)
-        inbound.handling = work.handling
-        await inbound.save(update_fields=["handling", "late"])
-        await audit(
-            at=now,
-            actor=f"participant:{participant.study_id}" if participant else "sms:unknown",
-            action="sms.inbound",
-            entity="inbound_message",
-            entity_id=inbound.id,
-            changes={"handling": work.handling, "message_sid": sid},
-        )
-    return work, participant
+    received = form.get("Body", "")
+    participant = await Participant.filter(phone=phone).select_for_update().first()
+    inbound = await InboundMessage.create(
+        message_sid=sid,
+        participant=participant,
+        from_phone=phone,
+        to_phone=clean_field(form.get("To"), 20),
+        body=understood_text(received),
+        body_raw_b64=raw_b64(received),
+        opt_out_type=clean_field(form.get("OptOutType"), 16),
+        received_at=now,
+    )
+    if participant is None:
+        work = _Work(handling="unknown_sender")
+        await InboxItem.create(inbound=inbound, reason="unknown_sender", created_at=now)
+    else:
+        work = await _understand(rt, participant, inbound, form)
+        if work.finished is not None:
+            await _submit_finished(rt, participant, inbound, work)
+    inbound.handling = work.handling
+    await inbound.save(update_fields=["handling", "late"])
+    changes: dict[str, Any] = {"handling": work.handling, "message_sid": sid}
+    if inbound.body_raw_b64 is not None:
+        changes["cleaned"] = True  # the raw text had characters the service cannot read
+    if work.capped:
+        changes["replies_capped"] = work.capped
+    await audit(
+        at=now,
+        actor=f"participant:{participant.study_id}" if participant else "sms:unknown",
+        action="sms.inbound",
+        entity="inbound_message",
+        entity_id=inbound.id,
+        changes=changes,
+    )
+    return work
 
 
 async def _reply(
-    rt: Runtime, participant: Participant, inbound: InboundMessage, out: Outgoing, n: int
-) -> OutboundMessage:
+    rt: Runtime,
+    participant: Participant,
+    inbound: InboundMessage,
+    out: Outgoing,
+    n: int,
+    work: _Work,
+) -> None:
+    """Queue one answer in ``work``, unless it is an acknowledgement over the cap."""
+    if not await may_auto_reply(rt, participant, out.message_key):
+        work.capped += 1
+        if not await InboxItem.filter(inbound_id=inbound.id).exists():
+            await InboxItem.create(
+                participant=participant,
+                site_id=participant.site_id,  # type: ignore[attr-defined]  # FK id attr
+                inbound=inbound,
+                reason="replies_capped",
+                created_at=rt.clock.now(),
+            )
+        return
     params: dict[str, Any] = dict(out.params)
     params.update({f"{name}_key": key for name, key in out.key_params.items()})
-    return await enqueue_now(
+    row = await enqueue_now(
         rt,
         participant=participant,
         kind="reply",
@@ -156,6 +193,7 @@ async def _reply(
         language=participant.language,
         expires_in=REPLY_TTL,
     )
+    work.replies.append(row)
 
 
 async def _understand(
@@ -175,7 +213,7 @@ async def _understand(
     if keyword is Keyword.HELP:
         work = _Work(handling="help")
         if (form.get("OptOutType") or "").upper() != "HELP":  # Twilio answered it already
-            work.replies.append(await _reply(rt, participant, inbound, Outgoing("help.reply"), 0))
+            await _reply(rt, participant, inbound, Outgoing("help.reply"), 0, work)
         return work
     if participant.opted_out:
         return _Work(handling="while_opted_out")
@@ -185,7 +223,7 @@ async def _understand(
         if confirmed is not None:
             return confirmed
     if conversation is None:
-        conversation, state = await _conversation_from_prompt(rt, participant)
+        conversation, state = await conversation_from_prompt(rt, participant)
     if conversation is not None and state is not None:
         return await _continue(rt, participant, inbound, conversation, state)
     await InboxItem.create(
@@ -196,7 +234,7 @@ async def _understand(
         created_at=rt.clock.now(),
     )
     work = _Work(handling="unplaced")
-    work.replies.append(await _reply(rt, participant, inbound, Outgoing("inbound.received"), 0))
+    await _reply(rt, participant, inbound, Outgoing("inbound.received"), 0, work)
     return work
 
 
@@ -218,7 +256,7 @@ async def _opt_out(
     await participant.save(update_fields=["opted_out", "updated_at"])
     await replan_participant(rt, participant, actor=_actor(participant))
     if not form.get("OptOutType"):  # Twilio confirms its own keywords and blocks ours
-        work.replies.append(await _reply(rt, participant, inbound, Outgoing("optout.confirm"), 0))
+        await _reply(rt, participant, inbound, Outgoing("optout.confirm"), 0, work)
     return work
 
 
@@ -233,50 +271,8 @@ async def _opt_in(
     await participant.save(update_fields=["opted_out", "sms_blocked_code", "updated_at"])
     await replan_participant(rt, participant, actor=_actor(participant))
     if was_blocked and not form.get("OptOutType"):
-        work.replies.append(await _reply(rt, participant, inbound, Outgoing("optin.confirm"), 0))
+        await _reply(rt, participant, inbound, Outgoing("optin.confirm"), 0, work)
     return work
-
-
-async def _conversation_from_prompt(
-    rt: Runtime, participant: Participant
-) -> tuple[Conversation | None, ConversationState | None]:
-    """A reply soon after a check-in prompt starts answering it."""
-    now = rt.clock.now()
-    prompt = (
-        await OutboundMessage.filter(
-            participant_id=participant.id,
-            kind="checkin",
-            status__in=("sent", "delivered"),
-            sent_at__lte=now,
-        )
-        .order_by("-sent_at")
-        .first()
-    )
-    if prompt is None or prompt.expires_at is None or prompt.sent_at is None:
-        return None, None
-    key = checkin_key_for(prompt)
-    already = await CheckIn.filter(participant_id=participant.id, checkin_key=key).exists()
-    late_window = prompt.expires_at + timedelta(days=7)
-    if already or now >= late_window:
-        return None, None
-    state = start_conversation(
-        Questionnaire(prompt.params.get("questionnaire", "symptoms")),
-        key,
-        prompt.sent_at,
-        prompt.expires_at,
-    )
-    conversation, _ = await Conversation.update_or_create(
-        defaults={
-            "checkin_key": key,
-            "state": {"domain": state.to_dict(), "raw_texts": []},
-            "status": "open",
-            "started_at": prompt.sent_at,
-            "expires_at": prompt.expires_at,
-            "updated_at": now,
-        },
-        participant_id=participant.id,
-    )
-    return conversation, state
 
 
 async def _continue(
@@ -291,7 +287,7 @@ async def _continue(
     step: Step = advance(state, inbound.body, now, rt.protocol.symptoms)
     work = _Work(handling="checkin_answer")
     for n, out in enumerate(step.outgoing):
-        work.replies.append(await _reply(rt, participant, inbound, out, n))
+        await _reply(rt, participant, inbound, out, n, work)
     if step.expired or step.handoff:
         # Ended early: keep what was understood (flagged), hand the rest to people.
         inbound.late = step.expired
@@ -348,59 +344,50 @@ async def _confirm_next_visit(
     rt: Runtime, participant: Participant, inbound: InboundMessage
 ) -> _Work | None:
     """ "SI" after a day-before reminder confirms that visit."""
-    now = rt.clock.now()
-    today = now.astimezone(ZoneInfo(participant.timezone)).date()
-    reminder = (
-        await OutboundMessage.filter(
-            participant_id=participant.id,
-            kind="reminder",
-            status__in=("sent", "delivered"),
-            sent_at__gte=now - CONFIRM_WINDOW,
-        )
-        .order_by("-sent_at")
-        .first()
-    )
-    if reminder is None or reminder.params.get("visit_date", "") < today.isoformat():
-        return None
-    later_prompt = await OutboundMessage.filter(
-        participant_id=participant.id,
-        kind="checkin",
-        status__in=("sent", "delivered"),
-        sent_at__gt=reminder.sent_at,
-    ).exists()
-    if later_prompt:
+    visit = await confirmable_visit(rt, participant, within=CONFIRM_WINDOW)
+    if visit is None:
         return None
     await audit(
-        at=now,
+        at=rt.clock.now(),
         actor=f"participant:{participant.study_id}",
         action="visit.confirm",
         entity="participant",
         entity_id=participant.study_id,
-        changes={"visit": reminder.params["visit_code"], "date": reminder.params["visit_date"]},
+        changes={"visit": visit["visit_code"], "date": visit["visit_date"]},
     )
     work = _Work(handling="visit_confirmed")
-    out = Outgoing(
-        "visit.confirmed",
-        {"visit_code": reminder.params["visit_code"], "visit_date": reminder.params["visit_date"]},
-    )
-    work.replies.append(await _reply(rt, participant, inbound, out, 0))
+    await _reply(rt, participant, inbound, Outgoing("visit.confirmed", visit), 0, work)
     return work
 
 
-async def _submit_finished(rt: Runtime, participant: Participant, work: _Work) -> None:
+async def _submit_finished(
+    rt: Runtime, participant: Participant, inbound: InboundMessage, work: _Work
+) -> None:
+    """The finished check-in, its alert and the safety advice, in this transaction."""
     assert work.finished is not None
     key, questionnaire, answers, raw_texts, late, complete = work.finished
-    result = await submit_checkin(
-        rt,
-        participant,
-        checkin_key=key,
-        questionnaire=questionnaire,
-        channel="sms",
-        answers=answers,
-        raw_texts=raw_texts,
-        late=late,
-        actor_label=f"participant:{participant.study_id}",
-        complete=complete,
-    )
+    try:
+        result, notice = await store_checkin(
+            rt,
+            participant,
+            checkin_key=key,
+            questionnaire=questionnaire,
+            channel="sms",
+            answers=answers,
+            raw_texts=raw_texts,
+            late=late,
+            actor_label=f"participant:{participant.study_id}",
+            complete=complete,
+        )
+    except Conflict:  # the app changed this check-in at this very moment: people decide
+        await InboxItem.create(
+            participant=participant,
+            site_id=participant.site_id,  # type: ignore[attr-defined]  # FK id attr
+            inbound=inbound,
+            reason="checkin_conflict",
+            created_at=rt.clock.now(),
+        )
+        return
+    work.alerted = notice is not None and notice.row is not None
     if result.advice:
-        await advise_participant(rt, participant, result.advice, key)
+        work.replies.append(await enqueue_advice(rt, participant, result.advice, key))

@@ -36,6 +36,7 @@ from service.actions.actors import SYSTEM
 from service.actions.auth import issue_token
 from service.actions.delivery import BLOCKING_CODES, block_participant
 from service.actions.dispatch import status_callback_url
+from service.actions.early_callbacks import apply_early_callbacks
 from service.actions.errors import FieldInvalid
 from service.actions.rendering import render_text
 from service.adapters.phones import InvalidPhone, normalize_any
@@ -256,6 +257,7 @@ async def _deliver(rt: Runtime, pending: _Pending) -> None:
             ]
         )
         await _audit_message(now, message, "message.sent", provider_id=receipt.provider_id)
+    await apply_early_callbacks(rt, receipt.provider_id)
 
 
 async def _record_failure(rt: Runtime, pending: _Pending, exc: Exception) -> None:

@@ -199,7 +199,10 @@ class OutboundMessage(Model):
 
 
 class InboundMessage(Model):
-    # Every SMS a participant (or anyone) sends us, kept verbatim, once per MessageSid.
+    # Every SMS a participant (or anyone) sends us, once per MessageSid. ``body`` is the
+    # text as understood (see domain/inbound_text.py); when the received text held
+    # something no column can store (a NUL, a lone surrogate) or a control character,
+    # ``body_raw_b64`` keeps the exact original, reversibly.
     id = fields.BigIntField(primary_key=True)
     message_sid = fields.CharField(max_length=64, unique=True)
     participant: fields.ForeignKeyNullableRelation[Participant] = fields.ForeignKeyField(
@@ -208,6 +211,7 @@ class InboundMessage(Model):
     from_phone = fields.CharField(max_length=20)
     to_phone = fields.CharField(max_length=20, null=True)
     body = fields.TextField()
+    body_raw_b64 = fields.TextField(null=True)
     opt_out_type = fields.CharField(max_length=16, null=True)
     handling = fields.CharField(max_length=24, default="pending")
     late = fields.BooleanField(default=False)
@@ -215,6 +219,20 @@ class InboundMessage(Model):
 
     class Meta:
         table = "inbound_message"
+
+
+class EarlyStatusCallback(Model):
+    # A delivery receipt that arrived before the send that it is about was recorded
+    # (the provider can call back before our own commit). Kept until that provider id
+    # is recorded, then applied and deleted; see actions/early_callbacks.py.
+    id = fields.BigIntField(primary_key=True)
+    message_sid = fields.CharField(max_length=64, db_index=True)
+    status = fields.CharField(max_length=16)
+    error_code = fields.IntField(null=True)
+    received_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "early_status_callback"
 
 
 class Conversation(Model):

@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
-from pathlib import Path
-from typing import Any
-
-import pytest
 
 from service.actions.dispatch import dispatch_due
 from service.adapters.console_sms import ConsoleSmsGateway
@@ -21,79 +16,21 @@ from service.db.models import (
     Participant,
 )
 from service.ports import ManualClock
-from service.settings import Settings, load_settings
-from tests.conftest import SECRET
 from tests.fakes.twilio_server import TEST_AUTH_TOKEN, sign
-from tests.integration.helpers import Client, enrollment, staff_headers
+from tests.integration.helpers import Client, staff_headers
+from tests.integration.inbound_support import (
+    WEBHOOK,
+    captured,
+    enrol,
+    post_sms,
+    prompt_sent,
+    say,
+    settings,
+    texts,
+    weekly,
+)
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-WEBHOOK = "/webhooks/twilio/sms"
-PHONE = "+56961234567"
-_counter = iter(range(10_000, 99_999))
-
-
-@pytest.fixture
-def settings(database_url: str) -> Settings:
-    return load_settings(
-        {
-            "DATABASE_URL": database_url,
-            "SECRET_KEY": SECRET,
-            "SMS_RATE_PER_SECOND": "0",
-            "PUBLIC_BASE_URL": "http://testserver.local",
-            "TWILIO_AUTH_TOKEN": TEST_AUTH_TOKEN,
-        }
-    )
-
-
-def captured(name: str = "twilio_inbound_sms.json", **changes: str) -> dict[str, str]:
-    form: dict[str, str] = json.loads((FIXTURES / name).read_text())
-    if "MessageSid" not in changes:
-        sid = f"SM{next(_counter):032x}"
-        changes = {**changes, "MessageSid": sid, "SmsSid": sid, "SmsMessageSid": sid}
-    form.update(changes)
-    return form
-
-
-async def post_sms(client: Client, form: dict[str, str], *, signed: bool = True) -> Any:
-    headers = {}
-    if signed:
-        url = f"{client.app.state.runtime.settings.public_base_url}{WEBHOOK}"
-        headers["X-Twilio-Signature"] = sign(url, form, TEST_AUTH_TOKEN)
-    return await client.post(WEBHOOK, data=form, headers=headers)
-
-
-async def say(client: Client, text: str, phone: str = PHONE) -> Any:
-    response = await post_sms(client, captured(Body=text, From=phone))
-    assert response.status_code == 200, response.text
-    assert "<Response" in response.text
-    return response
-
-
-def texts(gateway: ConsoleSmsGateway) -> list[str]:
-    return [m.body for m in gateway.sent]
-
-
-async def enrol(client: Client, **changes: Any) -> None:
-    admin = await staff_headers(client, "admin@uandes.cl", "admin")
-    response = await client.post("/api/v1/participants", json=enrollment(**changes), headers=admin)
-    assert response.status_code == 201, response.text
-
-
-async def prompt_sent(client: Client, kind: str = "checkin") -> OutboundMessage:
-    """Run the dispatcher until a check-in prompt has gone out; return it."""
-    await dispatch_due(client.app.state.runtime)
-    row = await OutboundMessage.filter(kind=kind, status__in=("sent", "delivered")).first()
-    assert row is not None, "no check-in prompt was sent"
-    return row
-
-
-@pytest.fixture
-async def weekly(client: Client, gateway: ConsoleSmsGateway) -> Client:
-    # Clock: Wed 2027-01-13 12:00 in Santiago. Baseline a week earlier: the weekly
-    # symptom check-in (10:00) is due now; no pregnancy questions for this person.
-    await enrol(client, baseline_infusion_date="2027-01-06", can_become_pregnant=False)
-    await prompt_sent(client)
-    return client
+__all__ = ["settings", "weekly"]  # fixtures, imported for pytest to find
 
 
 async def test_clean_weekly_checkin(weekly: Client, gateway: ConsoleSmsGateway) -> None:
@@ -223,7 +160,8 @@ async def test_signature_replay_and_unknown_numbers(
 async def test_two_messages_together_are_applied_in_order(
     weekly: Client, gateway: ConsoleSmsGateway
 ) -> None:
-    await asyncio.gather(say(weekly, "1"), say(weekly, "2"))
+    await asyncio.gather(say(weekly, "1", deliver=False), say(weekly, "2", deliver=False))
+    await dispatch_due(weekly.app.state.runtime)
     assert await InboundMessage.all().count() == 2
     # Whichever came first chose the symptom, the other answered its severity:
     # the conversation is now asking for the temperature, never in a mixed state.

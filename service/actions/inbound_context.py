@@ -1,0 +1,95 @@
+"""What an inbound SMS may be answering: a recent check-in prompt, a visit reminder.
+
+Both are read from the outbound rows we sent (never guessed from the text alone), so
+"SI" confirms a visit only right after its reminder, and "0" starts a check-in
+dialogue only while its prompt is open or recently expired (kept, flagged late).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from service.actions.checkins import checkin_key_for
+from service.db.models import CheckIn, Conversation, OutboundMessage, Participant
+from service.domain.checkins import ConversationState, start_conversation
+from service.domain.protocol import Questionnaire
+from service.runtime import Runtime
+
+__all__ = ["confirmable_visit", "conversation_from_prompt"]
+
+
+async def conversation_from_prompt(
+    rt: Runtime, participant: Participant
+) -> tuple[Conversation | None, ConversationState | None]:
+    """A reply soon after a check-in prompt starts answering it."""
+    now = rt.clock.now()
+    prompt = (
+        await OutboundMessage.filter(
+            participant_id=participant.id,
+            kind="checkin",
+            status__in=("sent", "delivered"),
+            sent_at__lte=now,
+        )
+        .order_by("-sent_at")
+        .first()
+    )
+    if prompt is None or prompt.expires_at is None or prompt.sent_at is None:
+        return None, None
+    key = checkin_key_for(prompt)
+    already = await CheckIn.filter(participant_id=participant.id, checkin_key=key).exists()
+    late_window = prompt.expires_at + timedelta(days=7)
+    if already or now >= late_window:
+        return None, None
+    state = start_conversation(
+        Questionnaire(prompt.params.get("questionnaire", "symptoms")),
+        key,
+        prompt.sent_at,
+        prompt.expires_at,
+    )
+    conversation, _ = await Conversation.update_or_create(
+        defaults={
+            "checkin_key": key,
+            "state": {"domain": state.to_dict(), "raw_texts": []},
+            "status": "open",
+            "started_at": prompt.sent_at,
+            "expires_at": prompt.expires_at,
+            "updated_at": now,
+        },
+        participant_id=participant.id,
+    )
+    return conversation, state
+
+
+async def confirmable_visit(
+    rt: Runtime, participant: Participant, *, within: timedelta
+) -> dict[str, str] | None:
+    """The visit (``visit_code``, ``visit_date``) that "SI" confirms now: the one of the
+    latest reminder sent ``within`` the window, if that visit is today or later and no
+    check-in prompt was sent after the reminder (then "SI" answers the prompt)."""
+    now = rt.clock.now()
+    today = now.astimezone(ZoneInfo(participant.timezone)).date()
+    reminder = (
+        await OutboundMessage.filter(
+            participant_id=participant.id,
+            kind="reminder",
+            status__in=("sent", "delivered"),
+            sent_at__gte=now - within,
+        )
+        .order_by("-sent_at")
+        .first()
+    )
+    if reminder is None or reminder.params.get("visit_date", "") < today.isoformat():
+        return None
+    later_prompt = await OutboundMessage.filter(
+        participant_id=participant.id,
+        kind="checkin",
+        status__in=("sent", "delivered"),
+        sent_at__gt=reminder.sent_at,
+    ).exists()
+    if later_prompt:
+        return None
+    return {
+        "visit_code": str(reminder.params["visit_code"]),
+        "visit_date": str(reminder.params["visit_date"]),
+    }
