@@ -30,4 +30,5 @@ async def purge_codes(rt: Runtime) -> None:
 
 
 def periodic_jobs() -> dict[str, Job]:
-    return {DISPATCH: dispatch, "codes.purge": purge_codes} | alert_jobs()
+    """APScheduler's jobs; sending itself is the dispatcher loop's (jobs.dispatcher)."""
+    return {"codes.purge": purge_codes} | alert_jobs()

@@ -143,6 +143,16 @@ class StoredMessage:
         return self.form.get("Body", "")
 
 
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    """One message creation the server accepted (stored), whatever it then answered."""
+
+    sid: str
+    to: str
+    body: str
+    answered: str  # "201", "lost", "hang", or the error status it answered after storing
+
+
 @dataclass(slots=True)
 class _Fault:
     status: int
@@ -158,6 +168,11 @@ class _State:
     number_faults: dict[str, _Fault] = field(default_factory=dict)
     lose: int = 0
     delay_s: float = 0.0
+    # Fault injection for the outbox's fault suite: each list entry is used once, in
+    # order, by the next message creations (see ``accept_then_fail`` and friends).
+    accept_then: list[_Fault | float] = field(default_factory=list)
+    reset: int = 0
+    journal: list[JournalEntry] = field(default_factory=list)
 
 
 class TwilioFakeServer:
@@ -323,6 +338,30 @@ class TwilioFakeServer:
         with self._lock:
             self._state.lose += count
 
+    def accept_then_fail(self, count: int = 1, *, status: int = 504) -> None:
+        """Store the next ``count`` messages, then answer ``status`` (a proxy's 504 after
+        Twilio accepted, a 500 from an overloaded edge): the message *was* sent."""
+        with self._lock:
+            self._state.accept_then.extend(_Fault(status, None, None) for _ in range(count))
+
+    def accept_then_hang(self, count: int = 1, *, seconds: float = 30.0) -> None:
+        """Store the next ``count`` messages, then answer only after ``seconds`` (the
+        client times out first): accepted, but the caller cannot know."""
+        with self._lock:
+            self._state.accept_then.extend(float(seconds) for _ in range(count))
+
+    def reset_next(self, count: int = 1) -> None:
+        """Drop the connection of the next ``count`` creations *before* storing them:
+        a reset on the way in, nothing sent."""
+        with self._lock:
+            self._state.reset += count
+
+    @property
+    def journal(self) -> list[JournalEntry]:
+        """Every message accepted, in order, with what the client was answered."""
+        with self._lock:
+            return list(self._state.journal)
+
     @property
     def delay_s(self) -> float:
         """Every request waits this long before it is handled (a slow Twilio)."""
@@ -473,13 +512,35 @@ class TwilioFakeServer:
             return self._error(
                 number_fault.status, number_fault.code, number_fault.message, to=to, from_=sender
             )
+        with self._lock:
+            reset = self._state.reset > 0
+            if reset:
+                self._state.reset -= 1
+        if reset and request.transport is not None:
+            request.transport.abort()
+            return web.Response(status=500)  # never reaches the client
         message = self._store(form)
         with self._lock:
             lose = self._state.lose > 0
             if lose:
                 self._state.lose -= 1
+            after = None if lose or not self._state.accept_then else self._state.accept_then.pop(0)
+            answered = (
+                "lost"
+                if lose
+                else "201"
+                if after is None
+                else "hang"
+                if isinstance(after, float)
+                else str(after.status)
+            )
+            self._state.journal.append(JournalEntry(message["sid"], to, body, answered))
         if lose and request.transport is not None:
             request.transport.abort()
+        if isinstance(after, _Fault):
+            return self._error(after.status, after.code, after.message, to=to, from_=sender)
+        if isinstance(after, float):
+            await asyncio.sleep(after)
         return self._json(201, message)
 
     def _store(self, form: dict[str, str]) -> dict[str, Any]:
