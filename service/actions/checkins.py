@@ -30,7 +30,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from service.actions.alerts import PendingNotice, notify_alert, record_alert
-from service.actions.dispatch import enqueue_now, send_now
+from service.actions.outbox import enqueue_now, wake
 from service.actions.errors import Conflict, FieldInvalid
 from service.adapters.redaction import redact_phones
 from service.db.audit import audit
@@ -398,7 +398,8 @@ async def advise_participant(
         language=participant.language,
         expires_in=ADVICE_TTL,
     )
-    return await send_now(rt, row)
+    wake(rt)
+    return row
 
 
 # ---- what may be answered ----------------------------------------------------------------

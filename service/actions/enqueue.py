@@ -9,17 +9,32 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from tortoise import connections
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from service.db.models import OutboundMessage, Participant
 from service.runtime import Runtime
 
-__all__ = ["NOTIFY_CHANNEL", "PRIORITY", "enqueue_now"]
+__all__ = ["NOTIFY_CHANNEL", "PRIORITY", "enqueue_now", "notify_due"]
 
 # Claimed first: a safety alert, then a sign-in code someone is waiting for, then a reply.
 PRIORITY: dict[str, int] = {"alert": 100, "otp": 90, "reply": 50}
 NOTIFY_CHANNEL = "outbox_due"  # PostgreSQL LISTEN/NOTIFY channel the dispatchers wait on
+
+
+async def notify_due(rt: Runtime) -> None:
+    """Tell every dispatcher a row may be due now.
+
+    On PostgreSQL a ``NOTIFY`` on the current connection: inside a transaction the
+    database delivers it at commit (never for a rollback), to every process. In this
+    process the dispatcher is also woken; it looks again shortly after, in case the
+    caller's transaction had not committed yet.
+    """
+    conn = connections.get("default")
+    if conn.capabilities.dialect == "postgres":
+        await conn.execute_query(f"NOTIFY {NOTIFY_CHANNEL}")
+    rt.wake_dispatcher()
 
 
 async def enqueue_now(
@@ -66,8 +81,7 @@ async def enqueue_now(
                 updated_at=now,
                 using_db=conn,
             )
-            if conn.capabilities.dialect == "postgres":
-                await conn.execute_query(f"NOTIFY {NOTIFY_CHANNEL}")
+            await notify_due(rt)
             return row
     except IntegrityError:
         return await OutboundMessage.get(dedupe_key=key)

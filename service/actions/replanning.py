@@ -14,7 +14,7 @@ occurrence) key makes running it twice a no-op.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from tortoise import connections
@@ -23,6 +23,7 @@ from tortoise.transactions import in_transaction
 
 from service.actions.actors import SYSTEM, Actor
 from service.actions.calendars import calendar_for, latest_outcomes
+from service.actions.enqueue import notify_due
 from service.db.audit import audit
 from service.db.models import OutboundMessage, Participant, ServiceState
 from service.domain.checkin_schedule import plan_checkin_prompts
@@ -36,6 +37,7 @@ PLANNED_KINDS = ("reminder", "checkin")
 MUTABLE_STATUSES = ("planned", "in_app", "cancelled")
 REVISION_KEY = "protocol_revision"
 _REPLAN_LOCK = 8_000_001  # advisory lock id: start-up re-planning
+_SOON = timedelta(seconds=60)  # rows due this soon wake the dispatchers at commit
 _CHUNK = 200  # rows per compare-and-set UPDATE (keeps the statement's parameters bounded)
 
 
@@ -196,6 +198,9 @@ async def replan_participant(rt: Runtime, participant: Participant, *, actor: Ac
     if new_rows:
         await OutboundMessage.bulk_create(new_rows)
         added = len(new_rows)
+    soon = now + _SOON
+    if any(m.send_at <= soon for m in wanted.values()) and (added or moved):
+        await notify_due(rt)  # e.g. an enrolment's first reminder, due at once
     if added or moved or cancelled:
         await audit(
             at=now,
