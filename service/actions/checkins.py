@@ -30,8 +30,8 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from service.actions.alerts import PendingNotice, notify_alert, record_alert
-from service.actions.outbox import enqueue_now, wake
 from service.actions.errors import Conflict, FieldInvalid
+from service.actions.outbox import enqueue_now, wake
 from service.adapters.redaction import redact_phones
 from service.db.audit import audit
 from service.db.models import Alert, CheckIn, OutboundMessage, Participant
