@@ -75,6 +75,7 @@ log = logging.getLogger("service.dispatch")
 BATCH = 100  # rows claimed at once (fewer when the send cap grants fewer tokens)
 SEND_CONCURRENCY = 32  # requests in flight; one recipient's messages stay in order
 MAX_BATCHES = 50  # one pass drains at most this many batches; the next pass continues
+PIPELINE = 2  # batches in flight: one sends while the next is claimed and rendered
 
 _CLAIM = (
     "UPDATE outbound_message SET status = 'sending', claim_token = {t}, claimed_at = {n},"
@@ -195,24 +196,41 @@ async def dispatch_due(
     counts = DispatchCounts()
     counts.reconciled = await reconcile_stale_claims(rt)
     counts.expired = await _expire_overdue(rt)
-    for _ in range(MAX_BATCHES):
-        now = rt.clock.now()
-        grant = await cap.take(limit, now)
-        if grant.tokens == 0:
-            counts.cap_wait_s = max(grant.wait_s, 0.001)
-            break
-        token = _token()
-        claims.add(token)
+    gate = asyncio.Semaphore(SEND_CONCURRENCY)  # shared: the next batch fills free slots
+    inflight: set[asyncio.Task[None]] = set()
+
+    async def run(token: str, rows: list[OutboundMessage]) -> None:
         try:
-            rows = await _claim_batch(rt, token, grant.tokens)
+            await _send_batch(rt, rows, counts, cap, gate)
+        finally:
+            claims.discard(token)
+
+    try:
+        for _ in range(MAX_BATCHES):
+            grant = await cap.take(limit, rt.clock.now())
+            if grant.tokens == 0:
+                counts.cap_wait_s = max(grant.wait_s, 0.001)
+                break
+            token = _token()
+            claims.add(token)
+            try:
+                rows = await _claim_batch(rt, token, grant.tokens)
+            except BaseException:
+                claims.discard(token)
+                raise
             if len(rows) < grant.tokens:
                 await cap.adjust(grant.tokens - len(rows), rt.clock.now())
             counts.claimed += len(rows)
-            await _send_batch(rt, rows, counts, cap)
-        finally:
-            claims.discard(token)
-        if len(rows) < grant.tokens:
-            break
+            inflight.add(asyncio.create_task(run(token, rows)))
+            if len(inflight) >= PIPELINE:  # claim the next batch while this one sends
+                done, inflight = await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    task.result()  # a batch that failed as a whole fails the pass
+            if len(rows) < grant.tokens:
+                break
+    finally:
+        if inflight:
+            await asyncio.gather(*inflight)
     if counts.any:
         log.info("dispatch: %s", counts.summary())
     return counts
@@ -274,7 +292,11 @@ class _Ready:
 
 
 async def _send_batch(
-    rt: Runtime, rows: Sequence[OutboundMessage], counts: DispatchCounts, cap: SendCap
+    rt: Runtime,
+    rows: Sequence[OutboundMessage],
+    counts: DispatchCounts,
+    cap: SendCap,
+    gate: asyncio.Semaphore | None = None,
 ) -> None:
     if not rows:
         return
@@ -285,7 +307,7 @@ async def _send_batch(
     extra = sum(max((item.row.segments or 1) - 1, 0) for item in ready)
     if extra:
         await cap.adjust(-extra, rt.clock.now())  # the cap counts segments, as Twilio does
-    outcomes = await _send_all(rt, ready)
+    outcomes = await _send_all(rt, ready, gate or asyncio.Semaphore(SEND_CONCURRENCY))
     sent = [(item, result) for item, result in outcomes if isinstance(result, ProviderReceipt)]
     if sent:
         counts.sent += await record_sent_many(
@@ -306,13 +328,12 @@ async def _send_batch(
 
 
 async def _send_all(
-    rt: Runtime, ready: list[_Ready]
+    rt: Runtime, ready: list[_Ready], gate: asyncio.Semaphore
 ) -> list[tuple[_Ready, ProviderReceipt | BaseException]]:
     """Send concurrently, up to ``SEND_CONCURRENCY`` at once, one recipient in order."""
     groups: dict[str, list[_Ready]] = {}
     for item in ready:
         groups.setdefault(item.to, []).append(item)
-    gate = asyncio.Semaphore(SEND_CONCURRENCY)
     results: list[tuple[_Ready, ProviderReceipt | BaseException]] = []
     callback = status_callback_url(rt)
 
