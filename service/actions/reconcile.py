@@ -15,6 +15,7 @@ pass, not minutes later.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from datetime import datetime, timedelta
@@ -47,8 +48,9 @@ __all__ = [
 
 log = logging.getLogger("service.dispatch")
 
-LEASE = timedelta(seconds=8)  # how long a claim lives without renewal
-HEARTBEAT = timedelta(seconds=2)  # how often a live dispatcher renews its claims
+LEASE = timedelta(seconds=6)  # how long a claim lives without renewal
+HEARTBEAT = timedelta(milliseconds=1500)  # how often a live dispatcher renews its claims
+RECONCILE_CONCURRENCY = 16  # provider lookups at once when a dead process left many rows
 # A code's text exists only in the request that sent it (only its hash is stored):
 # such a row can be neither looked up by its text nor sent again.
 _UNREPEATABLE_KINDS = frozenset({"otp"})
@@ -146,15 +148,18 @@ async def reconcile_stale_claims(rt: Runtime, older_than: timedelta = LEASE) -> 
         .filter(_lapsed(now, older_than))
         .order_by("-priority", "claimed_at")
     )
-    settled = 0
-    for row in stale:
-        token = uuid.uuid4().hex
-        # Take the row over (claimed_at kept: it bounds the provider lookup).
-        took = await OutboundMessage.filter(
-            id=row.id, status="sending", claim_token=row.claim_token
-        ).update(claim_token=token, lease_until=now + LEASE)
-        if took and await _reconcile_one(rt, row, token):
-            settled += 1
+    gate = asyncio.Semaphore(RECONCILE_CONCURRENCY)
+
+    async def settle(row: OutboundMessage) -> bool:
+        async with gate:
+            token = uuid.uuid4().hex
+            # Take the row over (claimed_at kept: it bounds the provider lookup).
+            took = await OutboundMessage.filter(
+                id=row.id, status="sending", claim_token=row.claim_token
+            ).update(claim_token=token, lease_until=rt.clock.now() + LEASE)
+            return bool(took) and await _reconcile_one(rt, row, token)
+
+    settled = sum(await asyncio.gather(*(settle(row) for row in stale)))
     if settled:
         log.info("reconciled %d stale claim(s)", settled)
     return settled

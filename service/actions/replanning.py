@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tortoise import connections
-from tortoise.expressions import F, Q
+from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from service.actions.actors import SYSTEM, Actor
@@ -38,7 +38,21 @@ MUTABLE_STATUSES = ("planned", "in_app", "cancelled")
 REVISION_KEY = "protocol_revision"
 _REPLAN_LOCK = 8_000_001  # advisory lock id: start-up re-planning
 _SOON = timedelta(seconds=60)  # rows due this soon wake the dispatchers at commit
-_CHUNK = 200  # rows per compare-and-set UPDATE (keeps the statement's parameters bounded)
+# What a re-plan compares (reading whole rows costs more than planning them).
+_READ = (
+    "id",
+    "dedupe_key",
+    "status",
+    "version",
+    "attempts",
+    "send_at",
+    "expires_at",
+    "params",
+    "message_key",
+    "language",
+    "revision",
+)
+_CHUNK = 500  # rows per compare-and-set UPDATE (keeps the statement's parameters bounded)
 
 
 def may_receive_sms(participant: Participant) -> bool:
@@ -110,29 +124,28 @@ def _changes(
         "params": dict(plan.params),
         "message_key": plan.message_key,
         "language": participant.language,
-        "revision": rt.protocol.revision,
     }
-    return {name: value for name, value in wanted.items() if getattr(row, name) != value}
-
-
-def _compare_and_set(rows: list[OutboundMessage]) -> Q:
-    """Each row only as it was read: same status, same version (a claim bumps both)."""
-    guard = Q(id=rows[0].id, status=rows[0].status, version=rows[0].version)
-    for row in rows[1:]:
-        guard |= Q(id=row.id, status=row.status, version=row.version)
-    return guard
+    changes = {name: value for name, value in wanted.items() if getattr(row, name) != value}
+    if changes:  # ``revision`` says which protocol revision last changed the row
+        changes["revision"] = rt.protocol.revision
+    return changes
 
 
 async def _guarded_update(
     rows: list[OutboundMessage], values: dict[str, Any], now: datetime
 ) -> int:
-    """One UPDATE per chunk of rows that take the same values; returns rows changed."""
+    """Write ``values`` to each row only if it is still as read (same status, same
+    version: a claim bumps both). Rows are grouped by what they were read as, so each
+    chunk is one ``id IN (...)`` UPDATE on the primary key; returns rows changed."""
+    by_state: dict[tuple[str, int], list[int]] = {}
+    for row in rows:
+        by_state.setdefault((row.status, row.version), []).append(row.id)
     changed = 0
-    for start in range(0, len(rows), _CHUNK):
-        chunk = rows[start : start + _CHUNK]
-        changed += await OutboundMessage.filter(_compare_and_set(chunk)).update(
-            **values, version=F("version") + 1, updated_at=now
-        )
+    for (status, version), ids in by_state.items():
+        for start in range(0, len(ids), _CHUNK):
+            changed += await OutboundMessage.filter(
+                id__in=ids[start : start + _CHUNK], status=status, version=version
+            ).update(**values, version=F("version") + 1, updated_at=now)
     return changed
 
 
@@ -153,7 +166,7 @@ async def replan_participant(rt: Runtime, participant: Participant, *, actor: Ac
         row.dedupe_key: row
         for row in await OutboundMessage.filter(
             participant_id=participant.id, kind__in=PLANNED_KINDS
-        )
+        ).only(*_READ)
     }
     active_status = "planned" if may_receive_sms(participant) else "in_app"
     to_cancel: list[OutboundMessage] = []
