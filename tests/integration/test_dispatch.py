@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
+from tortoise.transactions import in_transaction
 
 from service.actions import outbox
 from service.actions.actors import Actor, Role
@@ -361,3 +362,24 @@ async def test_a_wake_after_commit_sends_at_once(
     await row.refresh_from_db()
     assert row.status == "sent" and row.sent_at is not None
     assert row.sent_at - row.created_at < timedelta(seconds=0.5)
+
+
+async def test_a_notify_from_another_process_wakes_the_dispatcher(
+    live_rt: Runtime, settings: Settings, gateway: RecordingGateway, database_url: str
+) -> None:
+    if not database_url.startswith("postgres"):
+        pytest.skip("LISTEN/NOTIFY is PostgreSQL's")
+    dispatcher = Dispatcher(live_rt, interval_s=30)
+    await dispatcher.start()
+    other = build_runtime(settings, clock=SystemClock(), gateway=gateway)  # wakes nobody
+    try:
+        await asyncio.sleep(0.1)  # idle: the loop sleeps for 30 s
+        async with in_transaction():
+            row = await alert(other, 9)
+            await asyncio.sleep(0.3)  # not before the commit
+            assert not await OutboundMessage.filter(id=row.id, status="sent").exists()
+        await _until_sent(row, 1.0)
+    finally:
+        await dispatcher.stop()
+    await row.refresh_from_db()
+    assert row.status == "sent"
