@@ -310,11 +310,12 @@ async def _send_batch(
     outcomes = await _send_all(rt, ready, gate or asyncio.Semaphore(SEND_CONCURRENCY))
     sent = [(item, result) for item, result in outcomes if isinstance(result, ProviderReceipt)]
     if sent:
-        counts.sent += await record_sent_many(
+        recorded = await record_sent_many(
             rt,
             [(item.row, item.row.claim_token or "", receipt) for item, receipt in sent],
             sent_at=rt.clock.now(),
         )
+        counts.sent += recorded  # after the await: batches in flight share ``counts``
     for item, result in outcomes:
         if isinstance(result, SmsSendError):
             outcome = await handle_send_error(

@@ -383,3 +383,11 @@ async def test_a_notify_from_another_process_wakes_the_dispatcher(
         await dispatcher.stop()
     await row.refresh_from_db()
     assert row.status == "sent"
+
+
+async def test_pipelined_batches_count_every_send(rt: Runtime, gateway: RecordingGateway) -> None:
+    gateway.delay_s = 0.005  # batches overlap: one sends while the next is claimed
+    rows = [await alert(rt, n) for n in range(250)]
+    counts = await dispatch_due(rt, limit=40)
+    assert counts.claimed == counts.sent == len(gateway.sent) == len(rows)
+    assert await OutboundMessage.filter(status="sent").count() == len(rows)
