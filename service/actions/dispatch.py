@@ -45,11 +45,10 @@ from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from service.actions.actors import SYSTEM
-from service.actions.delivery import claimed_by, record_failure, record_sent_many
-from service.actions.dispatch_rules import PARTICIPANT_KINDS, defer, quiet_deferral, refusal
+from service.actions.delivery import record_sent_many
+from service.actions.dispatch_rules import Ready, prepare
 from service.actions.enqueue import PRIORITY, enqueue_now
 from service.actions.reconcile import LEASE, handle_send_error, reconcile_stale_claims
-from service.actions.rendering import render_text
 from service.actions.send_cap import SendCap
 from service.db.audit import audit
 from service.db.models import OutboundMessage, Participant, Site
@@ -281,16 +280,6 @@ async def _claim_batch(rt: Runtime, token: str, limit: int) -> list[OutboundMess
     )
 
 
-@dataclass(slots=True)
-class _Ready:
-    """A claimed row that passed every check, rendered, with its body on the row."""
-
-    row: OutboundMessage
-    participant: Participant | None
-    own_phone: bool
-    to: str
-
-
 async def _send_batch(
     rt: Runtime,
     rows: Sequence[OutboundMessage],
@@ -303,7 +292,7 @@ async def _send_batch(
     ids = {pid for pid in map(_pid, rows) if pid is not None}
     people = {p.id: p for p in await Participant.filter(id__in=ids)} if ids else {}
     sites = {s.code: s for s in await Site.all()}
-    ready = await _prepare(rt, rows, people, sites, counts)
+    ready = await prepare(rt, rows, people, sites, counts)
     extra = sum(max((item.row.segments or 1) - 1, 0) for item in ready)
     if extra:
         await cap.adjust(-extra, rt.clock.now())  # the cap counts segments, as Twilio does
@@ -329,16 +318,16 @@ async def _send_batch(
 
 
 async def _send_all(
-    rt: Runtime, ready: list[_Ready], gate: asyncio.Semaphore
-) -> list[tuple[_Ready, ProviderReceipt | BaseException]]:
+    rt: Runtime, ready: list[Ready], gate: asyncio.Semaphore
+) -> list[tuple[Ready, ProviderReceipt | BaseException]]:
     """Send concurrently, up to ``SEND_CONCURRENCY`` at once, one recipient in order."""
-    groups: dict[str, list[_Ready]] = {}
+    groups: dict[str, list[Ready]] = {}
     for item in ready:
         groups.setdefault(item.to, []).append(item)
-    results: list[tuple[_Ready, ProviderReceipt | BaseException]] = []
+    results: list[tuple[Ready, ProviderReceipt | BaseException]] = []
     callback = status_callback_url(rt)
 
-    async def serve(group: list[_Ready]) -> None:
+    async def serve(group: list[Ready]) -> None:
         for item in group:
             async with gate:
                 now = rt.clock.now()
@@ -355,65 +344,3 @@ async def _send_all(
 
     await asyncio.gather(*(serve(g) for g in groups.values()))
     return results
-
-
-async def _prepare(
-    rt: Runtime,
-    rows: Sequence[OutboundMessage],
-    people: dict[int, Participant],
-    sites: dict[str, Site],
-    counts: DispatchCounts,
-) -> list[_Ready]:
-    """Check, defer or render every row; write the bodies (renewing the claim) in one
-    transaction; return what is to be sent."""
-    now = rt.clock.now()
-    ready: list[_Ready] = []
-    for row in rows:
-        participant = people.get(_pid(row) or 0)
-        token = row.claim_token or ""
-        own_phone = participant is not None and row.to_phone in (None, participant.phone)
-        to = row.to_phone or (participant.phone if participant else None)
-        reason = "no recipient" if to is None else refusal(row, participant, own_phone)
-        if reason is not None or to is None:
-            if await claimed_by(row.id, token).update(
-                status="cancelled", error_detail=reason, updated_at=now
-            ):
-                counts.skipped += 1
-            continue
-        if row.kind in PARTICIPANT_KINDS and participant is not None:
-            later = quiet_deferral(rt, participant, now)
-            if later is not None:
-                await defer(row, token, later, now, counts)
-                continue
-        site_code = str(
-            participant.site_id  # type: ignore[attr-defined]  # Tortoise FK id attribute
-            if participant
-            else row.params.get("site_code", "")
-        )
-        try:
-            rendered = render_text(
-                rt, row.message_key, row.language, row.params, sites.get(site_code)
-            )
-        except Exception as exc:  # a broken template or parameter fails this row, not the batch
-            detail = f"render: {type(exc).__name__}: {exc}"[:255]
-            if await record_failure(rt, row, token, None, detail, participant, own_phone):
-                counts.failed += 1
-            continue
-        row.body = rendered.text
-        row.encoding, row.segments = rendered.encoding.encoding, rendered.encoding.segments
-        ready.append(_Ready(row, participant, own_phone, to))
-    if not ready:
-        return []
-    kept: list[_Ready] = []
-    async with in_transaction():
-        for item in ready:
-            row = item.row
-            if await claimed_by(row.id, row.claim_token or "").update(
-                body=row.body,
-                encoding=row.encoding,
-                segments=row.segments,
-                lease_until=now + LEASE,
-                updated_at=now,
-            ):
-                kept.append(item)  # else the claim was taken over by reconciliation
-    return kept
