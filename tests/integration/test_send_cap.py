@@ -64,3 +64,42 @@ async def test_the_dispatcher_takes_tokens_before_it_claims(
     assert counts.claimed == 5 and counts.cap_wait_s > 0  # the rest stay planned, unclaimed
     assert await OutboundMessage.filter(status="planned").count() == 7
     assert not await OutboundMessage.filter(status="sending").exists()
+
+
+async def test_a_safety_alert_never_waits_behind_reminders(
+    db: None, settings: Settings, clock: ManualClock, gateway: SmsGateway
+) -> None:
+    rt = build_runtime(settings, clock=clock, gateway=gateway)
+    await sync_sites(rt)
+    await OutboundMessage.bulk_create(
+        [
+            OutboundMessage(
+                to_phone=f"+569810{n:05d}",
+                kind="reminder",
+                purpose="reminder:wave",
+                occurrence=str(n),
+                dedupe_key=f"staff:reminder:wave:{n}",
+                message_key="inbound.received",
+                params={"site_code": "CUA"},
+                send_at=clock.now() - timedelta(hours=1),  # due long before the alert
+                created_at=clock.now(),
+                updated_at=clock.now(),
+            )
+            for n in range(30)
+        ]
+    )
+    alert = await enqueue_now(
+        rt,
+        participant=None,
+        to_phone="+56980000001",
+        kind="alert",
+        purpose="alert:first",
+        occurrence="1",
+        message_key="alert.oncall",
+        params={"study_id": "MSC-001", "site_code": "CUA", "summary": "x"},
+        language="es",
+        expires_in=timedelta(hours=1),
+    )
+    counts = await dispatch_due(rt, cap=SendCap(1))  # room for one message
+    await alert.refresh_from_db()
+    assert counts.claimed == 1 and alert.status in ("sent", "delivered")
