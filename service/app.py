@@ -106,7 +106,7 @@ def create_app(
 
                 await load_demo_data(runtime)
             if scheduler is not None:
-                scheduler.start()
+                await scheduler.start()
             yield
         finally:
             if scheduler is not None:

@@ -57,6 +57,7 @@ TABLES = (
     "inbound_message",
     "one_time_code",
     "service_state",
+    "send_bucket",
     "audit_log",
     "auth_token",
     "api_key",

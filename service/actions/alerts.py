@@ -7,10 +7,13 @@ Why it is shaped like this:
   a retried webhook, a resubmitted app form or two workers racing all end in one
   row. The insert runs in a savepoint, so losing the race inside a caller's
   transaction (the check-in that raised it) rolls back only the alert attempt.
-* **Stored before sent.** The alert, its outbound SMS row and its audit entry are
-  written in one transaction; the SMS is sent after the commit (``send_now``). If
-  the send fails or the process dies, the row is still planned and the dispatcher
-  sends it, so an alert is never lost to a network error.
+* **Stored, then sent by the outbox.** The alert, its outbound SMS row (kind
+  ``alert``: claimed before every other kind) and its audit entry are written in one
+  transaction; after the commit :func:`notify_alert` wakes the dispatchers
+  (``outbox.wake``; on PostgreSQL the row's ``NOTIFY`` reaches every process at
+  commit), which send it within moments, retry it, and reconcile it after a crash,
+  like every other message. ``notified_at`` is the moment it left, recorded by the
+  alert job (``backfill_notified``) once the dispatcher has sent it.
 * **Staff SMS are not the participant's messages.** On-call rows carry ``to_phone``
   and the site code but no participant: they never show on the participant's
   timeline or app, and a participant's opt-out or pause cannot hold them back.
@@ -36,8 +39,8 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from service.actions.actors import SYSTEM, Actor
-from service.actions.dispatch import enqueue_now, send_now
 from service.actions.errors import Conflict, FieldInvalid, Forbidden, NotFound
+from service.actions.outbox import enqueue_now, wake
 from service.adapters.redaction import redact_phones
 from service.db.audit import audit
 from service.db.models import Alert, CheckIn, InboxItem, OutboundMessage, Participant, Site
@@ -315,18 +318,13 @@ async def _mark_notified(rt: Runtime, alert: Alert, row: OutboundMessage) -> boo
 
 
 async def notify_alert(rt: Runtime, notice: PendingNotice) -> Alert:
-    """Send the on-call SMS now (outside any transaction) and record when it left.
+    """After the commit: have the on-call SMS sent now, ahead of any reminder.
 
-    A send that does not go through stays with the dispatcher, which retries it; the
-    escalation job records ``notified_at`` once it has left.
+    The dispatchers own the send (retries, reconciliation); the alert job records
+    ``notified_at`` once it has left.
     """
-    if notice.row is None:
-        return notice.alert
-    row = await send_now(rt, notice.row)
-    if row.status in _SENT:
-        await _mark_notified(rt, notice.alert, row)
-    else:
-        log.warning("alert %s: on-call SMS not sent yet (%s)", notice.alert.id, row.status)
+    if notice.row is not None:
+        wake(rt)
     return notice.alert
 
 
@@ -405,11 +403,13 @@ async def escalate_overdue_alerts(rt: Runtime) -> int:
         status="open", escalated_at__isnull=True, raised_at__lte=cutoff
     ).order_by("raised_at", "id")
     escalated = 0
+    queued = False
     for alert in overdue:
         claimed, row = await _escalate_one(rt, alert)
         escalated += claimed
-        if row is not None:
-            await send_now(rt, row)
+        queued = queued or row is not None
+    if queued:
+        wake(rt)
     return escalated
 
 

@@ -30,8 +30,8 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from service.actions.alerts import PendingNotice, notify_alert, record_alert
-from service.actions.dispatch import enqueue_now, send_now
 from service.actions.errors import Conflict, FieldInvalid
+from service.actions.outbox import enqueue_now, wake
 from service.adapters.redaction import redact_phones
 from service.db.audit import audit
 from service.db.models import Alert, CheckIn, OutboundMessage, Participant
@@ -440,8 +440,11 @@ async def enqueue_advice(
 async def advise_participant(
     rt: Runtime, participant: Participant, advice_key: str, occurrence: str
 ) -> OutboundMessage:
-    """:func:`enqueue_advice`, then send it at once (outside a transaction)."""
-    return await send_now(rt, await enqueue_advice(rt, participant, advice_key, occurrence))
+    """:func:`enqueue_advice` in a transaction of its own, then wake the outbox."""
+    async with in_transaction():
+        row = await enqueue_advice(rt, participant, advice_key, occurrence)
+    wake(rt)
+    return row
 
 
 # ---- what may be answered ----------------------------------------------------------------

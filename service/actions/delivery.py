@@ -22,7 +22,7 @@ a send not recorded yet, and is applied when it is (``early_callbacks``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from tortoise.queryset import QuerySet
@@ -49,6 +49,7 @@ __all__ = [
     "provider_record",
     "record_failure",
     "record_sent",
+    "record_sent_many",
     "retry_moment",
 ]
 
@@ -217,6 +218,31 @@ async def provider_record(rt: Runtime, row: OutboundMessage, to: str) -> Provide
     return None if taken else found
 
 
+async def apply_pending_callbacks(rt: Runtime, provider_ids: Sequence[str]) -> None:
+    """After a send's provider id is committed, apply the status callbacks that arrived
+    before it (Twilio can post ``sent``/``delivered`` before our record of the 201
+    commits; :mod:`service.actions.early_callbacks` kept them). Never raises into the
+    dispatcher."""
+    for provider_id in provider_ids:
+        try:
+            await apply_early_callbacks(rt, provider_id)
+        except Exception:  # a kept callback waits for the next recording or its expiry
+            log.exception("applying early status callbacks failed")
+
+
+def _sent_values(receipt: ProviderReceipt, sent_at: datetime, now: datetime) -> dict[str, object]:
+    delivered = receipt.status in ("delivered", "read")
+    return {
+        "status": "delivered" if delivered else "sent",
+        "provider_id": receipt.provider_id,
+        "provider_status": receipt.status[:16],
+        "sent_at": sent_at,
+        "delivered_at": now if delivered else None,
+        "lease_until": None,
+        "updated_at": now,
+    }
+
+
 async def record_sent(
     rt: Runtime,
     row: OutboundMessage,
@@ -229,23 +255,42 @@ async def record_sent(
     """Record what the provider accepted (the console gateway answers "delivered" at
     once), with its id; False when the claim was lost in the meantime."""
     now = rt.clock.now()
-    delivered = receipt.status in ("delivered", "read")
     async with in_transaction():
-        changed = await claimed_by(row.id, token).update(
-            status="delivered" if delivered else "sent",
-            provider_id=receipt.provider_id,
-            provider_status=receipt.status[:16],
-            sent_at=sent_at,
-            delivered_at=now if delivered else None,
-            updated_at=now,
-        )
+        changed = await claimed_by(row.id, token).update(**_sent_values(receipt, sent_at, now))
         if changed:
             await audit_message(
                 now, SYSTEM.label, "message.sent", row, provider_id=receipt.provider_id, via=how
             )
     if changed:
-        await apply_early_callbacks(rt, receipt.provider_id)
+        await apply_pending_callbacks(rt, [receipt.provider_id])
     return bool(changed)
+
+
+async def record_sent_many(
+    rt: Runtime,
+    sent: Sequence[tuple[OutboundMessage, str, ProviderReceipt]],
+    *,
+    sent_at: datetime,
+) -> int:
+    """``record_sent`` for a whole batch (row, claim token, receipt) in one transaction,
+    one durable commit for all; returns how many were recorded (claims still held)."""
+    now = rt.clock.now()
+    recorded: list[str] = []
+    async with in_transaction():
+        for row, token, receipt in sent:
+            if await claimed_by(row.id, token).update(**_sent_values(receipt, sent_at, now)):
+                recorded.append(receipt.provider_id)
+                await audit_message(
+                    now,
+                    SYSTEM.label,
+                    "message.sent",
+                    row,
+                    provider_id=receipt.provider_id,
+                    via="send",
+                )
+    if recorded:
+        await apply_pending_callbacks(rt, recorded)
+    return len(recorded)
 
 
 async def record_failure(
@@ -261,7 +306,7 @@ async def record_failure(
     now = rt.clock.now()
     async with in_transaction():
         changed = await claimed_by(row.id, token).update(
-            status="failed", error_code=code, error_detail=detail, updated_at=now
+            status="failed", error_code=code, error_detail=detail, lease_until=None, updated_at=now
         )
         if changed:
             await audit_message(now, SYSTEM.label, "message.failed", row, error_code=code)

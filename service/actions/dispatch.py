@@ -1,17 +1,23 @@
-"""Sending what is due: claim, render, send, record — each message exactly once.
+"""Sending what is due: take send tokens, claim a batch, render, send concurrently,
+record in batches — each message exactly once.
 
 Why it is shaped like this:
 
 * **The database decides what is due.** Rows move planned → sending (claimed) → sent.
   A claim is one guarded UPDATE (PostgreSQL adds ``FOR UPDATE SKIP LOCKED``), so any
   number of dispatchers, in any number of processes, never claim the same row twice
-  and never wait on each other.
+  and never wait on each other. Alerts, then codes, then replies are claimed before
+  reminders and check-ins (``priority``), so a safety alert never queues behind a wave.
+* **The cap is paid before the claim.** Send tokens (:mod:`send_cap`, shared by every
+  process) are taken for a batch before that many rows are claimed, so a claimed row
+  never waits for the cap. A claim is a short lease (``LEASE``) that the owning
+  dispatcher renews with the body write and then by heartbeat
+  (:class:`service.actions.dispatcher.Dispatcher`); rows of a process that died are
+  reconciled as soon as their lease lapses (:mod:`service.actions.reconcile`).
 * **Nothing is re-sent blind.** The rendered body is written to the row *before* the
-  gateway is called. A process that dies after claiming leaves the row in
-  ``sending``; once its lease has passed, :func:`reconcile_stale_claims` asks the
-  provider whether that very text reached that number since the claim, and only a
-  "no" puts it back in the queue. An ambiguous failure (no HTTP status, no code: the
-  request may have reached Twilio) gets the same lookup before any retry.
+  gateway is called. Only an answer that proves the provider did not take the message
+  (a 4xx with an error code, a 429) is retried directly; anything ambiguous (any 5xx,
+  a timeout, a reset, an unreadable answer) is looked up at the provider first.
 * **Who may be written to, and when, is re-checked at send time**, because a pause,
   opt-out or withdrawal can commit between planning and sending, and an overdue
   reminder after downtime must still not arrive inside quiet hours (it waits for the
@@ -19,10 +25,8 @@ Why it is shaped like this:
   :func:`service.actions.replanning.may_receive_sms`; replies, alerts and codes go
   out regardless of a pause but never to an opted-out or blocked participant's own
   phone (except the one confirmation of an opt-out). Staff numbers always get alerts.
-* **Failures are classified once**: a permanent provider code about the *number*
-  blocks the participant (visible to coordinators as ``sms_blocked_code`` /
-  ``opted_out``) and cancels their planned rows; a transient one is retried with
-  exponential backoff while the message still matters, at most ``MAX_ATTEMPTS``.
+* **Round trips are per batch, not per message**: one claim, one read of the rows and
+  their participants and sites, one transaction for the bodies, one for the results.
 * Logs carry counts, kinds, study ids and masked numbers; never a body or a phone.
 """
 
@@ -32,38 +36,30 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from tortoise import connections
-from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from service.actions.actors import SYSTEM
-from service.actions.delivery import (
-    MAX_ATTEMPTS,
-    claimed_by,
-    provider_record,
-    record_failure,
-    record_sent,
-    retry_moment,
-)
-from service.actions.rendering import render_outbound
-from service.actions.replanning import may_receive_sms
-from service.adapters.redaction import mask_phone, redact_phones
+from service.actions.delivery import record_sent_many
+from service.actions.dispatch_rules import Ready, prepare
+from service.actions.enqueue import PRIORITY, enqueue_now
+from service.actions.reconcile import LEASE, handle_send_error, reconcile_stale_claims
+from service.actions.send_cap import SendCap
 from service.db.audit import audit
-from service.db.models import OutboundMessage, Participant
-from service.domain.reminders import next_allowed
-from service.ports import SmsSendError
+from service.db.models import OutboundMessage, Participant, Site
+from service.ports import ProviderReceipt, SmsSendError
 from service.runtime import Runtime
 
 __all__ = [
     "CLAIM_SQL_POSTGRES",
     "CLAIM_SQL_SQLITE",
     "LEASE",
+    "PRIORITY",
     "DispatchCounts",
     "dispatch_due",
     "enqueue_now",
@@ -75,27 +71,23 @@ __all__ = [
 
 log = logging.getLogger("service.dispatch")
 
-LEASE = timedelta(minutes=5)
-SEND_CONCURRENCY = 8  # recipients served in parallel; one recipient's messages stay in order
-MAX_BATCHES = 50  # one run drains at most this many batches; the next run continues
-PARTICIPANT_KINDS = frozenset({"reminder", "checkin"})
-OPT_OUT_CONFIRMATION = "optout.confirm"  # the one message an opted-out person still gets
+BATCH = 100  # rows claimed at once (fewer when the send cap grants fewer tokens)
+SEND_CONCURRENCY = 32  # requests in flight; one recipient's messages stay in order
+MAX_BATCHES = 50  # one pass drains at most this many batches; the next pass continues
+PIPELINE = 2  # batches in flight: one sends while the next is claimed and rendered
 
-CLAIM_SQL_POSTGRES = (
-    "UPDATE outbound_message SET status = 'sending', claim_token = $1, claimed_at = $2,"
-    " attempts = attempts + 1, updated_at = $2"
+_CLAIM = (
+    "UPDATE outbound_message SET status = 'sending', claim_token = {t}, claimed_at = {n},"
+    " lease_until = {lease}, attempts = attempts + 1, version = version + 1, updated_at = {n}"
     " WHERE id IN (SELECT id FROM outbound_message WHERE status = 'planned'"
-    " AND send_at <= $2 AND (expires_at IS NULL OR expires_at > $2)"
-    " ORDER BY send_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING id"
+    " AND send_at <= {n} AND (expires_at IS NULL OR expires_at > {n})"
+    " ORDER BY priority DESC, send_at, id LIMIT {limit}{lock}) RETURNING id"
+)
+CLAIM_SQL_POSTGRES = _CLAIM.format(
+    t="$1", n="$2", limit="$3", lease="$4", lock=" FOR UPDATE SKIP LOCKED"
 )
 # SQLite serialises writers, so the guarded UPDATE alone is enough; ?N are numbered.
-CLAIM_SQL_SQLITE = (
-    "UPDATE outbound_message SET status = 'sending', claim_token = ?1, claimed_at = ?2,"
-    " attempts = attempts + 1, updated_at = ?2"
-    " WHERE id IN (SELECT id FROM outbound_message WHERE status = 'planned'"
-    " AND send_at <= ?2 AND (expires_at IS NULL OR expires_at > ?2)"
-    " ORDER BY send_at, id LIMIT ?3) RETURNING id"
-)
+CLAIM_SQL_SQLITE = _CLAIM.format(t="?1", n="?2", limit="?3", lease="?4", lock="")
 
 
 @dataclass(slots=True)
@@ -108,13 +100,19 @@ class DispatchCounts:
     skipped: int = 0
     reconciled: int = 0
     deferred: int = 0  # claimed inside the participant's quiet hours: planned again for later
+    cap_wait_s: float = field(default=0.0, compare=False)  # 0: the cap did not stop this pass
+
+    def _figures(self) -> dict[str, Any]:
+        figures = asdict(self)
+        figures.pop("cap_wait_s")
+        return figures
 
     @property
     def any(self) -> bool:
-        return any(asdict(self).values())
+        return any(self._figures().values())
 
     def summary(self) -> str:
-        return " ".join(f"{name}={value}" for name, value in asdict(self).items())
+        return " ".join(f"{name}={value}" for name, value in self._figures().items())
 
 
 def status_callback_url(rt: Runtime) -> str:
@@ -141,55 +139,23 @@ def _now_valid(now: datetime) -> Q:
     return Q(expires_at__isnull=True) | Q(expires_at__gt=now)
 
 
-# ---- enqueueing -------------------------------------------------------------------------
+def default_cap(rt: Runtime) -> SendCap:
+    return SendCap(rt.settings.sms_rate_per_second)
 
 
-async def enqueue_now(
-    rt: Runtime,
-    *,
-    participant: Participant | None,
-    to_phone: str | None = None,
-    kind: str,
-    purpose: str,
-    occurrence: str,
-    message_key: str,
-    params: dict[str, Any],
-    language: str,
-    expires_in: timedelta,
-) -> OutboundMessage:
-    """A message due now; the same (recipient, purpose, occurrence) always returns the
-    same row unchanged, which is what makes a retried webhook or action idempotent."""
-    key = f"{participant.id if participant else 'staff'}:{purpose}:{occurrence}"
-    existing = await OutboundMessage.get_or_none(dedupe_key=key)
-    if existing is not None:
-        return existing
-    now = rt.clock.now()
-    try:
-        async with in_transaction():  # a savepoint when nested: a lost race must not abort it
-            return await OutboundMessage.create(
-                participant=participant,
-                to_phone=to_phone,
-                kind=kind,
-                purpose=purpose,
-                occurrence=occurrence,
-                dedupe_key=key,
-                message_key=message_key,
-                params=params,
-                language=language,
-                send_at=now,
-                expires_at=now + expires_in,
-                created_at=now,
-                updated_at=now,
-            )
-    except IntegrityError:
-        return await OutboundMessage.get(dedupe_key=key)
+# ---- sending one row at once ----------------------------------------------------------
 
 
 async def send_now(rt: Runtime, row: OutboundMessage) -> OutboundMessage:
-    """Claim and send this one row at once (replies, alerts). Call it outside a
-    transaction. A row already sent, claimed elsewhere or waiting for a retry is
-    returned as it is: the dispatcher owns it."""
+    """Claim and send this one row at once. Call it outside a transaction.
+
+    Kept only for callers not yet moved to ``outbox.enqueue_now`` + ``outbox.wake``
+    (the dispatcher then sends within moments). A row already sent, claimed elsewhere
+    or waiting for a retry is returned as it is: the dispatcher owns it."""
     now, token = rt.clock.now(), _token()
+    cap = default_cap(rt)
+    if (await cap.take(1, now)).tokens == 0:
+        return await OutboundMessage.get(id=row.id)  # over the cap: the dispatcher sends it
     claimed = (
         await OutboundMessage.filter(id=row.id, status="planned", send_at__lte=now)
         .filter(_now_valid(now))
@@ -197,37 +163,80 @@ async def send_now(rt: Runtime, row: OutboundMessage) -> OutboundMessage:
             status="sending",
             claim_token=token,
             claimed_at=now,
+            lease_until=now + LEASE,
             attempts=F("attempts") + 1,
+            version=F("version") + 1,
             updated_at=now,
         )
     )
     if claimed:
-        await _send_batch(rt, [await OutboundMessage.get(id=row.id)], DispatchCounts())
+        await _send_batch(rt, [await OutboundMessage.get(id=row.id)], DispatchCounts(), cap)
+    else:
+        await cap.adjust(1, now)
     return await OutboundMessage.get(id=row.id)
 
 
-# ---- the dispatcher ---------------------------------------------------------------------
+# ---- the dispatcher pass ----------------------------------------------------------------
 
 
-async def dispatch_due(rt: Runtime, *, limit: int = 100) -> DispatchCounts:
-    """Reconcile stale claims, expire what no longer matters, then claim and send due
-    rows in batches of ``limit`` until none is left (or ``MAX_BATCHES`` ran)."""
+async def dispatch_due(
+    rt: Runtime,
+    *,
+    limit: int = BATCH,
+    cap: SendCap | None = None,
+    claims: set[str] | None = None,
+) -> DispatchCounts:
+    """Reconcile lapsed claims, expire what no longer matters, then take tokens, claim
+    and send due rows in batches of up to ``limit`` until none is left, the cap says
+    wait (``cap_wait_s``), or ``MAX_BATCHES`` ran. ``claims`` is the caller's set of
+    live claim tokens, which its heartbeat renews (the loop passes its own)."""
+    cap = cap or default_cap(rt)
+    claims = set() if claims is None else claims
     counts = DispatchCounts()
     counts.reconciled = await reconcile_stale_claims(rt)
     counts.expired = await _expire_overdue(rt)
-    for _ in range(MAX_BATCHES):
-        rows = await _claim_batch(rt, limit)
-        counts.claimed += len(rows)
-        await _send_batch(rt, rows, counts)
-        if len(rows) < limit:
-            break
+    gate = asyncio.Semaphore(SEND_CONCURRENCY)  # shared: the next batch fills free slots
+    inflight: set[asyncio.Task[None]] = set()
+
+    async def run(token: str, rows: list[OutboundMessage]) -> None:
+        try:
+            await _send_batch(rt, rows, counts, cap, gate)
+        finally:
+            claims.discard(token)
+
+    try:
+        for _ in range(MAX_BATCHES):
+            grant = await cap.take(limit, rt.clock.now())
+            if grant.tokens == 0:
+                counts.cap_wait_s = max(grant.wait_s, 0.001)
+                break
+            token = _token()
+            claims.add(token)
+            try:
+                rows = await _claim_batch(rt, token, grant.tokens)
+            except BaseException:
+                claims.discard(token)
+                raise
+            if len(rows) < grant.tokens:
+                await cap.adjust(grant.tokens - len(rows), rt.clock.now())
+            counts.claimed += len(rows)
+            inflight.add(asyncio.create_task(run(token, rows)))
+            if len(inflight) >= PIPELINE:  # claim the next batch while this one sends
+                done, inflight = await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    task.result()  # a batch that failed as a whole fails the pass
+            if len(rows) < grant.tokens:
+                break
+    finally:
+        if inflight:
+            await asyncio.gather(*inflight)
     if counts.any:
         log.info("dispatch: %s", counts.summary())
     return counts
 
 
 async def next_due_at(rt: Runtime) -> datetime | None:
-    """When the earliest planned row is due (for waking the scheduler early)."""
+    """When the earliest planned row is due (for waking the dispatcher in time)."""
     row = (
         await OutboundMessage.filter(status="planned")
         .filter(_now_valid(rt.clock.now()))
@@ -248,7 +257,7 @@ async def _expire_overdue(rt: Runtime) -> int:
     async with in_transaction():
         count = await OutboundMessage.filter(
             id__in=ids, status="planned", expires_at__lte=now
-        ).update(status="expired", updated_at=now)
+        ).update(status="expired", version=F("version") + 1, updated_at=now)
         await audit(
             at=now,
             actor=SYSTEM.label,
@@ -261,228 +270,77 @@ async def _expire_overdue(rt: Runtime) -> int:
     return count
 
 
-async def _claim_batch(rt: Runtime, limit: int) -> list[OutboundMessage]:
-    token, now = _token(), rt.clock.now()
+async def _claim_batch(rt: Runtime, token: str, limit: int) -> list[OutboundMessage]:
+    now = rt.clock.now()
     conn = connections.get("default")
     sql = CLAIM_SQL_SQLITE if conn.capabilities.dialect == "sqlite" else CLAIM_SQL_POSTGRES
-    await conn.execute_query(sql, [token, now, limit])
+    await conn.execute_query(sql, [token, now, limit, now + LEASE])
     return await OutboundMessage.filter(claim_token=token, status="sending").order_by(
-        "send_at", "id"
+        "-priority", "send_at", "id"
     )
 
 
-async def _send_batch(rt: Runtime, rows: Sequence[OutboundMessage], counts: DispatchCounts) -> None:
+async def _send_batch(
+    rt: Runtime,
+    rows: Sequence[OutboundMessage],
+    counts: DispatchCounts,
+    cap: SendCap,
+    gate: asyncio.Semaphore | None = None,
+) -> None:
     if not rows:
         return
     ids = {pid for pid in map(_pid, rows) if pid is not None}
     people = {p.id: p for p in await Participant.filter(id__in=ids)} if ids else {}
-    groups: dict[str, list[OutboundMessage]] = {}
-    for row in rows:
-        groups.setdefault(row.to_phone or f"p{_pid(row)}", []).append(row)
-    gate = asyncio.Semaphore(SEND_CONCURRENCY)
-
-    async def serve(group: list[OutboundMessage]) -> None:
-        async with gate:
-            for row in group:
-                await _process(rt, row, people.get(_pid(row) or 0), counts)
-
-    results = await asyncio.gather(*(serve(g) for g in groups.values()), return_exceptions=True)
-    for result in results:
-        if isinstance(result, BaseException):
-            # The row stays 'sending' and is reconciled after its lease: never re-sent blind.
+    sites = {s.code: s for s in await Site.all()}
+    ready = await prepare(rt, rows, people, sites, counts)
+    extra = sum(max((item.row.segments or 1) - 1, 0) for item in ready)
+    if extra:
+        await cap.adjust(-extra, rt.clock.now())  # the cap counts segments, as Twilio does
+    outcomes = await _send_all(rt, ready, gate or asyncio.Semaphore(SEND_CONCURRENCY))
+    sent = [(item, result) for item, result in outcomes if isinstance(result, ProviderReceipt)]
+    if sent:
+        recorded = await record_sent_many(
+            rt,
+            [(item.row, item.row.claim_token or "", receipt) for item, receipt in sent],
+            sent_at=rt.clock.now(),
+        )
+        counts.sent += recorded  # after the await: batches in flight share ``counts``
+    for item, result in outcomes:
+        if isinstance(result, SmsSendError):
+            outcome = await handle_send_error(
+                rt, item.row, item.participant, item.own_phone, item.to, result
+            )
+            if outcome:
+                setattr(counts, outcome, getattr(counts, outcome) + 1)
+        elif isinstance(result, BaseException):
+            # The row stays 'sending' and is reconciled once its lease lapses: never re-sent blind.
             log.error("dispatch: a send failed unexpectedly (%s)", type(result).__name__)
 
 
-def _refusal(row: OutboundMessage, participant: Participant | None, own_phone: bool) -> str | None:
-    if row.kind in PARTICIPANT_KINDS:
-        if participant is None or not may_receive_sms(participant):
-            return "participant may not receive planned SMS now"
-        return None
-    if own_phone and participant is not None:
-        if participant.sms_blocked_code is not None:
-            return f"participant's number is blocked ({participant.sms_blocked_code})"
-        if participant.opted_out and row.message_key != OPT_OUT_CONFIRMATION:
-            return "participant opted out"
-    return None
+async def _send_all(
+    rt: Runtime, ready: list[Ready], gate: asyncio.Semaphore
+) -> list[tuple[Ready, ProviderReceipt | BaseException]]:
+    """Send concurrently, up to ``SEND_CONCURRENCY`` at once, one recipient in order."""
+    groups: dict[str, list[Ready]] = {}
+    for item in ready:
+        groups.setdefault(item.to, []).append(item)
+    results: list[tuple[Ready, ProviderReceipt | BaseException]] = []
+    callback = status_callback_url(rt)
 
+    async def serve(group: list[Ready]) -> None:
+        for item in group:
+            async with gate:
+                now = rt.clock.now()
+                try:
+                    receipt: ProviderReceipt | BaseException = await rt.gateway.send(
+                        item.to,
+                        item.row.body or "",
+                        status_callback=callback,
+                        validity_period_s=_validity_s(item.row.expires_at, now),
+                    )
+                except Exception as exc:  # classified by the caller, row by row
+                    receipt = exc
+            results.append((item, receipt))
 
-def _quiet_deferral(rt: Runtime, participant: Participant, now: datetime) -> datetime | None:
-    """The end of the participant's quiet hours if ``now`` falls inside them, else None.
-
-    Planning keeps send times out of quiet hours; this catches what arrives there
-    anyway (an overdue reminder after downtime, a retry's backoff).
-    """
-    tz = ZoneInfo(participant.timezone)
-    later = next_allowed(now, tz, rt.protocol.quiet_hours)
-    return later if later > now else None
-
-
-async def _defer(
-    row: OutboundMessage, token: str, later: datetime, now: datetime, counts: DispatchCounts
-) -> None:
-    """Back to planned at ``later`` (the claim was not an attempt), or expired if by
-    then the message no longer matters."""
-    if row.expires_at is not None and later >= row.expires_at:
-        if await claimed_by(row.id, token).update(status="expired", updated_at=now):
-            counts.expired += 1
-        return
-    if await claimed_by(row.id, token).update(
-        status="planned", send_at=later, attempts=F("attempts") - 1, updated_at=now
-    ):
-        counts.deferred += 1
-
-
-async def _process(
-    rt: Runtime, row: OutboundMessage, participant: Participant | None, counts: DispatchCounts
-) -> None:
-    token = row.claim_token or ""
-    now = rt.clock.now()
-    own_phone = participant is not None and row.to_phone in (None, participant.phone)
-    to = row.to_phone or (participant.phone if participant else None)
-    reason = "no recipient" if to is None else _refusal(row, participant, own_phone)
-    if reason is not None or to is None:
-        if await claimed_by(row.id, token).update(
-            status="cancelled", error_detail=reason, updated_at=now
-        ):
-            counts.skipped += 1
-        return
-    if row.kind in PARTICIPANT_KINDS and participant is not None:
-        later = _quiet_deferral(rt, participant, now)
-        if later is not None:
-            await _defer(row, token, later, now, counts)
-            return
-    try:
-        rendered = await render_outbound(rt, row, participant)
-    except Exception as exc:  # a broken template or parameter fails this row, not the batch
-        detail = f"render: {type(exc).__name__}: {exc}"[:255]
-        if await record_failure(rt, row, token, None, detail, participant, own_phone):
-            counts.failed += 1
-        return
-    body, cost = rendered.text, rendered.encoding
-    if not await claimed_by(row.id, token).update(
-        body=body, encoding=cost.encoding, segments=cost.segments, updated_at=now
-    ):
-        return  # the claim was taken over by reconciliation
-    row.body = body
-    try:
-        receipt = await rt.gateway.send(
-            to,
-            body,
-            status_callback=status_callback_url(rt),
-            validity_period_s=_validity_s(row.expires_at, now),
-        )
-    except SmsSendError as exc:
-        await _send_failed(rt, row, token, participant, own_phone, to, exc, counts)
-        return
-    if await record_sent(rt, row, token, receipt, sent_at=now, how="send"):
-        counts.sent += 1
-
-
-async def _send_failed(
-    rt: Runtime,
-    row: OutboundMessage,
-    token: str,
-    participant: Participant | None,
-    own_phone: bool,
-    to: str,
-    exc: SmsSendError,
-    counts: DispatchCounts,
-) -> None:
-    detail = redact_phones(str(exc))[:255]
-    log.warning(
-        "dispatch: message %s to %s refused (http %s, code %s, %s)",
-        row.id,
-        mask_phone(to),
-        exc.http_status,
-        exc.code,
-        "permanent" if exc.permanent else "transient",
-    )
-    if exc.permanent:
-        if await record_failure(rt, row, token, exc.code, detail, participant, own_phone):
-            counts.failed += 1
-        return
-    if exc.http_status is None and exc.code is None:
-        # The request may have reached the provider: look before trying again.
-        try:
-            found = await provider_record(rt, row, to)
-        except SmsSendError:
-            log.warning("dispatch: message %s left for reconciliation (lookup failed)", row.id)
-            return
-        if found is not None:
-            sent_at = found.sent_at or rt.clock.now()
-            if await record_sent(rt, row, token, found, sent_at=sent_at, how="lookup"):
-                counts.sent += 1
-            return
-    now = rt.clock.now()
-    retry_at = retry_moment(row, now)
-    if retry_at is not None:
-        if await claimed_by(row.id, token).update(
-            status="planned",
-            send_at=retry_at,
-            error_code=exc.code,
-            error_detail=detail,
-            updated_at=now,
-        ):
-            counts.retried += 1
-        return
-    if await record_failure(rt, row, token, exc.code, detail, participant, own_phone):
-        counts.failed += 1
-
-
-# ---- crash recovery ---------------------------------------------------------------------
-
-
-async def reconcile_stale_claims(rt: Runtime, older_than: timedelta = LEASE) -> int:
-    """Settle rows left in ``sending`` by a dispatcher that died: sent if the provider
-    has the message (recorded with its id, never re-sent), else back to planned (or
-    expired/failed). Returns how many rows were settled."""
-    now = rt.clock.now()
-    stale = await OutboundMessage.filter(
-        status="sending", claimed_at__lt=now - older_than
-    ).order_by("claimed_at")
-    settled = 0
-    for row in stale:
-        token = _token()
-        # Take the row over (claimed_at kept: it bounds the provider lookup).
-        took = await OutboundMessage.filter(
-            id=row.id, status="sending", claim_token=row.claim_token
-        ).update(claim_token=token)
-        if took and await _reconcile_one(rt, row, token):
-            settled += 1
-    if settled:
-        log.info("reconciled %d stale claim(s)", settled)
-    return settled
-
-
-async def _reconcile_one(rt: Runtime, row: OutboundMessage, token: str) -> bool:
-    pid = _pid(row)
-    participant = await Participant.get_or_none(id=pid) if pid is not None else None
-    to = row.to_phone or (participant.phone if participant else None)
-    try:
-        found = await provider_record(rt, row, to) if to else None
-    except SmsSendError:
-        log.warning("reconcile: message %s stays claimed (provider lookup failed)", row.id)
-        return False
-    if found is not None:
-        sent_at = found.sent_at or row.claimed_at or rt.clock.now()
-        return await record_sent(rt, row, token, found, sent_at=sent_at, how="reconcile")
-    now = rt.clock.now()
-    if row.expires_at is not None and row.expires_at <= now:
-        status = "expired"
-    elif row.attempts >= MAX_ATTEMPTS:
-        status = "failed"
-    else:
-        status = "planned"
-    async with in_transaction():
-        changed = await claimed_by(row.id, token).update(status=status, updated_at=now)
-        if changed and status != "planned":
-            await audit(
-                at=now,
-                actor=SYSTEM.label,
-                action=f"message.{status}",
-                entity="outbound_message",
-                entity_id=row.id,
-                changes={"kind": row.kind, "purpose": row.purpose, "attempts": row.attempts},
-                reason="a dispatcher stopped mid-send and the provider never got the message",
-            )
-    return bool(changed)
+    await asyncio.gather(*(serve(g) for g in groups.values()))
+    return results

@@ -10,7 +10,7 @@ What the rules protect against, and how:
   response time tells them apart.
 * **A stolen database.** The code is stored only as an HMAC under SECRET_KEY over the
   phone and the code; the SMS row keeps a placeholder body and no parameters (the
-  text is rendered here and handed straight to the gateway). The ``phone`` column of
+  text is rendered here and handed to the outbox's one-time send path). The ``phone`` column of
   ``one_time_code`` holds a keyed pseudonym of the number, not the number, so people
   who typed their number into the app but are not in the trial leave nothing
   readable behind.
@@ -27,23 +27,19 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Final
 
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from service.actions.actors import SYSTEM
+from service.actions import outbox
 from service.actions.auth import issue_token
-from service.actions.delivery import BLOCKING_CODES, block_participant
-from service.actions.dispatch import status_callback_url
-from service.actions.early_callbacks import apply_early_callbacks
 from service.actions.errors import FieldInvalid
 from service.actions.rendering import render_text
 from service.adapters.phones import InvalidPhone, normalize_any
-from service.adapters.redaction import mask_phone, redact_phones
+from service.adapters.redaction import mask_phone
 from service.db.audit import audit
 from service.db.models import OneTimeCode, OutboundMessage, Participant
-from service.ports import SmsSendError
 from service.runtime import Runtime
 from service.security import keyed_hash
 
@@ -193,107 +189,34 @@ async def request_code(rt: Runtime, phone_raw: str, requester_ip: str | None) ->
 async def _record_sms(
     rt: Runtime, participant: Participant, row: OneTimeCode, code: str, now: datetime
 ) -> OutboundMessage:
-    """The message's row, without the code: placeholder body, no parameters.
-
-    It is born ``sent`` (not ``planned``) so the dispatcher never claims it: the
-    dispatcher re-renders from ``params``, and there is no code there to render.
-    """
+    """The message's row, without the code: placeholder body, no parameters, born
+    claimed by this request (the dispatcher renders from ``params``, where the code
+    must never be), so only :func:`_deliver` sends it."""
     rendered = render_text(rt, "otp.code", participant.language, {"code": code}, None)
-    return await OutboundMessage.create(
-        participant_id=participant.id,
-        kind="otp",
+    return await outbox.enqueue_one_time(
+        rt,
+        participant=participant,
         purpose="otp",
         occurrence=str(row.id),
-        dedupe_key=f"{participant.id}:otp:{row.id}",
         message_key="otp.code",
-        params={},
-        language=participant.language,
-        body=OTP_BODY_PLACEHOLDER,
-        encoding=rendered.encoding.encoding,
-        segments=rendered.encoding.segments,
-        send_at=now,
-        expires_at=now + CODE_TTL,
-        status="sent",
-        attempts=1,
-        created_at=now,
-        updated_at=now,
+        placeholder=OTP_BODY_PLACEHOLDER,
+        encoding=rendered.encoding,
+        expires_in=CODE_TTL,  # a late code is a useless code
     )
 
 
 async def _deliver(rt: Runtime, pending: _Pending) -> None:
-    """Hand the text to the gateway; a failure is recorded and logged, never raised.
-
-    Bookkeeping mirrors the dispatcher's (status, provider id, audit, and a
-    permanent refusal of the number blocks the participant), but the send happens
-    here: the dispatcher renders from ``params``, where the code must never be.
-    """
+    """Hand the text to the outbox's send path; a failure is recorded, never raised."""
     participant, message = pending.participant, pending.message
     text = render_text(rt, "otp.code", participant.language, {"code": pending.code}, None).text
-    try:
-        receipt = await rt.gateway.send(
-            participant.phone,
-            text,
-            status_callback=status_callback_url(rt),
-            validity_period_s=int(CODE_TTL.total_seconds()),  # a late code is a useless code
+    sent = await outbox.send_one_time(rt, message, participant, text, secret=pending.code)
+    if sent.status not in ("sent", "delivered"):
+        log.warning(
+            "one-time code SMS for %s to %s not sent (%s)",
+            participant.study_id,
+            mask_phone(participant.phone),
+            sent.status,
         )
-    except Exception as exc:  # any provider failure: the caller still got its 202
-        await _record_failure(rt, pending, exc)
-        return
-    now = rt.clock.now()
-    delivered = receipt.status in ("delivered", "read")
-    async with in_transaction():
-        message.status = "delivered" if delivered else "sent"
-        message.provider_id, message.provider_status = receipt.provider_id, receipt.status[:16]
-        message.sent_at, message.updated_at = receipt.sent_at or now, now
-        message.delivered_at = now if delivered else None
-        await message.save(
-            update_fields=[
-                "status",
-                "provider_id",
-                "provider_status",
-                "sent_at",
-                "delivered_at",
-                "updated_at",
-            ]
-        )
-        await _audit_message(now, message, "message.sent", provider_id=receipt.provider_id)
-    await apply_early_callbacks(rt, receipt.provider_id)
-
-
-async def _record_failure(rt: Runtime, pending: _Pending, exc: Exception) -> None:
-    participant, message = pending.participant, pending.message
-    code = exc.code if isinstance(exc, SmsSendError) else None
-    # Provider messages can echo the number or the text: masked, and the code blanked.
-    detail = redact_phones(str(exc)) if isinstance(exc, SmsSendError) else type(exc).__name__
-    detail = detail.replace(pending.code, "******")[:255]
-    log.warning(
-        "one-time code SMS for %s to %s failed: %s (code %s)",
-        participant.study_id,
-        mask_phone(participant.phone),
-        type(exc).__name__,
-        code,
-    )
-    now = rt.clock.now()
-    async with in_transaction():
-        message.status, message.error_code, message.error_detail = "failed", code, detail
-        message.updated_at = now
-        await message.save(update_fields=["status", "error_code", "error_detail", "updated_at"])
-        await _audit_message(now, message, "message.failed", error_code=code)
-        if code in BLOCKING_CODES:
-            await block_participant(rt, participant, code, actor=SYSTEM)
-
-
-async def _audit_message(
-    now: datetime, message: OutboundMessage, action: str, **extra: Any
-) -> None:
-    await audit(
-        at=now,
-        actor=SYSTEM.label,
-        action=action,
-        entity="outbound_message",
-        entity_id=message.id,
-        changes={"kind": message.kind, "purpose": message.purpose, "attempts": 1, **extra},
-    )
 
 
 async def verify_code(rt: Runtime, phone_raw: str, code: str) -> str:

@@ -14,12 +14,16 @@ occurrence) key makes running it twice a no-op.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
+from tortoise import connections
+from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from service.actions.actors import SYSTEM, Actor
 from service.actions.calendars import calendar_for, latest_outcomes
+from service.actions.enqueue import notify_due
 from service.db.audit import audit
 from service.db.models import OutboundMessage, Participant, ServiceState
 from service.domain.checkin_schedule import plan_checkin_prompts
@@ -32,6 +36,23 @@ PLANNED_KINDS = ("reminder", "checkin")
 # Rows the planner may still change; anything else has been handed to the provider.
 MUTABLE_STATUSES = ("planned", "in_app", "cancelled")
 REVISION_KEY = "protocol_revision"
+_REPLAN_LOCK = 8_000_001  # advisory lock id: start-up re-planning
+_SOON = timedelta(seconds=60)  # rows due this soon wake the dispatchers at commit
+# What a re-plan compares (reading whole rows costs more than planning them).
+_READ = (
+    "id",
+    "dedupe_key",
+    "status",
+    "version",
+    "attempts",
+    "send_at",
+    "expires_at",
+    "params",
+    "message_key",
+    "language",
+    "revision",
+)
+_CHUNK = 500  # rows per compare-and-set UPDATE (keeps the statement's parameters bounded)
 
 
 def may_receive_sms(participant: Participant) -> bool:
@@ -86,8 +107,56 @@ def dedupe_key(participant_id: int, purpose: str, occurrence: str) -> str:
     return f"{participant_id}:{purpose}:{occurrence}"
 
 
+def _changes(
+    row: OutboundMessage, plan: PlannedMessage, status: str, participant: Participant, rt: Runtime
+) -> dict[str, Any]:
+    """Only the fields that differ between the row and the plan (empty: leave it alone)."""
+    now = rt.clock.now()
+    send_at = plan.send_at
+    if row.status == "planned" and row.attempts > 0 and row.send_at > send_at:
+        send_at = row.send_at  # a retry waiting out its backoff keeps waiting
+    if row.status == status and row.send_at <= now and send_at <= now:
+        send_at = row.send_at  # due either way: "due now" is not a change
+    wanted: dict[str, Any] = {
+        "status": status,
+        "send_at": send_at,
+        "expires_at": plan.expires_at,
+        "params": dict(plan.params),
+        "message_key": plan.message_key,
+        "language": participant.language,
+    }
+    changes = {name: value for name, value in wanted.items() if getattr(row, name) != value}
+    if changes:  # ``revision`` says which protocol revision last changed the row
+        changes["revision"] = rt.protocol.revision
+    return changes
+
+
+async def _guarded_update(
+    rows: list[OutboundMessage], values: dict[str, Any], now: datetime
+) -> int:
+    """Write ``values`` to each row only if it is still as read (same status, same
+    version: a claim bumps both). Rows are grouped by what they were read as, so each
+    chunk is one ``id IN (...)`` UPDATE on the primary key; returns rows changed."""
+    by_state: dict[tuple[str, int], list[int]] = {}
+    for row in rows:
+        by_state.setdefault((row.status, row.version), []).append(row.id)
+    changed = 0
+    for (status, version), ids in by_state.items():
+        for start in range(0, len(ids), _CHUNK):
+            changed += await OutboundMessage.filter(
+                id__in=ids[start : start + _CHUNK], status=status, version=version
+            ).update(**values, version=F("version") + 1, updated_at=now)
+    return changed
+
+
 async def replan_participant(rt: Runtime, participant: Participant, *, actor: Actor) -> int:
-    """Sync planned rows with what should be sent; returns how many rows changed."""
+    """Sync planned rows with what should be sent; returns how many rows changed.
+
+    Rows are written only while they are still as read (``planned``/``in_app``/
+    ``cancelled`` at the same version), so a row a dispatcher claimed meanwhile is left
+    to the dispatcher; only the fields that changed are written, rows taking the same
+    values in one statement; a re-plan that changes nothing writes nothing.
+    """
     now = rt.clock.now()
     wanted = {
         dedupe_key(participant.id, m.purpose, m.occurrence): m
@@ -97,40 +166,27 @@ async def replan_participant(rt: Runtime, participant: Participant, *, actor: Ac
         row.dedupe_key: row
         for row in await OutboundMessage.filter(
             participant_id=participant.id, kind__in=PLANNED_KINDS
-        )
+        ).only(*_READ)
     }
     active_status = "planned" if may_receive_sms(participant) else "in_app"
-    added = moved = cancelled = 0
+    to_cancel: list[OutboundMessage] = []
+    groups: dict[str, tuple[dict[str, Any], list[OutboundMessage]]] = {}
     for key, row in existing.items():
         if row.status not in MUTABLE_STATUSES:
             continue
         plan = wanted.get(key)
         if plan is None:
             if row.status != "cancelled":
-                row.status, row.updated_at = "cancelled", now
-                await row.save(update_fields=["status", "updated_at"])
-                cancelled += 1
+                to_cancel.append(row)
             continue
-        send_at = plan.send_at
-        if row.status == "planned" and row.attempts > 0 and row.send_at > send_at:
-            send_at = row.send_at  # a retry waiting out its backoff keeps waiting
-        changed = (
-            row.status != active_status
-            or row.send_at != send_at
-            or row.expires_at != plan.expires_at
-            or row.language != participant.language
-            or row.revision != rt.protocol.revision
-        )
-        if changed:
-            row.status, row.send_at, row.expires_at = active_status, send_at, plan.expires_at
-            row.params, row.message_key = dict(plan.params), plan.message_key
-            row.language, row.revision, row.updated_at = (
-                participant.language,
-                rt.protocol.revision,
-                now,
-            )
-            await row.save()
-            moved += 1
+        changes = _changes(row, plan, active_status, participant, rt)
+        if changes:
+            group = repr(sorted(changes.items()))
+            groups.setdefault(group, (changes, []))[1].append(row)
+    cancelled = await _guarded_update(to_cancel, {"status": "cancelled"}, now) if to_cancel else 0
+    moved = 0
+    for changes, rows in groups.values():
+        moved += await _guarded_update(rows, changes, now)
     new_rows = [
         OutboundMessage(
             participant_id=participant.id,
@@ -151,9 +207,13 @@ async def replan_participant(rt: Runtime, participant: Participant, *, actor: Ac
         for key, plan in wanted.items()
         if key not in existing
     ]
+    added = 0
     if new_rows:
         await OutboundMessage.bulk_create(new_rows)
         added = len(new_rows)
+    soon = now + _SOON
+    if any(m.send_at <= soon for m in wanted.values()) and (added or moved):
+        await notify_due(rt)  # e.g. an enrolment's first reminder, due at once
     if added or moved or cancelled:
         await audit(
             at=now,
@@ -167,13 +227,29 @@ async def replan_participant(rt: Runtime, participant: Participant, *, actor: Ac
     return added + moved + cancelled
 
 
+async def _hold_replan_lock() -> None:
+    """Serialise start-up re-planning across processes, inside the caller's transaction:
+    a PostgreSQL transaction-level advisory lock; on SQLite a write, which takes the
+    database's write lock before the revision is read."""
+    conn = connections.get("default")
+    if conn.capabilities.dialect == "postgres":
+        await conn.execute_query("SELECT pg_advisory_xact_lock($1)", [_REPLAN_LOCK])
+    else:
+        await ServiceState.filter(key=REVISION_KEY).update(updated_at=F("updated_at"))
+
+
 async def replan_if_protocol_changed(rt: Runtime) -> int:
-    """At start-up: a new protocol revision re-plans every active participant."""
+    """At start-up: a new protocol revision re-plans every active participant, once,
+    however many processes start together (the others wait, then find it done)."""
     state = await ServiceState.get_or_none(key=REVISION_KEY)
     if state is not None and state.value == rt.protocol.revision:
         return 0
     changed = 0
     async with in_transaction():
+        await _hold_replan_lock()
+        state = await ServiceState.get_or_none(key=REVISION_KEY)
+        if state is not None and state.value == rt.protocol.revision:
+            return 0  # another process did it while we waited
         for participant in await Participant.filter(status="active"):
             changed += await replan_participant(rt, participant, actor=SYSTEM)
         await ServiceState.update_or_create(

@@ -183,6 +183,15 @@ class OutboundMessage(Model):
     attempts = fields.SmallIntField(default=0)
     claim_token = fields.CharField(max_length=32, null=True)
     claimed_at = fields.DatetimeField(null=True)
+    # A claim lives only while its dispatcher renews it (heartbeat); past this moment a
+    # row still ``sending`` is reconciled by whoever notices. ``claimed_at`` stays the
+    # moment of the claim, because it bounds the provider lookup.
+    lease_until = fields.DatetimeField(null=True)
+    # Higher goes first: safety alerts never wait behind a wave of reminders.
+    priority = fields.SmallIntField(default=0, db_default=0)
+    # Bumped by every claim and every re-plan: writers compare-and-set on it, so a
+    # re-planner that read a row before a dispatcher touched it changes nothing.
+    version = fields.IntField(default=0, db_default=0)
     provider_id = fields.CharField(max_length=64, null=True, unique=True)
     provider_status = fields.CharField(max_length=16, null=True)
     error_code = fields.IntField(null=True)
@@ -196,6 +205,17 @@ class OutboundMessage(Model):
     class Meta:
         table = "outbound_message"
         indexes = (("status", "send_at"), ("participant_id", "status"))
+
+
+class SendBucket(Model):
+    # The cluster-wide send cap: one token bucket row per provider account, shared by
+    # every process, counted in SMS segments (what the provider meters).
+    key = fields.CharField(primary_key=True, max_length=32)
+    tokens = fields.FloatField()
+    refreshed_at = fields.DatetimeField()
+
+    class Meta:
+        table = "send_bucket"
 
 
 class InboundMessage(Model):

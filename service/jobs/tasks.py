@@ -39,5 +39,5 @@ async def edc_push(rt: Runtime) -> None:
 
 
 def periodic_jobs() -> dict[str, Job]:
-    jobs: dict[str, Job] = {DISPATCH: dispatch, "codes.purge": purge_codes, "edc.push": edc_push}
-    return jobs | alert_jobs()
+    """APScheduler's jobs; sending itself is the dispatcher loop's (jobs.dispatcher)."""
+    return {"codes.purge": purge_codes, "edc.push": edc_push} | alert_jobs()

@@ -45,7 +45,7 @@ async def run_worker(
         await sync_sites(rt)
         await replan_if_protocol_changed(rt)
         await reconcile_stale_claims(rt)
-        scheduler.start()
+        await scheduler.start()
         log.info("worker running; stop with SIGINT or SIGTERM")
         await stop.wait()
     finally:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import re
 import secrets
 import socket
@@ -143,11 +144,52 @@ class StoredMessage:
         return self.form.get("Body", "")
 
 
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    """One message creation the server accepted (stored), whatever it then answered."""
+
+    sid: str
+    to: str
+    body: str
+    answered: str  # "201", "lost", "hang", or the error status it answered after storing
+
+
 @dataclass(slots=True)
 class _Fault:
     status: int
     code: int | None
     message: str | None
+
+
+CHAOS_KINDS = (
+    "fail_500",  # refused before storing, 500 (not accepted: a lookup finds nothing)
+    "reset",  # connection reset before storing
+    "accept_500",  # stored, then a 500
+    "accept_504",  # stored, then a proxy's 504
+    "hang",  # stored, then no answer until after the client's timeout
+    "lose",  # stored, then the connection drops
+    "pause",  # answered correctly, but late
+)
+
+
+@dataclass(slots=True)
+class _Chaos:
+    """Random faults on message creations (and some lookups), reproducible by seed."""
+
+    probability: float
+    rng: random.Random
+    hang_s: float
+    pause_s: float
+    lookup_failure: float
+    kinds: tuple[str, ...] = CHAOS_KINDS
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def pick(self) -> str | None:
+        if self.rng.random() >= self.probability:
+            return None
+        kind = self.rng.choice(self.kinds)
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+        return kind
 
 
 @dataclass(slots=True)
@@ -158,6 +200,12 @@ class _State:
     number_faults: dict[str, _Fault] = field(default_factory=dict)
     lose: int = 0
     delay_s: float = 0.0
+    # Fault injection for the outbox's fault suite: each list entry is used once, in
+    # order, by the next message creations (see ``accept_then_fail`` and friends).
+    accept_then: list[_Fault | float] = field(default_factory=list)
+    reset: int = 0
+    chaos: _Chaos | None = None
+    journal: list[JournalEntry] = field(default_factory=list)
 
 
 class TwilioFakeServer:
@@ -323,6 +371,55 @@ class TwilioFakeServer:
         with self._lock:
             self._state.lose += count
 
+    def accept_then_fail(self, count: int = 1, *, status: int = 504) -> None:
+        """Store the next ``count`` messages, then answer ``status`` (a proxy's 504 after
+        Twilio accepted, a 500 from an overloaded edge): the message *was* sent."""
+        with self._lock:
+            self._state.accept_then.extend(_Fault(status, None, None) for _ in range(count))
+
+    def accept_then_hang(self, count: int = 1, *, seconds: float = 30.0) -> None:
+        """Store the next ``count`` messages, then answer only after ``seconds`` (the
+        client times out first): accepted, but the caller cannot know."""
+        with self._lock:
+            self._state.accept_then.extend(float(seconds) for _ in range(count))
+
+    def reset_next(self, count: int = 1) -> None:
+        """Drop the connection of the next ``count`` creations *before* storing them:
+        a reset on the way in, nothing sent."""
+        with self._lock:
+            self._state.reset += count
+
+    def set_chaos(
+        self,
+        probability: float,
+        *,
+        seed: int = 8,
+        hang_s: float = 3.0,
+        pause_s: float = 0.3,
+        lookup_failure: float = 0.0,
+        kinds: tuple[str, ...] = CHAOS_KINDS,
+    ) -> None:
+        """From now on each creation meets one of ``kinds`` with ``probability``, and
+        each lookup (list) fails with a 500 with ``lookup_failure``; 0 stops it."""
+        with self._lock:
+            self._state.chaos = (
+                _Chaos(probability, random.Random(seed), hang_s, pause_s, lookup_failure, kinds)
+                if probability > 0 or lookup_failure > 0
+                else None
+            )
+
+    @property
+    def chaos_counts(self) -> dict[str, int]:
+        """How many of each fault the chaos mode injected."""
+        with self._lock:
+            return dict(self._state.chaos.counts) if self._state.chaos else {}
+
+    @property
+    def journal(self) -> list[JournalEntry]:
+        """Every message accepted, in order, with what the client was answered."""
+        with self._lock:
+            return list(self._state.journal)
+
     @property
     def delay_s(self) -> float:
         """Every request waits this long before it is handled (a slow Twilio)."""
@@ -473,13 +570,48 @@ class TwilioFakeServer:
             return self._error(
                 number_fault.status, number_fault.code, number_fault.message, to=to, from_=sender
             )
+        with self._lock:
+            chaos = self._state.chaos.pick() if self._state.chaos else None
+            hang_s = self._state.chaos.hang_s if self._state.chaos else 0.0
+            pause_s = self._state.chaos.pause_s if self._state.chaos else 0.0
+            reset = self._state.reset > 0 or chaos == "reset"
+            if self._state.reset > 0:
+                self._state.reset -= 1
+            if chaos == "lose":
+                self._state.lose += 1
+            elif chaos in ("accept_500", "accept_504"):
+                self._state.accept_then.insert(0, _Fault(int(chaos[-3:]), None, None))
+            elif chaos == "hang":
+                self._state.accept_then.insert(0, hang_s)
+        if chaos == "fail_500":
+            return self._error(500, 20500)
+        if chaos == "pause":
+            await asyncio.sleep(pause_s)
+        if reset and request.transport is not None:
+            request.transport.abort()
+            return web.Response(status=500)  # never reaches the client
         message = self._store(form)
         with self._lock:
             lose = self._state.lose > 0
             if lose:
                 self._state.lose -= 1
+            after = None if lose or not self._state.accept_then else self._state.accept_then.pop(0)
+            answered = (
+                "lost"
+                if lose
+                else "201"
+                if after is None
+                else "hang"
+                if isinstance(after, float)
+                else str(after.status)
+            )
+            self._state.journal.append(JournalEntry(message["sid"], to, body, answered))
         if lose and request.transport is not None:
             request.transport.abort()
+        if isinstance(after, _Fault):
+            return self._error(after.status, after.code, after.message, to=to, from_=sender)
+        if isinstance(after, float):
+            await asyncio.sleep(after)
         return self._json(201, message)
 
     def _store(self, form: dict[str, str]) -> dict[str, Any]:
@@ -546,6 +678,11 @@ class TwilioFakeServer:
         _, refusal = await self._enter(request)
         if refusal is not None:
             return refusal
+        with self._lock:
+            chaos = self._state.chaos
+            failing = chaos is not None and chaos.rng.random() < chaos.lookup_failure
+        if failing:
+            return self._error(500, 20500)
         q = request.query
         try:
             page_size = min(max(int(q.get("PageSize", "50")), 1), 1000)

@@ -14,8 +14,14 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from service.actions import alerts as alert_actions
-from service.actions.alerts import alert_summary, escalate_overdue_alerts, raise_alert
+from service.actions.alerts import (
+    alert_summary,
+    backfill_notified,
+    escalate_overdue_alerts,
+    raise_alert,
+)
 from service.actions.checkins import CheckInResult, submit_checkin
+from service.actions.dispatch import dispatch_due
 from service.adapters.console_sms import ConsoleSmsGateway
 from service.adapters.twilio_sms import TwilioSmsGateway
 from service.app import create_app
@@ -53,7 +59,7 @@ async def submit(
     key: str = KEY,
     raw: tuple[str, ...] = ("{}",),
 ) -> CheckInResult:
-    return await submit_checkin(
+    result = await submit_checkin(
         rt,
         participant,
         checkin_key=key,
@@ -64,6 +70,21 @@ async def submit(
         late=False,
         actor_label=f"participant:{participant.study_id}",
     )
+    await deliver(rt)
+    return result
+
+
+async def deliver(rt: Runtime) -> None:
+    """What the dispatcher loop and the alert job do in a running service: send what
+    is due (alerts first), then record when each alert's SMS left."""
+    await dispatch_due(rt)
+    await backfill_notified(rt)
+
+
+async def escalate(rt: Runtime) -> int:
+    escalated = await escalate_overdue_alerts(rt)
+    await deliver(rt)
+    return escalated
 
 
 async def setup_sites(client: Client, *, backup: bool = True, on_call: bool = True) -> None:
@@ -234,7 +255,7 @@ async def test_without_on_call_number_the_alert_waits_in_the_inbox(
     item = await InboxItem.get(reason="alert_no_on_call")
     assert item.participant_id == participant.id  # type: ignore[attr-defined]
     assert await OutboundMessage.filter(kind="alert").count() == 0
-    assert gateway.sent == []
+    assert [m for m in gateway.sent if m.to in PHONES[:3]] == []  # no on-call SMS
 
 
 class FlakyGateway(ConsoleSmsGateway):
@@ -268,8 +289,6 @@ class TestWhenTheGatewayFails:
     async def test_the_alert_is_kept_and_sent_by_the_dispatcher(
         self, client: Client, gateway: FlakyGateway, clock: ManualClock
     ) -> None:
-        from service.actions.dispatch import dispatch_due
-
         await setup_sites(client)
         rt: Runtime = client.app.state.runtime
         participant = await Participant.get(study_id="MSC-001")
@@ -338,7 +357,7 @@ class TestThroughTheTwilioCompatibleServer:
         assert (await Alert.get(id=result.alert.id)).notified_at is not None
 
         clock.advance(minutes=31)
-        assert await escalate_overdue_alerts(rt) == 1
+        assert await escalate(rt) == 1
         escalated = [m for m in twilio.messages if m.to == BACKUP]
         assert len(escalated) == 1 and "SIN RESPUESTA" in escalated[0].body
 
@@ -353,11 +372,11 @@ async def test_escalation_after_the_configured_minutes(
     result = await submit(rt, msc1, severe())
     assert result.alert is not None
     clock.advance(minutes=29)
-    assert await escalate_overdue_alerts(rt) == 0
+    assert await escalate(rt) == 0
     assert sent_to(gateway, BACKUP) == []
 
     clock.advance(minutes=2)
-    assert await escalate_overdue_alerts(rt) == 1
+    assert await escalate(rt) == 1
     bodies = sent_to(gateway, BACKUP)
     assert len(bodies) == 1 and "SIN RESPUESTA" in bodies[0] and "MSC-001" in bodies[0]
     alert = await Alert.get(id=result.alert.id)
@@ -366,7 +385,7 @@ async def test_escalation_after_the_configured_minutes(
     assert row.to_phone == BACKUP and row.participant_id is None  # type: ignore[attr-defined]
 
     clock.advance(minutes=31)
-    assert await escalate_overdue_alerts(rt) == 0  # once only
+    assert await escalate(rt) == 0  # once only
     assert len(sent_to(gateway, BACKUP)) == 1
 
 
@@ -396,7 +415,7 @@ async def test_without_backup_the_primary_is_texted_again(
     participant = await Participant.get(study_id="MSC-001")
     await submit(rt, participant, severe())
     clock.advance(minutes=30)
-    assert await escalate_overdue_alerts(rt) == 1
+    assert await escalate(rt) == 1
     bodies = sent_to(gateway, ONCALL)
     assert len(bodies) == 2 and "SIN RESPUESTA" in bodies[1]
 
@@ -408,9 +427,9 @@ async def test_escalation_with_nobody_on_call_goes_to_the_inbox(
     rt: Runtime = client.app.state.runtime
     await submit(rt, await Participant.get(study_id="MSC-001"), severe())
     clock.advance(minutes=31)
-    assert await escalate_overdue_alerts(rt) == 1
+    assert await escalate(rt) == 1
     assert await InboxItem.filter(reason="alert_unacknowledged").count() == 1
-    assert await escalate_overdue_alerts(rt) == 0
+    assert await escalate(rt) == 0
 
 
 # ---- the staff API ------------------------------------------------------------------------
@@ -532,7 +551,7 @@ async def test_every_write_is_audited_without_phone_numbers(
     result = await submit(rt, msc1, severe())
     assert result.alert is not None
     clock.advance(minutes=31)
-    await escalate_overdue_alerts(rt)
+    await escalate(rt)
     coordinator = await staff_headers(client, "coord@uandes.cl", "coordinator", ["CUA"])
     await client.post(
         f"{ALERTS}/{result.alert.id}/acknowledge",

@@ -16,6 +16,7 @@ from service.actions.checkins import (
     recently_expired_checkins,
     submit_checkin,
 )
+from service.actions.dispatch import dispatch_due
 from service.actions.errors import FieldInvalid
 from service.adapters.console_sms import ConsoleSmsGateway
 from service.db.models import AuditEntry, CheckIn, OutboundMessage, Participant
@@ -271,13 +272,17 @@ async def test_advice_goes_to_the_participant_once(
     rt: Runtime, participant: Participant, gateway: ConsoleSmsGateway
 ) -> None:
     row = await advise_participant(rt, participant, "safety.contact_team", WEEKLY)
+    await dispatch_due(rt)  # what the woken dispatcher does
     again = await advise_participant(rt, participant, "safety.contact_team", WEEKLY)
     assert again.id == row.id
-    assert row.kind == "reply" and row.status == "delivered"
-    to_participant = [m for m in gateway.sent if m.to == PHONE]
+    await row.refresh_from_db()
+    assert row.kind == "reply" and row.status == "delivered" and row.priority > 0
+    to_participant = [m for m in gateway.sent if m.to == PHONE and m.body == row.body]
     assert len(to_participant) == 1
     assert "equipo" in to_participant[0].body  # Spanish, with the site's help line
     worse = await advise_participant(rt, participant, "safety.emergency", WEEKLY)
+    await dispatch_due(rt)
+    await worse.refresh_from_db()
     assert worse.id != row.id
     assert worse.body is not None and "131" in worse.body
 

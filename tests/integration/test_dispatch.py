@@ -7,11 +7,13 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
+from tortoise.transactions import in_transaction
 
+from service.actions import outbox
 from service.actions.actors import Actor, Role
 from service.actions.dispatch import (
     CLAIM_SQL_POSTGRES,
@@ -24,8 +26,7 @@ from service.actions.participants import EnrollmentRequest, enroll
 from service.actions.sites import sync_sites
 from service.app import build_runtime
 from service.db.models import AuditEntry, OutboundMessage, Participant
-from service.jobs import tasks
-from service.jobs.scheduler import DispatchScheduler
+from service.jobs.dispatcher import Dispatcher
 from service.jobs.worker import run_worker
 from service.ports import ManualClock, ProviderReceipt, SystemClock
 from service.runtime import Runtime
@@ -186,7 +187,12 @@ async def test_postgres_skip_locked_lets_a_second_dispatcher_pass_locked_rows(
     try:
         transaction = other.transaction()
         await transaction.start()
-        locked = {r["id"] for r in await other.fetch(CLAIM_SQL_POSTGRES, "other", clock.now(), 8)}
+        locked = {
+            r["id"]
+            for r in await other.fetch(
+                CLAIM_SQL_POSTGRES, "other", clock.now(), 8, clock.now() + timedelta(minutes=5)
+            )
+        }
         assert len(locked) == 8
 
         counts = await asyncio.wait_for(dispatch_due(rt, limit=100), timeout=5)
@@ -290,21 +296,6 @@ async def test_dispatch_logs_counts_never_phones_or_bodies(
     assert row.to_phone not in text and row.body not in text
 
 
-async def test_scheduler_wakes_at_the_next_due_row(rt: Runtime, clock: ManualClock) -> None:
-    row = await alert(rt, 1)
-    await OutboundMessage.filter(id=row.id).update(send_at=clock.now() + timedelta(seconds=10))
-    assert await next_due_at(rt) == clock.now() + timedelta(seconds=10)
-    scheduler = DispatchScheduler(rt)
-    scheduler.start()
-    try:
-        await scheduler._run(tasks.DISPATCH, tasks.dispatch)
-        job = scheduler._scheduler.get_job(tasks.DISPATCH)
-        wake_in = (job.next_run_time - datetime.now(UTC)).total_seconds()
-        assert 8 < wake_in <= 10.5  # the interval alone would be 30 s
-    finally:
-        await scheduler.stop()
-
-
 @pytest.fixture
 async def live_rt(
     db: None, settings: Settings, gateway: RecordingGateway
@@ -329,3 +320,74 @@ async def test_worker_dispatches_until_stopped(
         stop.set()
         await asyncio.wait_for(worker, timeout=5)
     assert [s.to for s in gateway.sent] == [row.to_phone]
+
+
+async def _until_sent(row: OutboundMessage, seconds: float) -> None:
+    for _ in range(int(seconds * 100)):
+        await asyncio.sleep(0.01)
+        if await OutboundMessage.filter(id=row.id, status="sent").exists():
+            return
+
+
+async def test_the_dispatcher_wakes_at_the_next_due_row_not_the_interval(
+    live_rt: Runtime, gateway: RecordingGateway
+) -> None:
+    row = await alert(live_rt, 1)
+    due = live_rt.clock.now() + timedelta(seconds=0.3)
+    await OutboundMessage.filter(id=row.id).update(send_at=due)
+    assert await next_due_at(live_rt) == due
+    dispatcher = Dispatcher(live_rt, interval_s=30)
+    await dispatcher.start()
+    try:
+        await _until_sent(row, 2.0)
+    finally:
+        await dispatcher.stop()
+    await row.refresh_from_db()
+    assert row.status == "sent" and row.sent_at is not None
+    assert due <= row.sent_at < due + timedelta(seconds=1)  # the interval alone: 30 s
+
+
+async def test_a_wake_after_commit_sends_at_once(
+    live_rt: Runtime, gateway: RecordingGateway
+) -> None:
+    dispatcher = Dispatcher(live_rt, interval_s=30)
+    await dispatcher.start()
+    try:
+        await asyncio.sleep(0.05)  # idle: nothing is due, the loop sleeps for 30 s
+        row = await alert(live_rt, 2)
+        outbox.wake(live_rt)
+        await _until_sent(row, 1.0)
+    finally:
+        await dispatcher.stop()
+    await row.refresh_from_db()
+    assert row.status == "sent" and row.sent_at is not None
+    assert row.sent_at - row.created_at < timedelta(seconds=0.5)
+
+
+async def test_a_notify_from_another_process_wakes_the_dispatcher(
+    live_rt: Runtime, settings: Settings, gateway: RecordingGateway, database_url: str
+) -> None:
+    if not database_url.startswith("postgres"):
+        pytest.skip("LISTEN/NOTIFY is PostgreSQL's")
+    dispatcher = Dispatcher(live_rt, interval_s=30)
+    await dispatcher.start()
+    other = build_runtime(settings, clock=SystemClock(), gateway=gateway)  # wakes nobody
+    try:
+        await asyncio.sleep(0.1)  # idle: the loop sleeps for 30 s
+        async with in_transaction():
+            row = await alert(other, 9)
+            await asyncio.sleep(0.3)  # not before the commit
+            assert not await OutboundMessage.filter(id=row.id, status="sent").exists()
+        await _until_sent(row, 1.0)
+    finally:
+        await dispatcher.stop()
+    await row.refresh_from_db()
+    assert row.status == "sent"
+
+
+async def test_pipelined_batches_count_every_send(rt: Runtime, gateway: RecordingGateway) -> None:
+    gateway.delay_s = 0.005  # batches overlap: one sends while the next is claimed
+    rows = [await alert(rt, n) for n in range(250)]
+    counts = await dispatch_due(rt, limit=40)
+    assert counts.claimed == counts.sent == len(gateway.sent) == len(rows)
+    assert await OutboundMessage.filter(status="sent").count() == len(rows)

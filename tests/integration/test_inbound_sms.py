@@ -54,6 +54,7 @@ async def test_severe_symptom_raises_one_alert(weekly: Client, gateway: ConsoleS
     assert checkin.raw_texts == ["9", "3"]
     alert = await Alert.get()
     assert alert.status == "open" and not alert.emergency
+    await dispatch_due(weekly.app.state.runtime)  # the advice goes through the outbox
     assert any("equipo" in t for t in texts(gateway))  # told to contact the team
 
 
@@ -69,6 +70,7 @@ async def test_fever_and_chest_pain_tell_participant_to_call_emergency(
     assert codes["fever"]["temperature_c"] == 38.5
     alert = await Alert.get()
     assert alert.emergency
+    await dispatch_due(weekly.app.state.runtime)  # the advice goes through the outbox
     assert any("131" in t for t in texts(gateway))
 
 

@@ -3,7 +3,7 @@ from tortoise.migrations import operations as ops
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('followup', '0001_initial')]
+    dependencies = [('followup', '0003_edc_push')]
 
     initial = False
 

@@ -1,0 +1,87 @@
+"""Creating outbound rows: one per (recipient, purpose, occurrence), due now, ranked.
+
+Part of the outbox; callers use :mod:`service.actions.outbox`, which re-exports
+``enqueue_now``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from tortoise import connections
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from service.db.models import OutboundMessage, Participant
+from service.runtime import Runtime
+
+__all__ = ["NOTIFY_CHANNEL", "PRIORITY", "enqueue_now", "notify_due"]
+
+# Claimed first: a safety alert, then a sign-in code someone is waiting for, then a reply.
+PRIORITY: dict[str, int] = {"alert": 100, "otp": 90, "reply": 50}
+NOTIFY_CHANNEL = "outbox_due"  # PostgreSQL LISTEN/NOTIFY channel the dispatchers wait on
+
+
+async def notify_due(rt: Runtime) -> None:
+    """Tell every dispatcher a row may be due now.
+
+    On PostgreSQL a ``NOTIFY`` on the current connection: inside a transaction the
+    database delivers it at commit (never for a rollback), to every process. In this
+    process the dispatcher is also woken; it looks again shortly after, in case the
+    caller's transaction had not committed yet.
+    """
+    conn = connections.get("default")
+    if conn.capabilities.dialect == "postgres":
+        await conn.execute_query(f"NOTIFY {NOTIFY_CHANNEL}")
+    rt.wake_dispatcher()
+
+
+async def enqueue_now(
+    rt: Runtime,
+    *,
+    participant: Participant | None,
+    to_phone: str | None = None,
+    kind: str,
+    purpose: str,
+    occurrence: str,
+    message_key: str,
+    params: dict[str, Any],
+    language: str,
+    expires_in: timedelta,
+) -> OutboundMessage:
+    """A message due now; the same (recipient, purpose, occurrence) always returns the
+    same row unchanged, which is what makes a retried webhook or action idempotent.
+
+    On PostgreSQL it also ``NOTIFY``s the dispatchers, which the database delivers when
+    the caller's transaction commits (never before, never for a rollback)."""
+    key = f"{participant.id if participant else 'staff'}:{purpose}:{occurrence}"
+    existing = await OutboundMessage.get_or_none(dedupe_key=key)
+    if existing is not None:
+        return existing
+    now = rt.clock.now()
+    try:
+        async with (
+            in_transaction() as conn
+        ):  # a savepoint when nested: a lost race must not abort it
+            row = await OutboundMessage.create(
+                participant=participant,
+                to_phone=to_phone,
+                kind=kind,
+                purpose=purpose,
+                occurrence=occurrence,
+                dedupe_key=key,
+                message_key=message_key,
+                params=params,
+                language=language,
+                send_at=now,
+                expires_at=now + expires_in,
+                priority=PRIORITY.get(kind, 0),
+                created_at=now,
+                updated_at=now,
+                using_db=conn,
+            )
+            await notify_due(rt)
+            return row
+    except IntegrityError:
+        return await OutboundMessage.get(dedupe_key=key)

@@ -1,0 +1,169 @@
+"""The dispatcher loop: one per process, sending as soon as something is due.
+
+Why a loop and not an interval job: a message due at a random moment must leave
+within about a second, and a row created due now (an alert, a reply, a sign-in code,
+an enrolment's first reminder) at once. The loop runs a dispatch pass, then sleeps
+until the earliest of: the next planned row's ``send_at``, the next claim lease to
+lapse (a dead process's rows are reconciled then, not minutes later), the cap's next
+token, and ``DISPATCH_INTERVAL_SECONDS`` as a safety net. It wakes early on
+
+* ``rt.wake_dispatcher()`` (the outbox's ``wake``, called after a commit in this
+  process; a wake is followed by one quick re-check, for a caller that woke it just
+  before its commit);
+* PostgreSQL ``NOTIFY outbox_due``, which ``enqueue_now`` and the re-planner issue
+  inside their transactions, so the database delivers it to every process on commit.
+
+While a batch is out, a heartbeat renews its claims' leases every ``HEARTBEAT``, so a
+slow provider never lets a live claim lapse into another process's hands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from tortoise import connections
+
+from service.actions.dispatch import dispatch_due, next_due_at
+from service.actions.enqueue import NOTIFY_CHANNEL
+from service.actions.reconcile import HEARTBEAT, LEASE
+from service.actions.send_cap import SendCap
+from service.db.models import OutboundMessage
+from service.runtime import Runtime
+
+__all__ = ["WAKE_RECHECK_S", "Dispatcher"]
+
+log = logging.getLogger("service.dispatch")
+
+WAKE_RECHECK_S = 0.2  # after a wake, look again this soon (the waker may commit just after)
+MIN_SLEEP_S = 0.005
+
+
+class Dispatcher:
+    """Owns the loop, the heartbeat and the PostgreSQL listener of one process."""
+
+    def __init__(
+        self,
+        rt: Runtime,
+        *,
+        interval_s: float | None = None,
+        heartbeat: timedelta = HEARTBEAT,
+        cap: SendCap | None = None,
+    ) -> None:
+        self.rt = rt
+        self.interval_s = float(interval_s or rt.settings.dispatch_interval_s)
+        self.heartbeat_s = heartbeat.total_seconds()
+        self.cap = cap or SendCap(rt.settings.sms_rate_per_second)
+        self.claims: set[str] = set()  # claim tokens of batches in flight (heartbeat renews)
+        self.passes = 0
+        self._event = asyncio.Event()
+        self._recheck = False
+        self._tasks: list[asyncio.Task[None]] = []
+        self._listener: Any = None
+
+    def wake(self) -> None:
+        """Something may be due now. Never blocks, never raises."""
+        self._recheck = True
+        self._event.set()
+
+    @property
+    def running(self) -> bool:
+        return any(not task.done() for task in self._tasks)
+
+    async def start(self) -> None:
+        self.rt.wake_dispatcher = self.wake
+        await self._listen()
+        self._tasks = [
+            asyncio.create_task(self._loop(), name="dispatcher"),
+            asyncio.create_task(self._beat(), name="dispatcher-heartbeat"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks = []
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                await self._listener.close()
+            self._listener = None
+        self.rt.wake_dispatcher = lambda: None
+
+    async def _loop(self) -> None:
+        while True:
+            self._event.clear()
+            recheck, self._recheck = self._recheck, False
+            try:
+                counts = await dispatch_due(self.rt, cap=self.cap, claims=self.claims)
+                self.passes += 1
+                delay = await self._sleep_for(counts.cap_wait_s)
+            except Exception:  # a failed pass is logged; the next one tries again
+                log.exception("dispatch pass failed")
+                delay = min(self.interval_s, 1.0)
+            if recheck:
+                delay = min(delay, WAKE_RECHECK_S)
+            if delay > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._event.wait(), max(delay, MIN_SLEEP_S))
+
+    async def _sleep_for(self, cap_wait_s: float) -> float:
+        """Seconds until something may need this process (0: go again at once)."""
+        now = self.rt.clock.now()
+        moments: list[datetime] = []
+        due = await next_due_at(self.rt)
+        if due is not None:
+            moments.append(due)
+        lapse = await _next_lease_lapse()
+        if lapse is not None:
+            moments.append(lapse + timedelta(milliseconds=50))
+        delay = self.interval_s
+        for moment in moments:
+            delay = min(delay, (moment - now).total_seconds())
+        if cap_wait_s > 0:
+            # Due rows wait for the cap: come back when the next token is there.
+            delay = cap_wait_s if due is not None and due <= now else min(delay, cap_wait_s)
+        return max(delay, 0.0)
+
+    async def _beat(self) -> None:
+        while True:
+            await asyncio.sleep(self.heartbeat_s)
+            if not self.claims:
+                continue
+            now = self.rt.clock.now()
+            try:
+                await OutboundMessage.filter(
+                    claim_token__in=list(self.claims), status="sending"
+                ).update(lease_until=now + LEASE)
+            except Exception:
+                log.exception("heartbeat failed; claims may lapse and be reconciled")
+
+    async def _listen(self) -> None:
+        """LISTEN on PostgreSQL (a dedicated connection); nothing to do on SQLite."""
+        conn = connections.get("default")
+        if conn.capabilities.dialect != "postgres":
+            return
+        try:
+            import asyncpg
+
+            dsn = self.rt.settings.database_url.split("?", 1)[0]
+            dsn = dsn.replace("postgres://", "postgresql://", 1)
+            self._listener = await asyncpg.connect(dsn)
+            await self._listener.add_listener(NOTIFY_CHANNEL, lambda *_: self.wake())
+        except Exception:  # the loop still polls; a missing listener only costs latency
+            log.exception("could not LISTEN for due messages; polling only")
+            self._listener = None
+
+
+async def _next_lease_lapse() -> datetime | None:
+    row = (
+        await OutboundMessage.filter(status="sending", lease_until__isnull=False)
+        .order_by("lease_until")
+        .first()
+        .only("id", "lease_until")
+    )
+    return None if row is None else row.lease_until

@@ -1,0 +1,224 @@
+"""The outbox's fault suite (issue 8, "done when"): exactly once under every fault.
+
+Two real ``worker`` processes dispatch from one PostgreSQL database to the local
+Twilio double, which in chaos mode accepts-then-answers-5xx, accepts-then-hangs past
+the client's timeout, refuses with 500s, resets connections, drops answers after
+storing, pauses, and fails lookups. Meanwhile this process re-plans participants
+(changing their language, which rewrites their due rows) and kill -9s a worker
+every few seconds, restarting it. Then the faults stop, backoffs are pulled forward
+(the clock is the wall clock), and the suite waits for the outbox to settle.
+
+It must end with every due message sent exactly once and every row's status and
+audit matching the double's journal: each accepted message is recorded on exactly
+one row, each sent row's provider id is in the journal with that row's number and
+text, each sent row has exactly one ``message.sent`` audit entry naming it, and
+nothing the double stored belongs to a row that is not ``sent``.
+
+Bounded: about 12 s of chaos and at most 60 s to settle. PostgreSQL only (that is
+where several processes dispatch concurrently); skipped on SQLite.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import subprocess
+import sys
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from tortoise.expressions import F
+
+from service.actions.actors import SYSTEM, Actor, Role
+from service.actions.outbox import enqueue_now
+from service.actions.participants import EnrollmentRequest, enroll
+from service.actions.replanning import replan_if_protocol_changed, replan_participant
+from service.actions.sites import sync_sites
+from service.app import build_runtime
+from service.db.models import AuditEntry, OutboundMessage, Participant
+from service.ports import SystemClock
+from service.runtime import Runtime
+from service.settings import Settings
+from tests.conftest import SECRET
+from tests.fakes import (
+    TEST_ACCOUNT_SID,
+    TEST_AUTH_TOKEN,
+    TEST_MESSAGING_SERVICE_SID,
+    TwilioFakeServer,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+ADMIN = Actor(kind="staff", label="staff:faults@uandes.cl", role=Role.ADMIN)
+ALERTS = 150
+PARTICIPANTS = 20
+CHAOS_S = 12.0
+SETTLE_S = 60.0
+KILL_EVERY_S = 3.0
+
+
+def worker_env(database_url: str, twilio: TwilioFakeServer, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "SMS_", "DATABASE"))}
+    env.update(
+        DATABASE_URL=database_url,
+        SECRET_KEY=SECRET,
+        SMS_BACKEND="twilio",
+        TWILIO_ACCOUNT_SID=TEST_ACCOUNT_SID,
+        TWILIO_AUTH_TOKEN=TEST_AUTH_TOKEN,
+        TWILIO_MESSAGING_SERVICE_SID=TEST_MESSAGING_SERVICE_SID,
+        TWILIO_API_BASE_URL=twilio.base_url,
+        PUBLIC_BASE_URL="http://127.0.0.1:9",
+        SMS_RATE_PER_SECOND="0",
+        DISPATCH_INTERVAL_SECONDS="1",
+        PYTHONPATH=str(ROOT),
+    )
+    env.update(extra)
+    return env
+
+
+def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.faults.worker_process"],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def stop_worker(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+async def seed(rt: Runtime) -> None:
+    """Staff alerts (distinct texts) and participants with a reminder due at once."""
+    for n in range(ALERTS):
+        await enqueue_now(
+            rt,
+            participant=None,
+            to_phone=f"+569800{n:05d}",
+            kind="alert",
+            purpose="alert:faults",
+            occurrence=str(n),
+            message_key="alert.oncall",
+            params={"study_id": f"MSC-{n:03d}", "site_code": "CUA", "summary": f"prueba {n}"},
+            language="es",
+            expires_in=timedelta(hours=2),
+        )
+    today = datetime.now(ZoneInfo("America/Santiago")).date()
+    for n in range(PARTICIPANTS):
+        request: dict[str, Any] = {
+            "study_id": f"MSC-F{n:02d}",
+            "site": "CUA",
+            "phone": f"+5696{n:07d}",
+            "can_become_pregnant": False,
+            "baseline_infusion_date": today + timedelta(days=7),
+            "sms_consent": True,
+        }
+        await enroll(rt, ADMIN, EnrollmentRequest(**request))
+
+
+async def replan_someone(rt: Runtime, rng: random.Random) -> None:
+    """A staff edit racing the dispatchers: it rewrites the participant's due rows."""
+    participant = await Participant.get(study_id=f"MSC-F{rng.randrange(PARTICIPANTS):02d}")
+    participant.language = "en" if participant.language == "es" else "es"
+    await participant.save(update_fields=["language", "updated_at"])
+    await replan_participant(rt, participant, actor=SYSTEM)
+
+
+async def settled(now: datetime) -> bool:
+    due = await OutboundMessage.filter(status="planned", send_at__lte=now).count()
+    sending = await OutboundMessage.filter(status="sending").count()
+    return due == 0 and sending == 0
+
+
+@pytest.mark.postgres
+async def test_every_due_message_is_sent_exactly_once_under_faults(
+    db: None, settings: Settings, database_url: str
+) -> None:
+    if not database_url.startswith("postgres"):
+        pytest.skip("the fault suite runs several dispatcher processes on PostgreSQL")
+    rng = random.Random(8)
+    with TwilioFakeServer() as twilio:
+        rt = build_runtime(settings, clock=SystemClock())
+        await sync_sites(rt)
+        await replan_if_protocol_changed(rt)
+        await seed(rt)
+        twilio.set_chaos(0.3, seed=8, hang_s=1.5, pause_s=0.3, lookup_failure=0.1)
+        env = worker_env(database_url, twilio)
+        workers = [start_worker(env), start_worker(env)]
+        kills = 0
+        try:
+            loop = asyncio.get_running_loop()
+            end, next_kill = loop.time() + CHAOS_S, loop.time() + KILL_EVERY_S
+            while loop.time() < end:
+                await replan_someone(rt, rng)
+                if loop.time() >= next_kill:
+                    victim = rng.randrange(len(workers))
+                    workers[victim].send_signal(signal.SIGKILL)
+                    workers[victim].wait(5)
+                    workers[victim] = start_worker(env)
+                    kills += 1
+                    next_kill += KILL_EVERY_S
+                await asyncio.sleep(0.2)
+            injected = twilio.chaos_counts
+            twilio.set_chaos(0)
+            deadline = loop.time() + SETTLE_S
+            while loop.time() < deadline:
+                now = datetime.now(UTC)
+                # Backoffs are minutes long: bring waiting retries forward.
+                await OutboundMessage.filter(status="planned", attempts__gt=0).update(
+                    send_at=now, version=F("version") + 1
+                )
+                if await settled(now):
+                    break
+                await asyncio.sleep(0.5)
+        finally:
+            twilio.set_chaos(0)
+            for proc in workers:
+                stop_worker(proc)
+        journal = twilio.journal
+
+    print(f"\nfaults: kills={kills} injected={injected} journal={len(journal)}")
+    assert kills >= 3 and sum(injected.values()) >= 20, (kills, injected)
+    end_time = datetime.now(UTC)
+    rows = await OutboundMessage.all()
+    people = {p.id: p.phone for p in await Participant.all()}
+    due = [r for r in rows if r.send_at <= end_time and r.status not in ("cancelled", "in_app")]
+    unsent = [(r.id, r.kind, r.status) for r in due if r.status not in ("sent", "delivered")]
+    assert unsent == [], unsent
+
+    by_sid = {e.sid: e for e in journal}
+    texts = Counter((e.to, e.body) for e in journal)
+    duplicates = [key for key, count in texts.items() if count > 1]
+    assert duplicates == [], f"{len(duplicates)} messages reached the double more than once"
+
+    sent = [r for r in rows if r.status in ("sent", "delivered")]
+    recorded = Counter(r.provider_id for r in sent)
+    assert set(recorded) == set(by_sid), "a stored message belongs to no sent row, or back"
+    assert max(recorded.values()) == 1
+    for row in sent:
+        entry = by_sid[row.provider_id or ""]
+        to = row.to_phone or people[row.participant_id]  # type: ignore[attr-defined]
+        assert (entry.to, entry.body) == (to, row.body), row.id
+
+    audits = Counter(
+        (a.entity_id, a.changes.get("provider_id"))
+        for a in await AuditEntry.filter(action="message.sent", entity="outbound_message")
+    )
+    assert sorted(audits) == sorted((str(r.id), r.provider_id) for r in sent)
+    assert max(audits.values()) == 1
+    alerts = [r for r in rows if r.kind == "alert"]
+    assert len(alerts) == ALERTS and all(r.status == "sent" for r in alerts)
