@@ -41,7 +41,9 @@ from service.web.controllers.mobile import MobileAuthController, MobileControlle
 from service.web.controllers.participants import ParticipantController
 from service.web.controllers.staff import AuthController, SiteController
 from service.web.controllers.webhooks import TwilioWebhookController
-from service.web.errors import action_error_handler
+from service.web.errors import action_error_handler, internal_error_handler
+from service.web.input_guard import InputGuard
+from service.web.request_id import with_request_id
 
 log = logging.getLogger("service.app")
 
@@ -115,7 +117,11 @@ def create_app(
             CheckinRecordController,
         ],
         lifespan=[lifespan],
-        exception_handlers={ActionError: action_error_handler},
+        exception_handlers={ActionError: action_error_handler, 500: internal_error_handler},
+        middleware=[InputGuard()],
+        # Logging is configured once per process by service.logs; Litestar's own
+        # set-up would replace the root handlers and with them the redaction.
+        logging_config=None,
         openapi_config=OpenAPIConfig(
             title="MSC-ROLE follow-up service",
             version="1.0.0",
@@ -134,6 +140,7 @@ def create_app(
         cors_config=CORSConfig(allow_origins=[]),
         debug=False,
     )
+    app.asgi_handler = with_request_id(app.asgi_handler)
     app.state.runtime = runtime
     app.state.scheduler = scheduler
     return app
