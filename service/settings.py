@@ -7,6 +7,7 @@ fault stops the process with one line naming the variable and what is wrong.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -42,6 +43,10 @@ class Settings:
     sms_rate_per_second: float
     dispatch_interval_s: int
     token_ttl_hours: int
+    forwarded_allow_ips: tuple[str, ...] = ()
+    log_format: str = "text"
+    log_level: str = "INFO"
+    metrics_token: str | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -138,6 +143,44 @@ def _embedded_secret(database_url: str) -> str:
     return key_file.read_text().strip()
 
 
+def _forwarded_allow_ips(env: Mapping[str, str]) -> tuple[str, ...]:
+    """Proxies whose X-Forwarded-For is believed; none by default.
+
+    A client that may name its own address defeats every per-address limit, so the
+    header counts only when it comes from an address listed here (IPs or networks,
+    comma-separated; ``*`` trusts everybody, only sensible behind a proxy that owns
+    the only way in).
+    """
+    raw = (env.get("FORWARDED_ALLOW_IPS") or "").strip()
+    if not raw:
+        return ()
+    entries = tuple(part.strip() for part in raw.split(",") if part.strip())
+    for entry in entries:
+        if entry == "*":
+            continue
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ConfigError(
+                "FORWARDED_ALLOW_IPS", f"must list IP addresses or networks, got {entry!r}"
+            ) from None
+    return entries
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, choices: set[str]) -> str:
+    value = (env.get(name) or default).strip()
+    if value.lower() not in {c.lower() for c in choices}:
+        raise ConfigError(name, f"must be one of {', '.join(sorted(choices))}, got {value!r}")
+    return value
+
+
+def _metrics_token(env: Mapping[str, str]) -> str | None:
+    value = env.get("METRICS_TOKEN") or None
+    if value is not None and len(value) < 32:
+        raise ConfigError("METRICS_TOKEN", "must be at least 32 characters")
+    return value
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     database_url = _database_url(env)
@@ -180,4 +223,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         sms_rate_per_second=_number(env, "SMS_RATE_PER_SECOND", 10.0, minimum=0),
         dispatch_interval_s=int(_number(env, "DISPATCH_INTERVAL_SECONDS", 30, minimum=1)),
         token_ttl_hours=int(_number(env, "TOKEN_TTL_HOURS", 12, minimum=1)),
+        forwarded_allow_ips=_forwarded_allow_ips(env),
+        log_format=_choice(env, "LOG_FORMAT", "text", {"text", "json"}).lower(),
+        log_level=_choice(env, "LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR"}).upper(),
+        metrics_token=_metrics_token(env),
     )

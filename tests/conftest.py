@@ -51,6 +51,7 @@ TABLES = (
     "conversation",
     "inbound_message",
     "one_time_code",
+    "login_attempt",
     "service_state",
     "audit_log",
     "auth_token",

@@ -31,8 +31,7 @@ def action_error_handler(_: Request, exc: ActionError) -> Response[dict[str, obj
 
 def internal_error_handler(request: Request, exc: Exception) -> Response[dict[str, object]]:
     request_id = str(request.scope.get("state", {}).get("request_id", "-"))
-    route = getattr(request.scope.get("route_handler"), "paths", None)
-    where = sorted(route)[0] if route else "unrouted"
+    where = str(request.scope.get("path_template") or "unrouted")
     # The route template, not the URL: a URL can carry a participant's identifiers.
     log.error(
         "unhandled %s in %s %s (request %s)",
