@@ -37,6 +37,7 @@ from service.web.controllers.checkins import CheckinRecordController
 from service.web.controllers.health import HealthController
 from service.web.controllers.inbox import InboxController
 from service.web.controllers.messages import ParticipantMessagesController
+from service.web.controllers.metrics import MetricsController
 from service.web.controllers.mobile import MobileAuthController, MobileController
 from service.web.controllers.participants import ParticipantController
 from service.web.controllers.staff import AuthController, SiteController
@@ -115,6 +116,7 @@ def create_app(
             TwilioWebhookController,
             AlertController,
             CheckinRecordController,
+            MetricsController,
         ],
         lifespan=[lifespan],
         exception_handlers={ActionError: action_error_handler, 500: internal_error_handler},
