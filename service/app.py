@@ -14,9 +14,11 @@ from contextlib import asynccontextmanager
 
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
+from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from tortoise.exceptions import ValidationError
 
 from service.actions.dispatch import reconcile_stale_claims
 from service.actions.errors import ActionError
@@ -42,8 +44,14 @@ from service.web.controllers.mobile import MobileAuthController, MobileControlle
 from service.web.controllers.participants import ParticipantController
 from service.web.controllers.staff import AuthController, SiteController
 from service.web.controllers.webhooks import TwilioWebhookController
-from service.web.errors import action_error_handler, internal_error_handler
+from service.web.errors import (
+    action_error_handler,
+    http_error_handler,
+    internal_error_handler,
+    model_validation_handler,
+)
 from service.web.input_guard import InputGuard
+from service.web.openapi_truth import tell_the_truth
 from service.web.request_id import with_request_id
 
 log = logging.getLogger("service.app")
@@ -119,7 +127,12 @@ def create_app(
             MetricsController,
         ],
         lifespan=[lifespan],
-        exception_handlers={ActionError: action_error_handler, 500: internal_error_handler},
+        exception_handlers={
+            ActionError: action_error_handler,
+            HTTPException: http_error_handler,
+            ValidationError: model_validation_handler,
+            500: internal_error_handler,
+        },
         middleware=[InputGuard()],
         # Logging is configured once per process by service.logs; Litestar's own
         # set-up would replace the root handlers and with them the redaction.
@@ -143,6 +156,7 @@ def create_app(
         debug=False,
     )
     app.asgi_handler = with_request_id(app.asgi_handler)
+    tell_the_truth(app.openapi_schema)  # the cached document /schema serves
     app.state.runtime = runtime
     app.state.scheduler = scheduler
     return app

@@ -7,7 +7,8 @@ numbers. Here the root logger gets the only handler; uvicorn's loggers lose thei
 and propagate to it; Litestar is told not to touch logging (``logging_config=None``
 in ``create_app``) and uvicorn too (``log_config=None``). The handler carries:
 
-* ``SecretRedactingFilter``: phone numbers (masked), bearer tokens and keys
+* ``SecretRedactingFilter``: phone numbers (masked), e-mail addresses (domain
+  kept), bearer tokens and keys
   (``fu_…``, ``edc_…``, ``Bearer …``), and ``password``/``code``/``token``/``body``
   values in query strings, form bodies and JSON, in the message *and* in the
   traceback text;
@@ -35,6 +36,8 @@ from service.web.request_id import current_request_id
 __all__ = ["AccessLogFilter", "SecretRedactingFilter", "configure_logging", "redact_secrets"]
 
 _SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # e-mail addresses (staff logins, echoed in tracebacks): keep the domain only
+    (re.compile(r"[A-Za-z0-9._%+\-]+@([A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+)"), r"***@\1"),
     (re.compile(r"\b(fu|edc)_[A-Za-z0-9_\-]{8,}"), r"\1_***"),
     (re.compile(r"(?i)\b(bearer\s+)[^\s\"',;]+"), r"\1***"),
     (

@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 
 from litestar import Request, Response
+from litestar.exceptions import HTTPException
+from tortoise.exceptions import ValidationError
 
 from service.actions.errors import ActionError
 
@@ -26,6 +28,41 @@ def action_error_handler(_: Request, exc: ActionError) -> Response[dict[str, obj
         {"status_code": exc.status_code, "detail": exc.message, "extra": extra},
         status_code=exc.status_code,
         headers={"Retry-After": str(retry_after)} if retry_after is not None else None,
+    )
+
+
+def http_error_handler(_: Request, exc: HTTPException) -> Response[dict[str, object]]:
+    """Litestar's own 4xx (auth, validation, not found) as JSON on every route.
+
+    Without it an error on a route that answers another media type (calendar.ics)
+    took that media type, and a client expecting the documented JSON error broke.
+    """
+    body: dict[str, object] = {"status_code": exc.status_code, "detail": exc.detail}
+    if exc.extra:
+        body["extra"] = exc.extra
+    return Response(
+        body,
+        status_code=exc.status_code,
+        headers=exc.headers,
+        media_type="application/json",
+    )
+
+
+def model_validation_handler(_: Request, exc: ValidationError) -> Response[dict[str, object]]:
+    """A value the database column cannot hold, caught by Tortoise (too long for a
+    lookup, say). Actions check their input first; this is the net under them. The
+    value itself is never echoed: it is whatever a caller sent."""
+    field = str(exc).split(":", 1)[0].strip() if ":" in str(exc) else "body"
+    if not field.isidentifier():
+        field = "body"
+    message = f"{field} is too long or not valid"
+    return Response(
+        {
+            "status_code": 400,
+            "detail": message,
+            "extra": [{"key": field, "message": message, "source": "body"}],
+        },
+        status_code=400,
     )
 
 

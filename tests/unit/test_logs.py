@@ -30,6 +30,7 @@ def test_secrets_are_redacted() -> None:
     ):
         assert secret not in out, secret
     assert "fu_***" in out and "+56 9 **** **67" in out
+    assert redact_secrets("login ana.perez@uandes.cl failed") == "login ***@uandes.cl failed"
 
 
 def test_access_line_keeps_keys_not_values_and_stamps_the_request_id() -> None:
