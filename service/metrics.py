@@ -94,7 +94,7 @@ async def _messages(now: datetime) -> list[Metric]:
 
 async def _lateness(now: datetime) -> HistogramMetricFamily:
     pairs = await OutboundMessage.filter(
-        sent_at__isnull=False, sent_at__gte=now - _LATENESS_WINDOW
+        sent_at__gte=now - _LATENESS_WINDOW, sent_at__lte=now
     ).values_list("send_at", "sent_at")
     late = [max(0.0, (sent - planned).total_seconds()) for planned, sent in pairs]
     buckets = [
