@@ -9,6 +9,7 @@ client cannot pick its own address to escape the per-address sign-in throttle.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -67,19 +68,68 @@ def _wait_for(path: Path, pattern: str, proc: subprocess.Popen[bytes], timeout: 
     raise AssertionError(f"timed out waiting for {pattern!r}")
 
 
+class Serve:
+    """A running ``followup serve``; ``stop()`` ends it (SIGTERM) and waits."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.log = log
+        with log.open("wb") as out:
+            self.proc = subprocess.Popen(  # noqa: S603  # our own command line, no shell
+                _followup("serve", "--port", "0"), env=env, stdout=out, stderr=subprocess.STDOUT
+            )
+        port = _wait_for(log, r"Uvicorn running on http://127\.0\.0\.1:(\d+)", self.proc, 60)
+        self.base_url = f"http://127.0.0.1:{port}"
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=30)
+
+
 @pytest.fixture
-def serve(env: dict[str, str], tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    log = tmp_path / "serve.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(  # noqa: S603  # our own command line, no shell
-            _followup("serve", "--port", "0"), env=env, stdout=out, stderr=subprocess.STDOUT
-        )
+def serve(env: dict[str, str], tmp_path: Path) -> Iterator[Serve]:
+    server = Serve(env, tmp_path / "serve.log")
     try:
-        port = _wait_for(log, r"Uvicorn running on http://127\.0\.0\.1:(\d+)", proc, 60)
-        yield f"http://127.0.0.1:{port}", log
+        yield server
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
+        server.stop()
+
+
+def _make_planned_messages_due(database_url: str) -> None:
+    """So that the worker, not serve, sends something while we watch its log."""
+    from datetime import UTC, datetime, timedelta
+
+    from service.db.lifecycle import close_database, open_database
+    from service.db.models import OutboundMessage
+
+    async def work() -> None:
+        await open_database(database_url)
+        try:
+            due = datetime.now(UTC) - timedelta(minutes=1)
+            await OutboundMessage.filter(status="planned", participant__study_id="LOG-001").update(
+                send_at=due, expires_at=None
+            )
+        finally:
+            await close_database()
+
+    asyncio.run(work())
+
+
+def _sent_bodies(database_url: str) -> list[str]:
+    from service.db.lifecycle import close_database, open_database
+    from service.db.models import OutboundMessage
+
+    async def work() -> list[str]:
+        await open_database(database_url)
+        try:
+            rows = await OutboundMessage.filter(
+                participant__study_id="LOG-001", body__isnull=False
+            ).values_list("body", flat=True)
+            return [str(body) for body in rows if body and len(str(body)) > 20]
+        finally:
+            await close_database()
+
+    return asyncio.run(work())
 
 
 def _assert_nothing_personal(text: str, extra_secrets: list[str]) -> None:
@@ -91,9 +141,9 @@ def _assert_nothing_personal(text: str, extra_secrets: list[str]) -> None:
 
 
 def test_cli_serve_and_worker_logs_hold_nothing_personal(
-    env: dict[str, str], serve: tuple[str, Path], tmp_path: Path
+    env: dict[str, str], serve: Serve, tmp_path: Path, database_url: str
 ) -> None:
-    base, serve_log = serve
+    base, serve_log = serve.base_url, serve.log
     added = subprocess.run(  # noqa: S603  # our own command line, no shell
         _followup("user", "add", ADMIN, "--role", "admin"),
         env=env,
@@ -150,6 +200,8 @@ def test_cli_serve_and_worker_logs_hold_nothing_personal(
         assert last.status_code == 429, last.text
         assert int(last.headers["retry-after"]) > 0
 
+    serve.stop()
+    _make_planned_messages_due(database_url)
     worker_log = tmp_path / "worker.log"
     with worker_log.open("wb") as out:
         worker = subprocess.Popen(  # noqa: S603  # our own command line, no shell
@@ -157,12 +209,13 @@ def test_cli_serve_and_worker_logs_hold_nothing_personal(
         )
     try:
         _wait_for(worker_log, r"(worker running)", worker, 60)
-        time.sleep(1.5)  # a real process on a real clock: let the dispatcher wake once
+        _wait_for(worker_log, r"(console sms)", worker, 30)  # the worker sends
     finally:
         worker.send_signal(signal.SIGTERM)
         worker.wait(timeout=30)
 
-    time.sleep(0.2)
+    bodies += _sent_bodies(database_url)
+    assert bodies, "nothing was sent, so nothing was checked"
     serve_text = serve_log.read_text()
     everything = "\n".join([added.stdout, added.stderr, serve_text, worker_log.read_text()])
     _assert_nothing_personal(everything, secrets + bodies)
