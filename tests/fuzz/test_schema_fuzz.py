@@ -82,6 +82,23 @@ def _database(tmp: Path) -> str:
     return fuzz_url
 
 
+def _drop_if_postgres(url: str) -> None:
+    if not url.startswith("postgres"):
+        return
+
+    async def drop() -> None:
+        import asyncpg  # type: ignore[import-untyped]  # no stubs
+
+        base, _, name = url.replace("postgres://", "postgresql://", 1).rpartition("/")
+        conn = await asyncpg.connect(base + "/postgres")
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+    asyncio.run(drop())
+
+
 def _run(env: dict[str, str], *args: str, stdin: str | None = None) -> None:
     done = subprocess.run(  # noqa: S603  # our own command line, no shell
         [sys.executable, "-m", "service", *args],
@@ -162,6 +179,7 @@ def fuzz_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzTarget
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=30)
+            _drop_if_postgres(env["DATABASE_URL"])
 
 
 def _wait_for_port(log: Path, proc: subprocess.Popen[bytes]) -> str:

@@ -68,6 +68,28 @@ def _wait_for(path: Path, pattern: str, proc: subprocess.Popen[bytes], timeout: 
     raise AssertionError(f"timed out waiting for {pattern!r}")
 
 
+def _daytime_zone() -> str:
+    """A zone where it is daytime now, so the worker's sends are not held back by
+    quiet hours (21:00-09:00 local) whatever hour the suite runs at."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    candidates = (
+        "America/Santiago",
+        "Europe/Madrid",
+        "Asia/Kolkata",
+        "Asia/Tokyo",
+        "Pacific/Auckland",
+        "America/Los_Angeles",
+        "America/New_York",
+    )
+    now = datetime.now(UTC)
+    for zone in candidates:
+        if 10 <= now.astimezone(ZoneInfo(zone)).hour < 19:
+            return zone
+    return "America/Santiago"  # unreachable: the zones cover every hour
+
+
 class Serve:
     """A running ``followup serve``; ``stop()`` ends it (SIGTERM) and waits."""
 
@@ -172,6 +194,7 @@ def test_cli_serve_and_worker_logs_hold_nothing_personal(
                 "can_become_pregnant": False,
                 "baseline_infusion_date": time.strftime("%Y-%m-%d"),
                 "sms_consent": True,
+                "timezone": _daytime_zone(),
             },
         )
         assert enrolled.status_code == 201, enrolled.text
