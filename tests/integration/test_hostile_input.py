@@ -139,3 +139,31 @@ async def test_invalid_utf8_in_json(client: Client) -> None:
     )
     assert response.status_code == 400, (response.status_code, response.text[:300])
     assert "body" in response.text
+
+
+async def test_nul_in_a_json_key_and_an_oversized_body(client: Client) -> None:
+    headers = await _admin(client)
+    before = await database_snapshot()
+    keyed = await client.post(
+        "/api/v1/participants",
+        content=b'{"study\\u0000id": "MSC-001"}',
+        headers={**headers, "content-type": "application/json"},
+    )
+    assert keyed.status_code == 400 and "NUL" in keyed.text
+    huge = await client.post(
+        "/api/v1/participants",
+        content=b'{"study_id": "' + b"x" * (2 * 1024 * 1024) + b'"}',
+        headers={**headers, "content-type": "application/json"},
+    )
+    assert huge.status_code == 413
+    assert await database_snapshot() == before
+
+
+async def test_form_bodies_are_left_to_the_webhook(client: Client) -> None:
+    """The guard never reads form bodies: Twilio's webhooks store what was sent."""
+    response = await client.post(
+        "/webhooks/twilio/sms",
+        content=b"Body=hola%00&From=%2B56961234567",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 403  # unsigned: refused by the webhook itself
