@@ -119,11 +119,13 @@ def check_json_body(body: bytes) -> None:
         raise _refuse(field, "must not contain a NUL character", "body")
 
 
-def _is_json(scope: Scope) -> bool:
+def _is_form(scope: Scope) -> bool:
+    """Form posts (Twilio's webhooks) pass untouched; every other body is read as the
+    JSON the routes expect, whatever Content-Type the client claimed."""
     for name, value in scope.get("headers", ()):
         if name == b"content-type":
             media = value.decode("latin-1").split(";", 1)[0].strip().lower()
-            return media == "application/json" or media.endswith("+json")
+            return media in {"application/x-www-form-urlencoded", "multipart/form-data"}
     return False
 
 
@@ -150,7 +152,7 @@ class InputGuard(ASGIMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         check_path_params(dict(scope.get("path_params") or {}))
         check_query(scope.get("query_string", b""))
-        if scope.get("method") in {"POST", "PUT", "PATCH"} and _is_json(scope):
+        if scope.get("method") in {"POST", "PUT", "PATCH"} and not _is_form(scope):
             body = await _read_body(receive)
             check_json_body(body)
             replayed = False

@@ -167,3 +167,20 @@ async def test_form_bodies_are_left_to_the_webhook(client: Client) -> None:
         headers={"content-type": "application/x-www-form-urlencoded"},
     )
     assert response.status_code == 403  # unsigned: refused by the webhook itself
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/octet-stream", None])
+async def test_a_json_route_guards_its_body_whatever_the_content_type(
+    client: Client, content_type: str | None
+) -> None:
+    headers = await _admin(client)
+    if content_type:
+        headers["content-type"] = content_type
+    for body, key in (
+        (b'{"study_id": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "body"),
+        (b'{"study_id": "MSC-\xff\xfe001"}', "body"),
+        (b'{"study_id": "a\\u0000b", "site": "CUA"}', "study_id"),
+    ):
+        response = await client.post("/api/v1/participants", content=body, headers=headers)
+        assert response.status_code == 400, (content_type, response.text[:200])
+        assert response.json()["extra"][0]["key"] == key
