@@ -18,6 +18,7 @@ ENV PATH=/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     STUDY_FILE=/app/schedules/msc-role.toml \
     LOCALES_DIR=/app/locales \
+    LOG_FORMAT=json \
     DATABASE_URL=sqlite:///app/data/followup.sqlite3
 RUN mkdir -p /app/data && chown followup:followup /app/data
 USER followup

@@ -14,9 +14,11 @@ from contextlib import asynccontextmanager
 
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
+from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from tortoise.exceptions import ValidationError
 
 from service.actions.dispatch import reconcile_stale_claims
 from service.actions.edc_mapping import edc_mapping
@@ -42,11 +44,20 @@ from service.web.controllers.edc_status import EdcStatusController
 from service.web.controllers.health import HealthController
 from service.web.controllers.inbox import InboxController
 from service.web.controllers.messages import ParticipantMessagesController
+from service.web.controllers.metrics import MetricsController
 from service.web.controllers.mobile import MobileAuthController, MobileController
 from service.web.controllers.participants import ParticipantController
 from service.web.controllers.staff import AuthController, SiteController
 from service.web.controllers.webhooks import TwilioWebhookController
-from service.web.errors import action_error_handler
+from service.web.errors import (
+    action_error_handler,
+    http_error_handler,
+    internal_error_handler,
+    model_validation_handler,
+)
+from service.web.input_guard import InputGuard
+from service.web.openapi_truth import tell_the_truth
+from service.web.request_id import with_request_id
 
 log = logging.getLogger("service.app")
 
@@ -132,9 +143,19 @@ def create_app(
             RedcapSetupController,
             OdmController,
             EdcStatusController,
+            MetricsController,
         ],
         lifespan=[lifespan],
-        exception_handlers={ActionError: action_error_handler},
+        exception_handlers={
+            ActionError: action_error_handler,
+            HTTPException: http_error_handler,
+            ValidationError: model_validation_handler,
+            500: internal_error_handler,
+        },
+        middleware=[InputGuard()],
+        # Logging is configured once per process by service.logs; Litestar's own
+        # set-up would replace the root handlers and with them the redaction.
+        logging_config=None,
         openapi_config=OpenAPIConfig(
             title="MSC-ROLE follow-up service",
             version="1.0.0",
@@ -153,6 +174,8 @@ def create_app(
         cors_config=CORSConfig(allow_origins=[]),
         debug=False,
     )
+    app.asgi_handler = with_request_id(app.asgi_handler)
+    tell_the_truth(app.openapi_schema)  # the cached document /schema serves
     app.state.runtime = runtime
     app.state.scheduler = scheduler
     return app

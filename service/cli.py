@@ -1,4 +1,5 @@
-"""The `followup` command: serve | worker | migrate | user add | apikey add | reminders preview."""
+"""The `followup` command: serve | worker | migrate | user add/disable/enable | apikey add |
+reminders preview."""
 
 from __future__ import annotations
 
@@ -23,12 +24,14 @@ log = logging.getLogger("service.cli")
 
 
 def _configure_logging() -> None:
-    from service.adapters.redaction import PhoneRedactingFilter
+    """Before settings are read (so a configuration error is logged alike), from the
+    environment alone; ``main`` applies the validated settings right after."""
+    import os
 
-    handler = logging.StreamHandler()
-    handler.addFilter(PhoneRedactingFilter())
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    from service.logs import configure_logging
+
+    fmt = (os.environ.get("LOG_FORMAT") or "text").strip().lower()
+    configure_logging("json" if fmt == "json" else "text", "INFO")
 
 
 def _ensure_sqlite_folder(settings: Settings) -> None:
@@ -69,8 +72,20 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     asyncio.run(_preflight(settings))
     app = create_app(settings, demo=args.demo)
-    uvicorn.run(app, host=args.host, port=args.port, log_config=None)
+    uvicorn.run(app, host=args.host, port=args.port, **uvicorn_options(settings))
     return 0
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """How ``serve`` runs uvicorn: our logging (``log_config=None`` keeps uvicorn from
+    replacing it) and X-Forwarded-For believed only from FORWARDED_ALLOW_IPS."""
+    trusted = settings.forwarded_allow_ips
+    return {
+        "log_config": None,
+        "proxy_headers": bool(trusted),
+        "forwarded_allow_ips": list(trusted) if trusted else [],
+        "server_header": False,
+    }
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
@@ -114,6 +129,23 @@ def cmd_user_add(settings: Settings, args: argparse.Namespace) -> int:
 
     asyncio.run(_with_database(settings, work))
     print(f"added {args.role} {args.email.strip().lower()}")
+    return 0
+
+
+def cmd_user_set_active(settings: Settings, args: argparse.Namespace) -> int:
+    from service.actions.auth import set_staff_active
+
+    rt = _runtime(settings)
+    active = args.sub == "enable"
+
+    async def work() -> None:
+        from service.db.lifecycle import ensure_migrated
+
+        await ensure_migrated(may_migrate=settings.is_embedded)
+        await set_staff_active(rt, args.email, active=active, actor="system:cli")
+
+    asyncio.run(_with_database(settings, work))
+    print(f"{'enabled' if active else 'disabled'} {args.email.strip().lower()}")
     return 0
 
 
@@ -166,6 +198,12 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--role", required=True, choices=["admin", "coordinator", "monitor"])
     add.add_argument("--site", action="append", metavar="CODE")
     add.set_defaults(func=cmd_user_add)
+    disable = user.add_parser("disable", help="disable an account; its tokens stop at once")
+    disable.add_argument("email")
+    disable.set_defaults(func=cmd_user_set_active)
+    enable = user.add_parser("enable", help="enable a disabled account (old tokens stay dead)")
+    enable.add_argument("email")
+    enable.set_defaults(func=cmd_user_set_active)
 
     apikey = sub.add_parser("apikey", help="EDC API keys").add_subparsers(dest="sub", required=True)
     key = apikey.add_parser("add", help="create a key; printed once, only its hash is stored")
@@ -192,6 +230,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     _configure_logging()
     try:
         settings = load_settings()
+        from service.logs import configure_logging
+
+        configure_logging(settings.log_format, settings.log_level)
         return int(args.func(settings, args))
     except (ConfigError, ProtocolError, EdcMappingError) as exc:
         print(str(exc), file=sys.stderr)

@@ -60,6 +60,6 @@ async def load_demo_data(rt: Runtime) -> None:
                 rt, actor, study_id, 2, baseline + timedelta(days=second_after), "demo data"
             )
         created += 1
-    log.info(
-        "demo: %d participants enrolled; log in as %s / %s", created, DEMO_ADMIN, DEMO_PASSWORD
-    )
+    log.info("demo: %d participants enrolled", created)
+    # Printed, not logged: the log masks e-mail addresses, and this one is for reading.
+    print(f"demo: log in as {DEMO_ADMIN} / {DEMO_PASSWORD}", flush=True)

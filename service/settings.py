@@ -7,6 +7,7 @@ fault stops the process with one line naming the variable and what is wrong.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -46,6 +47,10 @@ class Settings:
     redcap_api_url: str | None = None
     redcap_api_token: str | None = None
     edc_push_interval_minutes: int = 15
+    forwarded_allow_ips: tuple[str, ...] = ()
+    log_format: str = "text"
+    log_level: str = "INFO"
+    metrics_token: str | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -157,6 +162,44 @@ def _redcap(env: Mapping[str, str]) -> tuple[str | None, str | None]:
     return url, token
 
 
+def _forwarded_allow_ips(env: Mapping[str, str]) -> tuple[str, ...]:
+    """Proxies whose X-Forwarded-For is believed; none by default.
+
+    A client that may name its own address defeats every per-address limit, so the
+    header counts only when it comes from an address listed here (IPs or networks,
+    comma-separated; ``*`` trusts everybody, only sensible behind a proxy that owns
+    the only way in).
+    """
+    raw = (env.get("FORWARDED_ALLOW_IPS") or "").strip()
+    if not raw:
+        return ()
+    entries = tuple(part.strip() for part in raw.split(",") if part.strip())
+    for entry in entries:
+        if entry == "*":
+            continue
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ConfigError(
+                "FORWARDED_ALLOW_IPS", f"must list IP addresses or networks, got {entry!r}"
+            ) from None
+    return entries
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, choices: set[str]) -> str:
+    value = (env.get(name) or default).strip()
+    if value.lower() not in {c.lower() for c in choices}:
+        raise ConfigError(name, f"must be one of {', '.join(sorted(choices))}, got {value!r}")
+    return value
+
+
+def _metrics_token(env: Mapping[str, str]) -> str | None:
+    value = env.get("METRICS_TOKEN") or None
+    if value is not None and len(value) < 32:
+        raise ConfigError("METRICS_TOKEN", "must be at least 32 characters")
+    return value
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     database_url = _database_url(env)
@@ -203,4 +246,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         redcap_api_url=redcap_url,
         redcap_api_token=redcap_token,
         edc_push_interval_minutes=int(_number(env, "EDC_PUSH_INTERVAL_MINUTES", 15, minimum=1)),
+        forwarded_allow_ips=_forwarded_allow_ips(env),
+        log_format=_choice(env, "LOG_FORMAT", "text", {"text", "json"}).lower(),
+        log_level=_choice(env, "LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR"}).upper(),
+        metrics_token=_metrics_token(env),
     )

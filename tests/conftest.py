@@ -56,6 +56,7 @@ TABLES = (
     "conversation",
     "inbound_message",
     "one_time_code",
+    "login_attempt",
     "service_state",
     "send_bucket",
     "audit_log",

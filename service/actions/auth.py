@@ -7,7 +7,8 @@ from datetime import timedelta
 from tortoise.transactions import in_transaction
 
 from service.actions.actors import Actor, Role
-from service.actions.errors import ActionError, Conflict, FieldInvalid
+from service.actions.errors import ActionError, Conflict, FieldInvalid, NotFound
+from service.actions.login_throttle import begin_attempt, finish_attempt
 from service.db.audit import audit
 from service.db.models import ApiKey, AuthToken, Participant, StaffUser
 from service.runtime import Runtime
@@ -30,10 +31,27 @@ def staff_actor(user: StaffUser) -> Actor:
     )
 
 
-async def login(rt: Runtime, email: str, password: str) -> str:
+async def authenticate_staff(
+    rt: Runtime, email: str, password: str, address: str | None, *, channel: str
+) -> StaffUser:
+    """Check a staff sign-in, throttled per account and per address.
+
+    The one entry point for every staff login (``channel`` is "api" for the token
+    route, "dashboard" for the dashboard's form): raises ``LoginThrottled`` (429)
+    before the password is even checked once a limit is reached, ``BadCredentials``
+    (401) for a wrong email or password or a disabled account, alike.
+    """
+    attempt = await begin_attempt(rt, email, address, channel=channel)
     user = await StaffUser.get_or_none(email=email.strip().lower(), active=True)
-    if not verify_password(password, user.password_hash if user else _DUMMY_HASH) or not user:
+    ok = verify_password(password, user.password_hash if user else _DUMMY_HASH) and user
+    await finish_attempt(rt, attempt, succeeded=bool(ok), channel=channel)
+    if not ok or user is None:
         raise BadCredentials("email or password is wrong")
+    return user
+
+
+async def login(rt: Runtime, email: str, password: str, address: str | None = None) -> str:
+    user = await authenticate_staff(rt, email, password, address, channel="api")
     return await issue_token(rt, staff=user)
 
 
@@ -102,6 +120,34 @@ async def add_staff_user(
             entity_id=email,
             changes={"role": role, "sites": sites},
         )
+    return user
+
+
+async def set_staff_active(rt: Runtime, email: str, *, active: bool, actor: str) -> StaffUser:
+    """Disable (or enable again) a staff account.
+
+    Disabling ends every session at once: ``actor_for_token`` reads ``active`` on
+    each request, and the account's tokens are deleted in the same transaction, so
+    enabling the account later does not bring old tokens back to life.
+    """
+    email = email.strip().lower()
+    user = await StaffUser.get_or_none(email=email)
+    if user is None:
+        raise NotFound(f"no staff account {email}", field="email")
+    async with in_transaction():
+        revoked = 0
+        if not active:
+            revoked = await AuthToken.filter(staff_id=user.id).delete()
+        await StaffUser.filter(id=user.id).update(active=active)
+        await audit(
+            at=rt.clock.now(),
+            actor=actor,
+            action="staff.enable" if active else "staff.disable",
+            entity="staff_user",
+            entity_id=email,
+            changes={"active": active, "tokens_revoked": revoked},
+        )
+    user.active = active
     return user
 
 

@@ -63,9 +63,13 @@ def _phone(raw: str) -> str:
 
 
 def _timezone(value: str) -> str:
+    # ZoneInfo turns a name into a file path: a long one raises OSError (name too
+    # long), so anything longer than the column is refused before it gets there.
+    if len(value) > 64:
+        raise FieldInvalid("timezone is longer than 64 characters", field="timezone")
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise FieldInvalid(
             f"timezone {value!r} is not an IANA time zone", field="timezone"
         ) from None

@@ -369,3 +369,18 @@ class ServiceState(Model):
 
     class Meta:
         table = "service_state"
+
+
+class LoginAttempt(Model):
+    # One staff sign-in attempt, kept for the throttle's window (actions/login_throttle.py).
+    # The account is a keyed hash of the lower-cased email, so typed-in addresses of
+    # people without an account leave nothing readable behind.
+    id = fields.IntField(primary_key=True)
+    account_key = fields.CharField(max_length=20)
+    address = fields.CharField(max_length=64)
+    outcome = fields.CharField(max_length=12)  # pending | failed | succeeded | throttled
+    at = fields.DatetimeField()
+
+    class Meta:
+        table = "login_attempt"
+        indexes = (("account_key", "at"), ("address", "at"))

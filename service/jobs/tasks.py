@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from service.actions.alerts import alert_jobs
 from service.actions.dispatch import dispatch_due
+from service.actions.login_throttle import purge_old_attempts
 from service.actions.mobile_auth import purge_stale_codes
 from service.runtime import Runtime
 
@@ -38,6 +39,17 @@ async def edc_push(rt: Runtime) -> None:
         log.info("edc push: %s", result.summary().splitlines()[0])
 
 
+async def purge_login_attempts(rt: Runtime) -> None:
+    """Sign-in attempts matter for the throttle's window; a day later they go."""
+    purged = await purge_old_attempts(rt)
+    if purged:
+        log.info("purged %d old sign-in attempts", purged)
+
+
 def periodic_jobs() -> dict[str, Job]:
     """APScheduler's jobs; sending itself is the dispatcher loop's (jobs.dispatcher)."""
-    return {"codes.purge": purge_codes, "edc.push": edc_push} | alert_jobs()
+    return {
+        "codes.purge": purge_codes,
+        "logins.purge": purge_login_attempts,
+        "edc.push": edc_push,
+    } | alert_jobs()

@@ -1,17 +1,88 @@
-"""Map action failures onto Litestar's error shape: {status_code, detail, extra}."""
+"""Map failures onto Litestar's error shape: {status_code, detail, extra}.
+
+An ``ActionError`` is the caller's fault and names the field. Anything else is ours:
+it is logged once with its traceback (the log set-up redacts phone numbers and
+secrets from it) and the request id, and the caller gets a bare 500 carrying the
+same request id, so a report from the field can be found in the log.
+"""
 
 from __future__ import annotations
 
+import logging
+
 from litestar import Request, Response
+from litestar.exceptions import HTTPException
+from tortoise.exceptions import ValidationError
 
 from service.actions.errors import ActionError
+
+log = logging.getLogger("service.web")
 
 
 def action_error_handler(_: Request, exc: ActionError) -> Response[dict[str, object]]:
     extra: list[dict[str, str]] = []
     if exc.field:
         extra.append({"key": exc.field, "message": exc.message, "source": "body"})
+    retry_after = getattr(exc, "retry_after_s", None)
     return Response(
         {"status_code": exc.status_code, "detail": exc.message, "extra": extra},
         status_code=exc.status_code,
+        headers={"Retry-After": str(retry_after)} if retry_after is not None else None,
+    )
+
+
+def http_error_handler(_: Request, exc: HTTPException) -> Response[dict[str, object]]:
+    """Litestar's own 4xx (auth, validation, not found) as JSON on every route.
+
+    Without it an error on a route that answers another media type (calendar.ics)
+    took that media type, and a client expecting the documented JSON error broke.
+    """
+    body: dict[str, object] = {"status_code": exc.status_code, "detail": exc.detail}
+    if exc.extra:
+        body["extra"] = exc.extra
+    return Response(
+        body,
+        status_code=exc.status_code,
+        headers=exc.headers,
+        media_type="application/json",
+    )
+
+
+def model_validation_handler(_: Request, exc: ValidationError) -> Response[dict[str, object]]:
+    """A value the database column cannot hold, caught by Tortoise (too long for a
+    lookup, say). Actions check their input first; this is the net under them. The
+    value itself is never echoed: it is whatever a caller sent."""
+    field = str(exc).split(":", 1)[0].strip() if ":" in str(exc) else "body"
+    if not field.isidentifier():
+        field = "body"
+    message = f"{field} is too long or not valid"
+    return Response(
+        {
+            "status_code": 400,
+            "detail": message,
+            "extra": [{"key": field, "message": message, "source": "body"}],
+        },
+        status_code=400,
+    )
+
+
+def internal_error_handler(request: Request, exc: Exception) -> Response[dict[str, object]]:
+    request_id = str(request.scope.get("state", {}).get("request_id", "-"))
+    where = str(request.scope.get("path_template") or "unrouted")
+    # The route template, not the URL: a URL can carry a participant's identifiers.
+    log.error(
+        "unhandled %s in %s %s (request %s)",
+        type(exc).__name__,
+        request.method,
+        where,
+        request_id,
+        exc_info=exc,
+    )
+    return Response(
+        {
+            "status_code": 500,
+            "detail": "Internal Server Error",
+            "extra": {"request_id": request_id},
+        },
+        status_code=500,
     )

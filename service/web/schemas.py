@@ -8,9 +8,10 @@ it, instead of being silently dropped.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 
 import msgspec
-from msgspec import UNSET, UnsetType
+from msgspec import UNSET, Meta, UnsetType
 
 
 class Request(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -18,8 +19,8 @@ class Request(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class TokenRequest(Request):
-    email: str
-    password: str
+    email: Annotated[str, Meta(min_length=1, max_length=254)]
+    password: Annotated[str, Meta(min_length=1, max_length=1024)]
 
 
 class TokenResponse(msgspec.Struct):

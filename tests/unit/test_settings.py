@@ -27,6 +27,10 @@ GOOD = {"DATABASE_URL": "sqlite://:memory:", "SECRET_KEY": "x" * 40}
         ({"SMS_RATE_PER_SECOND": "-1"}, "SMS_RATE_PER_SECOND"),
         ({"SECRET_KEY": "short"}, "SECRET_KEY"),
         ({"DATABASE_URL": "postgres://u@h/db", "SECRET_KEY": ""}, "SECRET_KEY"),
+        ({"FORWARDED_ALLOW_IPS": "10.0.0.1,proxy.local"}, "FORWARDED_ALLOW_IPS"),
+        ({"LOG_FORMAT": "xml"}, "LOG_FORMAT"),
+        ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+        ({"METRICS_TOKEN": "short"}, "METRICS_TOKEN"),
     ],
 )
 def test_bad_values_name_the_variable(env: dict[str, str], variable: str) -> None:
@@ -81,3 +85,27 @@ def test_redcap_settings() -> None:
     settings = load_settings({**GOOD, **env})
     assert settings.redcap_api_url == "https://redcap.uandes.cl/api/"
     assert settings.edc_push_interval_minutes == 5
+
+
+def test_forwarded_headers_are_trusted_from_nobody_by_default() -> None:
+    from service.cli import uvicorn_options
+
+    default = load_settings(GOOD)
+    assert default.forwarded_allow_ips == ()
+    assert uvicorn_options(default)["proxy_headers"] is False
+    assert uvicorn_options(default)["log_config"] is None
+    proxied = load_settings({**GOOD, "FORWARDED_ALLOW_IPS": "10.0.0.5, 192.168.0.0/24"})
+    assert proxied.forwarded_allow_ips == ("10.0.0.5", "192.168.0.0/24")
+    options = uvicorn_options(proxied)
+    assert options["proxy_headers"] is True
+    assert options["forwarded_allow_ips"] == ["10.0.0.5", "192.168.0.0/24"]
+
+
+def test_log_settings_defaults() -> None:
+    settings = load_settings(GOOD)
+    assert (settings.log_format, settings.log_level, settings.metrics_token) == (
+        "text",
+        "INFO",
+        None,
+    )
+    assert load_settings({**GOOD, "LOG_FORMAT": "JSON"}).log_format == "json"

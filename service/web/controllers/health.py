@@ -1,11 +1,40 @@
-"""Liveness and readiness probes."""
+"""Liveness and readiness probes that say which part is unwell.
+
+``/health/ready`` answers 503 when this process cannot do its job (database
+unreachable, migrations pending, scheduler stopped) and names the part. The
+dispatch backlog is reported beside them but does not fail readiness: taking an API
+process out of the load balancer would not send one message sooner, and a backlog
+is what the metrics and their alerts are for.
+"""
 
 from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
 
 from litestar import Controller, Request, Response, get
 from tortoise import connections
 
 from service.db.lifecycle import pending_migrations
+from service.db.models import OutboundMessage
+from service.web.auth import runtime_of
+
+BACKLOG_WARNING = timedelta(minutes=10)
+_FATAL = ("database", "migrations", "scheduler")
+
+
+async def _dispatch_backlog(request: Request[Any, Any, Any]) -> str:
+    now = runtime_of(request).clock.now()
+    oldest = (
+        await OutboundMessage.filter(status="planned", send_at__lte=now - BACKLOG_WARNING)
+        .order_by("send_at")
+        .first()
+        .values_list("send_at", flat=True)
+    )
+    if oldest is None:
+        return "ok"
+    minutes = int((now - oldest).total_seconds() // 60)  # type: ignore[operator]  # a datetime
+    return f"behind: a due message has waited {minutes} min"
 
 
 class HealthController(Controller):
@@ -17,19 +46,31 @@ class HealthController(Controller):
         return {"status": "ok"}
 
     @get("/ready", summary="Database reachable, migrations current, scheduler running")
-    async def ready(self, request: Request) -> Response[dict[str, object]]:
-        checks: dict[str, object] = {}
+    async def ready(self, request: Request[Any, Any, Any]) -> Response[dict[str, object]]:
+        checks: dict[str, str] = {}
         try:
             await connections.get("default").execute_query("SELECT 1")
             checks["database"] = "ok"
-            pending = await pending_migrations()
-            checks["migrations"] = "ok" if not pending else f"{len(pending)} pending"
         except Exception as exc:  # readiness must report, never raise
             checks["database"] = f"unreachable: {type(exc).__name__}"
+            checks["migrations"] = "unknown: database unreachable"
+        if checks["database"] == "ok":
+            try:
+                pending = await pending_migrations()
+                checks["migrations"] = "ok" if not pending else f"{len(pending)} pending"
+            except Exception as exc:
+                checks["migrations"] = f"unknown: {type(exc).__name__}"
+            try:
+                checks["dispatch"] = await _dispatch_backlog(request)
+            except Exception as exc:
+                checks["dispatch"] = f"unknown: {type(exc).__name__}"
         scheduler = getattr(request.app.state, "scheduler", None)
-        checks["scheduler"] = "ok" if scheduler is None or scheduler.running else "stopped"
-        ok = all(v == "ok" for v in checks.values())
+        if scheduler is None:
+            checks["scheduler"] = "ok"  # not run in this process (a worker runs it)
+        else:
+            checks["scheduler"] = "ok" if scheduler.running else "stopped"
+        unwell = sorted(name for name in _FATAL if checks.get(name) != "ok")
         return Response(
-            {"status": "ok" if ok else "unavailable", "checks": checks},
-            status_code=200 if ok else 503,
+            {"status": "unavailable" if unwell else "ok", "unwell": unwell, "checks": checks},
+            status_code=503 if unwell else 200,
         )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from litestar import Controller, get, post, put
+from typing import Any
+
+from litestar import Controller, Request, get, post, put
 from litestar.di import Provide
 
 from service.actions.actors import Actor
@@ -31,8 +33,11 @@ class AuthController(Controller):
     dependencies = {"rt": Provide(provide_runtime)}
 
     @post("/token", summary="Exchange email and password for a bearer token", status_code=200)
-    async def token(self, rt: Runtime, data: TokenRequest) -> TokenResponse:
-        return TokenResponse(access_token=await login(rt, data.email, data.password))
+    async def token(
+        self, rt: Runtime, request: Request[Any, Any, Any], data: TokenRequest
+    ) -> TokenResponse:
+        address = request.client.host if request.client else None
+        return TokenResponse(access_token=await login(rt, data.email, data.password, address))
 
 
 class SiteController(Controller):
