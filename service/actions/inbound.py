@@ -167,6 +167,7 @@ async def _understand(
         inbound.body,
         form.get("OptOutType") or None,
         awaiting_severity=state is not None and state.step is Awaiting.SEVERITY,
+        subscribed=not participant.opted_out and participant.sms_blocked_code != 21610,
     )
     if keyword is Keyword.OPT_OUT:
         return await _opt_out(rt, participant, inbound, conversation, state, form)
