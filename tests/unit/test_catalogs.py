@@ -92,6 +92,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "severity.mild": NONE,
     "severity.moderate": NONE,
     "severity.severe": NONE,
+    "finding.pregnancy_yes": NONE,
 }
 
 SITES = ("Hospital Barros Luco Trudeau", "Clínica Universidad de los Andes")
