@@ -9,9 +9,11 @@ Order of business, and why:
    process and a row lock on the participant in PostgreSQL), so two replies that
    arrive together are applied in order, never interleaved.
 3. Keywords first (opt-out, opt-in, help), because "BAJA" must work in any state;
-   then an open check-in conversation; then a recent check-in prompt that this
-   message starts answering; then "SI" as a visit confirmation; anything else goes
-   to the coordinators' queue and the participant hears "we received it".
+   then an open check-in conversation; outside one, a red-flag report ("dolor de
+   pecho", :mod:`service.actions.reports`) or SINTOMAS; then a recent check-in
+   prompt that this message starts answering; then "SI" as a visit confirmation;
+   anything else goes to the coordinators' queue and the participant hears "we
+   received it".
 
 Replies are outbound message rows sent through the dispatcher (tracked, retried,
 counted), not TwiML bodies, so the webhook answers an empty ``<Response/>``.
@@ -33,6 +35,7 @@ from service.actions.actors import Actor
 from service.actions.checkins import advise_participant, checkin_key_for, submit_checkin
 from service.actions.dispatch import enqueue_now, send_now
 from service.actions.replanning import replan_participant
+from service.actions.reports import alerting_report, start_symptoms_on_demand, submit_sms_report
 from service.adapters.phones import InvalidPhone, normalize_any
 from service.db.audit import audit
 from service.db.models import (
@@ -55,6 +58,7 @@ from service.domain.checkins import (
 )
 from service.domain.keywords import Keyword, classify_keyword
 from service.domain.protocol import Questionnaire
+from service.domain.red_flags import Report
 from service.runtime import Runtime
 
 log = logging.getLogger("service.inbound")
@@ -78,6 +82,7 @@ class _Work:
     handling: str
     replies: list[OutboundMessage] = field(default_factory=list)
     finished: tuple[str, str, SymptomAnswers | PregnancyAnswer, list[str], bool, bool] | None = None
+    report: Report | None = None  # an unprompted red-flag report (actions/reports.py)
 
 
 def _actor(participant: Participant) -> Actor:
@@ -101,6 +106,8 @@ async def handle_inbound(rt: Runtime, form: dict[str, str]) -> InboundOutcome:
         work, participant = await _apply(rt, sid, phone, form)
         if work.finished is not None and participant is not None:
             await _submit_finished(rt, participant, work)
+        if work.report is not None and participant is not None:
+            await submit_sms_report(rt, participant, sid, form.get("Body", ""), work.report)
         sent = [await send_now(rt, row) for row in work.replies]
     log.info("inbound sms handled: %s (%d replies)", work.handling, len(sent))
     return InboundOutcome(handling=work.handling, replies=sent)
@@ -178,8 +185,17 @@ async def _understand(
         if (form.get("OptOutType") or "").upper() != "HELP":  # Twilio answered it already
             work.replies.append(await _reply(rt, participant, inbound, Outgoing("help.reply"), 0))
         return work
+    if conversation is None:  # unasked reports, even while opted out: never ignored
+        report = alerting_report(rt, inbound.body)
+        if report is not None:
+            return _Work(handling="report", report=report)
     if participant.opted_out:
         return _Work(handling="while_opted_out")
+    if conversation is None and keyword is Keyword.SYMPTOMS:
+        work = _Work(handling="symptoms_on_demand")
+        out = await start_symptoms_on_demand(rt, participant, inbound)
+        work.replies.append(await _reply(rt, participant, inbound, out, 0))
+        return work
     if conversation is None and keyword is Keyword.YES:
         # "SI" answers whatever we asked last: a visit reminder or a check-in prompt.
         confirmed = await _confirm_next_visit(rt, participant, inbound)

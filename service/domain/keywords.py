@@ -1,4 +1,4 @@
-"""SMS keywords: opt-out, opt-in, help, yes, no and "none".
+"""SMS keywords: opt-out, opt-in, help, yes, no, "none" and SINTOMAS.
 
 Participants type on cheap phones, in Chilean Spanish, with or without accents,
 capitals and punctuation ("Sí.", " SI ", "¡Alto!", "Baja, gracias"). Every reply is
@@ -53,6 +53,7 @@ class Keyword(StrEnum):
     YES = "yes"
     NO = "no"
     NONE = "none"  # "0", "ninguno": no symptom at all
+    SYMPTOMS = "symptoms"  # "SINTOMAS": start a symptom check-in now, unasked
 
 
 MAX_KEYWORD_WORDS: Final = 4
@@ -87,6 +88,7 @@ _WORDS: Final[dict[str, Keyword]] = {
         ("0", "ninguno", "ninguna", "ningunos", "ningunas", "nada"),
         Keyword.NONE,
     ),
+    **dict.fromkeys(("sintomas", "sintoma", "symptoms"), Keyword.SYMPTOMS),
 }
 
 KEYWORD_WORDS: Final = frozenset(_WORDS)

@@ -125,6 +125,9 @@ class Symptom:
     red_flag: bool = False  # an alert whatever the severity
     emergency: bool = False  # tell the participant to call emergency services
     asks_temperature: bool = False
+    # Phrases that report this symptom in an SMS sent outside a dialogue
+    # ("dolor de pecho"); see service/domain/red_flags.py.
+    report_phrases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +136,8 @@ class SafetyRules:
     alert_on_severity: str = "severe"
     pregnancy_yes_alerts: bool = True
     escalate_after_minutes: int = 30
+    # Phrases that report a pregnancy in an SMS sent outside a dialogue.
+    pregnancy_phrases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,6 +41,7 @@ from service.domain.protocol import (
     VisitDefinition,
     VisitKind,
 )
+from service.domain.red_flags import phrase_problem, phrase_words
 
 __all__ = ["ProtocolError", "load_protocol", "parse_protocol"]
 
@@ -118,6 +119,8 @@ def parse_protocol(text: str, source: str) -> Protocol:
         raise ProtocolError(
             source, "symptoms", "a symptoms check-in is defined but no [[symptoms]] are listed"
         )
+    safety = _safety(_Entry(source, "safety", top.subtable("safety")))
+    _check_phrases(source, symptoms, safety)
     return Protocol(
         study_code=study.code("code"),
         study_name=study.text("name"),
@@ -129,7 +132,7 @@ def parse_protocol(text: str, source: str) -> Protocol:
         quiet_hours=quiet,
         checkins=tuple(c for _, c in checkins),
         symptoms=symptoms,
-        safety=_safety(_Entry(source, "safety", top.subtable("safety"))),
+        safety=safety,
         follow_up_months=study.integer("follow_up_months", minimum=1),
     )
 
@@ -409,7 +412,7 @@ def _checkin(e: _Entry) -> tuple[_Entry, CheckinDefinition]:
 def _symptom(e: _Entry) -> tuple[_Entry, Symptom]:
     e.check_keys(
         required=("number", "code", "label_key"),
-        optional=("red_flag", "emergency", "asks_temperature"),
+        optional=("red_flag", "emergency", "asks_temperature", "report_phrases"),
     )
     symptom = Symptom(
         code=e.code("code"),
@@ -418,6 +421,7 @@ def _symptom(e: _Entry) -> tuple[_Entry, Symptom]:
         red_flag=e.boolean("red_flag", default=False),
         emergency=e.boolean("emergency", default=False),
         asks_temperature=e.boolean("asks_temperature", default=False),
+        report_phrases=_phrases(e, "report_phrases"),
     )
     if symptom.emergency and not symptom.red_flag:
         e.fail("emergency = true needs red_flag = true (an emergency always alerts the team)")
@@ -447,7 +451,8 @@ def _safety(e: _Entry) -> SafetyRules:
             "alert_on_severity",
             "pregnancy_yes_alerts",
             "escalate_after_minutes",
-        )
+        ),
+        optional=("pregnancy_phrases",),
     )
     fever = e.number("fever_threshold_c")
     if not 37.0 <= fever <= 41.0:
@@ -460,4 +465,30 @@ def _safety(e: _Entry) -> SafetyRules:
         alert_on_severity=severity,
         pregnancy_yes_alerts=e.boolean("pregnancy_yes_alerts"),
         escalate_after_minutes=e.integer("escalate_after_minutes", minimum=1),
+        pregnancy_phrases=_phrases(e, "pregnancy_phrases"),
     )
+
+
+def _phrases(e: _Entry, key: str) -> tuple[str, ...]:
+    """A list of red-flag phrases (see service/domain/red_flags.py), each usable."""
+    value = e.table.get(key, [])
+    if not isinstance(value, list):
+        e.fail(f'{key} must be a list of strings, e.g. {key} = ["dolor de pecho"]')
+    for phrase in value:
+        problem = phrase_problem(phrase)
+        if problem:
+            e.fail(f"{key}: {problem}")
+    return tuple(value)
+
+
+def _check_phrases(source: str, symptoms: tuple[Symptom, ...], safety: SafetyRules) -> None:
+    """One phrase reports one thing: the same words under two findings are refused."""
+    owners: dict[tuple[str, ...], str] = {}
+    named = [(f"symptoms ({s.code})", s.report_phrases) for s in symptoms]
+    for name, phrases in [*named, ("safety", safety.pregnancy_phrases)]:
+        for phrase in phrases:
+            words = phrase_words(phrase)
+            if owners.setdefault(words, name) != name:
+                raise ProtocolError(
+                    source, name, f"phrase {phrase!r} is already listed under {owners[words]}"
+                )

@@ -126,6 +126,16 @@ _ENTRIES: Final[tuple[tuple[str, str], ...]] = (
         "9 nausea or vomiting\n10 diarrhea\n11 cough\n12 burning when urinating\n"
         "13 other",
     ),
+    # TRANSLATORS: SMS, same list as the weekly check-in. Sent when the participant
+    # texts SINTOMAS to report symptoms on their own, at any time.
+    NC_(
+        "checkin.symptoms.on_demand",
+        "MSC-ROLE: Tell us what you feel. Reply with the numbers (e.g. 1 5).\n"
+        "1 fever\n2 chills\n3 shortness of breath\n4 chest pain\n5 skin rash\n"
+        "6 swollen legs or face\n7 dark or foamy urine\n8 passing less urine\n"
+        "9 nausea or vomiting\n10 diarrhea\n11 cough\n12 burning when urinating\n"
+        "13 other",
+    ),
     # TRANSLATORS: SMS. {symptom} is a symptom label such as "Fever"; the reply
     # numbers 1, 2, 3 must stay.
     NC_(
