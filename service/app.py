@@ -39,6 +39,7 @@ from service.web.controllers.inbox import InboxController
 from service.web.controllers.messages import ParticipantMessagesController
 from service.web.controllers.mobile import MobileAuthController, MobileController
 from service.web.controllers.participants import ParticipantController
+from service.web.controllers.sessions import ParticipantSessionController
 from service.web.controllers.staff import AuthController, SiteController
 from service.web.controllers.webhooks import TwilioWebhookController
 from service.web.errors import action_error_handler
@@ -105,6 +106,7 @@ def create_app(
             HealthController,
             AuthController,
             ParticipantController,
+            ParticipantSessionController,
             SiteController,
             InboxController,
             MobileAuthController,

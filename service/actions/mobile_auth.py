@@ -33,10 +33,10 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from service.actions.actors import SYSTEM
-from service.actions.auth import issue_token
 from service.actions.delivery import BLOCKING_CODES, block_participant
 from service.actions.dispatch import status_callback_url
 from service.actions.errors import FieldInvalid
+from service.actions.participant_sessions import start_session
 from service.actions.rendering import render_text
 from service.adapters.phones import InvalidPhone, normalize_any
 from service.adapters.redaction import mask_phone, redact_phones
@@ -329,7 +329,7 @@ async def verify_code(rt: Runtime, phone_raw: str, code: str) -> str:
     if not used:  # the same code, verified twice at once: only one wins
         raise CodeRejected(_EXPIRED)
     await _audit_verify(now, f"participant:{participant.study_id}", row, "ok")
-    return await issue_token(rt, participant=participant)
+    return await start_session(rt, participant)
 
 
 async def _audit_verify(now: datetime, actor: str, row: OneTimeCode, outcome: str) -> None:
