@@ -14,6 +14,7 @@ occurrence) key makes running it twice a no-op.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import datetime
 
 from tortoise.transactions import in_transaction
@@ -23,6 +24,7 @@ from service.actions.calendars import calendar_for, latest_outcomes
 from service.db.audit import audit
 from service.db.models import OutboundMessage, Participant, ServiceState
 from service.domain.checkin_schedule import plan_checkin_prompts
+from service.domain.daily_budget import apply_daily_budget
 from service.domain.reminders import PlannedMessage, parse_hhmm, plan_visit_reminders
 from service.runtime import Runtime
 
@@ -32,6 +34,8 @@ PLANNED_KINDS = ("reminder", "checkin")
 # Rows the planner may still change; anything else has been handed to the provider.
 MUTABLE_STATUSES = ("planned", "in_app", "cancelled")
 REVISION_KEY = "protocol_revision"
+# Rows that have left (or are leaving): they count against the day's budget.
+_LEFT = ("sending", "sent", "delivered", "undelivered")
 
 
 def may_receive_sms(participant: Participant) -> bool:
@@ -45,7 +49,7 @@ def may_receive_sms(participant: Participant) -> bool:
 
 
 async def desired_messages(
-    rt: Runtime, participant: Participant, now: datetime
+    rt: Runtime, participant: Participant, now: datetime, fixed: Iterable[datetime] = ()
 ) -> list[PlannedMessage]:
     """Reminders for people we may text; check-ins for every active participant.
 
@@ -79,7 +83,24 @@ async def desired_messages(
         preferred_time=preferred,
         now=now,
     )
-    return (reminders if may_receive_sms(participant) else []) + checkins
+    planned = (reminders if may_receive_sms(participant) else []) + checkins
+    budget = rt.protocol.daily_budget
+    if budget is None or not may_receive_sms(participant):  # in-app rows ring no phone
+        return planned
+    kept, dropped = apply_daily_budget(
+        planned,
+        budget,
+        timezone=participant.timezone,
+        quiet=rt.protocol.quiet_hours,
+        now=now,
+        fixed=fixed,
+    )
+    return kept + dropped
+
+
+def _params(plan: PlannedMessage) -> dict[str, str]:
+    """Stored params: the message's, plus the daily budget's note when it acted."""
+    return {**plan.params, "budget": plan.budget} if plan.budget else dict(plan.params)
 
 
 def dedupe_key(participant_id: int, purpose: str, occurrence: str) -> str:
@@ -89,15 +110,16 @@ def dedupe_key(participant_id: int, purpose: str, occurrence: str) -> str:
 async def replan_participant(rt: Runtime, participant: Participant, *, actor: Actor) -> int:
     """Sync planned rows with what should be sent; returns how many rows changed."""
     now = rt.clock.now()
-    wanted = {
-        dedupe_key(participant.id, m.purpose, m.occurrence): m
-        for m in await desired_messages(rt, participant, now)
-    }
     existing = {
         row.dedupe_key: row
         for row in await OutboundMessage.filter(
             participant_id=participant.id, kind__in=PLANNED_KINDS
         )
+    }
+    gone = [row.sent_at or row.send_at for row in existing.values() if row.status in _LEFT]
+    wanted = {
+        dedupe_key(participant.id, m.purpose, m.occurrence): m
+        for m in await desired_messages(rt, participant, now, gone)
     }
     active_status = "planned" if may_receive_sms(participant) else "in_app"
     added = moved = cancelled = 0
@@ -114,16 +136,18 @@ async def replan_participant(rt: Runtime, participant: Participant, *, actor: Ac
         send_at = plan.send_at
         if row.status == "planned" and row.attempts > 0 and row.send_at > send_at:
             send_at = row.send_at  # a retry waiting out its backoff keeps waiting
+        status = "cancelled" if plan.dropped else active_status
         changed = (
-            row.status != active_status
+            row.status != status
             or row.send_at != send_at
             or row.expires_at != plan.expires_at
             or row.language != participant.language
             or row.revision != rt.protocol.revision
+            or row.params != _params(plan)
         )
         if changed:
-            row.status, row.send_at, row.expires_at = active_status, send_at, plan.expires_at
-            row.params, row.message_key = dict(plan.params), plan.message_key
+            row.status, row.send_at, row.expires_at = status, send_at, plan.expires_at
+            row.params, row.message_key = _params(plan), plan.message_key
             row.language, row.revision, row.updated_at = (
                 participant.language,
                 rt.protocol.revision,
@@ -138,9 +162,9 @@ async def replan_participant(rt: Runtime, participant: Participant, *, actor: Ac
             purpose=plan.purpose,
             occurrence=plan.occurrence,
             dedupe_key=key,
-            status=active_status,
+            status="cancelled" if plan.dropped else active_status,
             message_key=plan.message_key,
-            params=dict(plan.params),
+            params=_params(plan),
             language=participant.language,
             send_at=plan.send_at,
             expires_at=plan.expires_at,

@@ -141,6 +141,18 @@ class SafetyRules:
 
 
 @dataclass(frozen=True, slots=True)
+class DailyBudget:
+    """At most ``max_per_day`` planned texts per local day, ``min_gap_minutes`` apart,
+    placed in ``priority`` order (reminder and check-in codes); ``never_drop`` codes
+    move to the next day rather than being dropped. See domain/daily_budget.py."""
+
+    max_per_day: int
+    min_gap_minutes: int
+    priority: tuple[str, ...] = ()
+    never_drop: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
 class Protocol:
     """The whole protocol file, validated. ``revision`` is a hash of its content."""
 
@@ -156,6 +168,7 @@ class Protocol:
     symptoms: tuple[Symptom, ...] = ()
     safety: SafetyRules = field(default_factory=SafetyRules)
     follow_up_months: int = 12
+    daily_budget: DailyBudget | None = None
 
     def site(self, code: str) -> Site:
         for site in self.sites:

@@ -29,6 +29,7 @@ from service.domain.protocol import (
     Anchor,
     CadenceKind,
     CheckinDefinition,
+    DailyBudget,
     Offset,
     OffsetUnit,
     Protocol,
@@ -102,7 +103,7 @@ def parse_protocol(text: str, source: str) -> Protocol:
     top = _Entry(source, "top level", doc)
     top.check_keys(
         required=("study", "sites", "visits", "quiet_hours", "safety"),
-        optional=("reminders", "checkins", "symptoms"),
+        optional=("reminders", "checkins", "symptoms", "daily_budget"),
         what="section",
     )
     study = _Entry(source, "study", top.subtable("study"))
@@ -121,6 +122,10 @@ def parse_protocol(text: str, source: str) -> Protocol:
         )
     safety = _safety(_Entry(source, "safety", top.subtable("safety")))
     _check_phrases(source, symptoms, safety)
+    budget = None
+    if "daily_budget" in top.table:
+        codes = {r.code for _, r in reminders} | {c.code for _, c in checkins}
+        budget = _daily_budget(_Entry(source, "daily_budget", top.subtable("daily_budget")), codes)
     return Protocol(
         study_code=study.code("code"),
         study_name=study.text("name"),
@@ -134,6 +139,7 @@ def parse_protocol(text: str, source: str) -> Protocol:
         symptoms=symptoms,
         safety=safety,
         follow_up_months=study.integer("follow_up_months", minimum=1),
+        daily_budget=budget,
     )
 
 
@@ -492,3 +498,29 @@ def _check_phrases(source: str, symptoms: tuple[Symptom, ...], safety: SafetyRul
                 raise ProtocolError(
                     source, name, f"phrase {phrase!r} is already listed under {owners[words]}"
                 )
+
+
+def _daily_budget(e: _Entry, codes: set[str]) -> DailyBudget:
+    e.check_keys(required=("max_per_day", "min_gap_minutes"), optional=("priority", "never_drop"))
+    lists: dict[str, tuple[str, ...]] = {}
+    for key in ("priority", "never_drop"):
+        value = e.table.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            e.fail(f"{key} must be a list of reminder or check-in codes")
+        unknown = [v for v in value if v not in codes]
+        if unknown:
+            e.fail(
+                f"{key}: unknown code(s) {', '.join(unknown)}; use [[reminders]]/[[checkins]] codes"
+            )
+        if len(set(value)) != len(value):
+            e.fail(f"{key} lists a code twice")
+        lists[key] = tuple(value)
+    gap = e.integer("min_gap_minutes", minimum=0)
+    if gap > 12 * 60:
+        e.fail(f"min_gap_minutes must be at most 720 (12 hours), got {gap}")
+    return DailyBudget(
+        max_per_day=e.integer("max_per_day", minimum=1),
+        min_gap_minutes=gap,
+        priority=lists["priority"],
+        never_drop=frozenset(lists["never_drop"]),
+    )

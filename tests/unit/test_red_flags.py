@@ -128,3 +128,21 @@ def test_bad_phrases_stop_start_up_naming_the_entry(symptom: str, problem: str) 
     with pytest.raises(ProtocolError, match=problem) as raised:
         parse_protocol(_with(symptom), "msc-role.toml")
     assert "symptoms" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("budget", "problem"),
+    [
+        ("[daily_budget]\nmax_per_day = 0\nmin_gap_minutes = 120\n", ">= 1"),
+        ("[daily_budget]\nmax_per_day = 2\nmin_gap_minutes = 900\n", "at most 720"),
+        ('[daily_budget]\nmax_per_day = 2\nmin_gap_minutes = 0\npriority = ["nope"]\n', "nope"),
+        ("[daily_budget]\nmax_per_day = 2\n", "min_gap_minutes"),
+    ],
+)
+def test_a_bad_daily_budget_stops_start_up_naming_it(budget: str, problem: str) -> None:
+    text = (REPO / "schedules" / "msc-role.toml").read_text(encoding="utf-8")
+    start = text.index("[daily_budget]")
+    end = text.index("# ----", start)
+    with pytest.raises(ProtocolError, match=problem) as raised:
+        parse_protocol(text[:start] + budget + text[end:], "msc-role.toml")
+    assert "daily_budget" in str(raised.value)
