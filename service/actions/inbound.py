@@ -35,7 +35,7 @@ from service.actions.actors import Actor
 from service.actions.checkins import advise_participant, checkin_key_for, submit_checkin
 from service.actions.dispatch import enqueue_now, send_now
 from service.actions.replanning import replan_participant
-from service.actions.reports import alerting_report, start_symptoms_on_demand, submit_sms_report
+from service.actions.reports import start_symptoms_on_demand, submit_sms_report, unprompted_report
 from service.adapters.phones import InvalidPhone, normalize_any
 from service.db.audit import audit
 from service.db.models import (
@@ -185,10 +185,9 @@ async def _understand(
         if (form.get("OptOutType") or "").upper() != "HELP":  # Twilio answered it already
             work.replies.append(await _reply(rt, participant, inbound, Outgoing("help.reply"), 0))
         return work
-    if conversation is None:  # unasked reports, even while opted out: never ignored
-        report = alerting_report(rt, inbound.body)
-        if report is not None:
-            return _Work(handling="report", report=report)
+    report = unprompted_report(rt, state, inbound.body, rt.clock.now())
+    if report is not None:  # unasked, or no answer to the open question; even opted out
+        return _Work(handling="report", report=report)
     if participant.opted_out:
         return _Work(handling="while_opted_out")
     if conversation is None and keyword is Keyword.SYMPTOMS:

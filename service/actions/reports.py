@@ -8,8 +8,9 @@ by the same safety rules as an answer to a prompt) under a key of its own,
 * **App**: a check-in posted without ``checkin_key``. Its key carries the minute and
   a digest of the body, so an app retry of the same report (a lost response) is
   recognised as the same check-in, while a different report a minute later is new.
-* **SMS red flag**: a message outside a dialogue that the protocol's phrases read as
-  a red flag ("estoy embarazada", "dolor de pecho", "fiebre 39"; see
+* **SMS red flag**: a message outside a dialogue (or, within one, a message that is
+  no answer to the open question) that the protocol's phrases read as a red flag
+  ("estoy embarazada", "dolor de pecho", "fiebre 39"; see
   :mod:`service.domain.red_flags`). It is a report only when the safety rules alert
   on it; anything less certain ("tengo fiebre") goes to the coordinators' queue as
   before. The participant is told the team was alerted (the safety advice).
@@ -24,7 +25,7 @@ from typing import Final
 
 from service.actions.checkins import advise_participant, submit_checkin
 from service.db.models import Conversation, InboundMessage, Participant
-from service.domain.checkins import Outgoing, start_conversation
+from service.domain.checkins import ConversationState, Outgoing, advance, start_conversation
 from service.domain.protocol import Questionnaire
 from service.domain.red_flags import Report, detect_report
 from service.domain.safety import evaluate_pregnancy, evaluate_symptoms
@@ -52,6 +53,20 @@ def alerting_report(rt: Runtime, text: str) -> Report | None:
     if report.pregnancy is not None:
         findings += evaluate_pregnancy(report.pregnancy, rt.protocol.safety)
     return report if findings else None
+
+
+def unprompted_report(
+    rt: Runtime, state: ConversationState | None, text: str, now: datetime
+) -> Report | None:
+    """The alerting report an SMS makes outside an answer: any message when no dialogue
+    is open; within one, only a message the dialogue would not understand ("me falta
+    el aire" to "how bad was the nausea?"), which then leaves the dialogue as it was."""
+    if state is not None:
+        step = advance(state, text, now, rt.protocol.symptoms)
+        clarifies = any(out.message_key.startswith("checkin.clarify") for out in step.outgoing)
+        if not (step.handoff or clarifies):
+            return None  # an answer (or a late one, which the late path keeps)
+    return alerting_report(rt, text)
 
 
 async def submit_sms_report(

@@ -10,7 +10,7 @@ from service.settings import Settings, load_settings
 from tests.conftest import SECRET
 from tests.fakes.twilio_server import TEST_AUTH_TOKEN
 from tests.integration.helpers import Client
-from tests.integration.test_inbound_sms import captured, enrol, post_sms, say, texts
+from tests.integration.test_inbound_sms import captured, enrol, post_sms, prompt_sent, say, texts
 
 
 @pytest.fixture
@@ -104,3 +104,21 @@ async def test_an_opted_out_participant_reporting_chest_pain_still_alerts_the_te
     await say(enrolled, "me falta el aire")
     assert (await Alert.get()).emergency
     assert [m for m in gateway.sent[sent:] if m.to == "+56961234567"] == []  # not texted
+
+
+async def test_a_red_flag_that_answers_nothing_in_a_dialogue_alerts_and_keeps_the_dialogue(
+    enrolled: Client, gateway: ConsoleSmsGateway
+) -> None:
+    await prompt_sent(enrolled)  # the weekly symptom question (10:00) is due
+    await say(enrolled, "9")  # nausea: how bad?
+    await say(enrolled, "ahora me falta el aire")  # no severity, but a red flag
+    report = await CheckIn.get(checkin_key__startswith="report:symptoms:")
+    assert report.answers["symptoms"][0]["code"] == "shortness_of_breath"
+    assert (await Alert.get()).emergency
+    assert "131" in texts(gateway)[-1]
+    await say(enrolled, "2")  # the dialogue goes on where it was
+    weekly = await CheckIn.get(checkin_key__startswith="checkin:")
+    assert weekly.answers["symptoms"] == [
+        {"code": "nausea_vomiting", "severity": "moderate", "temperature_c": None}
+    ]
+    assert weekly.raw_texts == ["9", "2"]
