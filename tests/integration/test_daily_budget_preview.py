@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from service.actions.actors import SYSTEM
 from service.actions.preview import preview_lines
-from service.db.models import AuditEntry
+from service.actions.replanning import replan_participant
+from service.db.models import AuditEntry, Participant
 from tests.integration.helpers import Client, enrollment, staff_headers
 
 URL = "/api/v1/participants"
@@ -39,3 +41,8 @@ async def test_the_preview_shows_an_infusion_day_within_budget(
     noted = [m for m in messages if m["budget"]]
     assert {m["status"] for m in noted} >= {"planned", "cancelled"}
     assert await AuditEntry.filter(action="messages.replan").exists()
+
+    # Re-planning again changes nothing: the budget is deterministic.
+    rt = client.app.state.runtime
+    participant = await Participant.get(study_id="MSC-001")
+    assert await replan_participant(rt, participant, actor=SYSTEM) == 0
