@@ -29,7 +29,6 @@ from service.domain.protocol import (
     Anchor,
     CadenceKind,
     CheckinDefinition,
-    DailyBudget,
     Offset,
     OffsetUnit,
     Protocol,
@@ -42,7 +41,7 @@ from service.domain.protocol import (
     VisitDefinition,
     VisitKind,
 )
-from service.domain.red_flags import phrase_problem, phrase_words
+from service.domain.protocol_extras import check_unique_phrases, daily_budget, phrases
 
 __all__ = ["ProtocolError", "load_protocol", "parse_protocol"]
 
@@ -121,11 +120,11 @@ def parse_protocol(text: str, source: str) -> Protocol:
             source, "symptoms", "a symptoms check-in is defined but no [[symptoms]] are listed"
         )
     safety = _safety(_Entry(source, "safety", top.subtable("safety")))
-    _check_phrases(source, symptoms, safety)
+    check_unique_phrases(symptoms, safety, lambda name, problem: _fail(source, name, problem))
     budget = None
     if "daily_budget" in top.table:
         codes = {r.code for _, r in reminders} | {c.code for _, c in checkins}
-        budget = _daily_budget(_Entry(source, "daily_budget", top.subtable("daily_budget")), codes)
+        budget = daily_budget(_Entry(source, "daily_budget", top.subtable("daily_budget")), codes)
     return Protocol(
         study_code=study.code("code"),
         study_name=study.text("name"),
@@ -427,7 +426,7 @@ def _symptom(e: _Entry) -> tuple[_Entry, Symptom]:
         red_flag=e.boolean("red_flag", default=False),
         emergency=e.boolean("emergency", default=False),
         asks_temperature=e.boolean("asks_temperature", default=False),
-        report_phrases=_phrases(e, "report_phrases"),
+        report_phrases=phrases(e, "report_phrases"),
     )
     if symptom.emergency and not symptom.red_flag:
         e.fail("emergency = true needs red_flag = true (an emergency always alerts the team)")
@@ -471,56 +470,9 @@ def _safety(e: _Entry) -> SafetyRules:
         alert_on_severity=severity,
         pregnancy_yes_alerts=e.boolean("pregnancy_yes_alerts"),
         escalate_after_minutes=e.integer("escalate_after_minutes", minimum=1),
-        pregnancy_phrases=_phrases(e, "pregnancy_phrases"),
+        pregnancy_phrases=phrases(e, "pregnancy_phrases"),
     )
 
 
-def _phrases(e: _Entry, key: str) -> tuple[str, ...]:
-    """A list of red-flag phrases (see service/domain/red_flags.py), each usable."""
-    value = e.table.get(key, [])
-    if not isinstance(value, list):
-        e.fail(f'{key} must be a list of strings, e.g. {key} = ["dolor de pecho"]')
-    for phrase in value:
-        problem = phrase_problem(phrase)
-        if problem:
-            e.fail(f"{key}: {problem}")
-    return tuple(value)
-
-
-def _check_phrases(source: str, symptoms: tuple[Symptom, ...], safety: SafetyRules) -> None:
-    """One phrase reports one thing: the same words under two findings are refused."""
-    owners: dict[tuple[str, ...], str] = {}
-    named = [(f"symptoms ({s.code})", s.report_phrases) for s in symptoms]
-    for name, phrases in [*named, ("safety", safety.pregnancy_phrases)]:
-        for phrase in phrases:
-            words = phrase_words(phrase)
-            if owners.setdefault(words, name) != name:
-                raise ProtocolError(
-                    source, name, f"phrase {phrase!r} is already listed under {owners[words]}"
-                )
-
-
-def _daily_budget(e: _Entry, codes: set[str]) -> DailyBudget:
-    e.check_keys(required=("max_per_day", "min_gap_minutes"), optional=("priority", "never_drop"))
-    lists: dict[str, tuple[str, ...]] = {}
-    for key in ("priority", "never_drop"):
-        value = e.table.get(key, [])
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            e.fail(f"{key} must be a list of reminder or check-in codes")
-        unknown = [v for v in value if v not in codes]
-        if unknown:
-            e.fail(
-                f"{key}: unknown code(s) {', '.join(unknown)}; use [[reminders]]/[[checkins]] codes"
-            )
-        if len(set(value)) != len(value):
-            e.fail(f"{key} lists a code twice")
-        lists[key] = tuple(value)
-    gap = e.integer("min_gap_minutes", minimum=0)
-    if gap > 12 * 60:
-        e.fail(f"min_gap_minutes must be at most 720 (12 hours), got {gap}")
-    return DailyBudget(
-        max_per_day=e.integer("max_per_day", minimum=1),
-        min_gap_minutes=gap,
-        priority=lists["priority"],
-        never_drop=frozenset(lists["never_drop"]),
-    )
+def _fail(source: str, name: str, problem: str) -> NoReturn:
+    raise ProtocolError(source, name, problem)
