@@ -9,8 +9,9 @@ Order of business, and why:
    process and a row lock on the participant in PostgreSQL), so two replies that
    arrive together are applied in order, never interleaved.
 3. Keywords first (opt-out, opt-in, help), because "BAJA" must work in any state;
-   then an open check-in conversation; outside one, a red-flag report ("dolor de
-   pecho", :mod:`service.actions.reports`) or SINTOMAS; then a recent check-in
+   then a red-flag report ("dolor de pecho", :mod:`service.actions.reports`) when
+   no dialogue is open or the message answers nothing in it; then an open check-in
+   conversation; outside one, SINTOMAS; then a recent check-in
    prompt that this message starts answering; then "SI" as a visit confirmation;
    anything else goes to the coordinators' queue and the participant hears "we
    received it".
