@@ -13,7 +13,7 @@ Matching, chosen for how people type on a phone:
   "me" ...) are dropped from both, so "dolor de pecho", "dolor al pecho" and
   "DOLOR EN EL PECHO!!" are one phrase.
 * A word of 5+ letters may carry one typo (insertion, deletion, substitution or two
-  swapped letters: "embarasada", "pehco"); 9+ letters, two. Shorter words must match.
+  swapped letters: "embarasada", "pehco"); 10+ letters, two. Shorter words must match.
 * A phrase preceded (within three words) by a negation ("no", "sin", "nunca", "ni",
   "tampoco") does not count: "no tengo fiebre", "no estoy embarazada". A phrase may
   itself start with one ("no puedo respirar").
@@ -73,7 +73,7 @@ def phrase_problem(phrase: object) -> str | None:
 
 
 def _typos_allowed(word: str) -> int:
-    return 2 if len(word) >= 9 else 1 if len(word) >= 5 else 0
+    return 2 if len(word) >= 10 else 1 if len(word) >= 5 else 0
 
 
 def _distance(a: str, b: str, limit: int) -> int:

@@ -146,3 +146,7 @@ def test_a_bad_daily_budget_stops_start_up_naming_it(budget: str, problem: str) 
     with pytest.raises(ProtocolError, match=problem) as raised:
         parse_protocol(text[:start] + budget + text[end:], "msc-role.toml")
     assert "daily_budget" in str(raised.value)
+
+
+def test_an_everyday_word_near_a_phrase_with_a_number_is_not_a_fever() -> None:
+    assert report("voy a calentar la comida 40 minutos") == (set(), None, False)
