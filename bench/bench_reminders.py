@@ -32,6 +32,7 @@ import aiohttp
 from service.adapters.holidays_cl import chile_non_working_day
 from service.domain.calendar import build_calendar
 from service.domain.checkin_schedule import plan_checkin_prompts
+from service.domain.daily_budget import apply_daily_budget
 from service.domain.protocol_loader import load_protocol
 from service.domain.reminders import plan_visit_reminders
 from service.settings import REPO_ROOT
@@ -60,36 +61,48 @@ def bench_planning(count: int) -> None:
 
     start = time.perf_counter()
     messages = 0
+    plans = []
     for baseline, second, pregnant in people:
         calendar = build_calendar(protocol, baseline, second, chile_non_working_day)
-        messages += len(
-            plan_visit_reminders(
-                calendar,
-                protocol.reminders,
-                timezone="America/Santiago",
-                quiet=protocol.quiet_hours,
-                preferred_time=None,
-                now=NOW,
-            )
+        reminders = plan_visit_reminders(
+            calendar,
+            protocol.reminders,
+            timezone="America/Santiago",
+            quiet=protocol.quiet_hours,
+            preferred_time=None,
+            now=NOW,
         )
-        messages += len(
-            plan_checkin_prompts(
-                protocol.checkins,
-                baseline=baseline,
-                second_infusion=second,
-                follow_up_end=max(v.window_end for v in calendar),
-                can_become_pregnant=pregnant,
-                timezone="America/Santiago",
-                quiet=protocol.quiet_hours,
-                preferred_time=None,
-                now=NOW,
-            )
+        checkins = plan_checkin_prompts(
+            protocol.checkins,
+            baseline=baseline,
+            second_infusion=second,
+            follow_up_end=max(v.window_end for v in calendar),
+            can_become_pregnant=pregnant,
+            timezone="America/Santiago",
+            quiet=protocol.quiet_hours,
+            preferred_time=None,
+            now=NOW,
         )
+        messages += len(reminders) + len(checkins)
+        plans.append(reminders + checkins)
     full = time.perf_counter() - start
+    budget = protocol.daily_budget
+    start = time.perf_counter()
+    moved_or_dropped = 0
+    if budget is not None:
+        for plan in plans:
+            kept, dropped = apply_daily_budget(
+                plan, budget, timezone="America/Santiago", quiet=protocol.quiet_hours, now=NOW
+            )
+            moved_or_dropped += len(dropped) + sum(m.budget is not None for m in kept)
+    budgeted = time.perf_counter() - start
     print(f"planning, {count} participants ({messages} messages planned)")
     print(f"  baseline: calendars only          {count / calendars_only:10.0f} participants/s")
     print(f"  calendars + reminders + check-ins {count / full:10.0f} participants/s")
     print(f"  ratio (full / baseline time)      {full / calendars_only:10.2f}x")
+    print(f"  + daily budget ({moved_or_dropped} moved or dropped)")
+    print(f"    budget alone                    {count / budgeted:10.0f} participants/s")
+    print(f"    ratio (full + budget / full)    {(full + budgeted) / full:10.2f}x")
 
 
 async def _bare_posts(base_url: str, account_sid: str, token: str, count: int) -> float:

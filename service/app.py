@@ -47,6 +47,7 @@ from service.web.controllers.messages import ParticipantMessagesController
 from service.web.controllers.metrics import MetricsController
 from service.web.controllers.mobile import MobileAuthController, MobileController
 from service.web.controllers.participants import ParticipantController
+from service.web.controllers.sessions import ParticipantSessionController
 from service.web.controllers.staff import AuthController, SiteController
 from service.web.controllers.webhooks import TwilioWebhookController
 from service.web.errors import (
@@ -132,6 +133,7 @@ def create_app(
             HealthController,
             AuthController,
             ParticipantController,
+            ParticipantSessionController,
             SiteController,
             InboxController,
             MobileAuthController,

@@ -81,10 +81,9 @@ NOTIFY_TTL: Final = timedelta(hours=12)
 _BACKFILL_WINDOW: Final = timedelta(days=2)
 _SENT: Final = ("sent", "delivered")
 
-# Findings that are not about one symptom have a label key of their own. Until the
-# catalog holds it, a Spanish fallback keeps the alert readable (never the raw code).
+# Findings that are not about one symptom have a label key of their own
+# (``finding.*`` in the catalog); an unknown code shows as itself, never as nothing.
 _FINDING_LABEL_KEYS: Final = {"pregnancy_yes": "finding.pregnancy_yes"}
-_FALLBACK_LABELS: Final = {"pregnancy_yes": "Posible embarazo (respondió SÍ)"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,12 +108,7 @@ def _base_label(rt: Runtime, finding: Mapping[str, Any]) -> str:
     if symptom_key:
         return _render(rt, symptom_key)
     key = _FINDING_LABEL_KEYS.get(code)
-    if key is not None:
-        try:
-            return _render(rt, key)
-        except LookupError:  # the catalog does not have the key yet
-            pass
-    return _FALLBACK_LABELS.get(code, code)
+    return _render(rt, key) if key is not None else code
 
 
 def _temperature(value: object) -> str | None:

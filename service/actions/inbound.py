@@ -12,10 +12,12 @@ Order of business, and why:
    advisory lock; SQLite's single writer), so two replies that arrive together are
    applied in order, never interleaved.
 3. Keywords first (opt-out, opt-in, help), because "BAJA" must work in any state;
-   then an open check-in conversation; then a recent check-in prompt that this
-   message starts answering; then "SI" as a visit confirmation; anything else goes
-   to the coordinators' queue and the participant hears "we received it" (at most a
-   few times an hour: ``reply_cap``).
+   then a red-flag report ("dolor de pecho", :mod:`service.actions.reports`) when
+   no dialogue is open or the message answers nothing in it; then an open check-in
+   conversation; outside one, SINTOMAS; then a recent check-in
+   prompt that this message starts answering; then "SI" as a visit confirmation;
+   anything else goes to the coordinators' queue and the participant hears "we
+   received it" (at most a few times an hour: ``reply_cap``).
 
 Nothing is sent here. Replies are outbound rows created with the outbox's
 ``enqueue_now`` inside the transaction; after the commit ``wake`` tells the
@@ -43,6 +45,7 @@ from service.actions.inbound_context import confirmable_visit, conversation_from
 from service.actions.outbox import enqueue_now, wake
 from service.actions.replanning import replan_participant
 from service.actions.reply_cap import may_auto_reply
+from service.actions.reports import start_symptoms_on_demand, store_sms_report, unprompted_report
 from service.adapters.phones import InvalidPhone, normalize_any
 from service.db.audit import audit
 from service.db.locks import serialize_on
@@ -64,6 +67,7 @@ from service.domain.checkins import (
 )
 from service.domain.inbound_text import clean_field, raw_b64, understood_text
 from service.domain.keywords import Keyword, classify_keyword
+from service.domain.red_flags import Report
 from service.runtime import Runtime
 
 log = logging.getLogger("service.inbound")
@@ -88,6 +92,7 @@ class _Work:
     finished: tuple[str, str, SymptomAnswers | PregnancyAnswer, list[str], bool, bool] | None = None
     capped: int = 0  # acknowledgements not sent: the hour's cap was reached
     alerted: bool = False  # an on-call SMS row was queued
+    report: Report | None = None  # an unprompted red-flag report (actions/reports.py)
 
 
 def _actor(participant: Participant) -> Actor:
@@ -142,6 +147,8 @@ async def _apply(rt: Runtime, sid: str, phone: str, form: dict[str, str]) -> _Wo
         work = await _understand(rt, participant, inbound, form)
         if work.finished is not None:
             await _submit_finished(rt, participant, inbound, work)
+        if work.report is not None:
+            await _submit_report(rt, participant, inbound, work)
     inbound.handling = work.handling
     await inbound.save(update_fields=["handling", "late"])
     changes: dict[str, Any] = {"handling": work.handling, "message_sid": sid}
@@ -205,6 +212,7 @@ async def _understand(
         inbound.body,
         form.get("OptOutType") or None,
         awaiting_severity=state is not None and state.step is Awaiting.SEVERITY,
+        subscribed=not participant.opted_out and participant.sms_blocked_code != 21610,
     )
     if keyword is Keyword.OPT_OUT:
         return await _opt_out(rt, participant, inbound, conversation, state, form)
@@ -215,8 +223,16 @@ async def _understand(
         if (form.get("OptOutType") or "").upper() != "HELP":  # Twilio answered it already
             await _reply(rt, participant, inbound, Outgoing("help.reply"), 0, work)
         return work
+    report = unprompted_report(rt, state, inbound.body, rt.clock.now())
+    if report is not None:  # unasked, or no answer to the open question; even opted out
+        return _Work(handling="report", report=report)
     if participant.opted_out:
         return _Work(handling="while_opted_out")
+    if conversation is None and keyword is Keyword.SYMPTOMS:
+        work = _Work(handling="symptoms_on_demand")
+        out = await start_symptoms_on_demand(rt, participant, inbound)
+        await _reply(rt, participant, inbound, out, 0, work)
+        return work
     if conversation is None and keyword is Keyword.YES:
         # "SI" answers whatever we asked last: a visit reminder or a check-in prompt.
         confirmed = await _confirm_next_visit(rt, participant, inbound)
@@ -358,6 +374,19 @@ async def _confirm_next_visit(
     work = _Work(handling="visit_confirmed")
     await _reply(rt, participant, inbound, Outgoing("visit.confirmed", visit), 0, work)
     return work
+
+
+async def _submit_report(
+    rt: Runtime, participant: Participant, inbound: InboundMessage, work: _Work
+) -> None:
+    """An unprompted red-flag report: its check-ins, alert and advice, in this transaction."""
+    assert work.report is not None
+    advice, alerted = await store_sms_report(
+        rt, participant, inbound.message_sid, inbound.body, work.report
+    )
+    work.alerted = work.alerted or alerted
+    if advice is not None:
+        work.replies.append(advice)
 
 
 async def _submit_finished(

@@ -40,6 +40,7 @@ class MessageView:
     segments: int | None
     attempts: int
     error_code: int | None
+    budget: str | None = None  # what the daily budget did: moved / dropped, and from when
 
 
 async def participant_messages(
@@ -48,10 +49,14 @@ async def participant_messages(
     """Every message to or from ``participant``, oldest first."""
     tz = ZoneInfo(participant.timezone)
     site = await Site.get_or_none(code=participant.site_id)  # type: ignore[attr-defined]  # FK id
-    query = OutboundMessage.filter(participant_id=participant.id)
-    if not include_cancelled:
-        query = query.exclude(status="cancelled")
-    views = [_outbound(rt, row, site, tz) for row in await query]
+    rows = await OutboundMessage.filter(participant_id=participant.id)
+    # A message the daily budget dropped is shown (cancelled, with its note) anyway.
+    shown = [
+        row
+        for row in rows
+        if include_cancelled or row.status != "cancelled" or (row.params or {}).get("budget")
+    ]
+    views = [_outbound(rt, row, site, tz) for row in shown]
     for inbound in await InboundMessage.filter(participant_id=participant.id):
         views.append(
             MessageView(
@@ -103,4 +108,5 @@ def _outbound(rt: Runtime, row: OutboundMessage, site: Site | None, tz: ZoneInfo
         segments=segments,
         attempts=row.attempts,
         error_code=row.error_code,
+        budget=(row.params or {}).get("budget"),
     )

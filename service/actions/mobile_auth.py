@@ -33,8 +33,8 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from service.actions import outbox
-from service.actions.auth import issue_token
 from service.actions.errors import FieldInvalid
+from service.actions.participant_sessions import start_session
 from service.actions.rendering import render_text
 from service.adapters.phones import InvalidPhone, normalize_any
 from service.adapters.redaction import mask_phone
@@ -254,7 +254,7 @@ async def verify_code(rt: Runtime, phone_raw: str, code: str) -> str:
     if not used:  # the same code, verified twice at once: only one wins
         raise CodeRejected(_EXPIRED)
     await _audit_verify(now, f"participant:{participant.study_id}", row, "ok")
-    return await issue_token(rt, participant=participant)
+    return await start_session(rt, participant)
 
 
 async def _audit_verify(now: datetime, actor: str, row: OneTimeCode, outcome: str) -> None:

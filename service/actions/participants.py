@@ -18,6 +18,7 @@ from tortoise.transactions import in_transaction
 from service.actions.access import local_today, participant_for
 from service.actions.actors import Actor
 from service.actions.errors import Conflict, FieldInvalid, Forbidden, NotFound
+from service.actions.participant_sessions import revoke_sessions
 from service.actions.replanning import replan_participant
 from service.adapters.phones import InvalidPhone, normalize_mobile
 from service.db.audit import audit, diff
@@ -180,6 +181,7 @@ async def update_participant(
         changed = diff(before, _snapshot(participant))
         if "phone" in changed:
             changed["phone"] = ["(old)", "(new)"]
+            await revoke_sessions(rt, participant, reason="phone_change", actor_label=actor.label)
         await audit(
             at=rt.clock.now(),
             actor=actor.label,
@@ -298,5 +300,6 @@ async def withdraw(rt: Runtime, actor: Actor, study_id: str, reason: str | None)
             changes={"status": ["active", "withdrawn"]},
             reason=reason,
         )
+        await revoke_sessions(rt, participant, reason="withdrawn", actor_label=actor.label)
         await replan_participant(rt, participant, actor=actor)
     return participant

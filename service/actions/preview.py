@@ -36,6 +36,8 @@ def _line(view: MessageView, tz: ZoneInfo, locale: str) -> str:
         status += f" (planned {_local(view.planned_send_at, tz, locale)})"
     if view.error_code is not None:
         status += f" [error {view.error_code}]"
+    if view.budget:
+        status += f" [{view.budget}]"
     text = " / ".join((view.body or "(cannot be rendered)").splitlines())
     return f"{when}  {view.kind:<8} {status}  {cost}  {text}"
 
@@ -48,8 +50,10 @@ async def preview_lines(rt: Runtime, study_id: str) -> list[str]:
     locale = babel_locale(participant.language)
     views = [v for v in await participant_messages(rt, participant) if v.direction == "outbound"]
     planned = sum(v.status == "planned" for v in views)
+    budgeted = sum(v.budget is not None for v in views)
     header = (
         f"{participant.study_id}: zone {participant.timezone}, language {participant.language},"
-        f" {planned} planned, {len(views) - planned} other (cancelled not shown)"
+        f" {planned} planned, {len(views) - planned} other (cancelled not shown, except what"
+        f" the daily budget dropped); daily budget moved or dropped {budgeted}"
     )
     return [header, *(_line(v, tz, locale) for v in views)]

@@ -14,6 +14,7 @@ occurrence) key makes running it twice a no-op.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,6 +28,7 @@ from service.actions.enqueue import notify_due
 from service.db.audit import audit
 from service.db.models import OutboundMessage, Participant, ServiceState
 from service.domain.checkin_schedule import plan_checkin_prompts
+from service.domain.daily_budget import apply_daily_budget
 from service.domain.reminders import PlannedMessage, parse_hhmm, plan_visit_reminders
 from service.runtime import Runtime
 
@@ -36,6 +38,8 @@ PLANNED_KINDS = ("reminder", "checkin")
 # Rows the planner may still change; anything else has been handed to the provider.
 MUTABLE_STATUSES = ("planned", "in_app", "cancelled")
 REVISION_KEY = "protocol_revision"
+# Rows that have left (or are leaving): they count against the day's budget.
+_LEFT = ("sending", "sent", "delivered", "undelivered")
 _REPLAN_LOCK = 8_000_001  # advisory lock id: start-up re-planning
 _SOON = timedelta(seconds=60)  # rows due this soon wake the dispatchers at commit
 # What a re-plan compares (reading whole rows costs more than planning them).
@@ -46,6 +50,7 @@ _READ = (
     "version",
     "attempts",
     "send_at",
+    "sent_at",
     "expires_at",
     "params",
     "message_key",
@@ -66,7 +71,7 @@ def may_receive_sms(participant: Participant) -> bool:
 
 
 async def desired_messages(
-    rt: Runtime, participant: Participant, now: datetime
+    rt: Runtime, participant: Participant, now: datetime, fixed: Iterable[datetime] = ()
 ) -> list[PlannedMessage]:
     """Reminders for people we may text; check-ins for every active participant.
 
@@ -100,7 +105,24 @@ async def desired_messages(
         preferred_time=preferred,
         now=now,
     )
-    return (reminders if may_receive_sms(participant) else []) + checkins
+    planned = (reminders if may_receive_sms(participant) else []) + checkins
+    budget = rt.protocol.daily_budget
+    if budget is None or not may_receive_sms(participant):  # in-app rows ring no phone
+        return planned
+    kept, dropped = apply_daily_budget(
+        planned,
+        budget,
+        timezone=participant.timezone,
+        quiet=rt.protocol.quiet_hours,
+        now=now,
+        fixed=fixed,
+    )
+    return kept + dropped
+
+
+def _params(plan: PlannedMessage) -> dict[str, str]:
+    """Stored params: the message's, plus the daily budget's note when it acted."""
+    return {**plan.params, "budget": plan.budget} if plan.budget else dict(plan.params)
 
 
 def dedupe_key(participant_id: int, purpose: str, occurrence: str) -> str:
@@ -118,10 +140,10 @@ def _changes(
     if row.status == status and row.send_at <= now and send_at <= now:
         send_at = row.send_at  # due either way: "due now" is not a change
     wanted: dict[str, Any] = {
-        "status": status,
+        "status": "cancelled" if plan.dropped else status,
         "send_at": send_at,
         "expires_at": plan.expires_at,
-        "params": dict(plan.params),
+        "params": _params(plan),
         "message_key": plan.message_key,
         "language": participant.language,
     }
@@ -158,15 +180,16 @@ async def replan_participant(rt: Runtime, participant: Participant, *, actor: Ac
     values in one statement; a re-plan that changes nothing writes nothing.
     """
     now = rt.clock.now()
-    wanted = {
-        dedupe_key(participant.id, m.purpose, m.occurrence): m
-        for m in await desired_messages(rt, participant, now)
-    }
     existing = {
         row.dedupe_key: row
         for row in await OutboundMessage.filter(
             participant_id=participant.id, kind__in=PLANNED_KINDS
         ).only(*_READ)
+    }
+    gone = [row.sent_at or row.send_at for row in existing.values() if row.status in _LEFT]
+    wanted = {
+        dedupe_key(participant.id, m.purpose, m.occurrence): m
+        for m in await desired_messages(rt, participant, now, gone)
     }
     active_status = "planned" if may_receive_sms(participant) else "in_app"
     to_cancel: list[OutboundMessage] = []
@@ -194,9 +217,9 @@ async def replan_participant(rt: Runtime, participant: Participant, *, actor: Ac
             purpose=plan.purpose,
             occurrence=plan.occurrence,
             dedupe_key=key,
-            status=active_status,
+            status="cancelled" if plan.dropped else active_status,
             message_key=plan.message_key,
-            params=dict(plan.params),
+            params=_params(plan),
             language=participant.language,
             send_at=plan.send_at,
             expires_at=plan.expires_at,

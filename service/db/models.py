@@ -125,6 +125,26 @@ class AuthToken(Model):
         table = "auth_token"
 
 
+class ParticipantSession(Model):
+    # A participant's app session: long-lived, sliding, revocable; only the token's
+    # keyed hash is stored, and the hash of the phone it was issued to.
+
+    id = fields.IntField(primary_key=True)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    participant: fields.ForeignKeyRelation[Participant] = fields.ForeignKeyField(
+        "followup.Participant", related_name="sessions", on_delete=fields.CASCADE
+    )
+    phone_hash = fields.CharField(max_length=64)
+    created_at = fields.DatetimeField()
+    last_used_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField()
+    revoked_at = fields.DatetimeField(null=True)
+    revoked_reason = fields.CharField(max_length=32, null=True)
+
+    class Meta:
+        table = "participant_session"
+
+
 class ApiKey(Model):
     id = fields.IntField(primary_key=True)
     name = fields.CharField(max_length=64, unique=True)

@@ -1,4 +1,4 @@
-"""SMS keywords: opt-out, opt-in, help, yes, no and "none".
+"""SMS keywords: opt-out, opt-in, help, yes, no, "none" and SINTOMAS.
 
 Participants type on cheap phones, in Chilean Spanish, with or without accents,
 capitals and punctuation ("Sí.", " SI ", "¡Alto!", "Baja, gracias"). Every reply is
@@ -20,17 +20,22 @@ The matching rule (one rule for every keyword, so the behaviour is predictable):
 
 Twilio's ``OptOutType`` form field (``STOP`` / ``START`` / ``HELP``) wins whenever
 it is present: Twilio has already blocked or unblocked the number, and our records
-must agree with the carrier's.
+must agree with the carrier's. One exception: ``START`` for a participant who is
+not opted out (the caller passes ``subscribed=True``) changed nothing at Twilio, and
+YES is one of Twilio's default opt-in words, so an English "YES" answering a
+question would otherwise be swallowed as opt-in; then the text is read on its own.
 
 "YES"/"SI" is *not* opt-in here, although Twilio's defaults make YES an opt-in word:
 in this service "SI" answers questions (visit confirmation, pregnancy). Opt-in is
 START, UNSTOP, ALTA, INICIAR.
 
-ALTO, ALTA and BAJA are also everyday words for "high" and "low". While a
-conversation waits for a severity answer the caller passes
-``awaiting_severity=True`` and those three words are left to the severity parser
-(``alto``/``alta`` = severe, ``baja`` = mild) instead of unsubscribing the
-participant; STOP, PARAR, CANCELAR ... still opt out, and ``OptOutType`` still wins.
+ALTO, ALTA and BAJA are also everyday words for "high" and "low". No question
+offers or accepts them as answers (severity is 1/2/3, leve/moderado/grave), but
+while a conversation waits for a severity answer the caller passes
+``awaiting_severity=True`` and those three words are then *ambiguous*: neither a
+keyword nor an answer, so the participant is asked again (and, after two tries,
+handed to the coordinators). STOP, PARAR, CANCELAR ... still opt out, and
+``OptOutType`` STOP still wins (Twilio has blocked the number already).
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ class Keyword(StrEnum):
     YES = "yes"
     NO = "no"
     NONE = "none"  # "0", "ninguno": no symptom at all
+    SYMPTOMS = "symptoms"  # "SINTOMAS": start a symptom check-in now, unasked
 
 
 MAX_KEYWORD_WORDS: Final = 4
@@ -82,7 +88,11 @@ _WORDS: Final[dict[str, Keyword]] = {
         ("0", "ninguno", "ninguna", "ningunos", "ningunas", "nada"),
         Keyword.NONE,
     ),
+    **dict.fromkeys(("sintomas", "sintoma", "symptoms"), Keyword.SYMPTOMS),
 }
+
+KEYWORD_WORDS: Final = frozenset(_WORDS)
+"""Every word the service itself reads as a keyword (for the answer/keyword test)."""
 
 # Drawn-out "siii" / "noo" are common and unambiguous.
 _YES_RE: Final = re.compile(r"si+")
@@ -114,7 +124,7 @@ POLITENESS_WORDS: Final = frozenset(
     }
 )
 
-# "High"/"low" words that must reach the severity parser, not the opt-out logic.
+# "High"/"low" words: ambiguous (neither keyword nor answer) while severity is asked.
 LEVEL_WORDS: Final = frozenset({"alto", "alta", "baja"})
 
 _TWILIO_OPT_OUT_TYPES: Final[dict[str, Keyword]] = {
@@ -160,15 +170,17 @@ def classify_keyword(
     opt_out_type: str | None = None,
     *,
     awaiting_severity: bool = False,
+    subscribed: bool = False,
 ) -> Keyword | None:
     """The keyword a whole message is, or None when it is anything else.
 
     See the module docstring for the rule. ``opt_out_type`` is Twilio's
-    ``OptOutType`` form field; unknown values are ignored.
+    ``OptOutType`` form field; unknown values are ignored. ``subscribed`` says the
+    participant is not opted out, so a Twilio START changed nothing (module docstring).
     """
     if opt_out_type:
         forced = _TWILIO_OPT_OUT_TYPES.get(opt_out_type.strip().upper())
-        if forced is not None:
+        if forced is not None and not (subscribed and forced is Keyword.OPT_IN):
             return forced
     words = reply_words(text)
     if not words or len(words) > MAX_KEYWORD_WORDS:

@@ -125,6 +125,9 @@ class Symptom:
     red_flag: bool = False  # an alert whatever the severity
     emergency: bool = False  # tell the participant to call emergency services
     asks_temperature: bool = False
+    # Phrases that report this symptom in an SMS sent outside a dialogue
+    # ("dolor de pecho"); see service/domain/red_flags.py.
+    report_phrases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +136,20 @@ class SafetyRules:
     alert_on_severity: str = "severe"
     pregnancy_yes_alerts: bool = True
     escalate_after_minutes: int = 30
+    # Phrases that report a pregnancy in an SMS sent outside a dialogue.
+    pregnancy_phrases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DailyBudget:
+    """At most ``max_per_day`` planned texts per local day, ``min_gap_minutes`` apart,
+    placed in ``priority`` order (reminder and check-in codes); ``never_drop`` codes
+    move to the next day rather than being dropped. See domain/daily_budget.py."""
+
+    max_per_day: int
+    min_gap_minutes: int
+    priority: tuple[str, ...] = ()
+    never_drop: frozenset[str] = frozenset()
 
 
 class EdcRawText(StrEnum):
@@ -170,6 +187,7 @@ class Protocol:
     safety: SafetyRules = field(default_factory=SafetyRules)
     follow_up_months: int = 12
     edc: EdcOptions = field(default_factory=EdcOptions)
+    daily_budget: DailyBudget | None = None
 
     def site(self, code: str) -> Site:
         for site in self.sites:

@@ -43,6 +43,7 @@ from service.domain.protocol import (
     VisitDefinition,
     VisitKind,
 )
+from service.domain.protocol_extras import check_unique_phrases, daily_budget, phrases
 
 __all__ = ["ProtocolError", "load_protocol", "parse_protocol"]
 
@@ -103,7 +104,7 @@ def parse_protocol(text: str, source: str) -> Protocol:
     top = _Entry(source, "top level", doc)
     top.check_keys(
         required=("study", "sites", "visits", "quiet_hours", "safety"),
-        optional=("reminders", "checkins", "symptoms", "edc"),
+        optional=("reminders", "checkins", "symptoms", "edc", "daily_budget"),
         what="section",
     )
     study = _Entry(source, "study", top.subtable("study"))
@@ -120,6 +121,12 @@ def parse_protocol(text: str, source: str) -> Protocol:
         raise ProtocolError(
             source, "symptoms", "a symptoms check-in is defined but no [[symptoms]] are listed"
         )
+    safety = _safety(_Entry(source, "safety", top.subtable("safety")))
+    check_unique_phrases(symptoms, safety, lambda name, problem: _fail(source, name, problem))
+    budget = None
+    if "daily_budget" in top.table:
+        codes = {r.code for _, r in reminders} | {c.code for _, c in checkins}
+        budget = daily_budget(_Entry(source, "daily_budget", top.subtable("daily_budget")), codes)
     return Protocol(
         study_code=study.code("code"),
         study_name=study.text("name"),
@@ -131,9 +138,10 @@ def parse_protocol(text: str, source: str) -> Protocol:
         quiet_hours=quiet,
         checkins=tuple(c for _, c in checkins),
         symptoms=symptoms,
-        safety=_safety(_Entry(source, "safety", top.subtable("safety"))),
+        safety=safety,
         follow_up_months=study.integer("follow_up_months", minimum=1),
         edc=_edc(_Entry(source, "edc", top.subtable("edc"))) if "edc" in doc else EdcOptions(),
+        daily_budget=budget,
     )
 
 
@@ -412,7 +420,7 @@ def _checkin(e: _Entry) -> tuple[_Entry, CheckinDefinition]:
 def _symptom(e: _Entry) -> tuple[_Entry, Symptom]:
     e.check_keys(
         required=("number", "code", "label_key"),
-        optional=("red_flag", "emergency", "asks_temperature"),
+        optional=("red_flag", "emergency", "asks_temperature", "report_phrases"),
     )
     symptom = Symptom(
         code=e.code("code"),
@@ -421,6 +429,7 @@ def _symptom(e: _Entry) -> tuple[_Entry, Symptom]:
         red_flag=e.boolean("red_flag", default=False),
         emergency=e.boolean("emergency", default=False),
         asks_temperature=e.boolean("asks_temperature", default=False),
+        report_phrases=phrases(e, "report_phrases"),
     )
     if symptom.emergency and not symptom.red_flag:
         e.fail("emergency = true needs red_flag = true (an emergency always alerts the team)")
@@ -450,7 +459,8 @@ def _safety(e: _Entry) -> SafetyRules:
             "alert_on_severity",
             "pregnancy_yes_alerts",
             "escalate_after_minutes",
-        )
+        ),
+        optional=("pregnancy_phrases",),
     )
     fever = e.number("fever_threshold_c")
     if not 37.0 <= fever <= 41.0:
@@ -463,6 +473,7 @@ def _safety(e: _Entry) -> SafetyRules:
         alert_on_severity=severity,
         pregnancy_yes_alerts=e.boolean("pregnancy_yes_alerts"),
         escalate_after_minutes=e.integer("escalate_after_minutes", minimum=1),
+        pregnancy_phrases=phrases(e, "pregnancy_phrases"),
     )
 
 
@@ -473,3 +484,7 @@ def _edc(e: _Entry) -> EdcOptions:
     if not isinstance(raw, list) or any(item not in allowed for item in raw):
         e.fail(f"raw_sms_text must be a list of {', '.join(allowed)}, got {raw!r}")
     return EdcOptions(raw_sms_text=frozenset(EdcRawText(item) for item in raw))
+
+
+def _fail(source: str, name: str, problem: str) -> NoReturn:
+    raise ProtocolError(source, name, problem)

@@ -47,6 +47,8 @@ class PlannedMessage:
     send_at: datetime  # UTC
     expires_at: datetime  # UTC
     params: dict[str, str] = field(default_factory=dict)
+    budget: str | None = None  # what the daily budget did to it (domain/daily_budget.py)
+    dropped: bool = False  # the daily budget left no room: stored cancelled, with the note
 
     @property
     def key(self) -> tuple[str, str]:

@@ -99,17 +99,21 @@ _CHOICE_FILLER: Final = POLITENESS_WORDS | {
     "estas",
 }
 
+# Numbers first, words as aliases. "alto"/"alta"/"baja" ("high"/"low") are left out
+# on purpose: Twilio acts on a one-word message without knowing the conversation, and
+# those are (or were) opt-out/opt-in words; an answer must never be one. See
+# tests/unit/test_answers_not_keywords.py, which walks every accepted answer.
 _SEVERITY_WORDS: Final = {
     "1": Severity.MILD,
     "2": Severity.MODERATE,
     "3": Severity.SEVERE,
-    **dict.fromkeys(("leve", "leves", "suave", "mild", "bajo", "baja"), Severity.MILD),
+    **dict.fromkeys(("leve", "leves", "suave", "mild"), Severity.MILD),
     **dict.fromkeys(
         ("moderado", "moderada", "moderate", "medio", "media", "regular", "intermedio"),
         Severity.MODERATE,
     ),
     **dict.fromkeys(
-        ("severo", "severa", "severe", "grave", "fuerte", "intenso", "intensa", "alto", "alta"),
+        ("severo", "severa", "severe", "grave", "fuerte", "intenso", "intensa"),
         Severity.SEVERE,
     ),
 }
@@ -199,6 +203,9 @@ def parse_symptom_choices(text: str, symptoms: Iterable[Symptom]) -> set[int] | 
 def parse_severity(text: str) -> Severity | None:
     """1/2/3 or a word ("leve", "moderada", "grave", "muy fuerte", "más o menos").
 
+    "alto", "alta", "baja" are not understood (the participant is asked again with
+    the numbers): they are keywords in some opt-out lists.
+
     "1 leve" (echoing the menu) is fine; "1 severo" contradicts itself and is None.
     """
     found: set[Severity] = set()
@@ -267,3 +274,17 @@ def parse_yes_no(text: str) -> bool | None:
     if not answers and "embarazada" in words:
         answers.add(True)
     return answers.pop() if len(answers) == 1 else None
+
+
+SEVERITY_ANSWER_WORDS: Final = frozenset(_SEVERITY_WORDS)
+"""Every single word :func:`parse_severity` maps to a severity (for the keyword test)."""
+ANSWER_VOCABULARY: Final = frozenset(
+    SEVERITY_ANSWER_WORDS
+    | _SEVERITY_FILLER
+    | _CHOICE_FILLER
+    | _NEGATIONS
+    | _TEMPERATURE_FILLER
+    | _YES_NO_FILLER
+    | _NOT_MEASURED_LEADS
+)
+"""Every word some parser here knows, answers and filler alike (for the keyword test)."""

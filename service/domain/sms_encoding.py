@@ -27,7 +27,9 @@ Folding (:func:`fold_to_gsm`), chosen for Spanish clinical SMS:
 * The degree sign is dropped ("38 °C" → "38 C"): the unit letter keeps the meaning,
   and "o" or a space would read as a typo.
 * Anything without a plain GSM-7 form (emoji, most non-Latin scripts) is left alone,
-  so the text stays UCS-2 rather than losing information.
+  so the text stays UCS-2 rather than losing information. That includes the spacing
+  accents (¨ ¸ ˜ ¯ ˘ ...): NFKD makes them a space plus a combining mark, and a
+  visible character never folds to a bare space.
 """
 
 from __future__ import annotations
@@ -153,9 +155,9 @@ def _fold_char(char: str) -> str:
         return _FOLD_EXPLICIT[char]
     decomposed = unicodedata.normalize("NFKD", char)
     plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    if plain and is_gsm7(plain):
+    if (plain.strip() or char.isspace()) and is_gsm7(plain):
         return plain
-    return char
+    return char  # includes spacing accents (¨ ¸ ˜ ...), whose NFKD is a bare space
 
 
 def fold_to_gsm(text: str) -> str:

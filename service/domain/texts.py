@@ -11,6 +11,10 @@ Why this shape:
   translated at import time.
 * Every sentence is whole, with named ``str.format`` placeholders, so a translator can
   move words around; code never glues translated fragments together.
+* Spanish texts are written so that GSM-7 folding (á í ó ú -> a i o u) changes
+  spelling only, never the word: "te va a llamar", not "te llamará" (-> "llamara",
+  another tense). ``tests/unit/test_folding_keeps_spanish.py`` lists every word
+  folding changes and fails on one not on its reviewed allow-list.
 * SMS texts start with ``MSC-ROLE:`` so the reader knows who writes. Reminders must fit
   two GSM-7 segments after folding (see :mod:`service.domain.sms_encoding`), which the
   catalog tests check with the longest realistic values.
@@ -122,6 +126,16 @@ _ENTRIES: Final[tuple[tuple[str, str], ...]] = (
         "9 nausea or vomiting\n10 diarrhea\n11 cough\n12 burning when urinating\n"
         "13 other",
     ),
+    # TRANSLATORS: SMS, same list as the weekly check-in. Sent when the participant
+    # texts SINTOMAS to report symptoms on their own, at any time.
+    NC_(
+        "checkin.symptoms.on_demand",
+        "MSC-ROLE: Tell us what you feel. Reply with the numbers (e.g. 1 5).\n"
+        "1 fever\n2 chills\n3 shortness of breath\n4 chest pain\n5 skin rash\n"
+        "6 swollen legs or face\n7 dark or foamy urine\n8 passing less urine\n"
+        "9 nausea or vomiting\n10 diarrhea\n11 cough\n12 burning when urinating\n"
+        "13 other",
+    ),
     # TRANSLATORS: SMS. {symptom} is a symptom label such as "Fever"; the reply
     # numbers 1, 2, 3 must stay.
     NC_(
@@ -136,7 +150,8 @@ _ENTRIES: Final[tuple[tuple[str, str], ...]] = (
         "MSC-ROLE: What was your highest temperature, in °C? Reply with the number"
         " (e.g. 38.2), or NO if you did not take it.",
     ),
-    # TRANSLATORS: SMS. Reply keywords: Spanish SI / NO.
+    # TRANSLATORS: SMS. Reply keywords: Spanish SI / NO. Spanish: "¿es posible que
+    # estés embarazada?" (é survives GSM-7 folding; "estás" would fold to "estas").
     NC_(
         "checkin.pregnancy.prompt",
         "MSC-ROLE: A routine study question: are you pregnant, or could you be?"
@@ -238,6 +253,8 @@ _ENTRIES: Final[tuple[tuple[str, str], ...]] = (
     NC_("severity.mild", "Mild"),
     NC_("severity.moderate", "Moderate"),
     NC_("severity.severe", "Severe"),
+    # --- Labels of findings that are not one symptom (alerts, dashboard) --------------
+    NC_("finding.pregnancy_yes", "Possible pregnancy (answered YES)"),
 )
 
 
@@ -261,7 +278,10 @@ REMINDER_KEYS: Final = tuple(k for k in MESSAGES if k.startswith("reminder."))
 SYMPTOM_LABEL_KEYS: Final = tuple(k for k in MESSAGES if k.startswith("symptom."))
 """Symptom label keys in SMS order: the label of answer ``n`` is ``SYMPTOM_LABEL_KEYS[n-1]``."""
 SEVERITY_LABEL_KEYS: Final = tuple(k for k in MESSAGES if k.startswith("severity."))
-LABEL_KEYS: Final = frozenset(VISIT_NAME_KEYS + SYMPTOM_LABEL_KEYS + SEVERITY_LABEL_KEYS)
+FINDING_LABEL_KEYS: Final = tuple(k for k in MESSAGES if k.startswith("finding."))
+LABEL_KEYS: Final = frozenset(
+    VISIT_NAME_KEYS + SYMPTOM_LABEL_KEYS + SEVERITY_LABEL_KEYS + FINDING_LABEL_KEYS
+)
 """Keys that name a thing rather than say a sentence: no placeholders, no prefix."""
 
 

@@ -7,6 +7,7 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 
 from service.actions.actors import Actor
 from service.actions.auth import actor_for_token
+from service.actions.participant_sessions import participant_for_session
 from service.runtime import Runtime
 
 
@@ -20,7 +21,10 @@ async def _bearer_actor(request: Request) -> Actor:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise NotAuthorizedException("missing bearer token", headers={"WWW-Authenticate": "Bearer"})
-    actor = await actor_for_token(runtime_of(request), token.strip())
+    rt = runtime_of(request)
+    actor = await actor_for_token(rt, token.strip()) or await participant_for_session(
+        rt, token.strip()
+    )
     if actor is None:
         raise NotAuthorizedException(
             "invalid or expired token", headers={"WWW-Authenticate": "Bearer"}

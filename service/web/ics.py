@@ -1,13 +1,16 @@
 """The calendar as iCalendar (RFC 5545): one all-day event per visit.
 
 UIDs are derived from the study id and the visit code only, so re-importing after a
-re-anchored calendar updates each event instead of duplicating it; SEQUENCE grows
-with every recorded change so clients know which copy is newer.
+re-anchored calendar updates each event instead of duplicating it; each event's
+SEQUENCE grows with every recorded change *to that event* (a moved date, an outcome,
+a withdrawal's cancellation; :mod:`service.domain.calendar_sequence`) so clients
+know which copy is newer.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from icalendar import Calendar, Event
@@ -26,7 +29,7 @@ def calendar_ics(
     names: dict[str, str],
     *,
     stamp: datetime,
-    sequence: int,
+    sequences: Mapping[str, int],
 ) -> bytes:
     cal = Calendar()
     cal.add("prodid", "-//Universidad de los Andes//MSC-ROLE follow-up//ES")
@@ -39,7 +42,7 @@ def calendar_ics(
         event = Event()
         event.add("uid", visit_uid(study_id, visit.code))
         event.add("dtstamp", stamp)
-        event.add("sequence", sequence)
+        event.add("sequence", sequences.get(visit.code, 0))
         event.add("dtstart", visit.target_date)
         event.add("dtend", visit.target_date + timedelta(days=1))
         event.add("summary", f"MSC-ROLE: {names[visit.code]}")

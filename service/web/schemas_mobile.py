@@ -78,14 +78,20 @@ class SymptomIn(Request):
     temperature_c: Temperature | None = None
 
 
+ReportKey = Annotated[
+    CheckinKey | None,
+    Meta(description="the due check-in answered; omit it to report at any time, unasked"),
+]
+
+
 class SymptomsCheckinIn(Request):
-    checkin_key: CheckinKey
     symptoms: Annotated[list[SymptomIn], Meta(max_length=32, description="[] for none")]
+    checkin_key: ReportKey = None
 
 
 class PregnancyCheckinIn(Request):
-    checkin_key: CheckinKey
     pregnant: bool
+    checkin_key: ReportKey = None
 
 
 class CheckinResultOut(msgspec.Struct):

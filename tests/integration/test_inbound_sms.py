@@ -88,7 +88,7 @@ async def test_garbled_answers_go_to_coordinators(
 async def test_opt_out_mid_conversation(weekly: Client, gateway: ConsoleSmsGateway) -> None:
     await say(weekly, "1")  # fever; severity question follows
     await say(weekly, "2")  # moderate; the temperature question follows
-    # (While a severity question is open, "baja" means "low", not "unsubscribe".)
+    # (While a severity question is open, "baja" would be ambiguous and asked again.)
     await say(weekly, "Baja, gracias")
     participant = await Participant.get()
     assert participant.opted_out

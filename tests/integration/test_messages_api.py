@@ -39,7 +39,8 @@ async def test_planned_messages_show_local_time_text_and_cost(
         assert message["body"].startswith("MSC-ROLE:")
         assert message["encoding"] in ("GSM-7", "UCS-2") and message["segments"] >= 1
     assert "miércoles 20 de enero" in first["body"]  # Spanish, Babel's long date
-    assert all(m["status"] != "cancelled" for m in messages)
+    # Cancelled rows are hidden, except what the daily budget dropped (with its note).
+    assert all(m["status"] != "cancelled" or m["budget"] for m in messages)
 
 
 async def test_sent_messages_show_planned_and_actual_send_times(
@@ -86,6 +87,7 @@ async def test_received_messages_are_listed_too(
             "segments": None,
             "attempts": 0,
             "error_code": None,
+            "budget": None,
         }
     ]
     assert messages.index(inbound[0]) == 0  # 11:00, before the 12:00 reminder

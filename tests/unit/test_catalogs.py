@@ -69,6 +69,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "reminder.phone.day_before": REMINDER,
     "checkin.symptoms.weekly": NONE,
     "checkin.symptoms.post_infusion": frozenset({"day"}),
+    "checkin.symptoms.on_demand": NONE,
     "checkin.symptoms.severity": frozenset({"symptom"}),
     "checkin.symptoms.temperature": NONE,
     "checkin.pregnancy.prompt": NONE,
@@ -92,6 +93,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "severity.mild": NONE,
     "severity.moderate": NONE,
     "severity.severe": NONE,
+    "finding.pregnancy_yes": NONE,
 }
 
 SITES = ("Hospital Barros Luco Trudeau", "Clínica Universidad de los Andes")
@@ -210,7 +212,10 @@ def test_confirming_reminders_end_with_the_reply_keyword(renderer: Renderer) -> 
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-@pytest.mark.parametrize("key", ["checkin.symptoms.weekly", "checkin.symptoms.post_infusion"])
+@pytest.mark.parametrize(
+    "key",
+    ["checkin.symptoms.weekly", "checkin.symptoms.post_infusion", "checkin.symptoms.on_demand"],
+)
 def test_symptom_lists_are_the_labels_numbered_in_order(
     renderer: Renderer, language: str, key: str
 ) -> None:

@@ -125,8 +125,9 @@ def test_severe_symptom_is_recorded_as_severe() -> None:
     )
 
 
-def test_level_words_answer_severity() -> None:
-    steps = run(symptoms_state(), "10", "baja")
+def test_level_words_are_asked_again_then_a_number_answers() -> None:
+    steps = run(symptoms_state(), "10", "baja", "1")
+    assert keys(steps[1]) == ["checkin.clarify.severity"]
     assert steps[-1].answers == SymptomAnswers((ReportedSymptom("diarrhea", Severity.MILD),))
 
 

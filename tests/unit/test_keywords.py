@@ -141,7 +141,7 @@ def test_twilio_opt_out_type_wins(opt_out_type: str | None, text: str, expected:
 
 
 @pytest.mark.parametrize("text", ["alto", "ALTA", "baja", "Baja, gracias"])
-def test_level_words_are_answers_while_awaiting_severity(text: str) -> None:
+def test_level_words_are_not_keywords_while_awaiting_severity(text: str) -> None:
     assert classify_keyword(text, awaiting_severity=True) is None
 
 

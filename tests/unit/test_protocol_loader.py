@@ -221,7 +221,16 @@ def test_shipped_reminders_checkins_symptoms_safety() -> None:
         "chest_pain",
     }
     assert {s.code for s in protocol.symptoms if s.asks_temperature} == {"fever"}
-    assert protocol.safety == SafetyRules(38.0, "severe", True, 30)
+    assert protocol.safety == SafetyRules(
+        38.0, "severe", True, 30, pregnancy_phrases=protocol.safety.pregnancy_phrases
+    )
+    assert "estoy embarazada" in protocol.safety.pregnancy_phrases
+    assert {s.code for s in protocol.symptoms if s.report_phrases} == {
+        "fever",
+        "shortness_of_breath",
+        "chest_pain",
+        "less_urine",
+    }
 
 
 def test_readme_example_parses() -> None:

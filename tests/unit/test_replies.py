@@ -96,7 +96,6 @@ def test_symptom_choices_any_subset(numbers: set[int], separator: str) -> None:
         ("leve", Severity.MILD),
         ("Muy leve", Severity.MILD),
         ("1 leve", Severity.MILD),
-        ("baja", Severity.MILD),
         ("mild", Severity.MILD),
         ("moderado", Severity.MODERATE),
         ("Moderada", Severity.MODERATE),
@@ -107,7 +106,7 @@ def test_symptom_choices_any_subset(numbers: set[int], separator: str) -> None:
         ("grave", Severity.SEVERE),
         ("fuerte", Severity.SEVERE),
         ("muy fuerte!", Severity.SEVERE),
-        ("alta", Severity.SEVERE),
+        ("Grave.", Severity.SEVERE),
         ("severe", Severity.SEVERE),
     ],
 )
@@ -116,7 +115,8 @@ def test_severity_understood(text: str, expected: Severity) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["", "4", "0", "1 severo", "2 o 3", "no tan fuerte", "poco", "si", "mas", "12"]
+    "text",
+    ["", "4", "0", "1 severo", "2 o 3", "no tan fuerte", "poco", "si", "mas", "12", "alto", "baja"],
 )
 def test_severity_not_understood(text: str) -> None:
     assert parse_severity(text) is None

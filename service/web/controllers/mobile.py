@@ -23,6 +23,7 @@ from service.actions.calendars import calendar_with_status
 from service.actions.errors import FieldInvalid, NotFound
 from service.actions.preferences import own_participant, update_own_preferences
 from service.actions.rendering import render_text
+from service.actions.reports import app_report_key
 from service.db.models import CheckIn, Participant, Site
 from service.domain.checkins import PregnancyAnswer, ReportedSymptom, Severity, SymptomAnswers
 from service.runtime import Runtime
@@ -123,6 +124,16 @@ async def _latest_checkins(participant: Participant) -> list[CheckIn]:
     return latest
 
 
+async def _key_and_lateness(
+    rt: Runtime, participant: Participant, data: SymptomsCheckinIn | PregnancyCheckinIn, kind: str
+) -> tuple[str, bool]:
+    """The check-in key answered and whether late; without ``checkin_key`` the body is a
+    report made at any time (``service.actions.reports``), never late."""
+    if data.checkin_key is None:
+        return app_report_key(kind, rt.clock.now(), msgspec.json.encode(data)), False
+    return data.checkin_key, await _answerable(rt, participant, data.checkin_key, kind)
+
+
 async def _answerable(rt: Runtime, participant: Participant, key: str, questionnaire: str) -> bool:
     """Whether ``key`` may be answered now, as ``late``; anything else is a 404.
 
@@ -188,23 +199,31 @@ class MobileController(Controller):
         submitted = [_checkin_out(row) for row in await _latest_checkins(participant)]
         return MyCheckinsOut(due=due, submitted=submitted)
 
-    @post("/checkins/symptoms", summary="Answer a symptoms check-in", status_code=201)
+    @post(
+        "/checkins/symptoms",
+        summary="Answer a symptoms check-in, or report symptoms at any time",
+        status_code=201,
+    )
     async def symptoms(
         self, rt: Runtime, actor: Actor, data: SymptomsCheckinIn
     ) -> CheckinResultOut:
         participant = await own_participant(actor)
         answers = _symptom_answers(data)
-        late = await _answerable(rt, participant, data.checkin_key, SYMPTOMS)
-        return await _submit(rt, participant, data, SYMPTOMS, answers, late)
+        key, late = await _key_and_lateness(rt, participant, data, SYMPTOMS)
+        return await _submit(rt, participant, data, key, SYMPTOMS, answers, late)
 
-    @post("/checkins/pregnancy", summary="Answer a pregnancy check-in", status_code=201)
+    @post(
+        "/checkins/pregnancy",
+        summary="Answer a pregnancy check-in, or report a pregnancy at any time",
+        status_code=201,
+    )
     async def pregnancy(
         self, rt: Runtime, actor: Actor, data: PregnancyCheckinIn
     ) -> CheckinResultOut:
         participant = await own_participant(actor)
-        late = await _answerable(rt, participant, data.checkin_key, PREGNANCY)
+        key, late = await _key_and_lateness(rt, participant, data, PREGNANCY)
         answer = PregnancyAnswer(pregnant=data.pregnant)
-        return await _submit(rt, participant, data, PREGNANCY, answer, late)
+        return await _submit(rt, participant, data, key, PREGNANCY, answer, late)
 
     @get("/preferences", summary="My language, preferred time and pause")
     async def preferences(self, actor: Actor) -> PreferencesOut:
@@ -222,6 +241,7 @@ async def _submit(
     rt: Runtime,
     participant: Participant,
     data: SymptomsCheckinIn | PregnancyCheckinIn,
+    checkin_key: str,
     questionnaire: str,
     answers: SymptomAnswers | PregnancyAnswer,
     late: bool,
@@ -229,7 +249,7 @@ async def _submit(
     result = await checkin_actions.submit_checkin(
         rt,
         participant,
-        checkin_key=data.checkin_key,
+        checkin_key=checkin_key,
         questionnaire=questionnaire,
         channel="app",
         answers=answers,

@@ -12,8 +12,7 @@ from litestar.params import Parameter
 from service.actions import participants as act
 from service.actions.access import participant_for, scoped_participants
 from service.actions.actors import Actor
-from service.actions.calendars import calendar_with_status
-from service.db.models import AuditEntry, VisitOutcome
+from service.actions.calendars import calendar_sequences, calendar_with_status
 from service.runtime import Runtime
 from service.web.auth import provide_runtime, provide_staff
 from service.web.ics import calendar_ics
@@ -125,12 +124,9 @@ class ParticipantController(Controller):
         participant = await participant_for(actor, study_id)
         rows = await calendar_with_status(rt, participant)
         names = {row.visit.code: rt.translator.render(row.visit.name_key, lang) for row in rows}
-        sequence = await VisitOutcome.filter(participant_id=participant.id).count()
-        sequence += await AuditEntry.filter(
-            entity="participant", entity_id=participant.study_id, action="infusion.record"
-        ).count()
+        sequences = await calendar_sequences(rt, participant)
         body = calendar_ics(
-            participant.study_id, rows, names, stamp=rt.clock.now(), sequence=sequence
+            participant.study_id, rows, names, stamp=rt.clock.now(), sequences=sequences
         )
         return Response(
             body,

@@ -1,0 +1,36 @@
+"""Staff route that ends a participant's app sessions (a lost or shared phone)."""
+
+from __future__ import annotations
+
+import msgspec
+from litestar import Controller, post
+from litestar.di import Provide
+
+from service.actions.access import participant_for
+from service.actions.actors import Actor
+from service.actions.errors import Forbidden
+from service.actions.participant_sessions import revoke_by_staff
+from service.runtime import Runtime
+from service.web.auth import provide_runtime, provide_staff
+
+
+class SessionsRevokedOut(msgspec.Struct):
+    revoked: int
+
+
+class ParticipantSessionController(Controller):
+    path = "/api/v1/participants"
+    tags = ["participants"]
+    dependencies = {"actor": Provide(provide_staff), "rt": Provide(provide_runtime)}
+    security = [{"bearer": []}]
+
+    @post(
+        "/{study_id:str}/sessions/revoke",
+        summary="End the participant's app sessions; the app asks for a new SMS code",
+        status_code=200,
+    )
+    async def revoke(self, rt: Runtime, actor: Actor, study_id: str) -> SessionsRevokedOut:
+        if not actor.can_write:
+            raise Forbidden("this role may read but not change participants")
+        participant = await participant_for(actor, study_id)
+        return SessionsRevokedOut(revoked=await revoke_by_staff(rt, participant, actor))
