@@ -22,6 +22,7 @@ from tortoise.exceptions import ValidationError
 
 from service.actions.dispatch import reconcile_stale_claims
 from service.actions.edc_mapping import edc_mapping
+from service.actions.edc_metrics import edc_metrics
 from service.actions.errors import ActionError
 from service.actions.replanning import replan_if_protocol_changed
 from service.actions.sites import sync_sites
@@ -33,6 +34,7 @@ from service.db.lifecycle import close_database, ensure_migrated, open_database
 from service.domain.protocol import Protocol
 from service.domain.protocol_loader import load_protocol
 from service.jobs.scheduler import DispatchScheduler
+from service.metrics import register_metrics_source
 from service.ports import Clock, RedcapApi, SmsGateway, SystemClock, Translator
 from service.runtime import Runtime
 from service.settings import Settings
@@ -103,6 +105,7 @@ def create_app(
         redcap=redcap,
     )
     edc_mapping(runtime)  # a protocol the EDC feed cannot map stops start-up here
+    register_metrics_source("edc", edc_metrics)
     scheduler = DispatchScheduler(runtime) if run_scheduler else None
 
     @asynccontextmanager

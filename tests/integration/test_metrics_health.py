@@ -150,3 +150,13 @@ async def test_readiness_names_a_stopped_scheduler(
         stopped = await fresh.get("/health/ready")
     assert stopped.status_code == 503
     assert stopped.json()["unwell"] == ["scheduler"]
+
+
+async def test_metrics_report_the_edc_push(client: Client) -> None:
+    response = await client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    samples = _samples(response.text)
+    assert samples[("followup_metrics_source_failed", (("source", "edc"),))] == 0
+    assert samples[("followup_edc_push_configured", ())] == 0  # no REDCAP_API_URL in tests
+    assert samples[("followup_edc_pending_changes", ())] == 0
+    assert samples[("followup_edc_open_conflicts", ())] == 0
+    assert samples[("followup_edc_last_push_failed", ())] == 0
