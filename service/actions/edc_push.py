@@ -130,10 +130,9 @@ async def _check_metadata(rt: Runtime, api: RedcapApi, mapping: EdcMapping,
     return problems
 
 
-async def _rows_of_batch(rt: Runtime, mapping: EdcMapping, batch: list[Any]
-                         ) -> tuple[list[tuple[str, str, dict[str, str]]], set[str]]:  # fmt: skip
+def _rows_of_window(mapping: EdcMapping, batch: list[Any]) -> tuple[list[Planned], set[str]]:
     """(form, site, row) per REDCap slot, the newest version of each record winning."""
-    merged: dict[tuple[Key, str], tuple[str, str, dict[str, str]]] = {}
+    merged: dict[tuple[Key, str], Planned] = {}
     records: set[str] = set()
     for where, fact in batch:
         entry = entry_for(mapping, fact, where)
@@ -144,8 +143,7 @@ async def _rows_of_batch(rt: Runtime, mapping: EdcMapping, batch: list[Any]
         else:
             merged[slot] = (entry.form, where.site, row)
         records.add(where.study_id)
-        sites = {where.study_id: where.site}
-        pro = participant_row(mapping, where.study_id, sites[where.study_id])
+        pro = participant_row(mapping, where.study_id, where.site)
         merged.setdefault((_key(pro), "participante"), ("participante", where.site, pro))
     return list(merged.values()), records
 
@@ -206,7 +204,7 @@ async def _push_batches(rt: Runtime, api: RedcapApi, run_id: int, *, dry_run: bo
         window = await feed_chunk(cursor, upto, None, windows, infusions, limit=WINDOW)
         if not window:
             break
-        planned, window_records = await _rows_of_batch(rt, mapping, window)
+        planned, window_records = _rows_of_window(mapping, window)
         records |= window_records
         end = window[-1][0].seq
         groups = _groups(planned)
