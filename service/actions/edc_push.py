@@ -267,7 +267,7 @@ async def push_to_redcap(
         await state.finish_run(run_id, rt.clock.now(), PushStatus(result.status),
                                cursor_to=await state.push_cursor(), records=result.records,
                                rows=result.rows, conflicts=result.conflicts,
-                               detail=result.detail)  # fmt: skip
+                               detail=result.detail, actor=actor)  # fmt: skip
         await state.release_push_lock(token)
     return result
 

@@ -115,6 +115,10 @@ async def test_a_refused_batch_loses_nothing_and_succeeds_once_fixed(
     )
     assert redcap.slots() == {}
     assert refused.pending > 0
+    from service.db.models import AuditEntry
+
+    audited = await AuditEntry.filter(action="edc.redcap.push_run").order_by("-id").first()
+    assert audited is not None and audited.changes["status"] == "refused"
     redcap.project.groups.add("hblt")
     fixed = await push(edc_client)
     assert fixed.status == PushStatus.OK and fixed.pending == 0
