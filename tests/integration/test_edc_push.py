@@ -236,3 +236,19 @@ async def test_status_needs_staff_and_scopes_conflicts_by_site(
     assert [c["field"] for c in seen["conflicts"]] == ["ce_fever_sev"]
     assert seen["configured"] is True and seen["pending_changes"] == 0
     assert (await edc_client.get("/api/v1/edc/status", headers=hblt)).json()["conflicts"] == []
+
+
+async def test_one_push_at_a_time(edc_client: Client, redcap: RedcapFakeServer) -> None:
+    from datetime import timedelta
+
+    from service.db import edc_push_state as state
+
+    rt = rt_of(edc_client)
+    now = rt.clock.now()
+    token = await state.claim_push_lock(now)
+    assert token is not None
+    assert await state.claim_push_lock(now) is None
+    busy = await push(edc_client)
+    assert busy.status == "busy" and redcap.requests == []
+    # a lock left by a killed pusher is taken over once it is old enough
+    assert await state.claim_push_lock(now + timedelta(minutes=11)) is not None
