@@ -33,6 +33,7 @@ from service.db.edc_models import PushStatus
 from service.db.edc_queries import feed_chunk, last_change_id
 from service.db.edc_sequence import sequence_changes
 from service.domain.edc.model import EdcMapping
+from service.domain.edc.naming import EdcMappingError
 from service.domain.edc.records import entry_for
 from service.domain.edc.redcap_rows import (
     KEY_FIELDS,
@@ -253,6 +254,9 @@ async def push_to_redcap(
         else:
             result = await _push_batches(rt, api, run_id, dry_run=dry_run, actor=actor,
                                          delays=retry_delays)  # fmt: skip
+    except EdcMappingError as exc:
+        # Nothing of the batch was sent; the cursor stays; the run says what to fix.
+        result = PushResult(PushStatus.MAPPING_ERROR, detail=f"cannot map a record: {exc}")
     except RedcapError as exc:
         kinds = {"refused": PushStatus.REFUSED, "forbidden": PushStatus.FORBIDDEN}
         status = kinds.get(exc.kind, PushStatus.UNAVAILABLE)

@@ -252,3 +252,23 @@ async def test_one_push_at_a_time(edc_client: Client, redcap: RedcapFakeServer) 
     assert busy.status == "busy" and redcap.requests == []
     # a lock left by a killed pusher is taken over once it is old enough
     assert await state.claim_push_lock(now + timedelta(minutes=11)) is not None
+
+
+async def test_a_record_the_mapping_cannot_place_stops_the_push(
+    edc_client: Client, redcap: RedcapFakeServer
+) -> None:
+    from service.db.models import CheckIn
+
+    participant = await walk_a_year(edc_client)
+    await CheckIn.create(
+        participant=participant,
+        checkin_key="app:old",
+        questionnaire="symptoms",
+        channel="app",
+        answers={"symptoms": [{"code": "hiccups", "severity": "mild"}]},
+        submitted_at=rt_of(edc_client).clock.now(),
+    )
+    result = await push(edc_client)
+    assert result.status == PushStatus.MAPPING_ERROR
+    assert "hiccups" in (result.detail or "") and result.pending > 0
+    assert redcap.imports == 0
