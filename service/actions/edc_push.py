@@ -33,6 +33,7 @@ from service.db.edc_models import PushStatus
 from service.db.edc_queries import feed_chunk, last_change_id
 from service.db.edc_sequence import sequence_changes
 from service.domain.edc.model import EdcMapping
+from service.domain.edc.naming import EdcMappingError
 from service.domain.edc.records import entry_for
 from service.domain.edc.redcap_rows import (
     KEY_FIELDS,
@@ -130,10 +131,9 @@ async def _check_metadata(rt: Runtime, api: RedcapApi, mapping: EdcMapping,
     return problems
 
 
-async def _rows_of_batch(rt: Runtime, mapping: EdcMapping, batch: list[Any]
-                         ) -> tuple[list[tuple[str, str, dict[str, str]]], set[str]]:  # fmt: skip
+def _rows_of_window(mapping: EdcMapping, batch: list[Any]) -> tuple[list[Planned], set[str]]:
     """(form, site, row) per REDCap slot, the newest version of each record winning."""
-    merged: dict[tuple[Key, str], tuple[str, str, dict[str, str]]] = {}
+    merged: dict[tuple[Key, str], Planned] = {}
     records: set[str] = set()
     for where, fact in batch:
         entry = entry_for(mapping, fact, where)
@@ -144,8 +144,7 @@ async def _rows_of_batch(rt: Runtime, mapping: EdcMapping, batch: list[Any]
         else:
             merged[slot] = (entry.form, where.site, row)
         records.add(where.study_id)
-        sites = {where.study_id: where.site}
-        pro = participant_row(mapping, where.study_id, sites[where.study_id])
+        pro = participant_row(mapping, where.study_id, where.site)
         merged.setdefault((_key(pro), "participante"), ("participante", where.site, pro))
     return list(merged.values()), records
 
@@ -206,7 +205,7 @@ async def _push_batches(rt: Runtime, api: RedcapApi, run_id: int, *, dry_run: bo
         window = await feed_chunk(cursor, upto, None, windows, infusions, limit=WINDOW)
         if not window:
             break
-        planned, window_records = await _rows_of_batch(rt, mapping, window)
+        planned, window_records = _rows_of_window(mapping, window)
         records |= window_records
         end = window[-1][0].seq
         groups = _groups(planned)
@@ -255,6 +254,9 @@ async def push_to_redcap(
         else:
             result = await _push_batches(rt, api, run_id, dry_run=dry_run, actor=actor,
                                          delays=retry_delays)  # fmt: skip
+    except EdcMappingError as exc:
+        # Nothing of the batch was sent; the cursor stays; the run says what to fix.
+        result = PushResult(PushStatus.MAPPING_ERROR, detail=f"cannot map a record: {exc}")
     except RedcapError as exc:
         kinds = {"refused": PushStatus.REFUSED, "forbidden": PushStatus.FORBIDDEN}
         status = kinds.get(exc.kind, PushStatus.UNAVAILABLE)
@@ -269,7 +271,7 @@ async def push_to_redcap(
         await state.finish_run(run_id, rt.clock.now(), PushStatus(result.status),
                                cursor_to=await state.push_cursor(), records=result.records,
                                rows=result.rows, conflicts=result.conflicts,
-                               detail=result.detail)  # fmt: skip
+                               detail=result.detail, actor=actor)  # fmt: skip
         await state.release_push_lock(token)
     return result
 

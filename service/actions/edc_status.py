@@ -15,7 +15,7 @@ from service.runtime import Runtime
 
 __all__ = ["EdcPushStatus", "edc_push_status"]
 
-_FAILED = {"refused", "forbidden", "unavailable", "metadata_mismatch"}
+_FAILED = {"refused", "forbidden", "unavailable", "metadata_mismatch", "mapping_error"}
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,6 +56,7 @@ class PushStatus(StrEnum):
     FORBIDDEN = "forbidden"  # 403: bad token or rights; nothing sent
     UNAVAILABLE = "unavailable"  # 5xx/timeouts after every retry
     METADATA_MISMATCH = "metadata_mismatch"  # REDCap's project differs from the mapping
+    MAPPING_ERROR = "mapping_error"  # a record the mapping cannot place: fix, then push
 
 
 class ConflictStatus(StrEnum):

@@ -132,11 +132,27 @@ async def start_run(now: datetime, cursor: int) -> int:
 
 async def finish_run(run_id: int, now: datetime, status: PushStatus, *, cursor_to: int | None,
                      records: int = 0, rows: int = 0, conflicts: int = 0,
-                     detail: str | None = None) -> None:  # fmt: skip
-    await EdcPushRun.filter(id=run_id).update(
-        finished_at=now, status=status, cursor_to=cursor_to, records=records, rows=rows,
-        conflicts=conflicts, detail=detail,
-    )  # fmt: skip
+                     detail: str | None = None, actor: str = "system") -> None:  # fmt: skip
+    """Close a run and audit it, whatever its outcome (refusals and 403s included)."""
+    async with in_transaction():
+        await EdcPushRun.filter(id=run_id).update(
+            finished_at=now, status=status, cursor_to=cursor_to, records=records, rows=rows,
+            conflicts=conflicts, detail=detail,
+        )  # fmt: skip
+        await audit(
+            at=now,
+            actor=actor,
+            action="edc.redcap.push_run",
+            entity="edc_push_run",
+            entity_id=run_id,
+            changes={
+                "status": status.value,
+                "cursor": cursor_to,
+                "rows": rows,
+                "conflicts": conflicts,
+            },
+            reason=(detail or "")[:2000] or None,
+        )
 
 
 async def sent_baselines(slots: Iterable[Slot]) -> dict[Slot, dict[str, str]]:

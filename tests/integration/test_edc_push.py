@@ -115,6 +115,10 @@ async def test_a_refused_batch_loses_nothing_and_succeeds_once_fixed(
     )
     assert redcap.slots() == {}
     assert refused.pending > 0
+    from service.db.models import AuditEntry
+
+    audited = await AuditEntry.filter(action="edc.redcap.push_run").order_by("-id").first()
+    assert audited is not None and audited.changes["status"] == "refused"
     redcap.project.groups.add("hblt")
     fixed = await push(edc_client)
     assert fixed.status == PushStatus.OK and fixed.pending == 0
@@ -232,3 +236,39 @@ async def test_status_needs_staff_and_scopes_conflicts_by_site(
     assert [c["field"] for c in seen["conflicts"]] == ["ce_fever_sev"]
     assert seen["configured"] is True and seen["pending_changes"] == 0
     assert (await edc_client.get("/api/v1/edc/status", headers=hblt)).json()["conflicts"] == []
+
+
+async def test_one_push_at_a_time(edc_client: Client, redcap: RedcapFakeServer) -> None:
+    from datetime import timedelta
+
+    from service.db import edc_push_state as state
+
+    rt = rt_of(edc_client)
+    now = rt.clock.now()
+    token = await state.claim_push_lock(now)
+    assert token is not None
+    assert await state.claim_push_lock(now) is None
+    busy = await push(edc_client)
+    assert busy.status == "busy" and redcap.requests == []
+    # a lock left by a killed pusher is taken over once it is old enough
+    assert await state.claim_push_lock(now + timedelta(minutes=11)) is not None
+
+
+async def test_a_record_the_mapping_cannot_place_stops_the_push(
+    edc_client: Client, redcap: RedcapFakeServer
+) -> None:
+    from service.db.models import CheckIn
+
+    participant = await walk_a_year(edc_client)
+    await CheckIn.create(
+        participant=participant,
+        checkin_key="app:old",
+        questionnaire="symptoms",
+        channel="app",
+        answers={"symptoms": [{"code": "hiccups", "severity": "mild"}]},
+        submitted_at=rt_of(edc_client).clock.now(),
+    )
+    result = await push(edc_client)
+    assert result.status == PushStatus.MAPPING_ERROR
+    assert "hiccups" in (result.detail or "") and result.pending > 0
+    assert redcap.imports == 0

@@ -68,3 +68,27 @@ async def test_kill_9_mid_push_neither_loses_nor_doubles(
     assert instances == [("MSC-001", "1"), ("MSC-001", "2"), ("MSC-002", "1"), ("MSC-002", "2")]
     again = await push_to_redcap(rt, retry_delays=(0.0,))
     assert again.rows == 0 and again.pending == 0
+
+
+async def _cli(env: dict[str, str], *args: str) -> tuple[int, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "service", "edc", *args, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    out, _ = await process.communicate()
+    return int(process.returncode or 0), out.decode()
+
+
+async def test_cli_push_dry_run_then_push(edc_client: Client, redcap: RedcapFakeServer) -> None:
+    await walk_a_year(edc_client)
+    settings = edc_client.app.state.runtime.settings
+    env = {**os.environ, "DATABASE_URL": settings.database_url, "SECRET_KEY": settings.secret_key}
+    code, out = await _cli(env, "push")
+    assert code == 1 and "REDCap is not configured" in out
+    env |= {"REDCAP_API_URL": redcap.url, "REDCAP_API_TOKEN": TEST_TOKEN}
+    code, out = await _cli(env, "push", "--dry-run")
+    assert code == 0 and out.splitlines()[-1].startswith("dry_run: 1 records")
+    assert redcap.imports == 0 and '"record_id": "MSC-001"' in out
+    code, out = await _cli(env, "push")
+    assert code == 0 and "ok: 1 records" in out and ", 0 pending" in out
+    assert redcap.imports >= 1

@@ -62,3 +62,14 @@ async def test_cli_writes_the_same_files(
     for name in ROUTES:
         served = (await client.get(f"/edc/v1/redcap/{name}", headers=headers)).text
         assert (tmp_path / "setup" / name).read_bytes().decode("utf-8") == served
+
+
+async def test_edc_routes_are_in_the_openapi_schema(client: Client) -> None:
+    paths = (await client.get("/schema/openapi.json")).json()["paths"]
+    for path in (
+        "/edc/v1/odm/metadata.xml",
+        "/edc/v1/odm/clinical-data.xml",
+        "/edc/v1/redcap/data-dictionary.csv",
+        "/api/v1/edc/status",
+    ):
+        assert path in paths

@@ -36,7 +36,7 @@ class Migration(migrations.Migration):
                 ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
                 ('started_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
                 ('finished_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
-                ('status', fields.CharEnumField(default=PushStatus.RUNNING, description='RUNNING: running\nOK: ok\nDRY_RUN: dry_run\nREFUSED: refused\nFORBIDDEN: forbidden\nUNAVAILABLE: unavailable\nMETADATA_MISMATCH: metadata_mismatch', enum_type=PushStatus, max_length=20)),
+                ('status', fields.CharEnumField(default=PushStatus.RUNNING, description='RUNNING: running\nOK: ok\nDRY_RUN: dry_run\nREFUSED: refused\nFORBIDDEN: forbidden\nUNAVAILABLE: unavailable\nMETADATA_MISMATCH: metadata_mismatch\nMAPPING_ERROR: mapping_error', enum_type=PushStatus, max_length=20)),
                 ('cursor_from', fields.BigIntField()),
                 ('cursor_to', fields.BigIntField(null=True)),
                 ('records', fields.IntField(default=0)),
