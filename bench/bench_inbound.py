@@ -2,7 +2,7 @@
 
 Run from the repository root (not part of the test suite):
 
-    .venv/bin/python -m bench.bench_inbound [--messages 1000] [--concurrency 16]
+    .venv/bin/python -m bench.bench_inbound [--messages 500] [--concurrency 16]
 
 Both are served by uvicorn on 127.0.0.1 (a random port each) in this process, on
 the same database, and posted to over real HTTP by ``--concurrency`` clients at once,
@@ -222,7 +222,7 @@ async def bench_inbound(messages: int, concurrency: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--messages", type=int, default=1000)
+    parser.add_argument("--messages", type=int, default=500)
     parser.add_argument("--concurrency", type=int, default=16)
     args = parser.parse_args()
     asyncio.run(bench_inbound(args.messages, args.concurrency))
