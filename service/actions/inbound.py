@@ -33,6 +33,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from uuid import uuid4
 
 from tortoise.transactions import in_transaction
 
@@ -108,7 +109,8 @@ def _sender(form: dict[str, str]) -> str:
 
 async def handle_inbound(rt: Runtime, form: dict[str, str]) -> InboundOutcome:
     """Store, order and understand one inbound SMS; queue its answers (none sent)."""
-    sid = clean_field(form.get("MessageSid") or form.get("SmsSid"), 64) or ""
+    # Twilio always sends a sid; without one a message is still kept (never "duplicate").
+    sid = clean_field(form.get("MessageSid") or form.get("SmsSid"), 64) or f"none:{uuid4().hex}"
     phone = _sender(form)
     async with in_transaction():
         await serialize_on(f"sms-from:{phone}")

@@ -195,3 +195,13 @@ async def test_safety_advice_is_never_capped(weekly: Client, gateway: ConsoleSms
     advice = await OutboundMessage.get(purpose__startswith="advice:")
     assert advice.status in ("sent", "delivered")
     assert any("equipo" in text for text in texts(gateway))
+
+
+async def test_a_message_without_sid_is_still_kept(client: Client) -> None:
+    await enrol(client)
+    for text in ("uno", "dos"):
+        form = captured(Body=text)
+        for key in ("MessageSid", "SmsSid", "SmsMessageSid"):
+            del form[key]
+        assert (await post_sms(client, form)).status_code == 200
+    assert sorted(m.body for m in await InboundMessage.all()) == ["dos", "uno"]
