@@ -170,7 +170,8 @@ async def _reply(
     n: int,
     work: _Work,
 ) -> None:
-    """Queue one answer in ``work``, unless it is an acknowledgement over the cap."""
+    """Queue one answer in ``work``, unless the number's hourly cap is used up (then the
+    message goes to the coordinators' queue, if it is not there already)."""
     if not await may_auto_reply(rt, participant, out.message_key):
         work.capped += 1
         if not await InboxItem.filter(inbound_id=inbound.id).exists():
