@@ -35,17 +35,17 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from uuid import uuid4
 
 from tortoise.transactions import in_transaction
 
 from service.actions.actors import Actor
-from service.actions.checkins import enqueue_advice, store_checkin
-from service.actions.errors import Conflict
 from service.actions.inbound_context import confirmable_visit, conversation_from_prompt
 from service.actions.outbox import enqueue_now, wake
 from service.actions.replanning import replan_participant
 from service.actions.reply_cap import may_auto_reply
 from service.actions.reports import start_symptoms_on_demand, store_sms_report, unprompted_report
+from service.actions.sms_checkins import store_sms_checkin
 from service.adapters.phones import InvalidPhone, normalize_any
 from service.db.audit import audit
 from service.db.locks import serialize_on
@@ -113,7 +113,8 @@ def _sender(form: dict[str, str]) -> str:
 
 async def handle_inbound(rt: Runtime, form: dict[str, str]) -> InboundOutcome:
     """Store, order and understand one inbound SMS; queue its answers (none sent)."""
-    sid = clean_field(form.get("MessageSid") or form.get("SmsSid"), 64) or ""
+    # Twilio always sends a sid; without one a message is still kept (never "duplicate").
+    sid = clean_field(form.get("MessageSid") or form.get("SmsSid"), 64) or f"none:{uuid4().hex}"
     phone = _sender(form)
     async with in_transaction():
         await serialize_on(f"sms-from:{phone}")
@@ -144,11 +145,7 @@ async def _apply(rt: Runtime, sid: str, phone: str, form: dict[str, str]) -> _Wo
         work = _Work(handling="unknown_sender")
         await InboxItem.create(inbound=inbound, reason="unknown_sender", created_at=now)
     else:
-        work = await _understand(rt, participant, inbound, form)
-        if work.finished is not None:
-            await _submit_finished(rt, participant, inbound, work)
-        if work.report is not None:
-            await _submit_report(rt, participant, inbound, work)
+        work = await _understood_or_queued(rt, participant, inbound, form)
     inbound.handling = work.handling
     await inbound.save(update_fields=["handling", "late"])
     changes: dict[str, Any] = {"handling": work.handling, "message_sid": sid}
@@ -167,6 +164,41 @@ async def _apply(rt: Runtime, sid: str, phone: str, form: dict[str, str]) -> _Wo
     return work
 
 
+async def _understood_or_queued(
+    rt: Runtime, participant: Participant, inbound: InboundMessage, form: dict[str, str]
+) -> _Work:
+    """Understand the message in a savepoint; if that fails (a bug, a conversation state
+    saved by another version), keep the message and give it to people rather than
+    answer Twilio with a 500 whose retries would fail the same way until it gives up."""
+    try:
+        async with in_transaction():
+            work = await _understand(rt, participant, inbound, form)
+            if work.finished is not None:
+                advice, work.alerted = await store_sms_checkin(
+                    rt, participant, inbound, *work.finished
+                )
+                work.replies.extend([advice] if advice is not None else [])
+            if work.report is not None:
+                advice, alerted = await store_sms_report(
+                    rt, participant, inbound.message_sid, inbound.body, work.report
+                )
+                work.alerted = work.alerted or alerted
+                work.replies.extend([advice] if advice is not None else [])
+            return work
+    except Exception as exc:
+        # Only the type: a message may quote the participant's text.
+        log.error("inbound sms %s not understood (%s)", inbound.id, type(exc).__name__)
+    inbound.late = False
+    await InboxItem.create(
+        participant=participant,
+        site_id=participant.site_id,  # type: ignore[attr-defined]  # FK id attr
+        inbound=inbound,
+        reason="not_understood",
+        created_at=rt.clock.now(),
+    )
+    return _Work(handling="not_understood")
+
+
 async def _reply(
     rt: Runtime,
     participant: Participant,
@@ -175,7 +207,8 @@ async def _reply(
     n: int,
     work: _Work,
 ) -> None:
-    """Queue one answer in ``work``, unless it is an acknowledgement over the cap."""
+    """Queue one answer in ``work``, unless the number's hourly cap is used up (then the
+    message goes to the coordinators' queue, if it is not there already)."""
     if not await may_auto_reply(rt, participant, out.message_key):
         work.capped += 1
         if not await InboxItem.filter(inbound_id=inbound.id).exists():
@@ -374,49 +407,3 @@ async def _confirm_next_visit(
     work = _Work(handling="visit_confirmed")
     await _reply(rt, participant, inbound, Outgoing("visit.confirmed", visit), 0, work)
     return work
-
-
-async def _submit_report(
-    rt: Runtime, participant: Participant, inbound: InboundMessage, work: _Work
-) -> None:
-    """An unprompted red-flag report: its check-ins, alert and advice, in this transaction."""
-    assert work.report is not None
-    advice, alerted = await store_sms_report(
-        rt, participant, inbound.message_sid, inbound.body, work.report
-    )
-    work.alerted = work.alerted or alerted
-    if advice is not None:
-        work.replies.append(advice)
-
-
-async def _submit_finished(
-    rt: Runtime, participant: Participant, inbound: InboundMessage, work: _Work
-) -> None:
-    """The finished check-in, its alert and the safety advice, in this transaction."""
-    assert work.finished is not None
-    key, questionnaire, answers, raw_texts, late, complete = work.finished
-    try:
-        result, notice = await store_checkin(
-            rt,
-            participant,
-            checkin_key=key,
-            questionnaire=questionnaire,
-            channel="sms",
-            answers=answers,
-            raw_texts=raw_texts,
-            late=late,
-            actor_label=f"participant:{participant.study_id}",
-            complete=complete,
-        )
-    except Conflict:  # the app changed this check-in at this very moment: people decide
-        await InboxItem.create(
-            participant=participant,
-            site_id=participant.site_id,  # type: ignore[attr-defined]  # FK id attr
-            inbound=inbound,
-            reason="checkin_conflict",
-            created_at=rt.clock.now(),
-        )
-        return
-    work.alerted = notice is not None and notice.row is not None
-    if result.advice:
-        work.replies.append(await enqueue_advice(rt, participant, result.advice, key))

@@ -1,0 +1,232 @@
+"""Benchmark: the inbound SMS webhook against a bare Litestar insert endpoint.
+
+Run from the repository root (not part of the test suite):
+
+    .venv/bin/python -m bench.bench_inbound [--messages 500] [--concurrency 16]
+
+Both are served by uvicorn on 127.0.0.1 (a random port each) in this process, on
+the same database, and posted to over real HTTP by ``--concurrency`` clients at once,
+as Twilio's edge does:
+
+- baseline: a Litestar route that parses the form and inserts one ``inbound_message``
+  row (no signature check, no transaction of its own, nothing else);
+- webhook: ``POST /webhooks/twilio/sms`` of the real app: signature check, one
+  transaction that takes the number's lock, stores the message, understands it (here:
+  "hola" from an enrolled participant, so a coordinators' queue item), queues the
+  reply row and audits; answered with the empty TwiML.
+
+Rounds alternate (baseline, webhook, baseline, webhook) and each side's best round is
+reported, so a burst of load from another process on a shared machine hurts both
+sides alike. Set BENCH_DATABASE_URL=postgres://… (a scratch database: the
+migrations are applied and the tables emptied) to measure PostgreSQL instead of a fresh SQLite file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import uvicorn
+from litestar import Litestar, Request, Response, post
+from tortoise import connections
+from twilio.request_validator import RequestValidator
+
+NOW = datetime(2027, 3, 1, 13, 0, tzinfo=UTC)
+PUBLIC = "http://bench.local"
+TOKEN = "bench-auth-token-0123456789abcdef"  # noqa: S105  # the bench signs its own posts
+ROUNDS = 2
+_EMPTY_POSTGRES = (
+    "TRUNCATE inbox_item, alert, checkin, conversation, inbound_message, outbound_message,"
+    " audit_log, participant RESTART IDENTITY CASCADE"
+)
+
+
+@post("/bare/sms", status_code=200, media_type="application/xml")
+async def bare_insert(request: Request) -> Response[str]:
+    from service.db.models import InboundMessage
+
+    form = await request.form()
+    await InboundMessage.create(
+        message_sid=str(form["MessageSid"]),
+        from_phone=str(form["From"])[:20],
+        to_phone=str(form["To"])[:20],
+        body=str(form["Body"]),
+        received_at=datetime.now(UTC),
+    )
+    return Response("<?xml version='1.0' encoding='UTF-8'?><Response />")
+
+
+async def _serve(app: Any) -> tuple[uvicorn.Server, asyncio.Task[None], str]:
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False)
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110  # uvicorn offers no event to wait on
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    return server, task, f"http://127.0.0.1:{port}"
+
+
+async def _seed(count: int) -> list[str]:
+    from service.db.models import Participant, Site
+
+    site = await Site.get(code="CUA")
+    phones = [f"+5698{n:07d}" for n in range(count)]
+    await Participant.bulk_create(
+        [
+            Participant(
+                study_id=f"IN{n:05d}",
+                site=site,
+                phone=phone,
+                timezone="America/Santiago",
+                can_become_pregnant=False,
+                baseline_infusion_date=date(2026, 9, 1),
+                sms_consent=True,
+            )
+            for n, phone in enumerate(phones)
+        ],
+        batch_size=1000,
+    )
+    return phones
+
+
+def _forms(phones: list[str], tag: str) -> list[dict[str, str]]:
+    forms = []
+    for n, phone in enumerate(phones):
+        sid = f"SM{tag}{n:030x}"
+        forms.append(
+            {
+                "MessageSid": sid,
+                "SmsSid": sid,
+                "AccountSid": "AC" + "0" * 32,
+                "From": phone,
+                "To": "+15005550006",
+                "Body": "hola",
+                "NumSegments": "1",
+                "ApiVersion": "2010-04-01",
+            }
+        )
+    return forms
+
+
+async def _post_all(url: str, forms: list[dict[str, str]], concurrency: int, sign: bool) -> float:
+    validator = RequestValidator(TOKEN)
+    signed = [
+        (
+            form,
+            {
+                "X-Twilio-Signature": validator.compute_signature(
+                    f"{PUBLIC}/webhooks/twilio/sms", form
+                )
+            }
+            if sign
+            else {},
+        )
+        for form in forms
+    ]
+    queue = iter(signed)
+    async with aiohttp.ClientSession() as session:
+
+        async def worker() -> None:
+            for form, headers in queue:
+                async with session.post(url, data=form, headers=headers) as response:
+                    await response.read()
+                    if response.status != 200:
+                        raise RuntimeError(f"{url}: HTTP {response.status}")
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return time.perf_counter() - start
+
+
+async def bench_inbound(messages: int, concurrency: int) -> None:
+    from service.actions.sites import sync_sites
+    from service.adapters.console_sms import ConsoleSmsGateway
+    from service.app import create_app
+    from service.db.lifecycle import apply_migrations, close_database, open_database
+    from service.db.models import InboundMessage, OutboundMessage
+    from service.ports import ManualClock
+    from service.settings import load_settings
+
+    logging.getLogger("service").setLevel(logging.WARNING)
+    with tempfile.TemporaryDirectory() as folder:
+        url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite://{Path(folder) / 'bench.sqlite3'}"
+        settings = load_settings(
+            {
+                "DATABASE_URL": url,
+                "SECRET_KEY": "bench-secret-key-0123456789-0123456789",
+                "TWILIO_AUTH_TOKEN": TOKEN,
+                "PUBLIC_BASE_URL": PUBLIC,
+            }
+        )
+        await open_database(url)
+        await apply_migrations()
+        if url.startswith("postgres"):  # a scratch database: start from empty tables
+            await connections.get("default").execute_script(_EMPTY_POSTGRES)
+        await close_database()
+        app = create_app(
+            settings, gateway=ConsoleSmsGateway(), clock=ManualClock(NOW), run_scheduler=False
+        )
+        real, real_task, real_url = await _serve(app)
+        bare, bare_task, bare_url = await _serve(Litestar([bare_insert]))
+        try:
+            await sync_sites(app.state.runtime)
+            phones = await _seed(messages)
+            results: dict[str, list[float]] = {"bare": [], "webhook": []}
+            runs: list[tuple[str, Callable[[int], Awaitable[float]]]] = [
+                (
+                    "bare",
+                    lambda r: _post_all(
+                        f"{bare_url}/bare/sms", _forms(phones, f"b{r}"), concurrency, False
+                    ),
+                ),
+                (
+                    "webhook",
+                    lambda r: _post_all(
+                        f"{real_url}/webhooks/twilio/sms",
+                        _forms(phones, f"w{r}"),
+                        concurrency,
+                        True,
+                    ),
+                ),
+            ]
+            for round_no in range(ROUNDS):
+                for name, run in runs:
+                    results[name].append(messages / await run(round_no))
+            stored = await InboundMessage.all().count()
+            replies = await OutboundMessage.filter(kind="reply").count()
+        finally:
+            real.should_exit = bare.should_exit = True
+            await asyncio.gather(real_task, bare_task)
+    backend = "PostgreSQL" if url.startswith("postgres") else "SQLite"
+    best_bare, best_hook = max(results["bare"]), max(results["webhook"])
+
+    def rounds(name: str) -> str:
+        return ", ".join(f"{r:.0f}" for r in results[name])
+
+    print(f"inbound webhook, {messages} messages x {ROUNDS} rounds, {concurrency} concurrent")
+    print(f"  database: {backend}")
+    print(f"  baseline: bare Litestar insert    {best_bare:8.0f} requests/s  ({rounds('bare')})")
+    print(f"  webhook (store+order+reply row)   {best_hook:8.0f} requests/s  ({rounds('webhook')})")
+    print(f"  ratio (webhook / bare)            {best_hook / best_bare:8.2f}")
+    print(f"  rows: {stored} inbound stored, {replies} reply rows queued")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--messages", type=int, default=500)
+    parser.add_argument("--concurrency", type=int, default=16)
+    args = parser.parse_args()
+    asyncio.run(bench_inbound(args.messages, args.concurrency))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""A check-in finished by SMS, stored in the transaction of the message that finished it.
+
+The inbound webhook calls :func:`store_sms_checkin` inside its own transaction, so the
+message, the conversation step, the check-in version, its alert with the on-call SMS
+row and the participant's safety advice commit together or not at all: a crash can no
+longer leave a stored answer without its check-in. Nothing is sent here; the webhook
+wakes the outbox after the commit.
+"""
+
+from __future__ import annotations
+
+from service.actions.checkins import enqueue_advice, store_checkin
+from service.actions.errors import Conflict
+from service.db.models import InboundMessage, InboxItem, OutboundMessage, Participant
+from service.domain.checkins import PregnancyAnswer, SymptomAnswers
+from service.runtime import Runtime
+
+__all__ = ["store_sms_checkin"]
+
+
+async def store_sms_checkin(
+    rt: Runtime,
+    participant: Participant,
+    inbound: InboundMessage,
+    key: str,
+    questionnaire: str,
+    answers: SymptomAnswers | PregnancyAnswer,
+    raw_texts: list[str],
+    late: bool,
+    complete: bool,
+) -> tuple[OutboundMessage | None, bool]:
+    """Store the check-in and its alert; queue the advice. Returns the advice row (or
+    None) and whether an on-call SMS row was queued."""
+    try:
+        result, notice = await store_checkin(
+            rt,
+            participant,
+            checkin_key=key,
+            questionnaire=questionnaire,
+            channel="sms",
+            answers=answers,
+            raw_texts=raw_texts,
+            late=late,
+            actor_label=f"participant:{participant.study_id}",
+            complete=complete,
+        )
+    except Conflict:  # the app changed this check-in at this very moment: people decide
+        await InboxItem.create(
+            participant=participant,
+            site_id=participant.site_id,  # type: ignore[attr-defined]  # FK id attr
+            inbound=inbound,
+            reason="checkin_conflict",
+            created_at=rt.clock.now(),
+        )
+        return None, False
+    alerted = notice is not None and notice.row is not None
+    if not result.advice:
+        return None, alerted
+    return await enqueue_advice(rt, participant, result.advice, key), alerted
