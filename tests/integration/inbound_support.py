@@ -67,6 +67,11 @@ async def say(client: Client, text: str, phone: str = PHONE, *, deliver: bool = 
     return response
 
 
+async def deliver(client: Client) -> None:
+    """What the woken dispatcher does after the webhook's commit."""
+    await dispatch_due(client.app.state.runtime)
+
+
 def texts(gateway: ConsoleSmsGateway) -> list[str]:
     return [m.body for m in gateway.sent]
 

@@ -9,25 +9,9 @@ import pytest
 from service.adapters.console_sms import ConsoleSmsGateway
 from service.db.models import AuditEntry, ParticipantSession
 from service.ports import ManualClock
-from service.settings import Settings, load_settings
-from tests.conftest import SECRET
-from tests.fakes.twilio_server import TEST_AUTH_TOKEN
 from tests.integration.helpers import Client, staff_headers
-from tests.integration.test_inbound_sms import say
+from tests.integration.inbound_support import say, settings  # noqa: F401  # a fixture
 from tests.integration.test_mobile_api import MOBILE, PHONE_A, enrol, sign_in
-
-
-@pytest.fixture
-def settings(database_url: str) -> Settings:
-    return load_settings(
-        {
-            "DATABASE_URL": database_url,
-            "SECRET_KEY": SECRET,
-            "SMS_RATE_PER_SECOND": "0",
-            "PUBLIC_BASE_URL": "http://testserver.local",
-            "TWILIO_AUTH_TOKEN": TEST_AUTH_TOKEN,
-        }
-    )
 
 
 @pytest.fixture

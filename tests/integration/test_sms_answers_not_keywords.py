@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-import pytest
-
 from service.adapters.console_sms import ConsoleSmsGateway
 from service.db.models import Alert, CheckIn, Participant
-from service.settings import Settings, load_settings
-from tests.conftest import SECRET
-from tests.fakes.twilio_server import TEST_AUTH_TOKEN
 from tests.integration.helpers import Client
-from tests.integration.test_inbound_sms import captured, enrol, post_sms, prompt_sent, say, texts
-
-
-@pytest.fixture
-def settings(database_url: str) -> Settings:
-    return load_settings(
-        {
-            "DATABASE_URL": database_url,
-            "SECRET_KEY": SECRET,
-            "SMS_RATE_PER_SECOND": "0",
-            "PUBLIC_BASE_URL": "http://testserver.local",
-            "TWILIO_AUTH_TOKEN": TEST_AUTH_TOKEN,
-        }
-    )
+from tests.integration.inbound_support import (  # noqa: F401  # settings: a fixture
+    captured,
+    deliver,
+    enrol,
+    post_sms,
+    prompt_sent,
+    say,
+    settings,
+    texts,
+)
 
 
 async def test_alto_to_a_severity_question_is_asked_again_not_an_opt_out(
