@@ -16,8 +16,11 @@ pass, not minutes later.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
 from tortoise.expressions import Q
@@ -42,6 +45,7 @@ __all__ = [
     "HEARTBEAT",
     "LEASE",
     "handle_send_error",
+    "kept_alive",
     "proves_not_accepted",
     "reconcile_stale_claims",
 ]
@@ -54,6 +58,33 @@ RECONCILE_CONCURRENCY = 16  # provider lookups at once when a dead process left 
 # A code's text exists only in the request that sent it (only its hash is stored):
 # such a row can be neither looked up by its text nor sent again.
 _UNREPEATABLE_KINDS = frozenset({"otp"})
+
+
+@asynccontextmanager
+async def kept_alive(rt: Runtime, claims: set[str]) -> AsyncIterator[set[str]]:
+    """Renew the leases of ``claims`` (tokens may be added and removed meanwhile) every
+    ``HEARTBEAT`` while the block runs: a live sender never loses a claim, however
+    long the provider takes, and a dead one stops renewing at once."""
+
+    async def beat() -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT.total_seconds())
+            if not claims:
+                continue
+            try:
+                await OutboundMessage.filter(claim_token__in=list(claims), status="sending").update(
+                    lease_until=rt.clock.now() + LEASE
+                )
+            except Exception:
+                log.exception("heartbeat failed; claims may lapse and be reconciled")
+
+    task = asyncio.create_task(beat(), name="outbox-heartbeat")
+    try:
+        yield claims
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def proves_not_accepted(exc: SmsSendError) -> bool:
