@@ -143,7 +143,7 @@ async def _fresh(url: str) -> None:
         finally:
             await conn.close()
     else:
-        Path(url.removeprefix("sqlite://")).unlink(missing_ok=True)
+        await asyncio.to_thread(Path(url.removeprefix("sqlite://")).unlink, missing_ok=True)
     await open_database(url)
     await apply_migrations()
 
