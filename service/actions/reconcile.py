@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
+from tortoise import connections
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
@@ -72,9 +73,7 @@ async def kept_alive(rt: Runtime, claims: set[str]) -> AsyncIterator[set[str]]:
             if not claims:
                 continue
             try:
-                await OutboundMessage.filter(claim_token__in=list(claims), status="sending").update(
-                    lease_until=rt.clock.now() + LEASE
-                )
+                await _renew(list(claims), rt.clock.now() + LEASE)
             except Exception:
                 log.exception("heartbeat failed; claims may lapse and be reconciled")
 
@@ -85,6 +84,26 @@ async def kept_alive(rt: Runtime, claims: set[str]) -> AsyncIterator[set[str]]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+# PostgreSQL: rows a batch is writing right now (bodies, results) are skipped, not
+# waited for: that write renews or ends the claim anyway, and waiting on it while
+# holding other rows' locks is how two batches and a heartbeat deadlock.
+_RENEW_SQL_POSTGRES = (
+    "UPDATE outbound_message SET lease_until = $2 WHERE id IN (SELECT id FROM"
+    " outbound_message WHERE claim_token = ANY($1::text[]) AND status = 'sending'"
+    " FOR UPDATE SKIP LOCKED)"
+)
+
+
+async def _renew(tokens: list[str], until: datetime) -> None:
+    conn = connections.get("default")
+    if conn.capabilities.dialect == "postgres":
+        await conn.execute_query(_RENEW_SQL_POSTGRES, [tokens, until])
+    else:  # SQLite serialises writers: no row locks to wait on
+        await OutboundMessage.filter(claim_token__in=tokens, status="sending").update(
+            lease_until=until
+        )
 
 
 def proves_not_accepted(exc: SmsSendError) -> bool:
