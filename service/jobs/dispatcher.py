@@ -39,6 +39,7 @@ log = logging.getLogger("service.dispatch")
 
 WAKE_RECHECK_S = 0.2  # after a wake, look again this soon (the waker may commit just after)
 MIN_SLEEP_S = 0.005
+STOP_GRACE_S = 5.0  # a stopping process finishes the pass under way for this long
 
 
 class Dispatcher:
@@ -58,6 +59,7 @@ class Dispatcher:
         self.passes = 0
         self._event = asyncio.Event()
         self._recheck = False
+        self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
         self._listener: Any = None
 
@@ -71,13 +73,20 @@ class Dispatcher:
         return any(not task.done() for task in self._tasks)
 
     async def start(self) -> None:
+        self._stopping = False
         self.rt.wake_dispatcher = self.wake
         await self._listen()
         self._tasks = [
             asyncio.create_task(self._loop(), name="dispatcher"),
         ]
 
-    async def stop(self) -> None:
+    async def stop(self, grace_s: float = STOP_GRACE_S) -> None:
+        """Let the pass under way finish (its sends recorded, not left to
+        reconciliation) for up to ``grace_s``, then cancel whatever remains."""
+        self._stopping = True
+        self._event.set()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=grace_s)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -91,7 +100,7 @@ class Dispatcher:
         self.rt.wake_dispatcher = lambda: None
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping:
             self._event.clear()
             recheck, self._recheck = self._recheck, False
             try:
@@ -103,7 +112,7 @@ class Dispatcher:
                 delay = min(self.interval_s, 1.0)
             if recheck:
                 delay = min(delay, WAKE_RECHECK_S)
-            if delay > 0:
+            if delay > 0 and not self._stopping:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._event.wait(), max(delay, MIN_SLEEP_S))
 
