@@ -142,6 +142,8 @@ async def _fresh(url: str) -> None:
             await conn.execute(f'CREATE DATABASE "{name}"')
         finally:
             await conn.close()
+    else:
+        await asyncio.to_thread(Path(url.removeprefix("sqlite://")).unlink, missing_ok=True)
     await open_database(url)
     await apply_migrations()
 

@@ -23,8 +23,9 @@ class Runtime:
     gateway: SmsGateway
     translator: Translator
     non_working: Callable[[date], bool]
-    # Called after a transaction that made an outbound row due now commits; the outbox
-    # wires it to the dispatcher. A no-op until then (tests drive dispatch themselves).
+    # Called after a transaction that made an outbound row due now commits (the
+    # outbox's ``wake``); the process's dispatcher loop sets it when it starts. A no-op
+    # without one (tests drive dispatch themselves).
     wake_dispatcher: Callable[[], None] = field(default=lambda: None)
     # The study's REDCap API, when REDCAP_API_URL/TOKEN are set (tests pass their own).
     redcap: RedcapApi | None = None

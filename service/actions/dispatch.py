@@ -48,7 +48,7 @@ from service.actions.actors import SYSTEM
 from service.actions.delivery import record_sent_many
 from service.actions.dispatch_rules import Ready, prepare
 from service.actions.enqueue import PRIORITY, enqueue_now
-from service.actions.reconcile import LEASE, handle_send_error, reconcile_stale_claims
+from service.actions.reconcile import LEASE, handle_send_error, kept_alive, reconcile_stale_claims
 from service.actions.send_cap import SendCap
 from service.db.audit import audit
 from service.db.models import OutboundMessage, Participant, Site
@@ -170,7 +170,8 @@ async def send_now(rt: Runtime, row: OutboundMessage) -> OutboundMessage:
         )
     )
     if claimed:
-        await _send_batch(rt, [await OutboundMessage.get(id=row.id)], DispatchCounts(), cap)
+        async with kept_alive(rt, {token}):
+            await _send_batch(rt, [await OutboundMessage.get(id=row.id)], DispatchCounts(), cap)
     else:
         await cap.adjust(1, now)
     return await OutboundMessage.get(id=row.id)
@@ -189,12 +190,22 @@ async def dispatch_due(
     """Reconcile lapsed claims, expire what no longer matters, then take tokens, claim
     and send due rows in batches of up to ``limit`` until none is left, the cap says
     wait (``cap_wait_s``), or ``MAX_BATCHES`` ran. ``claims`` is the caller's set of
-    live claim tokens, which its heartbeat renews (the loop passes its own)."""
+    claim tokens in flight, renewed by a heartbeat while the pass runs."""
     cap = cap or default_cap(rt)
     claims = set() if claims is None else claims
     counts = DispatchCounts()
     counts.reconciled = await reconcile_stale_claims(rt)
     counts.expired = await _expire_overdue(rt)
+    async with kept_alive(rt, claims):
+        await _pass(rt, limit, cap, claims, counts)
+    if counts.any:
+        log.info("dispatch: %s", counts.summary())
+    return counts
+
+
+async def _pass(
+    rt: Runtime, limit: int, cap: SendCap, claims: set[str], counts: DispatchCounts
+) -> None:
     gate = asyncio.Semaphore(SEND_CONCURRENCY)  # shared: the next batch fills free slots
     inflight: set[asyncio.Task[None]] = set()
 
@@ -230,9 +241,6 @@ async def dispatch_due(
     finally:
         if inflight:
             await asyncio.gather(*inflight)
-    if counts.any:
-        log.info("dispatch: %s", counts.summary())
-    return counts
 
 
 async def next_due_at(rt: Runtime) -> datetime | None:

@@ -1,6 +1,9 @@
 """The outbox's public surface: what alerts, replies, check-ins and sign-in codes use
-to have a message sent. Nothing outside the outbox imports its internals
-(``dispatch``, ``delivery``, ``reconcile``, ``send_cap``, ``enqueue``).
+to have a message sent. Its internals (``enqueue``, ``dispatch``, ``dispatch_rules``,
+``delivery``, ``reconcile``, ``send_cap``) are used directly only by the dispatcher
+loop and jobs, the status-callback webhook (``delivery.apply_status_callback``) and,
+until inbound replies move to ``enqueue_now`` + ``wake``, ``inbound.py``
+(``dispatch.send_now``).
 
 * ``enqueue_now`` creates the row (or returns the existing one) inside the caller's
   transaction; on PostgreSQL it also NOTIFYs every dispatcher, delivered at commit.
@@ -24,7 +27,7 @@ from datetime import timedelta
 from service.actions.delivery import record_failure, record_sent
 from service.actions.dispatch import status_callback_url
 from service.actions.enqueue import PRIORITY, enqueue_now
-from service.actions.reconcile import LEASE, handle_send_error
+from service.actions.reconcile import LEASE, handle_send_error, kept_alive
 from service.actions.send_cap import SendCap
 from service.db.models import OutboundMessage, Participant
 from service.domain.sms_encoding import SmsEncoding
@@ -101,12 +104,13 @@ async def send_one_time(
     now = rt.clock.now()
     validity = int(max((row.expires_at - now).total_seconds(), 60)) if row.expires_at else None
     try:
-        receipt = await rt.gateway.send(
-            participant.phone,
-            text,
-            status_callback=status_callback_url(rt),
-            validity_period_s=validity,
-        )
+        async with kept_alive(rt, {token}):
+            receipt = await rt.gateway.send(
+                participant.phone,
+                text,
+                status_callback=status_callback_url(rt),
+                validity_period_s=validity,
+            )
     except SmsSendError as exc:
         exc.args = tuple(str(a).replace(secret, "******") for a in exc.args)
         await handle_send_error(rt, row, participant, True, participant.phone, exc)

@@ -16,10 +16,14 @@ pass, not minutes later.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
+from tortoise import connections
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
@@ -42,6 +46,7 @@ __all__ = [
     "HEARTBEAT",
     "LEASE",
     "handle_send_error",
+    "kept_alive",
     "proves_not_accepted",
     "reconcile_stale_claims",
 ]
@@ -54,6 +59,51 @@ RECONCILE_CONCURRENCY = 16  # provider lookups at once when a dead process left 
 # A code's text exists only in the request that sent it (only its hash is stored):
 # such a row can be neither looked up by its text nor sent again.
 _UNREPEATABLE_KINDS = frozenset({"otp"})
+
+
+@asynccontextmanager
+async def kept_alive(rt: Runtime, claims: set[str]) -> AsyncIterator[set[str]]:
+    """Renew the leases of ``claims`` (tokens may be added and removed meanwhile) every
+    ``HEARTBEAT`` while the block runs: a live sender never loses a claim, however
+    long the provider takes, and a dead one stops renewing at once."""
+
+    async def beat() -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT.total_seconds())
+            if not claims:
+                continue
+            try:
+                await _renew(list(claims), rt.clock.now() + LEASE)
+            except Exception:
+                log.exception("heartbeat failed; claims may lapse and be reconciled")
+
+    task = asyncio.create_task(beat(), name="outbox-heartbeat")
+    try:
+        yield claims
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+# PostgreSQL: rows a batch is writing right now (bodies, results) are skipped, not
+# waited for: that write renews or ends the claim anyway, and waiting on it while
+# holding other rows' locks is how two batches and a heartbeat deadlock.
+_RENEW_SQL_POSTGRES = (
+    "UPDATE outbound_message SET lease_until = $2 WHERE id IN (SELECT id FROM"
+    " outbound_message WHERE claim_token = ANY($1::text[]) AND status = 'sending'"
+    " FOR UPDATE SKIP LOCKED)"
+)
+
+
+async def _renew(tokens: list[str], until: datetime) -> None:
+    conn = connections.get("default")
+    if conn.capabilities.dialect == "postgres":
+        await conn.execute_query(_RENEW_SQL_POSTGRES, [tokens, until])
+    else:  # SQLite serialises writers: no row locks to wait on
+        await OutboundMessage.filter(claim_token__in=tokens, status="sending").update(
+            lease_until=until
+        )
 
 
 def proves_not_accepted(exc: SmsSendError) -> bool:

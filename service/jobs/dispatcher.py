@@ -13,8 +13,8 @@ token, and ``DISPATCH_INTERVAL_SECONDS`` as a safety net. It wakes early on
 * PostgreSQL ``NOTIFY outbox_due``, which ``enqueue_now`` and the re-planner issue
   inside their transactions, so the database delivers it to every process on commit.
 
-While a batch is out, a heartbeat renews its claims' leases every ``HEARTBEAT``, so a
-slow provider never lets a live claim lapse into another process's hands.
+While a pass runs, a heartbeat renews its claims' leases (``reconcile.kept_alive``),
+so a slow provider never lets a live claim lapse into another process's hands.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from tortoise import connections
 
 from service.actions.dispatch import dispatch_due, next_due_at
 from service.actions.enqueue import NOTIFY_CHANNEL
-from service.actions.reconcile import HEARTBEAT, LEASE
 from service.actions.send_cap import SendCap
 from service.db.models import OutboundMessage
 from service.runtime import Runtime
@@ -40,6 +39,7 @@ log = logging.getLogger("service.dispatch")
 
 WAKE_RECHECK_S = 0.2  # after a wake, look again this soon (the waker may commit just after)
 MIN_SLEEP_S = 0.005
+STOP_GRACE_S = 5.0  # a stopping process finishes the pass under way for this long
 
 
 class Dispatcher:
@@ -50,17 +50,16 @@ class Dispatcher:
         rt: Runtime,
         *,
         interval_s: float | None = None,
-        heartbeat: timedelta = HEARTBEAT,
         cap: SendCap | None = None,
     ) -> None:
         self.rt = rt
         self.interval_s = float(interval_s or rt.settings.dispatch_interval_s)
-        self.heartbeat_s = heartbeat.total_seconds()
         self.cap = cap or SendCap(rt.settings.sms_rate_per_second)
         self.claims: set[str] = set()  # claim tokens of batches in flight (heartbeat renews)
         self.passes = 0
         self._event = asyncio.Event()
         self._recheck = False
+        self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
         self._listener: Any = None
 
@@ -74,14 +73,20 @@ class Dispatcher:
         return any(not task.done() for task in self._tasks)
 
     async def start(self) -> None:
+        self._stopping = False
         self.rt.wake_dispatcher = self.wake
         await self._listen()
         self._tasks = [
             asyncio.create_task(self._loop(), name="dispatcher"),
-            asyncio.create_task(self._beat(), name="dispatcher-heartbeat"),
         ]
 
-    async def stop(self) -> None:
+    async def stop(self, grace_s: float = STOP_GRACE_S) -> None:
+        """Let the pass under way finish (its sends recorded, not left to
+        reconciliation) for up to ``grace_s``, then cancel whatever remains."""
+        self._stopping = True
+        self._event.set()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=grace_s)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -95,7 +100,7 @@ class Dispatcher:
         self.rt.wake_dispatcher = lambda: None
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping:
             self._event.clear()
             recheck, self._recheck = self._recheck, False
             try:
@@ -107,7 +112,7 @@ class Dispatcher:
                 delay = min(self.interval_s, 1.0)
             if recheck:
                 delay = min(delay, WAKE_RECHECK_S)
-            if delay > 0:
+            if delay > 0 and not self._stopping:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._event.wait(), max(delay, MIN_SLEEP_S))
 
@@ -128,19 +133,6 @@ class Dispatcher:
             # Due rows wait for the cap: come back when the next token is there.
             delay = cap_wait_s if due is not None and due <= now else min(delay, cap_wait_s)
         return max(delay, 0.0)
-
-    async def _beat(self) -> None:
-        while True:
-            await asyncio.sleep(self.heartbeat_s)
-            if not self.claims:
-                continue
-            now = self.rt.clock.now()
-            try:
-                await OutboundMessage.filter(
-                    claim_token__in=list(self.claims), status="sending"
-                ).update(lease_until=now + LEASE)
-            except Exception:
-                log.exception("heartbeat failed; claims may lapse and be reconciled")
 
     async def _listen(self) -> None:
         """LISTEN on PostgreSQL (a dedicated connection); nothing to do on SQLite."""

@@ -117,7 +117,11 @@ async def seed(rt: Runtime) -> None:
             language="es",
             expires_in=timedelta(hours=2),
         )
-    today = datetime.now(ZoneInfo("America/Santiago")).date()
+    # A zone where it is early afternoon now, whenever the suite runs: no quiet hours.
+    utc_hour = datetime.now(UTC).hour
+    offset = (13 - utc_hour + 12) % 24 - 12  # hours east of UTC, -12..11
+    zone = f"Etc/GMT{-offset:+d}" if offset else "Etc/UTC"  # POSIX signs are inverted
+    today = datetime.now(ZoneInfo(zone)).date()
     for n in range(PARTICIPANTS):
         request: dict[str, Any] = {
             "study_id": f"MSC-F{n:02d}",
@@ -126,8 +130,20 @@ async def seed(rt: Runtime) -> None:
             "can_become_pregnant": False,
             "baseline_infusion_date": today + timedelta(days=7),
             "sms_consent": True,
+            "timezone": zone,
         }
         await enroll(rt, ADMIN, EnrollmentRequest(**request))
+    # Bring each participant's next few messages forward: due now, so the dispatchers
+    # claim them while the re-planner (which would move them back) races for them.
+    now = datetime.now(UTC)
+    for participant in await Participant.all():
+        ids = await (
+            OutboundMessage.filter(participant_id=participant.id, status="planned")
+            .order_by("send_at")
+            .limit(4)
+            .values_list("id", flat=True)
+        )
+        await OutboundMessage.filter(id__in=list(ids)).update(send_at=now, version=F("version") + 1)
 
 
 async def replan_someone(rt: Runtime, rng: random.Random) -> None:
