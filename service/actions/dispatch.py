@@ -65,7 +65,6 @@ __all__ = [
     "enqueue_now",
     "next_due_at",
     "reconcile_stale_claims",
-    "send_now",
     "status_callback_url",
 ]
 
@@ -141,40 +140,6 @@ def _now_valid(now: datetime) -> Q:
 
 def default_cap(rt: Runtime) -> SendCap:
     return SendCap(rt.settings.sms_rate_per_second)
-
-
-# ---- sending one row at once ----------------------------------------------------------
-
-
-async def send_now(rt: Runtime, row: OutboundMessage) -> OutboundMessage:
-    """Claim and send this one row at once. Call it outside a transaction.
-
-    Kept only for callers not yet moved to ``outbox.enqueue_now`` + ``outbox.wake``
-    (the dispatcher then sends within moments). A row already sent, claimed elsewhere
-    or waiting for a retry is returned as it is: the dispatcher owns it."""
-    now, token = rt.clock.now(), _token()
-    cap = default_cap(rt)
-    if (await cap.take(1, now)).tokens == 0:
-        return await OutboundMessage.get(id=row.id)  # over the cap: the dispatcher sends it
-    claimed = (
-        await OutboundMessage.filter(id=row.id, status="planned", send_at__lte=now)
-        .filter(_now_valid(now))
-        .update(
-            status="sending",
-            claim_token=token,
-            claimed_at=now,
-            lease_until=now + LEASE,
-            attempts=F("attempts") + 1,
-            version=F("version") + 1,
-            updated_at=now,
-        )
-    )
-    if claimed:
-        async with kept_alive(rt, {token}):
-            await _send_batch(rt, [await OutboundMessage.get(id=row.id)], DispatchCounts(), cap)
-    else:
-        await cap.adjust(1, now)
-    return await OutboundMessage.get(id=row.id)
 
 
 # ---- the dispatcher pass ----------------------------------------------------------------

@@ -1,9 +1,7 @@
 """The outbox's public surface: what alerts, replies, check-ins and sign-in codes use
 to have a message sent. Its internals (``enqueue``, ``dispatch``, ``dispatch_rules``,
 ``delivery``, ``reconcile``, ``send_cap``) are used directly only by the dispatcher
-loop and jobs, the status-callback webhook (``delivery.apply_status_callback``) and,
-until inbound replies move to ``enqueue_now`` + ``wake``, ``inbound.py``
-(``dispatch.send_now``).
+loop and jobs, and the status-callback webhook (``delivery.apply_status_callback``).
 
 * ``enqueue_now`` creates the row (or returns the existing one) inside the caller's
   transaction; on PostgreSQL it also NOTIFYs every dispatcher, delivered at commit.

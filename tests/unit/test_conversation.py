@@ -352,9 +352,10 @@ _reported = st.builds(
 @st.composite
 def states(draw: st.DrawFn) -> ConversationState:
     started = draw(_moments)
-    expires = started + draw(
-        st.timedeltas(min_value=timedelta(seconds=1), max_value=timedelta(days=7))
-    )
+    # Added in absolute time: wall-clock addition across a fall-back (Santiago, Easter)
+    # can land before ``started``, which no stored state (always UTC) ever does.
+    lasting = draw(st.timedeltas(min_value=timedelta(seconds=1), max_value=timedelta(days=7)))
+    expires = (started.astimezone(UTC) + lasting).astimezone(started.tzinfo)
     step = draw(st.sampled_from(Awaiting))
     on_symptom = step in (Awaiting.SEVERITY, Awaiting.TEMPERATURE)
     return ConversationState(
