@@ -81,8 +81,8 @@ async def actor_for_token(rt: Runtime, token: str) -> Actor | None:
         user = await StaffUser.get_or_none(id=row.staff_id, active=True)  # type: ignore[attr-defined]
         return staff_actor(user) if user else None
     participant = await Participant.get_or_none(id=row.participant_id)  # type: ignore[attr-defined]
-    if participant is None:
-        return None
+    if participant is None or not participant.active or participant.opted_out:
+        return None  # a pre-session participant token ends with follow-up or an opt-out
     return Actor(
         kind="participant",
         label=f"participant:{participant.study_id}",

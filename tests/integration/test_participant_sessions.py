@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
+from service.actions.auth import issue_token
 from service.adapters.console_sms import ConsoleSmsGateway
-from service.db.models import AuditEntry, ParticipantSession
+from service.db.models import AuditEntry, Participant, ParticipantSession
 from service.ports import ManualClock
 from tests.integration.helpers import Client, staff_headers
 from tests.integration.inbound_support import say, settings  # noqa: F401  # a fixture
@@ -103,3 +104,15 @@ async def test_the_token_is_stored_hashed_and_a_staff_route_refuses_it(
     row = await ParticipantSession.get()
     assert token not in (row.token_hash, row.phone_hash) and len(row.token_hash) == 64
     assert (await client.get("/api/v1/participants", headers=app_headers)).status_code == 403
+
+
+async def test_a_participant_token_from_before_sessions_ends_at_withdrawal_too(
+    client: Client, admin: dict[str, str]
+) -> None:
+    await enrol(client, admin)
+    participant = await Participant.get(study_id="MSC-001")
+    legacy = await issue_token(client.app.state.runtime, participant=participant)
+    headers = {"Authorization": f"Bearer {legacy}"}
+    assert await me(client, headers) == 200
+    await client.post("/api/v1/participants/MSC-001/withdraw", json={}, headers=admin)
+    assert await me(client, headers) == 401
