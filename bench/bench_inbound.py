@@ -17,8 +17,13 @@ as Twilio's edge does:
 
 Rounds alternate (baseline, webhook, baseline, webhook) and each side's best round is
 reported, so a burst of load from another process on a shared machine hurts both
-sides alike. Set BENCH_DATABASE_URL=postgres://… (a scratch database: the
-migrations are applied and the tables emptied) to measure PostgreSQL instead of a fresh SQLite file.
+sides alike. Then ``--count`` messages more go one at a time to each side while
+every statement the database receives is counted (SQLite's trace callback,
+asyncpg's query logger: BEGIN, savepoints, NOTIFY and the pool's reset included),
+and the statements per message are printed with one message's sequence.
+
+Set BENCH_DATABASE_URL=postgres://… (a scratch database: the migrations are applied
+and the tables emptied) to measure PostgreSQL instead of a fresh SQLite file.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ NOW = datetime(2027, 3, 1, 13, 0, tzinfo=UTC)
 PUBLIC = "http://bench.local"
 TOKEN = "bench-auth-token-0123456789abcdef"  # noqa: S105  # the bench signs its own posts
 ROUNDS = 2
+COUNTED = 20  # messages sent one at a time while statements are counted
 _EMPTY_POSTGRES = (
     "TRUNCATE inbox_item, alert, checkin, conversation, inbound_message, outbound_message,"
     " audit_log, participant RESTART IDENTITY CASCADE"
@@ -117,6 +123,43 @@ def _forms(phones: list[str], tag: str) -> list[dict[str, str]]:
     return forms
 
 
+class _Statements:
+    """Counts every statement the database receives (bench-only instrumentation)."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+        self.on = False
+
+    def _sqlite(self, sql: str) -> None:
+        if self.on:
+            self.seen.append(sql)
+
+    def _postgres(self, record: Any) -> None:
+        if self.on:
+            self.seen.append(record.query)
+
+    async def attach(self) -> None:
+        conn: Any = connections.get("default")
+        if conn.capabilities.dialect == "sqlite":
+            await conn._connection.set_trace_callback(self._sqlite)
+            return
+        for holder in conn._pool._holders:  # every pooled connection (opened by the rounds)
+            if holder._con is not None:
+                holder._con.add_query_logger(self._postgres)
+
+    async def per_message(self, post: Callable[[], Awaitable[float]], count: int) -> float:
+        self.seen.clear()
+        self.on = True
+        await post()
+        self.on = False
+        return len(self.seen) / count
+
+    def sequence(self, count: int) -> list[str]:
+        """One message's statements (the last ``len/count``), shortened."""
+        one = self.seen[-len(self.seen) // count :]
+        return [" ".join(sql.split())[:90] for sql in one]
+
+
 async def _post_all(url: str, forms: list[dict[str, str]], concurrency: int, sign: bool) -> float:
     validator = RequestValidator(TOKEN)
     signed = [
@@ -179,7 +222,8 @@ async def bench_inbound(messages: int, concurrency: int) -> None:
         bare, bare_task, bare_url = await _serve(Litestar([bare_insert]))
         try:
             await sync_sites(app.state.runtime)
-            phones = await _seed(messages)
+            seeded = await _seed(messages + COUNTED)  # the last ones only for counting
+            phones, counted = seeded[:messages], seeded[messages:]
             results: dict[str, list[float]] = {"bare": [], "webhook": []}
             runs: list[tuple[str, Callable[[int], Awaitable[float]]]] = [
                 (
@@ -201,6 +245,18 @@ async def bench_inbound(messages: int, concurrency: int) -> None:
             for round_no in range(ROUNDS):
                 for name, run in runs:
                     results[name].append(messages / await run(round_no))
+            counter = _Statements()
+            await counter.attach()
+            bare_sql = await counter.per_message(
+                lambda: _post_all(f"{bare_url}/bare/sms", _forms(counted, "bc"), 1, False), COUNTED
+            )
+            hook_sql = await counter.per_message(
+                lambda: _post_all(
+                    f"{real_url}/webhooks/twilio/sms", _forms(counted, "wc"), 1, True
+                ),
+                COUNTED,
+            )
+            sequence = counter.sequence(COUNTED)
             stored = await InboundMessage.all().count()
             replies = await OutboundMessage.filter(kind="reply").count()
         finally:
@@ -217,7 +273,11 @@ async def bench_inbound(messages: int, concurrency: int) -> None:
     print(f"  baseline: bare Litestar insert    {best_bare:8.0f} requests/s  ({rounds('bare')})")
     print(f"  webhook (store+order+reply row)   {best_hook:8.0f} requests/s  ({rounds('webhook')})")
     print(f"  ratio (webhook / bare)            {best_hook / best_bare:8.2f}")
+    print(f"  statements per message: bare {bare_sql:.1f}, webhook {hook_sql:.1f}")
     print(f"  rows: {stored} inbound stored, {replies} reply rows queued")
+    print("  one webhook message's statements:")
+    for sql in sequence:
+        print(f"    {sql}")
 
 
 def main() -> None:

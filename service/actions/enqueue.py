@@ -10,9 +10,8 @@ from datetime import timedelta
 from typing import Any
 
 from tortoise import connections
-from tortoise.exceptions import IntegrityError
-from tortoise.transactions import in_transaction
 
+from service.db.insert_once import insert_unless_exists
 from service.db.models import OutboundMessage, Participant
 from service.runtime import Runtime
 
@@ -56,32 +55,26 @@ async def enqueue_now(
     On PostgreSQL it also ``NOTIFY``s the dispatchers, which the database delivers when
     the caller's transaction commits (never before, never for a rollback)."""
     key = f"{participant.id if participant else 'staff'}:{purpose}:{occurrence}"
-    existing = await OutboundMessage.get_or_none(dedupe_key=key)
-    if existing is not None:
-        return existing
     now = rt.clock.now()
-    try:
-        async with (
-            in_transaction() as conn
-        ):  # a savepoint when nested: a lost race must not abort it
-            row = await OutboundMessage.create(
-                participant=participant,
-                to_phone=to_phone,
-                kind=kind,
-                purpose=purpose,
-                occurrence=occurrence,
-                dedupe_key=key,
-                message_key=message_key,
-                params=params,
-                language=language,
-                send_at=now,
-                expires_at=now + expires_in,
-                priority=PRIORITY.get(kind, 0),
-                created_at=now,
-                updated_at=now,
-                using_db=conn,
-            )
-            await notify_due(rt)
-            return row
-    except IntegrityError:
+    row = OutboundMessage(
+        participant=participant,
+        to_phone=to_phone,
+        kind=kind,
+        purpose=purpose,
+        occurrence=occurrence,
+        dedupe_key=key,
+        message_key=message_key,
+        params=params,
+        language=language,
+        send_at=now,
+        expires_at=now + expires_in,
+        priority=PRIORITY.get(kind, 0),
+        created_at=now,
+        updated_at=now,
+    )
+    # One statement in the common case (no look-up, no savepoint); a retried webhook or
+    # action meets the unique key and gets the row it made the first time.
+    if not await insert_unless_exists(row, "dedupe_key"):
         return await OutboundMessage.get(dedupe_key=key)
+    await notify_due(rt)
+    return row
