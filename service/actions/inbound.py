@@ -56,7 +56,7 @@ from service.db.models import (
     OutboundMessage,
     Participant,
 )
-from service.domain.checkins import (
+from service.domain.conversation import (
     Awaiting,
     ConversationState,
     Outgoing,

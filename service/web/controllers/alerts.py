@@ -1,5 +1,5 @@
 """Staff routes for safety alerts: list, read, acknowledge. Thin: scoping, roles and
-the once-only acknowledgement live in ``service.actions.alerts``."""
+the once-only acknowledgement live in ``service.actions.alert_review``."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from litestar import Controller, get, post
 from litestar.di import Provide
 from litestar.params import Parameter
 
-from service.actions import alerts as act
+from service.actions import alert_review as act
 from service.actions.actors import Actor
+from service.actions.alert_text import alert_summary, finding_label
 from service.db.models import Alert, Participant
 from service.runtime import Runtime
 from service.web.auth import provide_runtime, provide_staff
@@ -25,7 +26,7 @@ StatusFilter = Annotated[
 def _finding_out(rt: Runtime, finding: dict[str, Any]) -> FindingOut:
     return FindingOut(
         code=str(finding.get("code", "")),
-        label=act.finding_label(rt, finding),
+        label=finding_label(rt, finding),
         emergency=bool(finding.get("emergency", False)),
         params={k: str(v) for k, v in (finding.get("params") or {}).items()},
     )
@@ -37,7 +38,7 @@ def alert_out(rt: Runtime, alert: Alert, study_id: str) -> AlertOut:
         study_id=study_id,
         site=alert.site_id,  # type: ignore[attr-defined]  # FK id attr
         findings=[_finding_out(rt, f) for f in alert.findings],
-        summary=act.alert_summary(rt, alert.findings),
+        summary=alert_summary(rt, alert.findings),
         emergency=alert.emergency,
         status=alert.status,
         checkin_id=alert.checkin_id,  # type: ignore[attr-defined]  # FK id attr

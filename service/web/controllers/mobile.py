@@ -25,7 +25,12 @@ from service.actions.preferences import own_participant, update_own_preferences
 from service.actions.rendering import render_text
 from service.actions.reports import app_report_key
 from service.db.models import CheckIn, Participant, Site
-from service.domain.checkins import PregnancyAnswer, ReportedSymptom, Severity, SymptomAnswers
+from service.domain.checkin_answers import (
+    PregnancyAnswer,
+    ReportedSymptom,
+    Severity,
+    SymptomAnswers,
+)
 from service.runtime import Runtime
 from service.web.auth import provide_participant, provide_runtime
 from service.web.presenters import calendar_out
