@@ -14,7 +14,7 @@ from service.actions.actors import Actor
 from service.actions.alert_text import alert_summary, finding_label
 from service.db.models import Alert, Participant
 from service.runtime import Runtime
-from service.web.auth import provide_runtime, provide_staff
+from service.web.auth import provide_staff
 from service.web.schemas_alerts import AcknowledgeIn, AlertOut, FindingOut
 
 StatusFilter = Annotated[
@@ -60,7 +60,7 @@ async def _study_ids(alerts: list[Alert]) -> dict[int, str]:
 class AlertController(Controller):
     path = "/api/v1/alerts"
     tags = ["alerts"]
-    dependencies = {"actor": Provide(provide_staff), "rt": Provide(provide_runtime)}
+    dependencies = {"actor": Provide(provide_staff)}
     security = [{"bearer": []}]
 
     @get("/", summary="Safety alerts of the caller's sites, newest first")

@@ -14,7 +14,7 @@ from service.actions.actors import Actor
 from service.actions.inbox import close_item, inbox_items
 from service.db.models import InboxItem
 from service.runtime import Runtime
-from service.web.auth import provide_runtime, provide_staff
+from service.web.auth import provide_staff
 from service.web.schemas import Request
 
 
@@ -55,7 +55,7 @@ def _out(item: InboxItem) -> InboxItemOut:
 class InboxController(Controller):
     path = "/api/v1/inbox"
     tags = ["inbox"]
-    dependencies = {"actor": Provide(provide_staff), "rt": Provide(provide_runtime)}
+    dependencies = {"actor": Provide(provide_staff)}
     security = [{"bearer": []}]
 
     @get("/", summary="The coordinators' queue: unplaced replies, hand-offs, late answers")

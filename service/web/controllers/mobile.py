@@ -32,7 +32,7 @@ from service.domain.checkin_answers import (
     SymptomAnswers,
 )
 from service.runtime import Runtime
-from service.web.auth import provide_participant, provide_runtime
+from service.web.auth import provide_participant
 from service.web.presenters import calendar_out
 from service.web.schemas import CalendarOut, TokenResponse
 from service.web.schemas_mobile import (
@@ -57,7 +57,6 @@ PREGNANCY: Final = "pregnancy"
 class MobileAuthController(Controller):
     path = "/api/v1/mobile/auth"
     tags = ["mobile"]
-    dependencies = {"rt": Provide(provide_runtime)}
 
     @post(
         "/request-code",
@@ -175,7 +174,7 @@ def _symptom_answers(data: SymptomsCheckinIn) -> SymptomAnswers:
 class MobileController(Controller):
     path = "/api/v1/mobile/me"
     tags = ["mobile"]
-    dependencies = {"actor": Provide(provide_participant), "rt": Provide(provide_runtime)}
+    dependencies = {"actor": Provide(provide_participant)}
     security = [{"bearer": []}]
 
     @get("/", summary="The signed-in participant (never the treatment arm)")

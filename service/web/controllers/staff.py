@@ -12,7 +12,7 @@ from service.actions.auth import login
 from service.actions.sites import set_on_call
 from service.db.models import Site
 from service.runtime import Runtime
-from service.web.auth import provide_runtime, provide_staff
+from service.web.auth import provide_staff
 from service.web.schemas import OnCallIn, SiteOut, TokenRequest, TokenResponse
 
 
@@ -30,7 +30,6 @@ def _site_out(site: Site) -> SiteOut:
 class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["auth"]
-    dependencies = {"rt": Provide(provide_runtime)}
 
     @post("/token", summary="Exchange email and password for a bearer token", status_code=200)
     async def token(
@@ -43,7 +42,7 @@ class AuthController(Controller):
 class SiteController(Controller):
     path = "/api/v1/sites"
     tags = ["sites"]
-    dependencies = {"actor": Provide(provide_staff), "rt": Provide(provide_runtime)}
+    dependencies = {"actor": Provide(provide_staff)}
     security = [{"bearer": []}]
 
     @get("/", summary="Sites from the protocol file, with their on-call numbers")
