@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
 
+from service.actions.errors import FieldInvalid, NotFound
 from service.db.models import CheckIn, OutboundMessage, Participant
 from service.domain.protocol import Questionnaire
 from service.runtime import Runtime
@@ -19,6 +20,7 @@ from service.runtime import Runtime
 __all__ = [
     "LATE_ANSWER_WINDOW",
     "DueCheckin",
+    "answer_is_late",
     "checkin_key_for",
     "due_checkins",
     "recently_expired_checkins",
@@ -116,3 +118,24 @@ async def recently_expired_checkins(
         .order_by("send_at", "id")
     )
     return await _unanswered(rt, participant, list(rows), include_answered)
+
+
+async def answer_is_late(
+    rt: Runtime, participant: Participant, key: str, questionnaire: str
+) -> bool:
+    """Whether an answer to ``key`` now is late; a key that cannot be answered is a 404.
+
+    Only the participant's own prompts qualify (due now, or expired within the late
+    window); an answered one still does, so a correction is a new version and an app
+    retry is recognised as identical by the check-in submission.
+    """
+    due = await due_checkins(rt, participant, include_answered=True)
+    match, late = next((d for d in due if d.checkin_key == key), None), False
+    if match is None:
+        expired = await recently_expired_checkins(rt, participant, include_answered=True)
+        match, late = next((d for d in expired if d.checkin_key == key), None), True
+    if match is None:
+        raise NotFound(f"checkin_key {key!r} is not a check-in of yours that can be answered")
+    if match.questionnaire != questionnaire:
+        raise FieldInvalid(f"checkin_key is not a {questionnaire} check-in", field="checkin_key")
+    return late

@@ -12,10 +12,15 @@ from litestar.params import Parameter
 from service.actions import alert_review as act
 from service.actions.actors import Actor
 from service.actions.alert_text import alert_summary, finding_label
-from service.db.models import Alert, Participant
+from service.db.queries import study_ids
 from service.runtime import Runtime
 from service.web.auth import provide_staff
 from service.web.schemas_alerts import AcknowledgeIn, AlertOut, FindingOut
+
+# An alert row as the actions return it. Typed loosely on purpose: the web layer reads
+# it (including Tortoise's FK id attributes) but does not import the models.
+AlertRow = Any
+
 
 StatusFilter = Annotated[
     Literal["open", "acknowledged", "all"],
@@ -32,16 +37,16 @@ def _finding_out(rt: Runtime, finding: dict[str, Any]) -> FindingOut:
     )
 
 
-def alert_out(rt: Runtime, alert: Alert, study_id: str) -> AlertOut:
+def alert_out(rt: Runtime, alert: AlertRow, study_id: str) -> AlertOut:
     return AlertOut(
         id=alert.id,
         study_id=study_id,
-        site=alert.site_id,  # type: ignore[attr-defined]  # FK id attr
+        site=alert.site_id,
         findings=[_finding_out(rt, f) for f in alert.findings],
         summary=alert_summary(rt, alert.findings),
         emergency=alert.emergency,
         status=alert.status,
-        checkin_id=alert.checkin_id,  # type: ignore[attr-defined]  # FK id attr
+        checkin_id=alert.checkin_id,
         raised_at=alert.raised_at,
         notified_at=alert.notified_at,
         escalated_at=alert.escalated_at,
@@ -51,10 +56,8 @@ def alert_out(rt: Runtime, alert: Alert, study_id: str) -> AlertOut:
     )
 
 
-async def _study_ids(alerts: list[Alert]) -> dict[int, str]:
-    ids = {a.participant_id for a in alerts}  # type: ignore[attr-defined]  # FK id attr
-    rows = await Participant.filter(id__in=list(ids)).values_list("id", "study_id")
-    return {int(pid): str(study_id) for pid, study_id in rows}
+async def _study_ids(alerts: list[AlertRow]) -> dict[int, str]:
+    return await study_ids(a.participant_id for a in alerts)
 
 
 class AlertController(Controller):
