@@ -126,7 +126,7 @@ async def main(participants: int, checkins: int) -> None:
     from service.actions.edc_push import BATCH, push_to_redcap
     from service.actions.sites import sync_sites
     from service.adapters.redcap_http import RedcapHttpApi
-    from service.app import build_runtime
+    from service.composition import build_runtime
     from service.db.edc_sequence import sequence_changes
     from service.db.lifecycle import apply_migrations, close_database, open_database
     from service.ports import ManualClock

@@ -103,7 +103,7 @@ async def bench(participants: int, per_participant: int, scrapes: int) -> None:
 
     from service.actions.sites import sync_sites
     from service.adapters.console_sms import ConsoleSmsGateway
-    from service.app import build_runtime
+    from service.composition import build_runtime
     from service.db.lifecycle import apply_migrations, close_database, open_database
     from service.metrics import render_metrics
     from service.ports import ManualClock

@@ -151,7 +151,7 @@ async def _fresh(url: str) -> None:
 async def bench_drain(url: str, count: int, latency_s: float) -> None:
     from service.actions.dispatch import dispatch_due
     from service.actions.sites import sync_sites
-    from service.app import build_runtime
+    from service.composition import build_runtime
     from service.db.lifecycle import close_database
     from service.ports import ManualClock
     from tests.fakes.twilio_server import TwilioFakeServer
@@ -186,7 +186,7 @@ async def bench_drain(url: str, count: int, latency_s: float) -> None:
 
 async def bench_lateness(url: str, cap: float, window_s: float) -> None:
     from service.actions.sites import sync_sites
-    from service.app import build_runtime
+    from service.composition import build_runtime
     from service.db.lifecycle import close_database
     from service.db.models import OutboundMessage
     from service.jobs.dispatcher import Dispatcher
@@ -250,7 +250,7 @@ async def bench_recovery(url: str) -> None:
     import sys
 
     from service.actions.sites import sync_sites
-    from service.app import build_runtime
+    from service.composition import build_runtime
     from service.db.lifecycle import close_database
     from service.db.models import OutboundMessage
     from tests.fakes.twilio_server import TwilioFakeServer
@@ -315,7 +315,7 @@ async def bench_replan(url: str, count: int) -> None:
 
     from service.actions.replanning import desired_messages, replan_if_protocol_changed
     from service.actions.sites import sync_sites
-    from service.app import build_runtime
+    from service.composition import build_runtime
     from service.db.lifecycle import close_database
     from service.db.models import OutboundMessage, Participant, Site
     from service.ports import ManualClock
@@ -350,7 +350,9 @@ async def bench_replan(url: str, count: int) -> None:
         await replan_if_protocol_changed(rt)
         first = time.perf_counter() - start
         rows = await OutboundMessage.all().count()
-        rt.protocol = replace(rt.protocol, revision="bench-" + rt.protocol.revision[6:])
+        rt = replace(
+            rt, protocol=replace(rt.protocol, revision="bench-" + rt.protocol.revision[6:])
+        )
         start = time.perf_counter()
         await replan_if_protocol_changed(rt)
         changed = time.perf_counter() - start

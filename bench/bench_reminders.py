@@ -164,7 +164,7 @@ async def bench_drain(count: int) -> None:
     from service.actions.dispatch import dispatch_due
     from service.actions.sites import sync_sites
     from service.adapters.twilio_sms import TwilioSmsGateway
-    from service.app import build_runtime
+    from service.composition import build_runtime
     from service.db.lifecycle import apply_migrations, close_database, open_database
     from service.ports import ManualClock
     from service.settings import load_settings

@@ -1,9 +1,10 @@
 """The Litestar application factory.
 
 ``create_app`` takes its collaborators as arguments (gateway, clock, translator,
-protocol); whatever is not given is built from settings. The lifespan opens the
-database, checks migrations, syncs the sites from the protocol file and starts the
-dispatcher's scheduler; all of it is undone on shutdown.
+protocol); whatever is not given is built from settings by
+``service.composition.build_runtime``. The lifespan is ``composition.running``, the
+same start-up and shut-down as ``followup worker``. The runtime is registered once, as
+the app-wide ``rt`` dependency every controller receives.
 """
 
 from __future__ import annotations
@@ -14,30 +15,23 @@ from contextlib import asynccontextmanager
 
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
+from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from tortoise.exceptions import ValidationError
 
-from service.actions.dispatch import reconcile_stale_claims
 from service.actions.edc_mapping import edc_mapping
 from service.actions.edc_metrics import edc_metrics
 from service.actions.errors import ActionError
-from service.actions.replanning import replan_if_protocol_changed
-from service.actions.sites import sync_sites
-from service.adapters.gateways import build_gateway
-from service.adapters.holidays_cl import non_working_predicate
-from service.adapters.i18n import load_renderer
-from service.adapters.redcap_http import build_redcap
-from service.db.lifecycle import close_database, ensure_migrated, open_database
+from service.composition import build_runtime, running
 from service.domain.protocol import Protocol
-from service.domain.protocol_loader import load_protocol
 from service.jobs.scheduler import DispatchScheduler
 from service.metrics import register_metrics_source
-from service.ports import Clock, RedcapApi, SmsGateway, SystemClock, Translator
-from service.runtime import Runtime
+from service.ports import Clock, RedcapApi, SmsGateway, Translator
 from service.settings import Settings
+from service.web.auth import provide_runtime
 from service.web.controllers.alerts import AlertController
 from service.web.controllers.checkins import CheckinRecordController
 from service.web.controllers.edc_odm import OdmController
@@ -65,26 +59,6 @@ from service.web.request_id import with_request_id
 log = logging.getLogger("service.app")
 
 
-def build_runtime(
-    settings: Settings,
-    *,
-    gateway: SmsGateway | None = None,
-    clock: Clock | None = None,
-    translator: Translator | None = None,
-    protocol: Protocol | None = None,
-    redcap: RedcapApi | None = None,
-) -> Runtime:
-    return Runtime(
-        settings=settings,
-        protocol=protocol or load_protocol(settings.study_file),
-        clock=clock or SystemClock(),
-        gateway=gateway or build_gateway(settings),
-        translator=translator or load_renderer(),
-        non_working=non_working_predicate(),
-        redcap=redcap or build_redcap(settings),
-    )
-
-
 def create_app(
     settings: Settings,
     *,
@@ -110,26 +84,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        await open_database(settings.database_url)
-        try:
-            await ensure_migrated(may_migrate=settings.is_embedded)
-            await sync_sites(runtime)
-            await replan_if_protocol_changed(runtime)
-            await reconcile_stale_claims(runtime)
-            if demo:
-                from service.demo import load_demo_data
-
-                await load_demo_data(runtime)
-            if scheduler is not None:
-                await scheduler.start()
+        async with running(runtime, scheduler=scheduler, demo=demo):
             yield
-        finally:
-            if scheduler is not None:
-                await scheduler.stop()
-            await runtime.gateway.aclose()
-            if runtime.redcap is not None:
-                await runtime.redcap.aclose()
-            await close_database()
 
     app = Litestar(
         route_handlers=[
@@ -151,6 +107,7 @@ def create_app(
             MetricsController,
         ],
         lifespan=[lifespan],
+        dependencies={"rt": Provide(provide_runtime)},
         exception_handlers={
             ActionError: action_error_handler,
             HTTPException: http_error_handler,

@@ -53,7 +53,7 @@ async def _with_database(settings: Settings, work: Callable[[], Awaitable[Any]])
 
 
 def _runtime(settings: Settings) -> Runtime:
-    from service.app import build_runtime
+    from service.composition import build_runtime
 
     return build_runtime(settings)
 

@@ -16,7 +16,7 @@ __all__ = ["add_edc_commands"]
 
 def cmd_redcap_setup(settings: Settings, args: argparse.Namespace) -> int:
     from service.actions.edc_mapping import redcap_setup_files
-    from service.app import build_runtime
+    from service.composition import build_runtime
 
     folder = Path(args.dir)
     folder.mkdir(parents=True, exist_ok=True)
@@ -31,8 +31,8 @@ def cmd_push(settings: Settings, args: argparse.Namespace) -> int:
     import json
 
     from service.actions.edc_push import push_to_redcap
-    from service.app import build_runtime
     from service.cli import _with_database
+    from service.composition import build_runtime
     from service.db.edc_models import PushStatus
 
     rt = build_runtime(settings)
@@ -80,8 +80,8 @@ def cmd_export_odm(settings: Settings, args: argparse.Namespace) -> int:
 
     from service.actions.actors import Actor, Role
     from service.actions.edc_export import start_odm_export
-    from service.app import build_runtime
     from service.cli import _with_database
+    from service.composition import build_runtime
 
     rt = build_runtime(settings)
     actor = Actor(kind="system", label="system:cli", role=Role.ADMIN)

@@ -1,7 +1,14 @@
 """Everything an action needs from the outside world, handed over in one object.
 
-``create_app`` builds one from settings and its arguments; tests build theirs with a
-manual clock and the local Twilio-compatible server. Nothing patches import paths.
+``service.composition.build_runtime`` builds one from settings and its arguments (the
+API, the worker and the CLI all go through it); tests build theirs with a manual clock
+and the local Twilio-compatible server. Nothing patches import paths.
+
+The runtime is frozen: nothing an action holds can be swapped under it. The one part
+that changes while a process runs, who listens for "something is due now", is a
+:class:`WakeSignal` the runtime holds (the dispatcher loop attaches itself to it when it
+starts and detaches when it stops). A test that needs another gateway builds a
+runtime with ``dataclasses.replace``, which keeps the same signal.
 """
 
 from __future__ import annotations
@@ -14,8 +21,34 @@ from service.domain.protocol import Protocol
 from service.ports import Clock, RedcapApi, SmsGateway, Translator
 from service.settings import Settings
 
+__all__ = ["Runtime", "WakeSignal"]
 
-@dataclass(slots=True)
+
+class WakeSignal:
+    """Tells this process's dispatcher that an outbound row may be due now.
+
+    Calling it never blocks and never raises; with no dispatcher listening (tests that
+    drive dispatch themselves, CLI commands) it does nothing.
+    """
+
+    __slots__ = ("_listener",)
+
+    def __init__(self) -> None:
+        self._listener: Callable[[], None] | None = None
+
+    def listen(self, listener: Callable[[], None]) -> None:
+        """Attach the dispatcher's wake-up (one listener a process)."""
+        self._listener = listener
+
+    def stop_listening(self) -> None:
+        self._listener = None
+
+    def __call__(self) -> None:
+        if self._listener is not None:
+            self._listener()
+
+
+@dataclass(frozen=True, slots=True)
 class Runtime:
     settings: Settings
     protocol: Protocol
@@ -24,8 +57,7 @@ class Runtime:
     translator: Translator
     non_working: Callable[[date], bool]
     # Called after a transaction that made an outbound row due now commits (the
-    # outbox's ``wake``); the process's dispatcher loop sets it when it starts. A no-op
-    # without one (tests drive dispatch themselves).
-    wake_dispatcher: Callable[[], None] = field(default=lambda: None)
+    # outbox's ``wake``); the process's dispatcher loop listens on it while it runs.
+    wake_dispatcher: WakeSignal = field(default_factory=WakeSignal)
     # The study's REDCap API, when REDCAP_API_URL/TOKEN are set (tests pass their own).
     redcap: RedcapApi | None = None

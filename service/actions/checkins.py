@@ -19,23 +19,31 @@ Why it is shaped like this:
 
 from __future__ import annotations
 
-import hashlib
 import logging
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final, Literal
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+# Advice and the due-prompt queries have modules of their own; re-exported here so
+# the SMS side's imports (``enqueue_advice``, ``checkin_key_for``) keep working.
 from service.actions.alerts import PendingNotice, notify_alert, record_alert
+from service.actions.checkin_advice import ADVICE_TTL, advise_participant, enqueue_advice
+from service.actions.due_checkins import (
+    LATE_ANSWER_WINDOW,
+    DueCheckin,
+    checkin_key_for,
+    due_checkins,
+    recently_expired_checkins,
+)
 from service.actions.errors import Conflict, FieldInvalid
-from service.actions.outbox import enqueue_now, wake
 from service.adapters.redaction import redact_phones
 from service.db.audit import audit
-from service.db.models import Alert, CheckIn, OutboundMessage, Participant
-from service.domain.checkins import PregnancyAnswer, SymptomAnswers
+from service.db.models import Alert, CheckIn, Participant
+from service.domain.checkin_answers import PregnancyAnswer, SymptomAnswers
 from service.domain.protocol import Questionnaire
 from service.domain.replies import MAX_PLAUSIBLE_C, MIN_PLAUSIBLE_C
 from service.domain.safety import (
@@ -51,6 +59,7 @@ __all__ = [
     "ADVICE_TTL",
     "LATE_ANSWER_WINDOW",
     "CheckInResult",
+    "CheckinSubmission",
     "DueCheckin",
     "advise_participant",
     "answers_to_dict",
@@ -59,6 +68,8 @@ __all__ = [
     "enqueue_advice",
     "recently_expired_checkins",
     "store_checkin",
+    "store_submission",
+    "submit",
     "submit_checkin",
 ]
 
@@ -67,12 +78,37 @@ log = logging.getLogger("service.checkins")
 Channel = Literal["sms", "app"]
 CHANNELS: Final = ("sms", "app")
 CHECKIN_KEY_MAX: Final = 96
-# A late answer is still taken (flagged late) this long after the prompt expired.
-LATE_ANSWER_WINDOW: Final = timedelta(days=7)
-# "Call 131 now" hours later is still worth sending; a day later it is confusing.
-ADVICE_TTL: Final = timedelta(hours=2)
-_OCCURRENCE_MAX: Final = 64
 _SUBMIT_ATTEMPTS: Final = 3
+
+
+@dataclass(frozen=True, slots=True)
+class CheckinSubmission:
+    """One check-in as a channel hands it in: what was answered, to which prompt, by
+    whom, and the participant's own words (SMS replies verbatim, or the app's JSON).
+
+    ``complete`` None means the answers' own flag (a handed-off SMS conversation
+    yields ``SymptomAnswers(complete=False)``); :attr:`is_complete` resolves it.
+    """
+
+    checkin_key: str
+    questionnaire: str
+    channel: Channel | str
+    answers: SymptomAnswers | PregnancyAnswer
+    raw_texts: Sequence[str]
+    late: bool
+    actor_label: str
+    complete: bool | None = None
+
+    @property
+    def is_complete(self) -> bool:
+        if self.complete is not None:
+            return self.complete
+        return self.answers.complete if isinstance(self.answers, SymptomAnswers) else True
+
+    @property
+    def texts(self) -> list[str]:
+        """The raw texts as stored (strings, in order)."""
+        return [str(text) for text in self.raw_texts]
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,24 +131,6 @@ class CheckInResult:
         return self.advice
 
 
-@dataclass(frozen=True, slots=True)
-class DueCheckin:
-    """A check-in prompt that may be answered now (or late, for the expired list)."""
-
-    checkin_key: str
-    questionnaire: str  # a Questionnaire value: symptoms | pregnancy
-    code: str  # the protocol's check-in code, e.g. symptoms_weekly
-    message_key: str
-    due_at: datetime
-    expires_at: datetime
-    params: dict[str, Any] = field(default_factory=dict)
-
-
-def checkin_key_for(row: OutboundMessage) -> str:
-    """The check-in key of a planned ``checkin`` prompt, shared by SMS and app."""
-    return f"{row.purpose}:{row.occurrence}"
-
-
 def answers_to_dict(answers: SymptomAnswers | PregnancyAnswer) -> dict[str, Any]:
     """The stored JSON shape: {"symptoms": [{code, severity, temperature_c}]} or
     {"pregnant": bool}. Keys are always present (null when unknown)."""
@@ -133,35 +151,27 @@ def answers_to_dict(answers: SymptomAnswers | PregnancyAnswer) -> dict[str, Any]
 # ---- validation --------------------------------------------------------------------------
 
 
-def _validate(
-    rt: Runtime,
-    *,
-    checkin_key: str,
-    questionnaire: str,
-    channel: str,
-    answers: SymptomAnswers | PregnancyAnswer,
-    complete: bool,
-) -> None:
+def _validate(rt: Runtime, sub: CheckinSubmission) -> None:
     """Refuse what the SMS parser can never produce and the app must not send."""
-    if channel not in CHANNELS:
-        raise ValueError(f"channel must be sms or app, not {channel!r}")
-    if not checkin_key or len(checkin_key) > CHECKIN_KEY_MAX:
+    if sub.channel not in CHANNELS:
+        raise ValueError(f"channel must be sms or app, not {sub.channel!r}")
+    if not sub.checkin_key or len(sub.checkin_key) > CHECKIN_KEY_MAX:
         raise FieldInvalid(
             f"checkin_key must be 1 to {CHECKIN_KEY_MAX} characters", field="checkin_key"
         )
     try:
-        kind = Questionnaire(questionnaire)
+        kind = Questionnaire(sub.questionnaire)
     except ValueError:
         raise FieldInvalid(
             "questionnaire must be symptoms or pregnancy", field="questionnaire"
         ) from None
     expected = PregnancyAnswer if kind is Questionnaire.PREGNANCY else SymptomAnswers
-    if not isinstance(answers, expected):
+    if not isinstance(sub.answers, expected):
         raise FieldInvalid(
             f"answers do not belong to a {kind.value} check-in", field="questionnaire"
         )
-    if isinstance(answers, SymptomAnswers):
-        _validate_symptoms(rt, answers, complete)
+    if isinstance(sub.answers, SymptomAnswers):
+        _validate_symptoms(rt, sub.answers, sub.is_complete)
 
 
 def _validate_symptoms(rt: Runtime, answers: SymptomAnswers, complete: bool) -> None:
@@ -199,87 +209,64 @@ def _findings(rt: Runtime, answers: SymptomAnswers | PregnancyAnswer) -> list[Sa
 # ---- submission --------------------------------------------------------------------------
 
 
-def _same_submission(
-    row: CheckIn,
-    *,
-    questionnaire: str,
-    channel: str,
-    answers: dict[str, Any],
-    raw_texts: list[str],
-    late: bool,
-    complete: bool,
-) -> bool:
+def _same_submission(row: CheckIn, sub: CheckinSubmission, answers: dict[str, Any]) -> bool:
     return (
-        row.questionnaire == questionnaire
-        and row.channel == channel
+        row.questionnaire == sub.questionnaire
+        and row.channel == sub.channel
         and row.answers == answers
-        and list(row.raw_texts) == raw_texts
-        and row.late == late
-        and row.complete == complete
+        and list(row.raw_texts) == sub.texts
+        and row.late == sub.late
+        and row.complete == sub.is_complete
     )
 
 
 async def _store(
     rt: Runtime,
     participant: Participant,
-    *,
-    checkin_key: str,
-    questionnaire: str,
-    channel: str,
-    answers: dict[str, Any],
-    raw_texts: list[str],
-    late: bool,
-    complete: bool,
-    actor_label: str,
+    sub: CheckinSubmission,
     findings: list[SafetyFinding],
 ) -> tuple[CheckIn, bool, PendingNotice | None]:
     """One transaction: the new version (or the identical one found), its audit entry
     and, when the answers alert, the alert with its on-call SMS row."""
     now = rt.clock.now()
+    answers = answers_to_dict(sub.answers)
+    raw_texts = sub.texts
+    complete = sub.is_complete
     async with in_transaction():
         latest = (
-            await CheckIn.filter(participant_id=participant.id, checkin_key=checkin_key)
+            await CheckIn.filter(participant_id=participant.id, checkin_key=sub.checkin_key)
             .order_by("-version")
             .first()
         )
-        same = latest is not None and _same_submission(
-            latest,
-            questionnaire=questionnaire,
-            channel=channel,
-            answers=answers,
-            raw_texts=raw_texts,
-            late=late,
-            complete=complete,
-        )
-        if latest is not None and same:
+        if latest is not None and _same_submission(latest, sub, answers):
             row, created = latest, False
         else:
             row = await CheckIn.create(
                 participant=participant,
-                checkin_key=checkin_key,
-                questionnaire=questionnaire,
-                channel=channel,
+                checkin_key=sub.checkin_key,
+                questionnaire=sub.questionnaire,
+                channel=sub.channel,
                 version=(latest.version if latest else 0) + 1,
                 answers=answers,
                 raw_texts=raw_texts,
                 complete=complete,
-                late=late,
+                late=sub.late,
                 submitted_at=now,
             )
             created = True
         await audit(
             at=now,
-            actor=actor_label,
+            actor=sub.actor_label,
             action="checkin.submit" if created else "checkin.resubmit",
             entity="checkin",
             entity_id=row.id,
             changes={
                 "study_id": participant.study_id,
-                "checkin_key": checkin_key,
-                "questionnaire": questionnaire,
-                "channel": channel,
+                "checkin_key": sub.checkin_key,
+                "questionnaire": sub.questionnaire,
+                "channel": sub.channel,
                 "version": row.version,
-                "late": late,
+                "late": sub.late,
                 "complete": complete,
                 "answers": answers,
                 "raw_texts": [redact_phones(text) for text in raw_texts],
@@ -293,24 +280,14 @@ async def _store(
                 rt,
                 participant,
                 findings=findings,
-                dedup_key=alert_dedup_key(participant.id, checkin_key, findings),
+                dedup_key=alert_dedup_key(participant.id, sub.checkin_key, findings),
                 checkin=row,
             )
     return row, created, notice
 
 
-async def store_checkin(
-    rt: Runtime,
-    participant: Participant,
-    *,
-    checkin_key: str,
-    questionnaire: str,
-    channel: Channel | str,
-    answers: SymptomAnswers | PregnancyAnswer,
-    raw_texts: list[str],
-    late: bool,
-    actor_label: str,
-    complete: bool | None = None,
+async def store_submission(
+    rt: Runtime, participant: Participant, sub: CheckinSubmission
 ) -> tuple[CheckInResult, PendingNotice | None]:
     """Validate, judge and store one check-in version with its alert row, nothing sent.
 
@@ -318,37 +295,11 @@ async def store_checkin(
     stores the message, the check-in and the alert together). The caller sends the
     returned notice (or enqueues and wakes the outbox) after its commit.
     """
-    is_complete = (
-        complete
-        if complete is not None
-        else (answers.complete if isinstance(answers, SymptomAnswers) else True)
-    )
-    _validate(
-        rt,
-        checkin_key=checkin_key,
-        questionnaire=questionnaire,
-        channel=channel,
-        answers=answers,
-        complete=is_complete,
-    )
-    findings = _findings(rt, answers)
-    stored = answers_to_dict(answers)
-    texts = [str(text) for text in raw_texts]
+    _validate(rt, sub)
+    findings = _findings(rt, sub.answers)
     for attempt in range(_SUBMIT_ATTEMPTS):
         try:
-            row, created, notice = await _store(
-                rt,
-                participant,
-                checkin_key=checkin_key,
-                questionnaire=questionnaire,
-                channel=channel,
-                answers=stored,
-                raw_texts=texts,
-                late=late,
-                complete=is_complete,
-                actor_label=actor_label,
-                findings=findings,
-            )
+            row, created, notice = await _store(rt, participant, sub, findings)
             break
         except IntegrityError:
             # Two submissions for the same key took the same version number; the
@@ -365,38 +316,14 @@ async def store_checkin(
     return result, notice
 
 
-async def submit_checkin(
-    rt: Runtime,
-    participant: Participant,
-    *,
-    checkin_key: str,
-    questionnaire: str,
-    channel: Channel | str,
-    answers: SymptomAnswers | PregnancyAnswer,
-    raw_texts: list[str],
-    late: bool,
-    actor_label: str,
-    complete: bool | None = None,
-) -> CheckInResult:
+async def submit(rt: Runtime, participant: Participant, sub: CheckinSubmission) -> CheckInResult:
     """Store one check-in version, judge it with the safety rules, alert the site.
 
-    ``complete`` defaults to the answers' own flag (a handed-off SMS conversation
-    yields ``SymptomAnswers(complete=False)``). Call outside a transaction: an alert's
-    SMS is sent after the commit. The caller tells the participant ``result.advice``
-    (SMS: :func:`advise_participant`; the app shows it in its response).
+    Call outside a transaction: an alert's SMS is sent after the commit. The caller
+    tells the participant ``result.advice`` (SMS: :func:`advise_participant`; the app
+    shows it in its response).
     """
-    result, notice = await store_checkin(
-        rt,
-        participant,
-        checkin_key=checkin_key,
-        questionnaire=questionnaire,
-        channel=channel,
-        answers=answers,
-        raw_texts=raw_texts,
-        late=late,
-        actor_label=actor_label,
-        complete=complete,
-    )
+    result, notice = await store_submission(rt, participant, sub)
     if notice is not None:
         try:
             await notify_alert(rt, notice)
@@ -410,113 +337,41 @@ async def submit_checkin(
     return result
 
 
-def _occurrence(text: str) -> str:
-    if len(text) <= _OCCURRENCE_MAX:
-        return text
-    return "h:" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:40]
-
-
-async def enqueue_advice(
-    rt: Runtime, participant: Participant, advice_key: str, occurrence: str
-) -> OutboundMessage:
-    """The safety advice (``safety.emergency`` / ``.contact_team``) as a ``reply`` row
-    due now, inside the caller's transaction. The same advice for the same occurrence
-    (usually the check-in key) is one row: a correction that changes nothing is not
-    re-advised, one that turns "contact your team" into "call 131" is. The dispatcher
-    refuses it to an opted-out or blocked number."""
-    return await enqueue_now(
-        rt,
-        participant=participant,
-        kind="reply",
-        purpose=f"advice:{advice_key}",
-        occurrence=_occurrence(occurrence),
-        message_key=advice_key,
-        params={},
-        language=participant.language,
-        expires_in=ADVICE_TTL,
-    )
-
-
-async def advise_participant(
-    rt: Runtime, participant: Participant, advice_key: str, occurrence: str
-) -> OutboundMessage:
-    """:func:`enqueue_advice` in a transaction of its own, then wake the outbox."""
-    async with in_transaction():
-        row = await enqueue_advice(rt, participant, advice_key, occurrence)
-    wake(rt)
-    return row
-
-
-# ---- what may be answered ----------------------------------------------------------------
-
-
-async def _unanswered(
-    rt: Runtime, participant: Participant, rows: list[OutboundMessage], include_answered: bool
-) -> list[DueCheckin]:
-    keys = [checkin_key_for(row) for row in rows]
-    answered: set[str] = set()
-    if keys and not include_answered:
-        found = await CheckIn.filter(
-            participant_id=participant.id, checkin_key__in=keys
-        ).values_list("checkin_key", flat=True)
-        answered = {str(key) for key in found}
-    definitions = {f"checkin:{d.code}": d for d in rt.protocol.checkins}
-    items: list[DueCheckin] = []
-    for row, key in zip(rows, keys, strict=True):
-        if key in answered or row.expires_at is None:
-            continue
-        definition = definitions.get(row.purpose)
-        questionnaire = row.params.get("questionnaire") or (
-            definition.questionnaire.value if definition else Questionnaire.SYMPTOMS.value
-        )
-        items.append(
-            DueCheckin(
-                checkin_key=key,
-                questionnaire=str(questionnaire),
-                code=row.purpose.removeprefix("checkin:"),
-                message_key=row.message_key,
-                due_at=row.send_at,
-                expires_at=row.expires_at,
-                params=dict(row.params),
-            )
-        )
-    return items
-
-
-async def due_checkins(
-    rt: Runtime, participant: Participant, *, include_answered: bool = False
-) -> list[DueCheckin]:
-    """Prompts whose moment has come and which are still open (send_at <= now <
-    expires_at, not cancelled or expired), oldest first, without a check-in yet
-    unless ``include_answered`` (for corrections)."""
-    now = rt.clock.now()
-    rows = (
-        await OutboundMessage.filter(
-            participant_id=participant.id, kind="checkin", send_at__lte=now, expires_at__gt=now
-        )
-        .exclude(status__in=("cancelled", "expired"))
-        .order_by("send_at", "id")
-    )
-    return await _unanswered(rt, participant, list(rows), include_answered)
-
-
-async def recently_expired_checkins(
+async def store_checkin(
     rt: Runtime,
     participant: Participant,
     *,
-    within: timedelta = LATE_ANSWER_WINDOW,
-    include_answered: bool = False,
-) -> list[DueCheckin]:
-    """Prompts that expired less than ``within`` ago: an answer now is stored as late."""
-    now = rt.clock.now()
-    rows = (
-        await OutboundMessage.filter(
-            participant_id=participant.id,
-            kind="checkin",
-            expires_at__lte=now,
-            expires_at__gt=now - within,
-        )
-        .exclude(status="cancelled")
-        .order_by("send_at", "id")
+    checkin_key: str,
+    questionnaire: str,
+    channel: Channel | str,
+    answers: SymptomAnswers | PregnancyAnswer,
+    raw_texts: list[str],
+    late: bool,
+    actor_label: str,
+    complete: bool | None = None,
+) -> tuple[CheckInResult, PendingNotice | None]:
+    """:func:`store_submission` with the submission's fields as keywords."""
+    sub = CheckinSubmission(
+        checkin_key, questionnaire, channel, answers, raw_texts, late, actor_label, complete
     )
-    return await _unanswered(rt, participant, list(rows), include_answered)
+    return await store_submission(rt, participant, sub)
+
+
+async def submit_checkin(
+    rt: Runtime,
+    participant: Participant,
+    *,
+    checkin_key: str,
+    questionnaire: str,
+    channel: Channel | str,
+    answers: SymptomAnswers | PregnancyAnswer,
+    raw_texts: list[str],
+    late: bool,
+    actor_label: str,
+    complete: bool | None = None,
+) -> CheckInResult:
+    """:func:`submit` with the submission's fields as keywords."""
+    sub = CheckinSubmission(
+        checkin_key, questionnaire, channel, answers, raw_texts, late, actor_label, complete
+    )
+    return await submit(rt, participant, sub)

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from service.actions.checkins import checkin_key_for
 from service.db.models import CheckIn, Conversation, OutboundMessage, Participant
-from service.domain.checkins import ConversationState, start_conversation
+from service.domain.conversation import ConversationState, start_conversation
 from service.domain.protocol import Questionnaire
 from service.runtime import Runtime
 

@@ -26,7 +26,7 @@ from service.actions.inbound_work import Work, queue_for_people, reply
 from service.actions.reports import start_symptoms_on_demand, unprompted_report
 from service.db.audit import audit
 from service.db.models import Conversation, InboundMessage, Participant
-from service.domain.checkins import Awaiting, ConversationState, Outgoing, Step, advance
+from service.domain.conversation import Awaiting, ConversationState, Outgoing, Step, advance
 from service.domain.keywords import Keyword, classify_keyword
 from service.runtime import Runtime
 

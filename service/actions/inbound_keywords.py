@@ -12,7 +12,7 @@ from __future__ import annotations
 from service.actions.inbound_work import Finished, Work, actor, reply
 from service.actions.replanning import replan_participant
 from service.db.models import Conversation, InboundMessage, Participant
-from service.domain.checkins import ConversationState, Outgoing
+from service.domain.conversation import ConversationState, Outgoing
 from service.runtime import Runtime
 
 __all__ = ["close_conversation", "help_reply", "opt_in", "opt_out", "partial_checkin"]

@@ -16,7 +16,7 @@ from service.actions.actors import Actor
 from service.actions.outbox import enqueue_now
 from service.actions.reply_cap import may_auto_reply
 from service.db.models import InboundMessage, InboxItem, OutboundMessage, Participant
-from service.domain.checkins import Outgoing, PregnancyAnswer, SymptomAnswers
+from service.domain.conversation import Outgoing, PregnancyAnswer, SymptomAnswers
 from service.domain.red_flags import Report
 from service.runtime import Runtime
 

@@ -45,4 +45,5 @@ async def close_item(rt: Runtime, actor: Actor, item_id: int, note: str | None) 
             changes={"reason": item.reason},
             reason=note,
         )
+    await item.fetch_related("participant", "inbound")  # as inbox_items returns them
     return item

@@ -230,6 +230,21 @@ async def verify_code(rt: Runtime, phone_raw: str, code: str) -> str:
         raise CodeRejected(f"the code is {CODE_DIGITS} digits")
     now = rt.clock.now()
     phone = _normalized(phone_raw)
+    # One transaction: the reserved attempt, the code's use, its audit entry and the
+    # session commit together (a crash cannot leave a used code without its audit or
+    # an audited sign-in without its session). A refusal is decided inside and raised
+    # after the commit, so the spent attempt and its audit entry stay.
+    async with in_transaction():
+        refusal, token = await _verify_in_transaction(rt, phone, code, now)
+    if token is None:
+        raise CodeRejected(refusal)
+    return token
+
+
+async def _verify_in_transaction(
+    rt: Runtime, phone: str, code: str, now: datetime
+) -> tuple[str, str | None]:
+    """(refusal, None) or ("", token); the caller holds the transaction."""
     row = (
         await OneTimeCode.filter(phone=_phone_key(rt, phone), used_at=None)
         .order_by("-created_at", "-id")
@@ -242,19 +257,19 @@ async def verify_code(rt: Runtime, phone_raw: str, code: str) -> str:
             id=row.id, used_at=None, attempts__lt=MAX_ATTEMPTS, expires_at__gt=now
         ).update(attempts=F("attempts") + 1)
     if row is None or not reserved:  # nothing changed, so nothing to audit
-        raise CodeRejected(_EXPIRED)
+        return _EXPIRED, None
     participant: Participant | None = None
     if hmac.compare_digest(row.code_hash, _code_hash(rt, phone, code)):
         participant = await Participant.get_or_none(phone=phone, status="active")
     if participant is None:
         left = MAX_ATTEMPTS - row.attempts - 1
         await _audit_verify(now, _ANONYMOUS, row, "wrong")
-        raise CodeRejected(f"{_WRONG}; {left} attempt(s) left" if left else _EXPIRED)
+        return (f"{_WRONG}; {left} attempt(s) left" if left else _EXPIRED), None
     used = await OneTimeCode.filter(id=row.id, used_at=None).update(used_at=now)
     if not used:  # the same code, verified twice at once: only one wins
-        raise CodeRejected(_EXPIRED)
+        return _EXPIRED, None
     await _audit_verify(now, f"participant:{participant.study_id}", row, "ok")
-    return await start_session(rt, participant)
+    return "", await start_session(rt, participant)
 
 
 async def _audit_verify(now: datetime, actor: str, row: OneTimeCode, outcome: str) -> None:

@@ -59,3 +59,10 @@ async def render_outbound(
     elif "site_code" in row.params:
         site = await Site.get_or_none(code=row.params["site_code"])
     return render_text(rt, row.message_key, row.language, row.params, site)
+
+
+async def render_for_participant(rt: Runtime, participant: Participant, key: str) -> str:
+    """A parameterless text (safety advice) in the participant's language, with their
+    site's name and help line filled in."""
+    site = await Site.get(code=participant.site_id)  # type: ignore[attr-defined]  # FK id attr
+    return render_text(rt, key, participant.language, {}, site).text

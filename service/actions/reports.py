@@ -25,7 +25,7 @@ from typing import Final
 
 from service.actions.checkins import enqueue_advice, store_checkin
 from service.db.models import Conversation, InboundMessage, OutboundMessage, Participant
-from service.domain.checkins import ConversationState, Outgoing, advance, start_conversation
+from service.domain.conversation import ConversationState, Outgoing, advance, start_conversation
 from service.domain.protocol import Questionnaire
 from service.domain.red_flags import Report, detect_report
 from service.domain.safety import evaluate_pregnancy, evaluate_symptoms

@@ -12,7 +12,7 @@ from __future__ import annotations
 from service.actions.checkins import enqueue_advice, store_checkin
 from service.actions.errors import Conflict
 from service.db.models import InboundMessage, InboxItem, OutboundMessage, Participant
-from service.domain.checkins import PregnancyAnswer, SymptomAnswers
+from service.domain.conversation import PregnancyAnswer, SymptomAnswers
 from service.runtime import Runtime
 
 __all__ = ["store_sms_checkin"]

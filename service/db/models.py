@@ -15,6 +15,41 @@ from typing import Any
 from tortoise import fields
 from tortoise.models import Model
 
+# Who may sign in (staff, participants' app sessions, API keys, codes, attempts) lives
+# in access_models; imported here so this module stays the app's one list of models
+# (Tortoise discovers them here, migrations name them by app and class).
+from service.db.access_models import (
+    ApiKey,
+    AuthToken,
+    LoginAttempt,
+    OneTimeCode,
+    ParticipantSession,
+    StaffUser,
+)
+
+__all__ = [
+    "Alert",
+    "ApiKey",
+    "AuditEntry",
+    "AuthToken",
+    "CheckIn",
+    "Conversation",
+    "EarlyStatusCallback",
+    "InboundMessage",
+    "InboxItem",
+    "Infusion",
+    "LoginAttempt",
+    "OneTimeCode",
+    "OutboundMessage",
+    "Participant",
+    "ParticipantSession",
+    "SendBucket",
+    "ServiceState",
+    "Site",
+    "StaffUser",
+    "VisitOutcome",
+]
+
 
 class Site(Model):
     code = fields.CharField(primary_key=True, max_length=16)
@@ -92,69 +127,6 @@ class VisitOutcome(Model):
     class Meta:
         table = "visit_outcome"
         indexes = (("participant_id", "visit_code"),)
-
-
-class StaffUser(Model):
-    id = fields.IntField(primary_key=True)
-    email = fields.CharField(max_length=254, unique=True)
-    password_hash = fields.CharField(max_length=255)
-    role = fields.CharField(max_length=16)
-    sites: fields.JSONField[list[str]] = fields.JSONField(default=list)
-    active = fields.BooleanField(default=True)
-    created_at = fields.DatetimeField(auto_now_add=True)
-
-    class Meta:
-        table = "staff_user"
-
-
-class AuthToken(Model):
-    # A bearer token; only its keyed hash is stored.
-
-    id = fields.IntField(primary_key=True)
-    token_hash = fields.CharField(max_length=64, unique=True)
-    staff: fields.ForeignKeyNullableRelation[StaffUser] = fields.ForeignKeyField(
-        "followup.StaffUser", related_name="tokens", null=True, on_delete=fields.CASCADE
-    )
-    participant: fields.ForeignKeyNullableRelation[Participant] = fields.ForeignKeyField(
-        "followup.Participant", related_name="tokens", null=True, on_delete=fields.CASCADE
-    )
-    created_at = fields.DatetimeField()
-    expires_at = fields.DatetimeField()
-
-    class Meta:
-        table = "auth_token"
-
-
-class ParticipantSession(Model):
-    # A participant's app session: long-lived, sliding, revocable; only the token's
-    # keyed hash is stored, and the hash of the phone it was issued to.
-
-    id = fields.IntField(primary_key=True)
-    token_hash = fields.CharField(max_length=64, unique=True)
-    participant: fields.ForeignKeyRelation[Participant] = fields.ForeignKeyField(
-        "followup.Participant", related_name="sessions", on_delete=fields.CASCADE
-    )
-    phone_hash = fields.CharField(max_length=64)
-    created_at = fields.DatetimeField()
-    last_used_at = fields.DatetimeField()
-    expires_at = fields.DatetimeField()
-    revoked_at = fields.DatetimeField(null=True)
-    revoked_reason = fields.CharField(max_length=32, null=True)
-
-    class Meta:
-        table = "participant_session"
-
-
-class ApiKey(Model):
-    id = fields.IntField(primary_key=True)
-    name = fields.CharField(max_length=64, unique=True)
-    key_hash = fields.CharField(max_length=64, unique=True)
-    scope = fields.CharField(max_length=16)
-    sites: fields.JSONField[list[str]] = fields.JSONField(default=list)
-    created_at = fields.DatetimeField()
-
-    class Meta:
-        table = "api_key"
 
 
 class AuditEntry(Model):
@@ -343,22 +315,6 @@ class Alert(Model):
         indexes = (("status", "raised_at"),)
 
 
-class OneTimeCode(Model):
-    # A mobile-app login code; only its keyed hash is stored.
-    id = fields.IntField(primary_key=True)
-    phone = fields.CharField(max_length=20)
-    code_hash = fields.CharField(max_length=64)
-    requester_ip = fields.CharField(max_length=64, null=True)
-    attempts = fields.SmallIntField(default=0)
-    created_at = fields.DatetimeField()
-    expires_at = fields.DatetimeField()
-    used_at = fields.DatetimeField(null=True)
-
-    class Meta:
-        table = "one_time_code"
-        indexes = (("phone", "created_at"), ("requester_ip", "created_at"))
-
-
 class InboxItem(Model):
     # The coordinators' queue: messages the service could not place, hand-offs.
     id = fields.IntField(primary_key=True)
@@ -389,18 +345,3 @@ class ServiceState(Model):
 
     class Meta:
         table = "service_state"
-
-
-class LoginAttempt(Model):
-    # One staff sign-in attempt, kept for the throttle's window (actions/login_throttle.py).
-    # The account is a keyed hash of the lower-cased email, so typed-in addresses of
-    # people without an account leave nothing readable behind.
-    id = fields.IntField(primary_key=True)
-    account_key = fields.CharField(max_length=20)
-    address = fields.CharField(max_length=64)
-    outcome = fields.CharField(max_length=12)  # pending | failed | succeeded | throttled
-    at = fields.DatetimeField()
-
-    class Meta:
-        table = "login_attempt"
-        indexes = (("account_key", "at"), ("address", "at"))

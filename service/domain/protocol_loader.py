@@ -14,15 +14,12 @@ re-plans pending messages. The key reference lives in ``schedules/README.md``.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import re
 import tomllib
-from collections.abc import Callable, Iterable
 from datetime import time
-from enum import StrEnum
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from service.domain.protocol import (
@@ -43,16 +40,12 @@ from service.domain.protocol import (
     VisitDefinition,
     VisitKind,
 )
+from service.domain.protocol_entry import ProtocolError, TableEntry, is_int
 from service.domain.protocol_extras import check_unique_phrases, daily_budget, phrases
 
 __all__ = ["ProtocolError", "load_protocol", "parse_protocol"]
 
-_E = TypeVar("_E", bound=StrEnum)
-
 _E164 = re.compile(r"\+[1-9][0-9]{7,14}")
-_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
-_MESSAGE_KEY = re.compile(r"[a-z0-9_]+(\.[a-z0-9_]+)*")
-_HH_MM = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 _VISIT_REQUIRED = (
     "code",
     "name_key",
@@ -66,20 +59,6 @@ _SEVERITIES = ("mild", "moderate", "severe")
 # Shortest possible length of n months (28 days each) when checking that a window
 # anchored on the second infusion cannot open before that infusion.
 _MIN_DAYS_PER_UNIT = {OffsetUnit.DAYS: 1, OffsetUnit.WEEKS: 7, OffsetUnit.MONTHS: 28}
-
-
-class ProtocolError(ValueError):
-    """A protocol file the service refuses to run with.
-
-    ``source`` is the file, ``entry`` the table within it (``visits[6] (code "M2")``)
-    and ``problem`` what is wrong and how to fix it.
-    """
-
-    def __init__(self, source: str, entry: str, problem: str) -> None:
-        super().__init__(f"{source}: {entry}: {problem}")
-        self.source = source
-        self.entry = entry
-        self.problem = problem
 
 
 def load_protocol(path: str | Path) -> Protocol:
@@ -101,18 +80,18 @@ def parse_protocol(text: str, source: str) -> Protocol:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ProtocolError(source, "TOML syntax", f"{exc}; fix the TOML syntax") from exc
-    top = _Entry(source, "top level", doc)
+    top = TableEntry(source, "top level", doc)
     top.check_keys(
         required=("study", "sites", "visits", "quiet_hours", "safety"),
         optional=("reminders", "checkins", "symptoms", "edc", "daily_budget"),
         what="section",
     )
-    study = _Entry(source, "study", top.subtable("study"))
+    study = TableEntry(source, "study", top.subtable("study"))
     study.check_keys(required=("code", "name", "follow_up_months"))
     sites = _unique(source, [_site(e) for e in top.entries("sites", required=True)])
     visits = _unique(source, [_visit(e) for e in top.entries("visits", required=True)])
     _check_second_infusion(source, visits)
-    quiet = _quiet_hours(_Entry(source, "quiet_hours", top.subtable("quiet_hours")))
+    quiet = _quiet_hours(TableEntry(source, "quiet_hours", top.subtable("quiet_hours")))
     reminders = _unique(source, [_reminder(e) for e in top.entries("reminders")])
     checkins = _unique(source, [_checkin(e) for e in top.entries("checkins")])
     symptoms = _symptoms(source, [_symptom(e) for e in top.entries("symptoms")])
@@ -121,12 +100,14 @@ def parse_protocol(text: str, source: str) -> Protocol:
         raise ProtocolError(
             source, "symptoms", "a symptoms check-in is defined but no [[symptoms]] are listed"
         )
-    safety = _safety(_Entry(source, "safety", top.subtable("safety")))
+    safety = _safety(TableEntry(source, "safety", top.subtable("safety")))
     check_unique_phrases(symptoms, safety, lambda name, problem: _fail(source, name, problem))
     budget = None
     if "daily_budget" in top.table:
         codes = {r.code for _, r in reminders} | {c.code for _, c in checkins}
-        budget = daily_budget(_Entry(source, "daily_budget", top.subtable("daily_budget")), codes)
+        budget = daily_budget(
+            TableEntry(source, "daily_budget", top.subtable("daily_budget")), codes
+        )
     return Protocol(
         study_code=study.code("code"),
         study_name=study.text("name"),
@@ -140,124 +121,12 @@ def parse_protocol(text: str, source: str) -> Protocol:
         symptoms=symptoms,
         safety=safety,
         follow_up_months=study.integer("follow_up_months", minimum=1),
-        edc=_edc(_Entry(source, "edc", top.subtable("edc"))) if "edc" in doc else EdcOptions(),
+        edc=_edc(TableEntry(source, "edc", top.subtable("edc"))) if "edc" in doc else EdcOptions(),
         daily_budget=budget,
     )
 
 
-class _Entry:
-    """One TOML table plus the name errors about it carry."""
-
-    def __init__(self, source: str, name: str, table: dict[str, Any]) -> None:
-        self.source, self.name, self.table = source, name, table
-
-    def fail(self, problem: str) -> NoReturn:
-        raise ProtocolError(self.source, self.name, problem)
-
-    def check_keys(
-        self, required: Iterable[str], optional: Iterable[str] = (), what: str = "key"
-    ) -> None:
-        required = tuple(required)
-        allowed = (*required, *optional)
-        for key in self.table:
-            if key not in allowed:
-                close = difflib.get_close_matches(key, allowed, n=1)
-                hint = f'did you mean "{close[0]}"?' if close else f"allowed: {', '.join(allowed)}"
-                self.fail(f'unknown {what} "{key}"; {hint}')
-        for key in required:
-            if key not in self.table:
-                self.fail(f'missing required {what} "{key}"')
-
-    def subtable(self, key: str) -> dict[str, Any]:
-        value = self.table[key]
-        if not isinstance(value, dict):
-            self.fail(f"{key} must be a table: write [{key}] followed by its keys")
-        return value
-
-    def entries(self, key: str, required: bool = False) -> list[_Entry]:
-        value = self.table.get(key, [])
-        if not isinstance(value, list) or not all(isinstance(t, dict) for t in value):
-            self.fail(f"{key} must be an array of tables: write each entry under [[{key}]]")
-        if required and not value:
-            self.fail(f"at least one [[{key}]] entry is required")
-        named = []
-        for i, table in enumerate(value, start=1):
-            code = table.get("code")
-            suffix = f' (code "{code}")' if isinstance(code, str) and code else ""
-            named.append(_Entry(self.source, f"{key}[{i}]{suffix}", table))
-        return named
-
-    def _get(self, key: str, kind: str, ok: Callable[[Any], bool], default: Any) -> Any:
-        if key not in self.table:
-            if default is None:
-                self.fail(f'missing required key "{key}"')
-            return default
-        value = self.table[key]
-        if not ok(value):
-            unquote = " (write it without quotes)" if isinstance(value, str) else ""
-            self.fail(f"{key} must be {kind}, got {value!r}{unquote}")
-        return value
-
-    def text(self, key: str) -> str:
-        value: str = self._get(key, "a non-empty string", lambda v: isinstance(v, str), None)
-        if not value.strip():
-            self.fail(f"{key} must be a non-empty string")
-        return value
-
-    def code(self, key: str) -> str:
-        value = self.text(key)
-        if not _CODE.fullmatch(value):
-            self.fail(f"{key} must be letters, digits, _ . or - without spaces, got {value!r}")
-        return value
-
-    def message_key(self, key: str) -> str:
-        value = self.text(key)
-        if not _MESSAGE_KEY.fullmatch(value):
-            self.fail(
-                f"{key} must be a dotted lowercase message key such as "
-                f'"reminder.clinic.day_before", got {value!r}'
-            )
-        return value
-
-    def integer(self, key: str, minimum: int | None = None, default: int | None = None) -> int:
-        value: int = self._get(key, "an integer", _is_int, default)
-        if minimum is not None and value < minimum:
-            self.fail(f"{key} must be an integer >= {minimum}, got {value}")
-        return value
-
-    def number(self, key: str) -> float:
-        return float(self._get(key, "a number", lambda v: _is_int(v) or type(v) is float, None))
-
-    def boolean(self, key: str, default: bool | None = None) -> bool:
-        value: bool = self._get(key, "true or false", lambda v: isinstance(v, bool), default)
-        return value
-
-    def enum(self, key: str, enum: type[_E]) -> _E:
-        choices = ", ".join(f'"{m.value}"' for m in enum)
-        values = {m.value for m in enum}
-        value = self._get(
-            key, f"one of {choices}", lambda v: isinstance(v, str) and v in values, None
-        )
-        return enum(value)
-
-    def clock(self, key: str, default: time | None = None) -> time:
-        """``"HH:MM"``; a TOML local time (``10:00:00``) with zero seconds also passes."""
-        value = self._get(key, 'a "HH:MM" string', lambda v: isinstance(v, str | time), default)
-        if isinstance(value, time):
-            if value.second or value.microsecond or value.tzinfo is not None:
-                self.fail(f'{key} must be a whole minute, written "HH:MM", got {value}')
-            return value
-        match = _HH_MM.fullmatch(value)
-        if match is None:
-            self.fail(f'{key} must be a 24-hour time written "HH:MM" (e.g. "09:30"), got {value!r}')
-        return time(int(match[1]), int(match[2]))
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _unique(source: str, items: list[tuple[_Entry, Any]]) -> list[tuple[_Entry, Any]]:
+def _unique(source: str, items: list[tuple[TableEntry, Any]]) -> list[tuple[TableEntry, Any]]:
     seen: dict[str, str] = {}
     for entry, item in items:
         if item.code in seen:
@@ -270,7 +139,7 @@ def _unique(source: str, items: list[tuple[_Entry, Any]]) -> list[tuple[_Entry, 
     return items
 
 
-def _site(e: _Entry) -> tuple[_Entry, Site]:
+def _site(e: TableEntry) -> tuple[TableEntry, Site]:
     e.check_keys(required=("code", "name", "timezone", "help_line"))
     zone = e.text("timezone")
     try:
@@ -286,7 +155,7 @@ def _site(e: _Entry) -> tuple[_Entry, Site]:
     return e, Site(code=e.code("code"), name=e.text("name"), timezone=zone, help_line=help_line)
 
 
-def _offset(e: _Entry) -> Offset:
+def _offset(e: TableEntry) -> Offset:
     raw = e.table.get("offset")
     units = ", ".join(u.value for u in OffsetUnit)
     if not isinstance(raw, dict) or len(raw) != 1:
@@ -296,12 +165,12 @@ def _offset(e: _Entry) -> Offset:
     ((unit, amount),) = raw.items()
     if unit not in {u.value for u in OffsetUnit}:
         e.fail(f'offset unit must be one of {units}, got "{unit}"')
-    if not _is_int(amount):
+    if not is_int(amount):
         e.fail(f"offset {unit} must be a whole number, got {amount!r}")
     return Offset(amount=amount, unit=OffsetUnit(unit))
 
 
-def _visit(e: _Entry) -> tuple[_Entry, VisitDefinition]:
+def _visit(e: TableEntry) -> tuple[TableEntry, VisitDefinition]:
     e.check_keys(
         required=_VISIT_REQUIRED,
         optional=("shift_off_working_days", "anchors_second_infusion"),
@@ -319,7 +188,7 @@ def _visit(e: _Entry) -> tuple[_Entry, VisitDefinition]:
     )
 
 
-def _check_second_infusion(source: str, visits: list[tuple[_Entry, VisitDefinition]]) -> None:
+def _check_second_infusion(source: str, visits: list[tuple[TableEntry, VisitDefinition]]) -> None:
     marked = [(e, v) for e, v in visits if v.anchors_second_infusion]
     if len(marked) != 1:
         found = (
@@ -351,7 +220,7 @@ def _check_second_infusion(source: str, visits: list[tuple[_Entry, VisitDefiniti
             )
 
 
-def _reminder(e: _Entry) -> tuple[_Entry, ReminderRule]:
+def _reminder(e: TableEntry) -> tuple[TableEntry, ReminderRule]:
     e.check_keys(
         required=("code", "visit_kind", "days_before", "local_time", "message_key"),
         optional=("use_preferred_time",),
@@ -366,7 +235,7 @@ def _reminder(e: _Entry) -> tuple[_Entry, ReminderRule]:
     )
 
 
-def _quiet_hours(e: _Entry) -> QuietHours:
+def _quiet_hours(e: TableEntry) -> QuietHours:
     e.check_keys(required=("start", "end"))
     start, end = e.clock("start"), e.clock("end")
     if start == end:
@@ -380,7 +249,7 @@ def _in_quiet_hours(at: time, quiet: QuietHours) -> bool:
     return at >= quiet.start or at < quiet.end
 
 
-def _check_outside_quiet_hours(rules: list[tuple[_Entry, Any]], quiet: QuietHours) -> None:
+def _check_outside_quiet_hours(rules: list[tuple[TableEntry, Any]], quiet: QuietHours) -> None:
     """A fixed hour inside quiet hours would always be deferred: almost surely a typo."""
     for entry, rule in rules:
         if _in_quiet_hours(rule.local_time, quiet):
@@ -391,7 +260,7 @@ def _check_outside_quiet_hours(rules: list[tuple[_Entry, Any]], quiet: QuietHour
             )
 
 
-def _checkin(e: _Entry) -> tuple[_Entry, CheckinDefinition]:
+def _checkin(e: TableEntry) -> tuple[TableEntry, CheckinDefinition]:
     base = ("code", "questionnaire", "cadence", "message_key")
     common = ("local_time", "expires_after_hours", "only_if_can_become_pregnant")
     cadence = e.enum("cadence", CadenceKind)
@@ -417,7 +286,7 @@ def _checkin(e: _Entry) -> tuple[_Entry, CheckinDefinition]:
     )
 
 
-def _symptom(e: _Entry) -> tuple[_Entry, Symptom]:
+def _symptom(e: TableEntry) -> tuple[TableEntry, Symptom]:
     e.check_keys(
         required=("number", "code", "label_key"),
         optional=("red_flag", "emergency", "asks_temperature", "report_phrases"),
@@ -436,7 +305,7 @@ def _symptom(e: _Entry) -> tuple[_Entry, Symptom]:
     return e, symptom
 
 
-def _symptoms(source: str, items: list[tuple[_Entry, Symptom]]) -> tuple[Symptom, ...]:
+def _symptoms(source: str, items: list[tuple[TableEntry, Symptom]]) -> tuple[Symptom, ...]:
     """Symptoms sorted by number, which must run 1..N: participants type them by SMS."""
     _unique(source, items)
     by_number: dict[int, str] = {}
@@ -452,7 +321,7 @@ def _symptoms(source: str, items: list[tuple[_Entry, Symptom]]) -> tuple[Symptom
     return tuple(sorted((s for _, s in items), key=lambda s: s.number))
 
 
-def _safety(e: _Entry) -> SafetyRules:
+def _safety(e: TableEntry) -> SafetyRules:
     e.check_keys(
         required=(
             "fever_threshold_c",
@@ -477,7 +346,7 @@ def _safety(e: _Entry) -> SafetyRules:
     )
 
 
-def _edc(e: _Entry) -> EdcOptions:
+def _edc(e: TableEntry) -> EdcOptions:
     e.check_keys(required=(), optional=("raw_sms_text",))
     raw = e.table.get("raw_sms_text", [])
     allowed = [m.value for m in EdcRawText]

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final
 
-from service.domain.checkins import PregnancyAnswer, ReportedSymptom, SymptomAnswers
+from service.domain.checkin_answers import PregnancyAnswer, ReportedSymptom, SymptomAnswers
 from service.domain.keywords import normalize_reply, reply_words
 from service.domain.protocol import SafetyRules, Symptom
 from service.domain.replies import MAX_PLAUSIBLE_C, MIN_PLAUSIBLE_C

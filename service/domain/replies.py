@@ -7,7 +7,7 @@ rule throughout is: a reply is understood only when *every* word in it is known
 (a number, an answer word, a separator or harmless filler such as "tengo", "el",
 "gracias"). "No tengo fiebre pero sí tos" is therefore not understood, on purpose.
 
-``Severity`` lives here (and is re-exported by :mod:`service.domain.checkins`)
+``Severity`` lives here (and is re-exported by :mod:`service.domain.conversation`)
 because the parsers produce it and the check-in model imports the parsers.
 """
 

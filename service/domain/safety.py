@@ -23,7 +23,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from service.domain.checkins import PregnancyAnswer, Severity, SymptomAnswers
+from service.domain.checkin_answers import PregnancyAnswer, Severity, SymptomAnswers
 from service.domain.protocol import SafetyRules, Symptom
 
 

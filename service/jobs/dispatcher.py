@@ -74,7 +74,7 @@ class Dispatcher:
 
     async def start(self) -> None:
         self._stopping = False
-        self.rt.wake_dispatcher = self.wake
+        self.rt.wake_dispatcher.listen(self.wake)
         await self._listen()
         self._tasks = [
             asyncio.create_task(self._loop(), name="dispatcher"),
@@ -97,7 +97,7 @@ class Dispatcher:
             with contextlib.suppress(Exception):
                 await self._listener.close()
             self._listener = None
-        self.rt.wake_dispatcher = lambda: None
+        self.rt.wake_dispatcher.stop_listening()
 
     async def _loop(self) -> None:
         while not self._stopping:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from service.actions.alerts import alert_jobs
+from service.actions.alert_escalation import escalation_job
 from service.actions.dispatch import dispatch_due
 from service.actions.login_throttle import purge_old_attempts
 from service.actions.mobile_auth import purge_stale_codes
@@ -52,4 +52,5 @@ def periodic_jobs() -> dict[str, Job]:
         "codes.purge": purge_codes,
         "logins.purge": purge_login_attempts,
         "edc.push": edc_push,
-    } | alert_jobs()
+        "alerts.escalate": escalation_job,
+    }

@@ -11,6 +11,7 @@ transient errors back off; permanent ones stop all SMS to that participant.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator, Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -24,7 +25,7 @@ from service.actions.participants import EnrollmentRequest, enroll
 from service.actions.sites import sync_sites
 from service.adapters.rate_limit import RateLimitedGateway
 from service.adapters.twilio_sms import TwilioSmsGateway
-from service.app import build_runtime
+from service.composition import build_runtime
 from service.db.models import AuditEntry, OutboundMessage, Participant
 from service.ports import ManualClock, ProviderReceipt, SmsGateway, SmsSendError
 from service.runtime import Runtime
@@ -173,7 +174,7 @@ async def test_a_crash_after_twilio_accepted_is_reconciled_without_a_second_sms(
 ) -> None:
     await enrol(rt)
     row = await due_now(rt)
-    rt.gateway = CrashingGateway(gateway, "after")
+    rt = dataclasses.replace(rt, gateway=CrashingGateway(gateway, "after"))
     twilio.lose_next()  # Twilio stores it, the answer never arrives, the process dies
 
     await dispatch_due(rt)
@@ -181,7 +182,7 @@ async def test_a_crash_after_twilio_accepted_is_reconciled_without_a_second_sms(
     assert row.status == "sending" and row.body and row.provider_id is None
     assert len(twilio.messages) == 1
 
-    rt.gateway = gateway  # restarted
+    rt = dataclasses.replace(rt, gateway=gateway)  # restarted
     assert (await dispatch_due(rt)).claimed == 0  # still within the dead claim's lease
     clock.advance(minutes=6)
     counts = await dispatch_due(rt)
@@ -198,12 +199,12 @@ async def test_a_crash_before_twilio_got_it_sends_it_exactly_once(
 ) -> None:
     await enrol(rt)
     row = await due_now(rt)
-    rt.gateway = CrashingGateway(gateway, "before")
+    rt = dataclasses.replace(rt, gateway=CrashingGateway(gateway, "before"))
     await dispatch_due(rt)
     await row.refresh_from_db()
     assert row.status == "sending" and row.body and twilio.messages == []
 
-    rt.gateway = gateway
+    rt = dataclasses.replace(rt, gateway=gateway)
     clock.advance(minutes=6)
     counts = await dispatch_due(rt)
 

@@ -8,6 +8,7 @@ audit match what reached Twilio.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 
@@ -16,7 +17,7 @@ import pytest
 from service.actions.dispatch import LEASE, dispatch_due
 from service.actions.sites import sync_sites
 from service.adapters.twilio_sms import TwilioSmsGateway
-from service.app import build_runtime
+from service.composition import build_runtime
 from service.db.models import AuditEntry, OutboundMessage
 from service.ports import ManualClock, ProviderReceipt, SmsGateway, SmsSendError
 from service.runtime import Runtime
@@ -99,7 +100,7 @@ async def impatient(rt: Runtime, twilio: TwilioFakeServer) -> AsyncIterator[SmsG
 async def test_accepted_then_a_hang_past_the_timeout_is_looked_up(
     rt: Runtime, twilio: TwilioFakeServer, impatient: SmsGateway
 ) -> None:
-    rt.gateway = impatient
+    rt = dataclasses.replace(rt, gateway=impatient)
     await enrol(rt)
     row = await due_now(rt)
     twilio.accept_then_hang(1, seconds=2)
@@ -170,14 +171,14 @@ async def test_a_failed_lookup_leaves_the_row_claimed_until_its_lease_lapses(
 ) -> None:
     await enrol(rt)
     row = await due_now(rt)
-    rt.gateway = BlindLookups(gateway, per_second=0)
+    rt = dataclasses.replace(rt, gateway=BlindLookups(gateway, per_second=0))
     twilio.accept_then_fail(1, status=504)
 
     counts = await dispatch_due(rt)
     await row.refresh_from_db()
     assert counts.retried == 0 and row.status == "sending" and row.provider_id is None
 
-    rt.gateway = gateway  # lookups work again; the lease lapses
+    rt = dataclasses.replace(rt, gateway=gateway)  # lookups work again; the lease lapses
     clock.advance(seconds=LEASE.total_seconds() + 1)
     counts = await dispatch_due(rt)
     await row.refresh_from_db()

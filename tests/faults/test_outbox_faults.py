@@ -40,7 +40,7 @@ from service.actions.outbox import enqueue_now
 from service.actions.participants import EnrollmentRequest, enroll
 from service.actions.replanning import replan_if_protocol_changed, replan_participant
 from service.actions.sites import sync_sites
-from service.app import build_runtime
+from service.composition import build_runtime
 from service.db.models import AuditEntry, OutboundMessage, Participant
 from service.ports import SystemClock
 from service.runtime import Runtime

@@ -9,7 +9,7 @@ import pytest
 
 from service.actions.replanning import replan_if_protocol_changed
 from service.actions.sites import sync_sites
-from service.app import build_runtime
+from service.composition import build_runtime
 from service.db.models import OutboundMessage
 from service.ports import SystemClock
 from service.settings import Settings

@@ -12,7 +12,7 @@ import logging
 import os
 
 from service.adapters.twilio_sms import TwilioSmsGateway
-from service.app import build_runtime
+from service.composition import build_runtime
 from service.jobs.worker import run_worker
 from service.settings import load_settings
 

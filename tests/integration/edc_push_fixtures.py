@@ -10,7 +10,8 @@ from litestar.testing import AsyncTestClient
 
 from service.actions.edc_mapping import redcap_setup_files
 from service.adapters.redcap_http import RedcapHttpApi
-from service.app import build_runtime, create_app
+from service.app import create_app
+from service.composition import build_runtime
 from service.ports import ManualClock, SmsGateway
 from service.settings import Settings
 from tests.conftest import _truncate

@@ -7,7 +7,12 @@ from datetime import UTC, datetime
 from service.actions.auth import add_api_key
 from service.actions.checkins import submit_checkin
 from service.db.models import InboundMessage, OutboundMessage, Participant
-from service.domain.checkins import PregnancyAnswer, ReportedSymptom, Severity, SymptomAnswers
+from service.domain.checkin_answers import (
+    PregnancyAnswer,
+    ReportedSymptom,
+    Severity,
+    SymptomAnswers,
+)
 from service.ports import ManualClock
 from service.runtime import Runtime
 from tests.integration.helpers import Client, enrollment, staff_headers

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from service.actions.inbound import handle_inbound
 from service.adapters.console_sms import ConsoleSmsGateway
-from service.app import build_runtime
+from service.composition import build_runtime
 from service.db.lifecycle import close_database, open_database
 from service.ports import ManualClock
 from service.settings import load_settings

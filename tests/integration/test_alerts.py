@@ -13,21 +13,23 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from service.actions import alerts as alert_actions
-from service.actions.alerts import (
-    alert_summary,
-    backfill_notified,
-    escalate_overdue_alerts,
-    raise_alert,
-)
+from service.actions.alert_escalation import backfill_notified, escalate_overdue_alerts
+from service.actions.alert_text import alert_summary
+from service.actions.alerts import raise_alert
 from service.actions.checkins import CheckInResult, submit_checkin
 from service.actions.dispatch import dispatch_due
 from service.adapters.console_sms import ConsoleSmsGateway
 from service.adapters.twilio_sms import TwilioSmsGateway
 from service.app import create_app
 from service.db.models import Alert, AuditEntry, CheckIn, InboxItem, OutboundMessage, Participant
-from service.domain.checkins import PregnancyAnswer, ReportedSymptom, Severity, SymptomAnswers
+from service.domain.checkin_answers import (
+    PregnancyAnswer,
+    ReportedSymptom,
+    Severity,
+    SymptomAnswers,
+)
 from service.domain.safety import SafetyFinding
+from service.jobs.tasks import periodic_jobs
 from service.ports import ManualClock, ProviderReceipt, SmsSendError
 from service.runtime import Runtime
 from service.settings import Settings
@@ -301,7 +303,7 @@ class TestWhenTheGatewayFails:
         clock.advance(minutes=2)
         await dispatch_due(rt)
         assert len(sent_to(gateway, ONCALL)) == 1
-        await alert_actions.alert_jobs()["alerts.escalate"](rt)
+        await periodic_jobs()["alerts.escalate"](rt)
         alert = await Alert.get(id=result.alert.id)
         assert alert.notified_at is not None and alert.escalated_at is None
 
@@ -402,7 +404,7 @@ async def test_acknowledged_alerts_are_not_escalated(
     )
     assert response.status_code == 200, response.text
     clock.advance(minutes=31)
-    await alert_actions.alert_jobs()["alerts.escalate"](rt)
+    await periodic_jobs()["alerts.escalate"](rt)
     assert sent_to(gateway, BACKUP) == []
     assert (await Alert.get(id=result.alert.id)).escalated_at is None
 

@@ -20,7 +20,12 @@ from service.actions.dispatch import dispatch_due
 from service.actions.errors import FieldInvalid
 from service.adapters.console_sms import ConsoleSmsGateway
 from service.db.models import AuditEntry, CheckIn, OutboundMessage, Participant
-from service.domain.checkins import PregnancyAnswer, ReportedSymptom, Severity, SymptomAnswers
+from service.domain.checkin_answers import (
+    PregnancyAnswer,
+    ReportedSymptom,
+    Severity,
+    SymptomAnswers,
+)
 from service.ports import ManualClock
 from service.runtime import Runtime
 from tests.integration.helpers import Client, enrollment, staff_headers

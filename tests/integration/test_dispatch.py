@@ -4,6 +4,7 @@ concurrent dispatchers, who may still be written to at send time, the worker."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from service.actions.dispatch import (
 )
 from service.actions.participants import EnrollmentRequest, enroll
 from service.actions.sites import sync_sites
-from service.app import build_runtime
+from service.composition import build_runtime
 from service.db.models import AuditEntry, OutboundMessage, Participant
 from service.jobs.dispatcher import Dispatcher
 from service.jobs.worker import run_worker
@@ -159,7 +160,7 @@ async def test_enqueue_is_idempotent_and_the_dispatcher_sends_once(
 
 async def test_two_dispatchers_at_once_send_each_message_exactly_once(rt: Runtime) -> None:
     gateway = RecordingGateway(delay_s=0.002)
-    rt.gateway = gateway
+    rt = dataclasses.replace(rt, gateway=gateway)
     rows = [await alert(rt, n) for n in range(40)]
 
     first, second = await asyncio.gather(dispatch_due(rt, limit=5), dispatch_due(rt, limit=5))

@@ -12,7 +12,7 @@ from lxml import etree
 from service.db.edc_models import EdcChange
 from service.db.edc_sequence import sequence_changes
 from service.db.models import AuditEntry, CheckIn
-from service.domain.checkins import SymptomAnswers
+from service.domain.checkin_answers import SymptomAnswers
 from service.runtime import Runtime
 from tests.integration.edc_year import checkin, edc_key, walk_a_year
 from tests.integration.helpers import Client

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from service.actions.edc_push import push_to_redcap
 from service.db.edc_models import PushStatus
-from service.domain.checkins import ReportedSymptom, Severity, SymptomAnswers
+from service.domain.checkin_answers import ReportedSymptom, Severity, SymptomAnswers
 from service.runtime import Runtime
 from tests.fakes.redcap_server import RedcapFakeServer
 from tests.integration.edc_year import checkin, walk_a_year

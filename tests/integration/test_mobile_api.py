@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from datetime import UTC, datetime
@@ -295,7 +296,7 @@ async def test_failed_send_is_recorded_not_raised(
             raise SmsSendError(f"cannot route to {to}: {body}", code=21612, permanent=True)
 
     await enrol(client, admin)
-    client.app.state.runtime.gateway = Refusing()
+    client.app.state.runtime = dataclasses.replace(client.app.state.runtime, gateway=Refusing())
     caplog.set_level(logging.INFO)
     response = await request_code(client, PHONE_A)
     assert response.status_code == 202

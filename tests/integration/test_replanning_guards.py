@@ -24,7 +24,7 @@ from service.actions.replanning import (
     replan_participant,
 )
 from service.actions.sites import sync_sites
-from service.app import build_runtime
+from service.composition import build_runtime
 from service.db.models import AuditEntry, OutboundMessage, Participant, ServiceState
 from service.ports import ManualClock, SmsGateway
 from service.runtime import Runtime

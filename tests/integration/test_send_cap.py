@@ -8,7 +8,7 @@ from service.actions.dispatch import dispatch_due
 from service.actions.outbox import enqueue_now
 from service.actions.send_cap import SendCap
 from service.actions.sites import sync_sites
-from service.app import build_runtime
+from service.composition import build_runtime
 from service.db.models import OutboundMessage
 from service.ports import ManualClock, SmsGateway
 from service.settings import Settings

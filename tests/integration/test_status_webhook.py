@@ -123,7 +123,8 @@ async def test_unverifiable_callbacks_are_refused_and_change_nothing(
     internal = await post(client, form, url=f"http://testserver.local{WEBHOOK}")
 
     rt = client.app.state.runtime
-    rt.settings = dataclasses.replace(rt.settings, twilio_auth_token=None)
+    settings = dataclasses.replace(rt.settings, twilio_auth_token=None)
+    client.app.state.runtime = dataclasses.replace(rt, settings=settings)
     no_token = await post(client, form)
 
     assert [r.status_code for r in (unsigned, forged, internal, no_token)] == [403] * 4

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from service.domain.checkins import (
+from service.domain.conversation import (
     Awaiting,
     ConversationState,
     Step,

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.domain.checkins import (
+from service.domain.conversation import (
     MAX_CLARIFICATIONS,
     Awaiting,
     ConversationState,

@@ -1,5 +1,5 @@
 """Staff routes for safety alerts: list, read, acknowledge. Thin: scoping, roles and
-the once-only acknowledgement live in ``service.actions.alerts``."""
+the once-only acknowledgement live in ``service.actions.alert_review``."""
 
 from __future__ import annotations
 
@@ -9,12 +9,18 @@ from litestar import Controller, get, post
 from litestar.di import Provide
 from litestar.params import Parameter
 
-from service.actions import alerts as act
+from service.actions import alert_review as act
 from service.actions.actors import Actor
-from service.db.models import Alert, Participant
+from service.actions.alert_text import alert_summary, finding_label
+from service.db.queries import study_ids
 from service.runtime import Runtime
-from service.web.auth import provide_runtime, provide_staff
+from service.web.auth import provide_staff
 from service.web.schemas_alerts import AcknowledgeIn, AlertOut, FindingOut
+
+# An alert row as the actions return it. Typed loosely on purpose: the web layer reads
+# it (including Tortoise's FK id attributes) but does not import the models.
+AlertRow = Any
+
 
 StatusFilter = Annotated[
     Literal["open", "acknowledged", "all"],
@@ -25,22 +31,22 @@ StatusFilter = Annotated[
 def _finding_out(rt: Runtime, finding: dict[str, Any]) -> FindingOut:
     return FindingOut(
         code=str(finding.get("code", "")),
-        label=act.finding_label(rt, finding),
+        label=finding_label(rt, finding),
         emergency=bool(finding.get("emergency", False)),
         params={k: str(v) for k, v in (finding.get("params") or {}).items()},
     )
 
 
-def alert_out(rt: Runtime, alert: Alert, study_id: str) -> AlertOut:
+def alert_out(rt: Runtime, alert: AlertRow, study_id: str) -> AlertOut:
     return AlertOut(
         id=alert.id,
         study_id=study_id,
-        site=alert.site_id,  # type: ignore[attr-defined]  # FK id attr
+        site=alert.site_id,
         findings=[_finding_out(rt, f) for f in alert.findings],
-        summary=act.alert_summary(rt, alert.findings),
+        summary=alert_summary(rt, alert.findings),
         emergency=alert.emergency,
         status=alert.status,
-        checkin_id=alert.checkin_id,  # type: ignore[attr-defined]  # FK id attr
+        checkin_id=alert.checkin_id,
         raised_at=alert.raised_at,
         notified_at=alert.notified_at,
         escalated_at=alert.escalated_at,
@@ -50,16 +56,14 @@ def alert_out(rt: Runtime, alert: Alert, study_id: str) -> AlertOut:
     )
 
 
-async def _study_ids(alerts: list[Alert]) -> dict[int, str]:
-    ids = {a.participant_id for a in alerts}  # type: ignore[attr-defined]  # FK id attr
-    rows = await Participant.filter(id__in=list(ids)).values_list("id", "study_id")
-    return {int(pid): str(study_id) for pid, study_id in rows}
+async def _study_ids(alerts: list[AlertRow]) -> dict[int, str]:
+    return await study_ids(a.participant_id for a in alerts)
 
 
 class AlertController(Controller):
     path = "/api/v1/alerts"
     tags = ["alerts"]
-    dependencies = {"actor": Provide(provide_staff), "rt": Provide(provide_runtime)}
+    dependencies = {"actor": Provide(provide_staff)}
     security = [{"bearer": []}]
 
     @get("/", summary="Safety alerts of the caller's sites, newest first")

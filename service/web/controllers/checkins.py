@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import msgspec
 from litestar import Controller, get
 from litestar.di import Provide
 
 from service.actions.access import participant_for
 from service.actions.actors import Actor
-from service.db.models import Alert, CheckIn
+from service.db.queries import checkin_records
 from service.web.auth import provide_staff
 from service.web.schemas_alerts import CheckinRecordOut
 
@@ -21,26 +22,7 @@ class CheckinRecordController(Controller):
     @get("/", summary="All check-in versions of a participant, newest first")
     async def list_checkins(self, actor: Actor, study_id: str) -> list[CheckinRecordOut]:
         participant = await participant_for(actor, study_id)
-        rows = await CheckIn.filter(participant_id=participant.id).order_by("-submitted_at", "-id")
-        raised: dict[int, list[int]] = {}
-        pairs = await Alert.filter(checkin_id__in=[r.id for r in rows]).values_list(
-            "checkin_id", "id"
-        )
-        for checkin_id, alert_id in pairs:
-            raised.setdefault(int(checkin_id), []).append(int(alert_id))
         return [
-            CheckinRecordOut(
-                id=row.id,
-                checkin_key=row.checkin_key,
-                questionnaire=row.questionnaire,
-                channel=row.channel,
-                version=row.version,
-                late=row.late,
-                complete=row.complete,
-                answers=row.answers,
-                raw_texts=list(row.raw_texts),
-                submitted_at=row.submitted_at,
-                alert_ids=sorted(raised.get(row.id, [])),
-            )
-            for row in rows
+            msgspec.convert(record, CheckinRecordOut, from_attributes=True)
+            for record in await checkin_records(participant.id)
         ]

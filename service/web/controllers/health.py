@@ -16,7 +16,7 @@ from litestar import Controller, Request, Response, get
 from tortoise import connections
 
 from service.db.lifecycle import pending_migrations
-from service.db.models import OutboundMessage
+from service.db.queries import oldest_due_unsent
 from service.web.auth import runtime_of
 
 BACKLOG_WARNING = timedelta(minutes=10)
@@ -25,15 +25,10 @@ _FATAL = ("database", "migrations", "scheduler")
 
 async def _dispatch_backlog(request: Request[Any, Any, Any]) -> str:
     now = runtime_of(request).clock.now()
-    oldest = (
-        await OutboundMessage.filter(status="planned", send_at__lte=now - BACKLOG_WARNING)
-        .order_by("send_at")
-        .first()
-        .values_list("send_at", flat=True)
-    )
+    oldest = await oldest_due_unsent(now - BACKLOG_WARNING)
     if oldest is None:
         return "ok"
-    minutes = int((now - oldest).total_seconds() // 60)  # type: ignore[operator]  # a datetime
+    minutes = int((now - oldest).total_seconds() // 60)
     return f"behind: a due message has waited {minutes} min"
 
 

@@ -12,13 +12,13 @@ from service.actions.access import participant_for
 from service.actions.actors import Actor
 from service.actions.messages_view import MessageView, participant_messages
 from service.runtime import Runtime
-from service.web.auth import provide_runtime, provide_staff
+from service.web.auth import provide_staff
 
 
 class ParticipantMessagesController(Controller):
     path = "/api/v1/participants"
     tags = ["participants"]
-    dependencies = {"actor": Provide(provide_staff), "rt": Provide(provide_runtime)}
+    dependencies = {"actor": Provide(provide_staff)}
     security = [{"bearer": []}]
 
     @get(

@@ -20,14 +20,19 @@ from service.actions import checkins as checkin_actions
 from service.actions import mobile_auth
 from service.actions.actors import Actor
 from service.actions.calendars import calendar_with_status
-from service.actions.errors import FieldInvalid, NotFound
+from service.actions.due_checkins import answer_is_late
 from service.actions.preferences import own_participant, update_own_preferences
-from service.actions.rendering import render_text
+from service.actions.rendering import render_for_participant
 from service.actions.reports import app_report_key
-from service.db.models import CheckIn, Participant, Site
-from service.domain.checkins import PregnancyAnswer, ReportedSymptom, Severity, SymptomAnswers
+from service.db.queries import SiteRecord, latest_checkins, site_record
+from service.domain.checkin_answers import (
+    PregnancyAnswer,
+    ReportedSymptom,
+    Severity,
+    SymptomAnswers,
+)
 from service.runtime import Runtime
-from service.web.auth import provide_participant, provide_runtime
+from service.web.auth import provide_participant
 from service.web.presenters import calendar_out
 from service.web.schemas import CalendarOut, TokenResponse
 from service.web.schemas_mobile import (
@@ -47,12 +52,14 @@ from service.web.schemas_mobile import (
 
 SYMPTOMS: Final = "symptoms"
 PREGNANCY: Final = "pregnancy"
+# A participant row as the actions return it (``own_participant``): read, never
+# written here, and typed loosely so the web layer does not import the models.
+ParticipantRow = Any
 
 
 class MobileAuthController(Controller):
     path = "/api/v1/mobile/auth"
     tags = ["mobile"]
-    dependencies = {"rt": Provide(provide_runtime)}
 
     @post(
         "/request-code",
@@ -76,7 +83,7 @@ class MobileAuthController(Controller):
         return TokenResponse(access_token=await mobile_auth.verify_code(rt, data.phone, data.code))
 
 
-def _me(participant: Participant, site: Site) -> MeOut:
+def _me(participant: ParticipantRow, site: SiteRecord) -> MeOut:
     return MeOut(
         study_id=participant.study_id,
         site=site.code,
@@ -91,68 +98,26 @@ def _me(participant: Participant, site: Site) -> MeOut:
     )
 
 
-def _checkin_out(row: CheckIn) -> CheckinOut:
-    return CheckinOut(
-        checkin_key=row.checkin_key,
-        questionnaire=row.questionnaire,
-        channel=row.channel,
-        version=row.version,
-        answers=row.answers,
-        complete=row.complete,
-        late=row.late,
-        submitted_at=row.submitted_at,
-    )
+def _checkin_out(row: object) -> CheckinOut:
+    """A check-in row or version (same field names) as the app shows it."""
+    return msgspec.convert(row, CheckinOut, from_attributes=True)
 
 
-def _preferences(participant: Participant) -> PreferencesOut:
-    return PreferencesOut(
-        language=participant.language,
-        preferred_time=participant.preferred_time,
-        paused=participant.paused,
-    )
-
-
-async def _latest_checkins(participant: Participant) -> list[CheckIn]:
-    """Newest version of each check-in, newest first (corrections are new versions)."""
-    rows = await CheckIn.filter(participant_id=participant.id).order_by("-submitted_at", "-id")
-    seen: set[str] = set()
-    latest = []
-    for row in rows:
-        if row.checkin_key not in seen:
-            seen.add(row.checkin_key)
-            latest.append(row)
-    return latest
+def _preferences(participant: ParticipantRow) -> PreferencesOut:
+    return msgspec.convert(participant, PreferencesOut, from_attributes=True)
 
 
 async def _key_and_lateness(
-    rt: Runtime, participant: Participant, data: SymptomsCheckinIn | PregnancyCheckinIn, kind: str
+    rt: Runtime,
+    participant: ParticipantRow,
+    data: SymptomsCheckinIn | PregnancyCheckinIn,
+    kind: str,
 ) -> tuple[str, bool]:
     """The check-in key answered and whether late; without ``checkin_key`` the body is a
     report made at any time (``service.actions.reports``), never late."""
     if data.checkin_key is None:
         return app_report_key(kind, rt.clock.now(), msgspec.json.encode(data)), False
-    return data.checkin_key, await _answerable(rt, participant, data.checkin_key, kind)
-
-
-async def _answerable(rt: Runtime, participant: Participant, key: str, questionnaire: str) -> bool:
-    """Whether ``key`` may be answered now, as ``late``; anything else is a 404.
-
-    Only the token owner's own prompts qualify (due now, or expired within the late
-    window); an answered one still does, so a correction is a new version and an app
-    retry is recognised as identical by ``submit_checkin``.
-    """
-    due = await checkin_actions.due_checkins(rt, participant, include_answered=True)
-    match, late = next((d for d in due if d.checkin_key == key), None), False
-    if match is None:
-        expired = await checkin_actions.recently_expired_checkins(
-            rt, participant, include_answered=True
-        )
-        match, late = next((d for d in expired if d.checkin_key == key), None), True
-    if match is None:
-        raise NotFound(f"checkin_key {key!r} is not a check-in of yours that can be answered")
-    if match.questionnaire != questionnaire:
-        raise FieldInvalid(f"checkin_key is not a {questionnaire} check-in", field="checkin_key")
-    return late
+    return data.checkin_key, await answer_is_late(rt, participant, data.checkin_key, kind)
 
 
 def _symptom_answers(data: SymptomsCheckinIn) -> SymptomAnswers:
@@ -170,13 +135,13 @@ def _symptom_answers(data: SymptomsCheckinIn) -> SymptomAnswers:
 class MobileController(Controller):
     path = "/api/v1/mobile/me"
     tags = ["mobile"]
-    dependencies = {"actor": Provide(provide_participant), "rt": Provide(provide_runtime)}
+    dependencies = {"actor": Provide(provide_participant)}
     security = [{"bearer": []}]
 
     @get("/", summary="The signed-in participant (never the treatment arm)")
     async def me(self, actor: Actor) -> MeOut:
         participant = await own_participant(actor)
-        return _me(participant, await Site.get(code=participant.site_id))  # type: ignore[attr-defined]  # FK id attr
+        return _me(participant, await site_record(participant.site_id))  # type: ignore[attr-defined]  # FK id attr
 
     @get("/calendar", summary="My visit calendar, in my language")
     async def calendar(self, rt: Runtime, actor: Actor) -> CalendarOut:
@@ -196,7 +161,7 @@ class MobileController(Controller):
             )
             for item in await checkin_actions.due_checkins(rt, participant)
         ]
-        submitted = [_checkin_out(row) for row in await _latest_checkins(participant)]
+        submitted = [_checkin_out(row) for row in await latest_checkins(participant.id)]
         return MyCheckinsOut(due=due, submitted=submitted)
 
     @post(
@@ -239,7 +204,7 @@ class MobileController(Controller):
 
 async def _submit(
     rt: Runtime,
-    participant: Participant,
+    participant: ParticipantRow,
     data: SymptomsCheckinIn | PregnancyCheckinIn,
     checkin_key: str,
     questionnaire: str,
@@ -259,8 +224,7 @@ async def _submit(
     )
     advice = None
     if result.advice:
-        site = await Site.get(code=participant.site_id)  # type: ignore[attr-defined]  # FK id attr
-        advice = render_text(rt, result.advice, participant.language, {}, site).text
+        advice = await render_for_participant(rt, participant, result.advice)
     return CheckinResultOut(
         checkin=_checkin_out(result.checkin),
         alert_raised=result.alert is not None,

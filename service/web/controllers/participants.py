@@ -14,7 +14,7 @@ from service.actions.access import participant_for, scoped_participants
 from service.actions.actors import Actor
 from service.actions.calendars import calendar_sequences, calendar_with_status
 from service.runtime import Runtime
-from service.web.auth import provide_runtime, provide_staff
+from service.web.auth import provide_staff
 from service.web.ics import calendar_ics
 from service.web.presenters import calendar_out, participant_out
 from service.web.schemas import (
@@ -34,7 +34,7 @@ Lang = Annotated[str, Parameter(default="es", pattern="^(es|en)$")]
 class ParticipantController(Controller):
     path = "/api/v1/participants"
     tags = ["participants"]
-    dependencies = {"actor": Provide(provide_staff), "rt": Provide(provide_runtime)}
+    dependencies = {"actor": Provide(provide_staff)}
     security = [{"bearer": []}]
 
     @post("/", summary="Enrol a participant", status_code=201)

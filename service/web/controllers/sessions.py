@@ -11,7 +11,7 @@ from service.actions.actors import Actor
 from service.actions.errors import Forbidden
 from service.actions.participant_sessions import revoke_by_staff
 from service.runtime import Runtime
-from service.web.auth import provide_runtime, provide_staff
+from service.web.auth import provide_staff
 
 
 class SessionsRevokedOut(msgspec.Struct):
@@ -21,7 +21,7 @@ class SessionsRevokedOut(msgspec.Struct):
 class ParticipantSessionController(Controller):
     path = "/api/v1/participants"
     tags = ["participants"]
-    dependencies = {"actor": Provide(provide_staff), "rt": Provide(provide_runtime)}
+    dependencies = {"actor": Provide(provide_staff)}
     security = [{"bearer": []}]
 
     @post(

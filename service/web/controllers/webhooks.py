@@ -9,20 +9,17 @@ callback for a message we do not know is still answered with success.
 from __future__ import annotations
 
 from litestar import Controller, Request, Response, post
-from litestar.di import Provide
 from twilio.twiml.messaging_response import MessagingResponse
 
 from service.actions.delivery import apply_status_callback
 from service.actions.inbound import handle_inbound
 from service.runtime import Runtime
-from service.web.auth import provide_runtime
 from service.web.twilio_signature import verified_twilio_form
 
 
 class TwilioWebhookController(Controller):
     path = "/webhooks/twilio"
     tags = ["webhooks"]
-    dependencies = {"rt": Provide(provide_runtime)}
 
     # ---- delivery receipts ----------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""Check-in answers and the SMS conversation that collects them.
+"""The SMS conversation that collects a check-in's answers (the answers themselves are
+:mod:`service.domain.checkin_answers`).
 
 A check-in by SMS is a short conversation spread over hours: the scheduler sends the
 opening question (``checkin.symptoms.weekly`` / ``.post_infusion`` /
@@ -38,8 +39,14 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Final, TypeAlias
+from typing import Any, Final
 
+from service.domain.checkin_answers import (
+    Answers,
+    PregnancyAnswer,
+    ReportedSymptom,
+    SymptomAnswers,
+)
 from service.domain.protocol import Questionnaire, Symptom
 from service.domain.replies import (
     Severity,
@@ -67,35 +74,6 @@ __all__ = [
 
 MAX_CLARIFICATIONS: Final = 2
 STATE_VERSION: Final = 1
-
-
-@dataclass(frozen=True, slots=True)
-class ReportedSymptom:
-    """One symptom of a check-in.
-
-    ``severity`` is None only in an incomplete answer (the participant was handed
-    off before rating it); ``temperature_c`` is None when not asked or not measured.
-    """
-
-    code: str
-    severity: Severity | None
-    temperature_c: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SymptomAnswers:
-    """A symptoms check-in; no symptoms means "none". ``complete`` is False on handoff."""
-
-    symptoms: tuple[ReportedSymptom, ...] = ()
-    complete: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class PregnancyAnswer:
-    pregnant: bool
-
-
-Answers: TypeAlias = SymptomAnswers | PregnancyAnswer
 
 
 class Awaiting(StrEnum):

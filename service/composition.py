@@ -1,0 +1,89 @@
+"""The composition root: the one place that builds a process's :class:`Runtime` and
+runs its start-up and shut-down.
+
+``followup serve`` (through the app's lifespan), ``followup worker`` and the CLI
+commands all come here, so the start-up sequence is written once: open the database,
+check (or, embedded, apply) migrations, sync the sites from the protocol file,
+re-plan if the protocol changed, reconcile claims a crashed process left, optionally
+load the demo data, start the scheduler and dispatcher; and on the way out undo it
+in reverse. It imports no web framework, so the worker does not load Litestar.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from service.actions.dispatch import reconcile_stale_claims
+from service.actions.replanning import replan_if_protocol_changed
+from service.actions.sites import sync_sites
+from service.adapters.gateways import build_gateway
+from service.adapters.holidays_cl import non_working_predicate
+from service.adapters.i18n import load_renderer
+from service.adapters.redcap_http import build_redcap
+from service.db.lifecycle import close_database, ensure_migrated, open_database
+from service.domain.protocol import Protocol
+from service.domain.protocol_loader import load_protocol
+from service.jobs.scheduler import DispatchScheduler
+from service.ports import Clock, RedcapApi, SmsGateway, SystemClock, Translator
+from service.runtime import Runtime
+from service.settings import Settings
+
+__all__ = ["build_runtime", "running"]
+
+log = logging.getLogger("service.composition")
+
+
+def build_runtime(
+    settings: Settings,
+    *,
+    gateway: SmsGateway | None = None,
+    clock: Clock | None = None,
+    translator: Translator | None = None,
+    protocol: Protocol | None = None,
+    redcap: RedcapApi | None = None,
+) -> Runtime:
+    """The runtime from settings; whatever is given (tests, benchmarks) is used as is."""
+    return Runtime(
+        settings=settings,
+        protocol=protocol or load_protocol(settings.study_file),
+        clock=clock or SystemClock(),
+        gateway=gateway or build_gateway(settings),
+        translator=translator or load_renderer(),
+        non_working=non_working_predicate(),
+        redcap=redcap or build_redcap(settings),
+    )
+
+
+@asynccontextmanager
+async def running(
+    rt: Runtime, *, scheduler: DispatchScheduler | None, demo: bool = False
+) -> AsyncIterator[Runtime]:
+    """Start-up, then the body, then shut-down, for ``serve`` and ``worker`` alike.
+
+    ``scheduler`` None runs no jobs and no dispatcher (tests that drive dispatch
+    themselves). A PostgreSQL database that is not migrated stops start-up; the
+    embedded SQLite default migrates itself.
+    """
+    settings = rt.settings
+    await open_database(settings.database_url)
+    try:
+        await ensure_migrated(may_migrate=settings.is_embedded)
+        await sync_sites(rt)
+        await replan_if_protocol_changed(rt)
+        await reconcile_stale_claims(rt)
+        if demo:
+            from service.demo import load_demo_data  # demo data only for `serve --demo`
+
+            await load_demo_data(rt)
+        if scheduler is not None:
+            await scheduler.start()
+        yield rt
+    finally:
+        if scheduler is not None:
+            await scheduler.stop()
+        await rt.gateway.aclose()
+        if rt.redcap is not None:
+            await rt.redcap.aclose()
+        await close_database()
