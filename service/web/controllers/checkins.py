@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from litestar import Controller, get
 from litestar.di import Provide
+from litestar.params import FromPath
 
 from service.actions.access import participant_for
 from service.actions.actors import Actor
@@ -19,7 +20,7 @@ class CheckinRecordController(Controller):
     security = [{"bearer": []}]
 
     @get("/", summary="All check-in versions of a participant, newest first")
-    async def list_checkins(self, actor: Actor, study_id: str) -> list[CheckinRecordOut]:
+    async def list_checkins(self, actor: Actor, study_id: FromPath[str]) -> list[CheckinRecordOut]:
         participant = await participant_for(actor, study_id)
         rows = await CheckIn.filter(participant_id=participant.id).order_by("-submitted_at", "-id")
         raised: dict[int, list[int]] = {}
