@@ -27,6 +27,7 @@ from service.ports import ManualClock, SmsGateway
 from service.settings import Settings, load_settings
 
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
+TEST_PASSWORD_HASH_COST = "10"
 
 
 class _DaemonThread(threading.Thread):
@@ -113,6 +114,8 @@ def settings(database_url: str) -> Settings:
             "SECRET_KEY": SECRET,
             "SMS_RATE_PER_SECOND": "0",
             "PUBLIC_BASE_URL": "http://testserver.local",
+            # The lowest accepted scrypt cost: every simulated staff login hashes twice.
+            "PASSWORD_HASH_COST": TEST_PASSWORD_HASH_COST,
         }
     )
 
