@@ -1,7 +1,10 @@
 """Passwords, bearer tokens and API keys: only hashes ever reach the database.
 
 Passwords use scrypt (memory-hard, in the standard library, so no native wheel to
-install). Tokens and API keys are long random strings; we store their HMAC-SHA256
+install); its cost N = 2**cost is the ``PASSWORD_HASH_COST`` setting (14 by default:
+16 MiB and some tens of milliseconds a hash). Each hash records its own parameters, so
+verifying never depends on the current setting and raising it later keeps old
+passwords valid. Tokens and API keys are long random strings; we store their HMAC-SHA256
 under SECRET_KEY, so a copy of the database alone cannot be replayed as a token.
 """
 
@@ -12,14 +15,23 @@ import hashlib
 import hmac
 import secrets
 
-_SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
+DEFAULT_PASSWORD_HASH_COST = 14
+_SCRYPT_R, _SCRYPT_P = 8, 1
 
 
-def hash_password(password: str) -> str:
+def _maxmem(n: int, r: int) -> int:
+    """scrypt needs 128 * r * N bytes; OpenSSL's default cap (32 MiB) stops at N = 2**14."""
+    return 2 * 128 * r * n + 2**20
+
+
+def hash_password(password: str, cost: int = DEFAULT_PASSWORD_HASH_COST) -> str:
+    n = 2**cost
     salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P)
+    digest = hashlib.scrypt(
+        password.encode(), salt=salt, n=n, r=_SCRYPT_R, p=_SCRYPT_P, maxmem=_maxmem(n, _SCRYPT_R)
+    )
     encoded = [base64.b64encode(part).decode() for part in (salt, digest)]
-    return "$".join(["scrypt", str(_SCRYPT_N), str(_SCRYPT_R), str(_SCRYPT_P), *encoded])
+    return "$".join(["scrypt", str(n), str(_SCRYPT_R), str(_SCRYPT_P), *encoded])
 
 
 def verify_password(password: str, stored: str) -> bool:
@@ -35,6 +47,7 @@ def verify_password(password: str, stored: str) -> bool:
         n=int(n),
         r=int(r),
         p=int(p),
+        maxmem=_maxmem(int(n), int(r)),
     )
     return hmac.compare_digest(digest, base64.b64decode(digest_b64))
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from service.security import DEFAULT_PASSWORD_HASH_COST
+
 DEFAULT_DATABASE_URL = "sqlite://data/followup.sqlite3"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,6 +53,8 @@ class Settings:
     log_format: str = "text"
     log_level: str = "INFO"
     metrics_token: str | None = None
+    # scrypt's N = 2**password_hash_cost for new password hashes (service.security).
+    password_hash_cost: int = DEFAULT_PASSWORD_HASH_COST
 
     @property
     def is_sqlite(self) -> bool:
@@ -200,6 +204,18 @@ def _metrics_token(env: Mapping[str, str]) -> str | None:
     return value
 
 
+def _password_hash_cost(env: Mapping[str, str]) -> int:
+    """log2 of scrypt's N. 14 (16 MiB a hash) is the default and the floor a deployment
+    should keep; down to 10 is accepted for test suites, which hash a password for every
+    staff login they simulate. Above 17 a login costs more memory than it is worth."""
+    raw = env.get("PASSWORD_HASH_COST") or ""
+    if raw == "":
+        return DEFAULT_PASSWORD_HASH_COST
+    if not raw.strip().isdigit() or not 10 <= int(raw) <= 17:
+        raise ConfigError("PASSWORD_HASH_COST", f"must be a whole number 10-17, got {raw!r}")
+    return int(raw)
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     database_url = _database_url(env)
@@ -250,4 +266,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         log_format=_choice(env, "LOG_FORMAT", "text", {"text", "json"}).lower(),
         log_level=_choice(env, "LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR"}).upper(),
         metrics_token=_metrics_token(env),
+        password_hash_cost=_password_hash_cost(env),
     )

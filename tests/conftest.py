@@ -2,12 +2,16 @@
 TEST_DATABASE_URL), a manual clock, and the app wired to both.
 
 The schema is built once per session by the committed migrations; each test starts
-from empty tables.
+from empty tables. The Litestar app is built once per distinct Settings and handed a
+fresh runtime (this test's clock and gateway) each test; the SMS gateways tests swap
+in live in tests/fakes/gateways.py.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import functools
 import os
 import threading
 from collections.abc import AsyncIterator
@@ -21,12 +25,17 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from tortoise import Tortoise, connections
 
-from service.app import create_app
+from service.adapters.i18n import load_renderer
+from service.app import build_runtime, create_app
 from service.db.lifecycle import apply_migrations, close_database, open_database
-from service.ports import ManualClock, SmsGateway
+from service.domain.protocol import Protocol
+from service.domain.protocol_loader import load_protocol
+from service.ports import ManualClock, SmsGateway, Translator
+from service.runtime import Runtime
 from service.settings import Settings, load_settings
 
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
+TEST_PASSWORD_HASH_COST = "10"
 
 
 class _DaemonThread(threading.Thread):
@@ -113,6 +122,8 @@ def settings(database_url: str) -> Settings:
             "SECRET_KEY": SECRET,
             "SMS_RATE_PER_SECOND": "0",
             "PUBLIC_BASE_URL": "http://testserver.local",
+            # The lowest accepted scrypt cost: every simulated staff login hashes twice.
+            "PASSWORD_HASH_COST": TEST_PASSWORD_HASH_COST,
         }
     )
 
@@ -120,10 +131,20 @@ def settings(database_url: str) -> Settings:
 async def _truncate(url: str) -> None:
     conn = connections.get("default")
     if url.startswith("postgres"):
-        await conn.execute_script(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
+        # DELETE (children first, as TABLES lists them) and a restart of every id
+        # sequence: the same empty tables and ids from 1 as TRUNCATE … RESTART IDENTITY,
+        # without TRUNCATE's new relation files for each of the tables.
+        names = ", ".join(f"'{table}'" for table in TABLES)
+        await conn.execute_script(
+            "".join(f"DELETE FROM {table};" for table in TABLES)  # noqa: S608  # fixed names
+            + "SELECT setval(seq.oid, 1, false) FROM pg_class seq"
+            + " JOIN pg_depend dep ON dep.objid = seq.oid AND dep.deptype IN ('a', 'i')"
+            + " JOIN pg_class tab ON tab.oid = dep.refobjid"
+            + f" WHERE seq.relkind = 'S' AND tab.relname = ANY(ARRAY[{names}]);"
+        )
     else:
-        for table in TABLES:
-            await conn.execute_script(f"DELETE FROM {table}")  # noqa: S608  # fixed names
+        # One script, one round trip to aiosqlite's thread, instead of one per table.
+        await conn.execute_script("".join(f"DELETE FROM {table};" for table in TABLES))  # noqa: S608  # fixed names
 
 
 @pytest.fixture
@@ -148,9 +169,57 @@ def gateway() -> SmsGateway:
     return ConsoleSmsGateway()
 
 
+# One Litestar app per distinct Settings for the whole session: building one (routes,
+# signature models, the OpenAPI document) was most of an integration test's set-up.
+_APPS: dict[Settings, Litestar] = {}
+
+
+def _adopt(shared: Runtime, fresh: Runtime) -> None:
+    """Give the shared app this test's runtime, field by field.
+
+    The app's lifespan and its controllers hold the Runtime object the app was built
+    with; every field of it (clock, gateway, settings, protocol, translator, REDCap,
+    wake hook) is replaced by a freshly built one, so nothing a previous test set or
+    swapped on it survives. Tests stay free to replace fields, as before.
+    """
+    for item in dataclasses.fields(Runtime):
+        object.__setattr__(shared, item.name, getattr(fresh, item.name))
+
+
+@functools.cache
+def _protocol(study_file: Path) -> Protocol:
+    """Parsed once per file: a Protocol is frozen, so tests can share one."""
+    return load_protocol(study_file)
+
+
+@functools.cache
+def _translator() -> Translator:
+    """The catalogs, read and checked once (strictly, as the app does)."""
+    return load_renderer()
+
+
 @pytest.fixture
 def app(settings: Settings, clock: ManualClock, gateway: SmsGateway) -> Litestar:
-    return create_app(settings, clock=clock, gateway=gateway, run_scheduler=False)
+    fresh = build_runtime(
+        settings,
+        clock=clock,
+        gateway=gateway,
+        protocol=_protocol(settings.study_file),
+        translator=_translator(),
+    )
+    shared = _APPS.get(settings)
+    if shared is None:
+        shared = create_app(
+            settings,
+            clock=clock,
+            gateway=gateway,
+            protocol=fresh.protocol,
+            translator=fresh.translator,
+            run_scheduler=False,
+        )
+        _APPS[settings] = shared
+    _adopt(shared.state.runtime, fresh)
+    return shared
 
 
 @pytest.fixture

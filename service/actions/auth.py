@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import cache
 
 from tortoise.transactions import in_transaction
 
@@ -14,8 +15,11 @@ from service.db.models import ApiKey, AuthToken, Participant, StaffUser
 from service.runtime import Runtime
 from service.security import hash_password, keyed_hash, new_secret, verify_password
 
-# Checked against when the email is unknown, so both paths take the same time.
-_DUMMY_HASH = hash_password("not-a-real-password")
+
+@cache
+def _dummy_hash(cost: int) -> str:
+    """Checked against when the email is unknown, so both paths take the same time."""
+    return hash_password("not-a-real-password", cost)
 
 
 class BadCredentials(ActionError):
@@ -43,7 +47,8 @@ async def authenticate_staff(
     """
     attempt = await begin_attempt(rt, email, address, channel=channel)
     user = await StaffUser.get_or_none(email=email.strip().lower(), active=True)
-    ok = verify_password(password, user.password_hash if user else _DUMMY_HASH) and user
+    stored = user.password_hash if user else _dummy_hash(rt.settings.password_hash_cost)
+    ok = verify_password(password, stored) and user
     await finish_attempt(rt, attempt, succeeded=bool(ok), channel=channel)
     if not ok or user is None:
         raise BadCredentials("email or password is wrong")
@@ -110,7 +115,10 @@ async def add_staff_user(
         raise Conflict(f"{email} already has an account", field="email")
     async with in_transaction():
         user = await StaffUser.create(
-            email=email, role=role, sites=sites, password_hash=hash_password(password)
+            email=email,
+            role=role,
+            sites=sites,
+            password_hash=hash_password(password, rt.settings.password_hash_cost),
         )
         await audit(
             at=rt.clock.now(),

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from service.adapters.redaction import mask_phone
+from service.domain.sms_encoding import analyze
 from service.ports import Clock, ProviderReceipt, SmsSendError, SystemClock
 
 __all__ = ["ConsoleMessage", "ConsoleSmsGateway"]
@@ -24,27 +25,9 @@ __all__ = ["ConsoleMessage", "ConsoleSmsGateway"]
 logger = logging.getLogger("service.sms.console")
 
 # Same rule Twilio applies before answering 21211, so a demo built on the console
-# gateway meets the same refusal as production would.
+# gateway meets the same refusal as production would. Segments are the domain's count
+# (the one previews and the send cap use), so the log line agrees with them.
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
-
-_GSM7_BASIC = frozenset(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
-_GSM7_EXTENDED = frozenset("^{}\\[~]|€\f")
-
-
-def _segments(body: str) -> int:
-    """Segment count as a carrier bills it (GSM-7 160/153, else UCS-2 70/67).
-
-    Kept private and small: the domain's renderer owns the authoritative count shown in
-    previews; this only sizes the console's log line.
-    """
-    if all(ch in _GSM7_BASIC or ch in _GSM7_EXTENDED for ch in body):
-        units, single, multi = sum(2 if ch in _GSM7_EXTENDED else 1 for ch in body), 160, 153
-    else:
-        units, single, multi = len(body.encode("utf-16-le")) // 2, 70, 67
-    return 1 if units <= single else -(-units // multi)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +76,7 @@ class ConsoleSmsGateway:
             to=to,
             body=body,
             sent_at=self._clock.now(),
-            segments=_segments(body),
+            segments=analyze(body).segments,
             status_callback=status_callback,
             validity_period_s=validity_period_s,
         )

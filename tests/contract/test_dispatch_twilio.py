@@ -10,7 +10,6 @@ transient errors back off; permanent ones stop all SMS to that participant.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 from collections.abc import AsyncIterator, Iterator
 from datetime import date, datetime, timedelta
@@ -23,11 +22,10 @@ from service.actions.actors import Actor, Role
 from service.actions.dispatch import dispatch_due
 from service.actions.participants import EnrollmentRequest, enroll
 from service.actions.sites import sync_sites
-from service.adapters.rate_limit import RateLimitedGateway
 from service.adapters.twilio_sms import TwilioSmsGateway
 from service.composition import build_runtime
 from service.db.models import AuditEntry, OutboundMessage, Participant
-from service.ports import ManualClock, ProviderReceipt, SmsGateway, SmsSendError
+from service.ports import ManualClock, SmsGateway
 from service.runtime import Runtime
 from service.settings import Settings
 from tests.fakes import (
@@ -36,6 +34,7 @@ from tests.fakes import (
     TEST_MESSAGING_SERVICE_SID,
     TwilioFakeServer,
 )
+from tests.fakes.gateways import CallerClosedGateway, CrashingGateway
 from tests.integration.helpers import Client, enrollment, staff_headers
 
 ADMIN = Actor(kind="staff", label="staff:test@uandes.cl", role=Role.ADMIN)
@@ -43,45 +42,10 @@ PHONE = "+56961234567"
 SANTIAGO = ZoneInfo("America/Santiago")
 
 
-class ProcessDied(Exception):
-    """Stands for the process being killed: nothing after it runs for that message."""
-
-
-class CrashingGateway:
-    """Dies once, ``before`` handing the message to Twilio or ``after`` Twilio got it."""
-
-    name = "twilio"
-
-    def __init__(self, inner: SmsGateway, when: str) -> None:
-        self.inner, self.when = inner, when
-
-    async def send(self, to: str, body: str, **kwargs: Any) -> ProviderReceipt:
-        if self.when == "before":
-            raise ProcessDied
-        with contextlib.suppress(SmsSendError):
-            await self.inner.send(to, body, **kwargs)
-        raise ProcessDied  # whatever Twilio answered is lost with the process
-
-    async def find_sent(self, to: str, body: str, since: datetime) -> ProviderReceipt | None:
-        return await self.inner.find_sent(to, body, since)
-
-    async def aclose(self) -> None:
-        pass
-
-
 @pytest.fixture
 def twilio(clock: ManualClock) -> Iterator[TwilioFakeServer]:
     with TwilioFakeServer(clock=clock.now) as server:
         yield server
-
-
-class TestOwnedGateway(RateLimitedGateway):
-    """The Twilio gateway, closed by the test that opened it. The app's lifespan runs
-    on the test client's own event loop and must not close an aiohttp session that
-    belongs to the test's loop."""
-
-    async def aclose(self) -> None:
-        pass
 
 
 @pytest.fixture
@@ -94,7 +58,7 @@ async def gateway(twilio: TwilioFakeServer) -> AsyncIterator[SmsGateway]:
         api_base_url=twilio.base_url,
         timeout_s=2,
     )
-    yield TestOwnedGateway(gw, per_second=0)
+    yield CallerClosedGateway(gw, per_second=0)
     await gw.aclose()
 
 

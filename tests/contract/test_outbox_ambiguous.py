@@ -22,13 +22,14 @@ from service.db.models import AuditEntry, OutboundMessage
 from service.ports import ManualClock, ProviderReceipt, SmsGateway, SmsSendError
 from service.runtime import Runtime
 from service.settings import Settings
-from tests.contract.test_dispatch_twilio import TestOwnedGateway, due_now, enrol
+from tests.contract.test_dispatch_twilio import due_now, enrol
 from tests.fakes import (
     TEST_ACCOUNT_SID,
     TEST_AUTH_TOKEN,
     TEST_MESSAGING_SERVICE_SID,
     TwilioFakeServer,
 )
+from tests.fakes.gateways import CallerClosedGateway
 
 
 @pytest.fixture
@@ -50,7 +51,7 @@ def _gateway(twilio: TwilioFakeServer, timeout_s: float) -> TwilioSmsGateway:
 @pytest.fixture
 async def gateway(twilio: TwilioFakeServer) -> AsyncIterator[SmsGateway]:
     gw = _gateway(twilio, 2)
-    yield TestOwnedGateway(gw, per_second=0)
+    yield CallerClosedGateway(gw, per_second=0)
     await gw.aclose()
 
 
@@ -93,7 +94,7 @@ async def test_accepted_then_a_5xx_is_recorded_as_sent_never_resent(
 @pytest.fixture
 async def impatient(rt: Runtime, twilio: TwilioFakeServer) -> AsyncIterator[SmsGateway]:
     gw = _gateway(twilio, 0.3)
-    yield TestOwnedGateway(gw, per_second=0)
+    yield CallerClosedGateway(gw, per_second=0)
     await gw.aclose()
 
 
@@ -159,7 +160,7 @@ async def test_a_proven_refusal_is_retried_without_a_lookup(
     assert _lookups(twilio) == 0
 
 
-class BlindLookups(TestOwnedGateway):
+class BlindLookups(CallerClosedGateway):
     """Sends through Twilio, but every lookup fails (Twilio's list endpoint is down)."""
 
     async def find_sent(self, to: str, body: str, since: datetime) -> ProviderReceipt | None:

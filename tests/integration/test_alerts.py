@@ -30,10 +30,11 @@ from service.domain.checkin_answers import (
 )
 from service.domain.safety import SafetyFinding
 from service.jobs.tasks import periodic_jobs
-from service.ports import ManualClock, ProviderReceipt, SmsSendError
+from service.ports import ManualClock
 from service.runtime import Runtime
 from service.settings import Settings
 from tests.fakes import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, TEST_MESSAGING_SERVICE_SID
+from tests.fakes.gateways import FlakyGateway
 from tests.fakes.twilio_server import TwilioFakeServer
 from tests.integration.helpers import Client, enrollment, staff_headers
 
@@ -258,29 +259,6 @@ async def test_without_on_call_number_the_alert_waits_in_the_inbox(
     assert item.participant_id == participant.id  # type: ignore[attr-defined]
     assert await OutboundMessage.filter(kind="alert").count() == 0
     assert [m for m in gateway.sent if m.to in PHONES[:3]] == []  # no on-call SMS
-
-
-class FlakyGateway(ConsoleSmsGateway):
-    """Refuses the first ``failures`` sends with a transient provider error."""
-
-    def __init__(self, failures: int) -> None:
-        super().__init__()
-        self.failures = failures
-
-    async def send(
-        self,
-        to: str,
-        body: str,
-        *,
-        status_callback: str | None = None,
-        validity_period_s: int | None = None,
-    ) -> ProviderReceipt:
-        if self.failures:
-            self.failures -= 1
-            raise SmsSendError("twilio refused (503)", code=20503, http_status=503)
-        return await super().send(
-            to, body, status_callback=status_callback, validity_period_s=validity_period_s
-        )
 
 
 class TestWhenTheGatewayFails:

@@ -7,8 +7,7 @@ import asyncio
 import dataclasses
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -28,49 +27,13 @@ from service.composition import build_runtime
 from service.db.models import AuditEntry, OutboundMessage, Participant
 from service.jobs.dispatcher import Dispatcher
 from service.jobs.worker import run_worker
-from service.ports import ManualClock, ProviderReceipt, SystemClock
+from service.ports import ManualClock, SystemClock
 from service.runtime import Runtime
 from service.settings import Settings
+from tests.fakes.gateways import RecordingGateway
 
 ADMIN = Actor(kind="staff", label="staff:test@uandes.cl", role=Role.ADMIN)
 PHONE = "+56961234567"
-
-
-@dataclass
-class Sent:
-    to: str
-    body: str
-    status_callback: str | None
-    validity_period_s: int | None
-
-
-class RecordingGateway:
-    """Accepts everything, remembers it, and can be slow (to make sends overlap)."""
-
-    name = "recording"
-
-    def __init__(self, delay_s: float = 0.0) -> None:
-        self.sent: list[Sent] = []
-        self.delay_s = delay_s
-
-    async def send(
-        self,
-        to: str,
-        body: str,
-        *,
-        status_callback: str | None = None,
-        validity_period_s: int | None = None,
-    ) -> ProviderReceipt:
-        if self.delay_s:
-            await asyncio.sleep(self.delay_s)
-        self.sent.append(Sent(to, body, status_callback, validity_period_s))
-        return ProviderReceipt(provider_id=f"SM{len(self.sent):032x}", status="accepted")
-
-    async def find_sent(self, to: str, body: str, since: datetime) -> ProviderReceipt | None:
-        return None
-
-    async def aclose(self) -> None:
-        pass
 
 
 @pytest.fixture

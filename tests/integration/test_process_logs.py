@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import SECRET
+from tests.conftest import SECRET, TEST_PASSWORD_HASH_COST
 
 # A number no other test uses: this test's rows are not truncated before it runs.
 PHONE = "+56961239876"
@@ -41,6 +41,7 @@ def _env(database_url: str, tmp_path: Path) -> dict[str, str]:
         LOG_FORMAT="json",
         DISPATCH_INTERVAL_SECONDS="1",
         SMS_RATE_PER_SECOND="0",
+        PASSWORD_HASH_COST=TEST_PASSWORD_HASH_COST,
         PYTHONUNBUFFERED="1",
     )
     return env

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,37 +13,18 @@ import pytest
 
 from service.actions.dispatch import dispatch_due
 from service.db.models import AuditEntry, OutboundMessage
-from service.ports import ManualClock, ProviderReceipt
+from service.ports import ManualClock
 from service.settings import Settings, load_settings
 from tests.conftest import SECRET
 from tests.fakes import TEST_AUTH_TOKEN, sign
+from tests.fakes.gateways import CAPTURED_STATUS_SID, SidGateway
 from tests.integration.helpers import Client, enrollment, staff_headers
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 # Twilio calls the public address; the service itself is reached as testserver.local.
 PUBLIC = "https://followup.example.cl"
 WEBHOOK = "/webhooks/twilio/status"
-SID = "SM9c1e6b0f2d3a4c5b6e7f8091a2b3c4d5"  # the captured callbacks' MessageSid
-
-
-class SidGateway:
-    """Accepts every message; the first gets the captured callbacks' sid."""
-
-    name = "twilio"
-
-    def __init__(self) -> None:
-        self.sent: list[str] = []
-
-    async def send(self, to: str, body: str, **_: Any) -> ProviderReceipt:
-        self.sent.append(to)
-        sid = SID if len(self.sent) == 1 else f"SM{len(self.sent):032x}"
-        return ProviderReceipt(provider_id=sid, status="accepted")
-
-    async def find_sent(self, to: str, body: str, since: datetime) -> ProviderReceipt | None:
-        return None
-
-    async def aclose(self) -> None:
-        pass
+SID = CAPTURED_STATUS_SID  # the captured callbacks' MessageSid
 
 
 @pytest.fixture

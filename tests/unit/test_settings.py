@@ -109,3 +109,22 @@ def test_log_settings_defaults() -> None:
         None,
     )
     assert load_settings({**GOOD, "LOG_FORMAT": "JSON"}).log_format == "json"
+
+
+def test_password_hash_cost_defaults_to_todays_and_is_bounded() -> None:
+    assert load_settings(GOOD).password_hash_cost == 14
+    assert load_settings({**GOOD, "PASSWORD_HASH_COST": "10"}).password_hash_cost == 10
+    for bad in ("9", "18", "fast", "12.5"):
+        with pytest.raises(ConfigError) as caught:
+            load_settings({**GOOD, "PASSWORD_HASH_COST": bad})
+        assert "PASSWORD_HASH_COST" in str(caught.value)
+
+
+def test_a_hash_keeps_its_own_cost() -> None:
+    from service.security import hash_password, verify_password
+
+    cheap, default = hash_password("correct-horse", 10), hash_password("correct-horse")
+    assert cheap.split("$")[1] == "1024" and default.split("$")[1] == "16384"
+    assert verify_password("correct-horse", cheap) and verify_password("correct-horse", default)
+    assert not verify_password("wrong-horse", cheap)
+    assert verify_password("correct-horse", hash_password("correct-horse", 17))

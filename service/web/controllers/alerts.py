@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from litestar import Controller, get, post
 from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.params import FromPath, Parameter
 
 from service.actions import alert_review as act
 from service.actions.actors import Actor
@@ -75,7 +75,7 @@ class AlertController(Controller):
         return [alert_out(rt, a, study_ids[a.participant_id]) for a in alerts]  # type: ignore[attr-defined]  # FK id attr
 
     @get("/{alert_id:int}", summary="One safety alert")
-    async def read(self, rt: Runtime, actor: Actor, alert_id: int) -> AlertOut:
+    async def read(self, rt: Runtime, actor: Actor, alert_id: FromPath[int]) -> AlertOut:
         alert = await act.visible_alert(actor, alert_id)
         return alert_out(rt, alert, (await _study_ids([alert]))[alert.participant_id])  # type: ignore[attr-defined]  # FK id attr
 
@@ -85,7 +85,7 @@ class AlertController(Controller):
         status_code=200,
     )
     async def acknowledge(
-        self, rt: Runtime, actor: Actor, alert_id: int, data: AcknowledgeIn
+        self, rt: Runtime, actor: Actor, alert_id: FromPath[int], data: AcknowledgeIn
     ) -> AlertOut:
         alert = await act.acknowledge_alert(rt, actor, alert_id, data.note)
         return alert_out(rt, alert, (await _study_ids([alert]))[alert.participant_id])  # type: ignore[attr-defined]  # FK id attr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import msgspec
 from litestar import Controller, get
 from litestar.di import Provide
+from litestar.params import FromPath
 
 from service.actions.access import participant_for
 from service.actions.actors import Actor
@@ -20,7 +21,7 @@ class CheckinRecordController(Controller):
     security = [{"bearer": []}]
 
     @get("/", summary="All check-in versions of a participant, newest first")
-    async def list_checkins(self, actor: Actor, study_id: str) -> list[CheckinRecordOut]:
+    async def list_checkins(self, actor: Actor, study_id: FromPath[str]) -> list[CheckinRecordOut]:
         participant = await participant_for(actor, study_id)
         return [
             msgspec.convert(record, CheckinRecordOut, from_attributes=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from litestar import Controller, Request, Response, get
 from litestar.di import Provide
 from litestar.params import Parameter
@@ -37,7 +39,7 @@ class OdmController(Controller):
         self,
         request: Request,
         actor: Actor,
-        since: str | None = Parameter(default=None, description="a previous FileOID"),
+        since: Annotated[str | None, Parameter(description="a previous FileOID")] = None,
     ) -> Stream:
         export = await start_odm_export(runtime_of(request), actor, since)
         return Stream(

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, get, post
 from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.params import FromPath, Parameter
 
 from service.actions.actors import Actor
 from service.actions.inbox import close_item, inbox_items
@@ -63,13 +63,13 @@ class InboxController(Controller):
     async def list_items(
         self,
         actor: Actor,
-        status: Annotated[str, Parameter(default="open", pattern="^(open|closed|all)$")],
+        status: Annotated[str, Parameter(pattern="^(open|closed|all)$")] = "open",
     ) -> list[InboxItemOut]:
         return [_out(item) for item in await inbox_items(actor, status)]
 
     @post("/{item_id:int}/close", summary="Mark a queue item handled", status_code=200)
     async def close(
-        self, rt: Runtime, actor: Actor, item_id: int, data: CloseIn | None = None
+        self, rt: Runtime, actor: Actor, item_id: FromPath[int], data: CloseIn | None = None
     ) -> InboxItemOut:
         item = await close_item(rt, actor, item_id, data.note if data else None)
         return _out(item)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from litestar import Controller, get
 from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.params import FromPath, Parameter
 
 from service.actions.access import participant_for
 from service.actions.actors import Actor
@@ -31,8 +31,8 @@ class ParticipantMessagesController(Controller):
         self,
         rt: Runtime,
         actor: Actor,
-        study_id: str,
-        include_cancelled: Annotated[bool, Parameter(default=False)] = False,
+        study_id: FromPath[str],
+        include_cancelled: Annotated[bool, Parameter()] = False,
     ) -> list[MessageView]:
         participant = await participant_for(actor, study_id)
         return await participant_messages(rt, participant, include_cancelled=include_cancelled)

@@ -7,7 +7,7 @@ from typing import Annotated
 import msgspec
 from litestar import Controller, Response, get, patch, post, put
 from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.params import FromPath, Parameter
 
 from service.actions import participants as act
 from service.actions.access import participant_for, scoped_participants
@@ -28,7 +28,7 @@ from service.web.schemas import (
     WithdrawIn,
 )
 
-Lang = Annotated[str, Parameter(default="es", pattern="^(es|en)$")]
+Lang = Annotated[str, Parameter(pattern="^(es|en)$")]
 
 
 class ParticipantController(Controller):
@@ -60,12 +60,12 @@ class ParticipantController(Controller):
         return [participant_out(p) for p in await query.order_by("study_id")]
 
     @get("/{study_id:str}", summary="One participant")
-    async def read(self, actor: Actor, study_id: str) -> ParticipantOut:
+    async def read(self, actor: Actor, study_id: FromPath[str]) -> ParticipantOut:
         return participant_out(await participant_for(actor, study_id))
 
     @patch("/{study_id:str}", summary="Change contact details and preferences")
     async def update(
-        self, rt: Runtime, actor: Actor, study_id: str, data: ParticipantPatch
+        self, rt: Runtime, actor: Actor, study_id: FromPath[str], data: ParticipantPatch
     ) -> ParticipantOut:
         changes = {
             k: v
@@ -77,7 +77,12 @@ class ParticipantController(Controller):
 
     @post("/{study_id:str}/infusions", summary="Record an actual infusion date", status_code=201)
     async def record_infusion(
-        self, rt: Runtime, actor: Actor, study_id: str, data: InfusionIn, lang: Lang
+        self,
+        rt: Runtime,
+        actor: Actor,
+        study_id: FromPath[str],
+        data: InfusionIn,
+        lang: Lang = "es",
     ) -> CalendarOut:
         participant = await act.record_infusion(
             rt, actor, study_id, data.number, data.date, data.reason
@@ -86,7 +91,12 @@ class ParticipantController(Controller):
 
     @put("/{study_id:str}/visits/{visit_code:str}", summary="Record what happened at a visit")
     async def record_visit(
-        self, rt: Runtime, actor: Actor, study_id: str, visit_code: str, data: VisitOutcomeIn
+        self,
+        rt: Runtime,
+        actor: Actor,
+        study_id: FromPath[str],
+        visit_code: FromPath[str],
+        data: VisitOutcomeIn,
     ) -> VisitOutcomeOut:
         outcome = await act.record_visit_outcome(
             rt, actor, study_id, visit_code, data.status, data.date, data.reason
@@ -103,13 +113,15 @@ class ParticipantController(Controller):
         "/{study_id:str}/withdraw", summary="End follow-up; nothing more is sent", status_code=200
     )
     async def withdraw(
-        self, rt: Runtime, actor: Actor, study_id: str, data: WithdrawIn | None = None
+        self, rt: Runtime, actor: Actor, study_id: FromPath[str], data: WithdrawIn | None = None
     ) -> ParticipantOut:
         reason = data.reason if data else None
         return participant_out(await act.withdraw(rt, actor, study_id, reason))
 
     @get("/{study_id:str}/calendar", summary="Visit calendar with windows and statuses")
-    async def calendar(self, rt: Runtime, actor: Actor, study_id: str, lang: Lang) -> CalendarOut:
+    async def calendar(
+        self, rt: Runtime, actor: Actor, study_id: FromPath[str], lang: Lang = "es"
+    ) -> CalendarOut:
         participant = await participant_for(actor, study_id)
         return calendar_out(rt, participant, await calendar_with_status(rt, participant), lang)
 
@@ -119,7 +131,7 @@ class ParticipantController(Controller):
         media_type="text/calendar",
     )
     async def calendar_ics(
-        self, rt: Runtime, actor: Actor, study_id: str, lang: Lang
+        self, rt: Runtime, actor: Actor, study_id: FromPath[str], lang: Lang = "es"
     ) -> Response[bytes]:
         participant = await participant_for(actor, study_id)
         rows = await calendar_with_status(rt, participant)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import msgspec
 from litestar import Controller, post
 from litestar.di import Provide
+from litestar.params import FromPath
 
 from service.actions.access import participant_for
 from service.actions.actors import Actor
@@ -29,7 +30,9 @@ class ParticipantSessionController(Controller):
         summary="End the participant's app sessions; the app asks for a new SMS code",
         status_code=200,
     )
-    async def revoke(self, rt: Runtime, actor: Actor, study_id: str) -> SessionsRevokedOut:
+    async def revoke(
+        self, rt: Runtime, actor: Actor, study_id: FromPath[str]
+    ) -> SessionsRevokedOut:
         if not actor.can_write:
             raise Forbidden("this role may read but not change participants")
         participant = await participant_for(actor, study_id)

@@ -7,6 +7,7 @@ from typing import Any
 import msgspec
 from litestar import Controller, Request, get, post, put
 from litestar.di import Provide
+from litestar.params import FromPath
 
 from service.actions.actors import Actor
 from service.actions.auth import login
@@ -46,5 +47,7 @@ class SiteController(Controller):
         return [_site_out(s) for s in sites if actor.can_see_site(s.code)]
 
     @put("/{code:str}/on-call", summary="Set the numbers that receive safety alerts (admin)")
-    async def on_call(self, rt: Runtime, actor: Actor, code: str, data: OnCallIn) -> SiteOut:
+    async def on_call(
+        self, rt: Runtime, actor: Actor, code: FromPath[str], data: OnCallIn
+    ) -> SiteOut:
         return _site_out(await set_on_call(rt, actor, code, data.primary, data.backup))
