@@ -3,7 +3,7 @@
 Why it is shaped like this:
 
 * **Same record whatever the channel.** The SMS conversation and the app both call
-  :func:`submit_checkin` with domain answers; the row differs only in ``channel``
+  :func:`submit` with domain answers; the row differs only in ``channel``
   and ``raw_texts`` (the SMS replies verbatim, or the app's JSON body).
 * **Append-only.** A correction is version N+1 of the same ``checkin_key``; earlier
   versions are never touched. An *identical* resubmission (an app retry after a lost
@@ -67,10 +67,8 @@ __all__ = [
     "due_checkins",
     "enqueue_advice",
     "recently_expired_checkins",
-    "store_checkin",
     "store_submission",
     "submit",
-    "submit_checkin",
 ]
 
 log = logging.getLogger("service.checkins")
@@ -335,43 +333,3 @@ async def submit(rt: Runtime, participant: Participant, sub: CheckinSubmission) 
                 type(exc).__name__,
             )
     return result
-
-
-async def store_checkin(
-    rt: Runtime,
-    participant: Participant,
-    *,
-    checkin_key: str,
-    questionnaire: str,
-    channel: Channel | str,
-    answers: SymptomAnswers | PregnancyAnswer,
-    raw_texts: list[str],
-    late: bool,
-    actor_label: str,
-    complete: bool | None = None,
-) -> tuple[CheckInResult, PendingNotice | None]:
-    """:func:`store_submission` with the submission's fields as keywords."""
-    sub = CheckinSubmission(
-        checkin_key, questionnaire, channel, answers, raw_texts, late, actor_label, complete
-    )
-    return await store_submission(rt, participant, sub)
-
-
-async def submit_checkin(
-    rt: Runtime,
-    participant: Participant,
-    *,
-    checkin_key: str,
-    questionnaire: str,
-    channel: Channel | str,
-    answers: SymptomAnswers | PregnancyAnswer,
-    raw_texts: list[str],
-    late: bool,
-    actor_label: str,
-    complete: bool | None = None,
-) -> CheckInResult:
-    """:func:`submit` with the submission's fields as keywords."""
-    sub = CheckinSubmission(
-        checkin_key, questionnaire, channel, answers, raw_texts, late, actor_label, complete
-    )
-    return await submit(rt, participant, sub)

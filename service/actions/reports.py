@@ -23,7 +23,7 @@ import hashlib
 from datetime import datetime, timedelta
 from typing import Final
 
-from service.actions.checkins import enqueue_advice, store_checkin
+from service.actions.checkins import CheckinSubmission, enqueue_advice, store_submission
 from service.db.models import Conversation, InboundMessage, OutboundMessage, Participant
 from service.domain.conversation import ConversationState, Outgoing, advance, start_conversation
 from service.domain.protocol import Questionnaire
@@ -84,17 +84,19 @@ async def store_sms_report(
     for questionnaire, answers, complete in parts:
         if answers is None:
             continue
-        result, notice = await store_checkin(
+        result, notice = await store_submission(
             rt,
             participant,
-            checkin_key=f"report:{questionnaire.value}:{message_sid}",
-            questionnaire=questionnaire.value,
-            channel="sms",
-            answers=answers,
-            raw_texts=[body],
-            late=False,
-            actor_label=f"participant:{participant.study_id}",
-            complete=complete,  # an unrated symptom: the team asks how bad it is
+            CheckinSubmission(
+                checkin_key=f"report:{questionnaire.value}:{message_sid}",
+                questionnaire=questionnaire.value,
+                channel="sms",
+                answers=answers,
+                raw_texts=[body],
+                late=False,
+                actor_label=f"participant:{participant.study_id}",
+                complete=complete,  # an unrated symptom: the team asks how bad it is
+            ),
         )
         alerted = alerted or (notice is not None and notice.row is not None)
         if result.advice:

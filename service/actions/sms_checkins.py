@@ -9,7 +9,7 @@ wakes the outbox after the commit.
 
 from __future__ import annotations
 
-from service.actions.checkins import enqueue_advice, store_checkin
+from service.actions.checkins import CheckinSubmission, enqueue_advice, store_submission
 from service.actions.errors import Conflict
 from service.db.models import InboundMessage, InboxItem, OutboundMessage, Participant
 from service.domain.conversation import PregnancyAnswer, SymptomAnswers
@@ -32,17 +32,19 @@ async def store_sms_checkin(
     """Store the check-in and its alert; queue the advice. Returns the advice row (or
     None) and whether an on-call SMS row was queued."""
     try:
-        result, notice = await store_checkin(
+        result, notice = await store_submission(
             rt,
             participant,
-            checkin_key=key,
-            questionnaire=questionnaire,
-            channel="sms",
-            answers=answers,
-            raw_texts=raw_texts,
-            late=late,
-            actor_label=f"participant:{participant.study_id}",
-            complete=complete,
+            CheckinSubmission(
+                checkin_key=key,
+                questionnaire=questionnaire,
+                channel="sms",
+                answers=answers,
+                raw_texts=raw_texts,
+                late=late,
+                actor_label=f"participant:{participant.study_id}",
+                complete=complete,
+            ),
         )
     except Conflict:  # the app changed this check-in at this very moment: people decide
         await InboxItem.create(

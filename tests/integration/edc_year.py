@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from service.actions.auth import add_api_key
-from service.actions.checkins import submit_checkin
+from service.actions.checkins import CheckinSubmission, submit
 from service.db.models import InboundMessage, OutboundMessage, Participant
 from service.domain.checkin_answers import (
     PregnancyAnswer,
@@ -37,16 +37,18 @@ async def checkin(
     channel: str = "app",
     raw: list[str] | None = None,
 ) -> None:
-    await submit_checkin(
+    await submit(
         rt,
         participant,
-        checkin_key=key,
-        questionnaire="pregnancy" if isinstance(answers, PregnancyAnswer) else "symptoms",
-        channel=channel,
-        answers=answers,
-        raw_texts=raw or [],
-        late=False,
-        actor_label=f"participant:{participant.study_id}",
+        CheckinSubmission(
+            checkin_key=key,
+            questionnaire="pregnancy" if isinstance(answers, PregnancyAnswer) else "symptoms",
+            channel=channel,
+            answers=answers,
+            raw_texts=raw or [],
+            late=False,
+            actor_label=f"participant:{participant.study_id}",
+        ),
     )
 
 

@@ -13,10 +13,11 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from service.actions import checkins
 from service.actions.alert_escalation import backfill_notified, escalate_overdue_alerts
 from service.actions.alert_text import alert_summary
 from service.actions.alerts import raise_alert
-from service.actions.checkins import CheckInResult, submit_checkin
+from service.actions.checkins import CheckInResult, CheckinSubmission
 from service.actions.dispatch import dispatch_due
 from service.adapters.console_sms import ConsoleSmsGateway
 from service.adapters.twilio_sms import TwilioSmsGateway
@@ -62,16 +63,18 @@ async def submit(
     key: str = KEY,
     raw: tuple[str, ...] = ("{}",),
 ) -> CheckInResult:
-    result = await submit_checkin(
+    result = await checkins.submit(
         rt,
         participant,
-        checkin_key=key,
-        questionnaire="pregnancy" if isinstance(answers, PregnancyAnswer) else "symptoms",
-        channel="app",
-        answers=answers,
-        raw_texts=list(raw),
-        late=False,
-        actor_label=f"participant:{participant.study_id}",
+        CheckinSubmission(
+            checkin_key=key,
+            questionnaire="pregnancy" if isinstance(answers, PregnancyAnswer) else "symptoms",
+            channel="app",
+            answers=answers,
+            raw_texts=list(raw),
+            late=False,
+            actor_label=f"participant:{participant.study_id}",
+        ),
     )
     await deliver(rt)
     return result

@@ -7,14 +7,15 @@ from datetime import timedelta
 
 import pytest
 
+from service.actions import checkins
 from service.actions.checkins import (
     CheckInResult,
+    CheckinSubmission,
     advise_participant,
     answers_to_dict,
     checkin_key_for,
     due_checkins,
     recently_expired_checkins,
-    submit_checkin,
 )
 from service.actions.dispatch import dispatch_due
 from service.actions.errors import FieldInvalid
@@ -71,17 +72,19 @@ async def submit(
     complete: bool | None = None,
 ) -> CheckInResult:
     questionnaire = "pregnancy" if isinstance(answers, PregnancyAnswer) else "symptoms"
-    return await submit_checkin(
+    return await checkins.submit(
         rt,
         participant,
-        checkin_key=key,
-        questionnaire=questionnaire,
-        channel=channel,
-        answers=answers,
-        raw_texts=raw if raw is not None else [],
-        late=late,
-        actor_label=f"participant:{participant.study_id}",
-        complete=complete,
+        CheckinSubmission(
+            checkin_key=key,
+            questionnaire=questionnaire,
+            channel=channel,
+            answers=answers,
+            raw_texts=raw if raw is not None else [],
+            late=late,
+            actor_label=f"participant:{participant.study_id}",
+            complete=complete,
+        ),
     )
 
 
@@ -209,16 +212,18 @@ async def test_refused_answers_store_nothing(
     field: str,
 ) -> None:
     with pytest.raises(FieldInvalid) as refused:
-        await submit_checkin(
+        await checkins.submit(
             rt,
             participant,
-            checkin_key=WEEKLY,
-            questionnaire=questionnaire,
-            channel="app",
-            answers=answers,
-            raw_texts=[],
-            late=False,
-            actor_label="participant:MSC-001",
+            CheckinSubmission(
+                checkin_key=WEEKLY,
+                questionnaire=questionnaire,
+                channel="app",
+                answers=answers,
+                raw_texts=[],
+                late=False,
+                actor_label="participant:MSC-001",
+            ),
         )
     assert refused.value.field == field
     assert await CheckIn.all().count() == 0

@@ -3,7 +3,7 @@
 There is no study id anywhere in these paths: every route reads the participant
 from the bearer token, so a token can open its owner's data and nothing else (a
 staff route refuses a participant token with 403, ``provide_staff``). App
-check-ins go through the same ``submit_checkin`` as SMS conversations, so they
+check-ins go through the same ``checkins.submit`` as SMS conversations, so they
 become the same records, judged by the same safety rules, with channel ``app``.
 """
 
@@ -122,7 +122,7 @@ async def _key_and_lateness(
 
 def _symptom_answers(data: SymptomsCheckinIn) -> SymptomAnswers:
     """The app's body as domain answers; codes, duplicates and temperatures are
-    checked by ``submit_checkin`` exactly as for SMS answers."""
+    checked by ``checkins.submit`` exactly as for SMS answers."""
     return SymptomAnswers(
         symptoms=tuple(
             ReportedSymptom(item.code, Severity(item.severity), item.temperature_c)
@@ -211,16 +211,18 @@ async def _submit(
     answers: SymptomAnswers | PregnancyAnswer,
     late: bool,
 ) -> CheckinResultOut:
-    result = await checkin_actions.submit_checkin(
+    result = await checkin_actions.submit(
         rt,
         participant,
-        checkin_key=checkin_key,
-        questionnaire=questionnaire,
-        channel="app",
-        answers=answers,
-        raw_texts=[msgspec.json.encode(data).decode()],
-        late=late,
-        actor_label=f"participant:{participant.study_id}",
+        checkin_actions.CheckinSubmission(
+            checkin_key=checkin_key,
+            questionnaire=questionnaire,
+            channel="app",
+            answers=answers,
+            raw_texts=[msgspec.json.encode(data).decode()],
+            late=late,
+            actor_label=f"participant:{participant.study_id}",
+        ),
     )
     advice = None
     if result.advice:
