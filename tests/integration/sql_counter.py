@@ -40,7 +40,9 @@ class _Collector(logging.Handler):
         text = str(record.msg)
         if text.startswith(_NOT_STATEMENTS):
             return
-        self.into.statements.append(text)
+        # "%s: %s" % (query, values): keep the query, never the values.
+        args = record.args if isinstance(record.args, tuple) else ()
+        self.into.statements.append(str(args[0]) if args and "%s" in text else text)
 
 
 @asynccontextmanager
