@@ -20,6 +20,7 @@ from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.htmx import HTMXPlugin
 from tortoise.exceptions import ValidationError
 
 from service.actions.edc_mapping import edc_mapping
@@ -46,6 +47,8 @@ from service.web.controllers.participants import ParticipantController
 from service.web.controllers.sessions import ParticipantSessionController
 from service.web.controllers.staff import AuthController, SiteController
 from service.web.controllers.webhooks import TwilioWebhookController
+from service.web.dashboard import dashboard_router
+from service.web.dashboard.render import template_config
 from service.web.errors import (
     action_error_handler,
     http_error_handler,
@@ -105,7 +108,10 @@ def create_app(
             OdmController,
             EdcStatusController,
             MetricsController,
+            dashboard_router(),
         ],
+        template_config=template_config(),
+        plugins=[HTMXPlugin()],
         lifespan=[lifespan],
         dependencies={"rt": Provide(provide_runtime)},
         exception_handlers={
