@@ -112,8 +112,18 @@ async def end_session(rt: Runtime, token: str) -> bool:
     return True
 
 
-async def set_session_locale(rt: Runtime, token: str, locale: str) -> None:
+async def set_session_locale(rt: Runtime, token: str, locale: str, *, email: str) -> None:
     """Remember the language the person chose (``?lang=``) for the rest of the session."""
-    await StaffSession.filter(token_hash=_hash(rt, token), revoked_at=None).update(
-        locale=normal_locale(locale)
-    )
+    async with in_transaction():
+        changed = await StaffSession.filter(token_hash=_hash(rt, token), revoked_at=None).update(
+            locale=normal_locale(locale)
+        )
+        if changed:
+            await audit(
+                at=rt.clock.now(),
+                actor=f"staff:{email}",
+                action="dashboard.session.locale",
+                entity="staff_user",
+                entity_id=email,
+                changes={"locale": normal_locale(locale)},
+            )

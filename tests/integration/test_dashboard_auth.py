@@ -312,3 +312,33 @@ async def test_a_post_into_an_ended_session_is_403(probe: Client, clock: ManualC
     refused = await probe.post("/dashboard/probe", data={"csrf_token": login.csrf_token})
     assert refused.status_code == 403
     assert await AuditEntry.filter(action="probe").count() == 0
+
+
+async def test_a_crafted_login_form_is_refused_before_any_check(client: Client) -> None:
+    await add_staff_user(client.app.state.runtime, EMAIL, "coordinator", ["CUA"], PASSWORD)
+    audits = await AuditEntry.all().count()
+    response = await _post_login(client, role="admin")
+    assert response.status_code == 400  # type: ignore[attr-defined]
+    assert "text/html" in response.headers["content-type"]  # type: ignore[attr-defined]
+    assert await LoginAttempt.all().count() == 0 and await AuditEntry.all().count() == audits
+
+
+async def test_htmx_requests_without_a_session_are_sent_to_sign_in(client: Client) -> None:
+    response = await client.get(
+        "/dashboard",
+        headers={
+            "HX-Request": "true",
+            "HX-Current-URL": "http://testserver.local/dashboard/alerts",
+        },
+        follow_redirects=False,
+    )
+    assert response.status_code == 204
+    assert response.headers["hx-redirect"] == "/dashboard/login?next=/dashboard/alerts"
+
+
+async def test_a_language_change_is_audited(client: Client) -> None:
+    await dashboard_login(client, EMAIL, "coordinator", ["CUA"])
+    await client.get("/dashboard?lang=en")
+    await client.get("/dashboard?lang=en")  # already English: nothing to write
+    entry = await AuditEntry.get(action="dashboard.session.locale")
+    assert entry.actor == f"staff:{EMAIL}" and entry.changes == {"locale": "en"}

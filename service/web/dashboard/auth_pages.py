@@ -20,6 +20,7 @@ from service.runtime import Runtime
 from service.security import new_secret
 from service.web.dashboard.csrf import PRESESSION_COOKIE, SESSION_COOKIE, presession_token
 from service.web.dashboard.errors import LANG_COOKIE, visitor_locale
+from service.web.dashboard.forms import read_form
 from service.web.dashboard.render import N_, render_public
 from service.web.dashboard.session import safe_next
 
@@ -91,10 +92,10 @@ class DashboardAuthController(Controller):
 
     @post("/dashboard/login", status_code=303)
     async def login(self, rt: Runtime, request: Request[Any, Any, Any]) -> Response[Any]:
-        form = await request.form()
-        email = str(form.get("email") or "").strip()[:FIELD_MAX]
-        password = str(form.get("password") or "")
-        next_path = safe_next(str(form.get("next") or ""))
+        form = await read_form(request, ("email", "password", "next"))
+        email = form["email"].strip()[:FIELD_MAX]
+        password = form["password"]
+        next_path = safe_next(form["next"])
         nonce = request.cookies.get(PRESESSION_COOKIE, "")
         errors: dict[str, str] = {}
         if not email:

@@ -9,6 +9,7 @@ API keeps its JSON errors.
 from __future__ import annotations
 
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
@@ -52,7 +53,13 @@ def error_page(request: Request[Any, Any, Any], status_code: int) -> Response[An
     )
 
 
-def sign_in_required(_: Request[Any, Any, Any], exc: SignInRequired) -> Response[Any]:
+def sign_in_required(request: Request[Any, Any, Any], exc: SignInRequired) -> Response[Any]:
+    """A 303 to the sign-in form; for an htmx request (a poll, a partial) an
+    ``HX-Redirect`` instead, so the login page is not swapped into a table cell."""
+    if request.headers.get("hx-request") == "true":
+        page = urlsplit(request.headers.get("hx-current-url", ""))
+        back = page.path + (f"?{page.query}" if page.query else "") or exc.next_path
+        return Response(b"", status_code=204, headers={"HX-Redirect": login_url(back)})
     return Redirect(login_url(exc.next_path), status_code=303)
 
 

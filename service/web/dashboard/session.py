@@ -79,7 +79,7 @@ async def provide_viewer(request: Request[Any, Any, Any]) -> Viewer:
     locale = found.locale
     wanted = request.query_params.get("lang")
     if wanted in LOCALES and wanted != locale:
-        await set_session_locale(rt, token, wanted)
+        await set_session_locale(rt, token, wanted, email=found.email)
         locale = wanted
     return Viewer(
         actor=found.actor,
