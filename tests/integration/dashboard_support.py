@@ -42,16 +42,17 @@ async def dashboard_login(
     sites: list[str] | None = None,
     *,
     create: bool = True,
+    password: str = PASSWORD,
 ) -> DashboardLogin:
     if create:
         rt = client.app.state.runtime
         default = ["CUA"] if role == "coordinator" else []
-        await add_staff_user(rt, email, role, sites if sites is not None else default, PASSWORD)
+        await add_staff_user(rt, email, role, sites if sites is not None else default, password)
     form = await client.get("/dashboard/login")
     assert form.status_code == 200, form.text
     response = await client.post(
         "/dashboard/login",
-        data={"email": email, "password": PASSWORD, "csrf_token": csrf_from(form.text)},
+        data={"email": email, "password": password, "csrf_token": csrf_from(form.text)},
         follow_redirects=False,
     )
     assert response.status_code == 303, response.text
