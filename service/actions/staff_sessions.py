@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Final
 
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from service.actions.actors import Actor
@@ -29,6 +30,9 @@ from service.security import keyed_hash, new_secret
 LOCALES: Final = ("es", "en")
 DEFAULT_LOCALE: Final = "es"
 TOUCH_EVERY: Final = timedelta(minutes=1)
+# Ended sessions are kept a day for whoever looks into a sign-in, then deleted (the
+# audit log keeps the start and the end).
+RETENTION: Final = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,3 +131,13 @@ async def set_session_locale(rt: Runtime, token: str, locale: str, *, email: str
                 entity_id=email,
                 changes={"locale": normal_locale(locale)},
             )
+
+
+async def purge_ended_sessions(rt: Runtime) -> int:
+    """Delete sessions past their lifetime, idle or revoked for over ``RETENTION``."""
+    now = rt.clock.now()
+    idle = timedelta(minutes=rt.settings.dashboard_idle_minutes)
+    cutoff = now - RETENTION
+    return await StaffSession.filter(
+        Q(expires_at__lt=cutoff) | Q(revoked_at__lt=cutoff) | Q(last_seen_at__lt=cutoff - idle)
+    ).delete()

@@ -14,6 +14,7 @@ from litestar.testing import AsyncTestClient
 
 from service.actions.auth import add_staff_user, set_staff_active
 from service.actions.login_throttle import ACCOUNT_MAX_FAILURES
+from service.actions.staff_sessions import end_session, purge_ended_sessions
 from service.db.audit import audit
 from service.db.models import AuditEntry, LoginAttempt, StaffSession
 from service.ports import ManualClock
@@ -342,3 +343,33 @@ async def test_a_language_change_is_audited(client: Client) -> None:
     await client.get("/dashboard?lang=en")  # already English: nothing to write
     entry = await AuditEntry.get(action="dashboard.session.locale")
     assert entry.actor == f"staff:{EMAIL}" and entry.changes == {"locale": "en"}
+
+
+async def test_signing_in_again_ends_the_previous_session(client: Client) -> None:
+    first = await dashboard_login(client, EMAIL, "coordinator", ["CUA"])
+    await dashboard_login(client, "eva@example.org")  # the next person, same browser
+    assert await StaffSession.filter(revoked_at=None).count() == 1
+    assert await AuditEntry.filter(action="dashboard.session.end").count() == 1
+    client.cookies.clear()
+    client.cookies.set(SESSION_COOKIE, first.cookies[SESSION_COOKIE])
+    assert (await client.get("/dashboard", follow_redirects=False)).status_code == 303
+
+
+async def test_pages_cannot_be_framed_or_cached(client: Client) -> None:
+    await dashboard_login(client, EMAIL, "coordinator", ["CUA"])
+    page = await client.get("/dashboard")
+    assert page.headers["x-frame-options"] == "DENY"
+    assert page.headers["content-security-policy"] == "frame-ancestors 'none'"
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert page.headers["cache-control"] == "no-store"
+
+
+async def test_ended_sessions_are_purged_after_a_day(client: Client, clock: ManualClock) -> None:
+    login = await dashboard_login(client, EMAIL, "coordinator", ["CUA"])
+    await dashboard_login(client, "eva@example.org", "coordinator", ["CUA"])  # stays open
+    rt = client.app.state.runtime
+    await end_session(rt, login.cookies[SESSION_COOKIE])
+    assert await purge_ended_sessions(rt) == 0
+    clock.advance(hours=25)
+    assert await purge_ended_sessions(rt) == 2  # one revoked, one idle for a day
+    assert await StaffSession.all().count() == 0

@@ -7,7 +7,10 @@ guard on every unsafe request, HTML error pages, and no place in the OpenAPI sch
 
 from __future__ import annotations
 
+from typing import Final
+
 from litestar import Router
+from litestar.datastructures import ResponseHeader
 from litestar.di import Provide
 
 from service.web.dashboard.auth_pages import DashboardAuthController
@@ -17,6 +20,16 @@ from service.web.dashboard.overview import OverviewController
 from service.web.dashboard.session import provide_viewer
 
 DASHBOARD_HANDLERS: list[type] = [DashboardAuthController, OverviewController]
+
+# No page of the dashboard may be framed (clickjacking a form), sniffed into another
+# type, or leak its URL (study ids) to another site. No script policy here: pages load
+# only /static scripts anyway, and the browser tests inject axe-core.
+SECURITY_HEADERS: Final = [
+    ResponseHeader(name="X-Frame-Options", value="DENY"),
+    ResponseHeader(name="Content-Security-Policy", value="frame-ancestors 'none'"),
+    ResponseHeader(name="X-Content-Type-Options", value="nosniff"),
+    ResponseHeader(name="Referrer-Policy", value="same-origin"),
+]
 
 
 def dashboard_router(*extra: type) -> Router:
@@ -28,4 +41,5 @@ def dashboard_router(*extra: type) -> Router:
         guards=[csrf_guard],
         exception_handlers=DASHBOARD_EXCEPTION_HANDLERS,
         include_in_schema=False,
+        response_headers=SECURITY_HEADERS,
     )

@@ -15,7 +15,7 @@ from litestar.response import Redirect, Template
 
 from service.actions.auth import BadCredentials, authenticate_staff
 from service.actions.login_throttle import LoginThrottled
-from service.actions.staff_sessions import end_session, signed_in, start_session
+from service.actions.staff_sessions import end_session, start_session
 from service.runtime import Runtime
 from service.security import new_secret
 from service.web.dashboard.csrf import PRESESSION_COOKIE, SESSION_COOKIE, presession_token
@@ -79,9 +79,8 @@ class DashboardAuthController(Controller):
 
     @get("/dashboard/login")
     async def login_form(self, rt: Runtime, request: Request[Any, Any, Any]) -> Response[Any]:
-        session = request.cookies.get(SESSION_COOKIE, "")
-        if session and await signed_in(rt, session) is not None:
-            return Redirect(safe_next(request.query_params.get("next")), status_code=303)
+        # Shown even to someone signed in: on a shared clinic computer the next person
+        # signs in over the previous session, which the POST then ends.
         nonce = request.cookies.get(PRESESSION_COOKIE) or new_secret()
         page = _login_page(rt, request, nonce)
         page.cookies.append(_cookie(rt, request, PRESESSION_COOKIE, nonce))
@@ -131,6 +130,9 @@ class DashboardAuthController(Controller):
                 email=email,
                 next=next_path,
             )
+        previous = request.cookies.get(SESSION_COOKIE, "")
+        if previous:  # whoever was signed in on this browser is signed out first
+            await end_session(rt, previous)
         token = await start_session(rt, user, visitor_locale(request))
         return Redirect(
             next_path, status_code=303, cookies=[_cookie(rt, request, SESSION_COOKIE, token)]
