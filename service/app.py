@@ -18,7 +18,6 @@ from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from tortoise.exceptions import ValidationError
 
@@ -55,6 +54,7 @@ from service.web.errors import (
 from service.web.input_guard import InputGuard
 from service.web.openapi_truth import tell_the_truth
 from service.web.request_id import with_request_id
+from service.web.static_files import static_files_router, swagger_render_plugin
 
 log = logging.getLogger("service.app")
 
@@ -105,6 +105,7 @@ def create_app(
             OdmController,
             EdcStatusController,
             MetricsController,
+            static_files_router(),
         ],
         lifespan=[lifespan],
         dependencies={"rt": Provide(provide_runtime)},
@@ -126,7 +127,7 @@ def create_app(
                 "MSC-ROLE trial. Staff authenticate with POST /api/v1/auth/token."
             ),
             path="/schema",
-            render_plugins=[SwaggerRenderPlugin()],
+            render_plugins=[swagger_render_plugin()],  # its assets from /static, not a CDN
             components=Components(
                 security_schemes={
                     "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="opaque")
