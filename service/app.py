@@ -18,7 +18,6 @@ from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.htmx import HTMXPlugin
 from tortoise.exceptions import ValidationError
@@ -58,6 +57,7 @@ from service.web.errors import (
 from service.web.input_guard import InputGuard
 from service.web.openapi_truth import tell_the_truth
 from service.web.request_id import with_request_id
+from service.web.static_files import static_files_router, swagger_render_plugin
 
 log = logging.getLogger("service.app")
 
@@ -108,6 +108,7 @@ def create_app(
             OdmController,
             EdcStatusController,
             MetricsController,
+            static_files_router(),
             dashboard_router(),
         ],
         template_config=template_config(),
@@ -132,7 +133,7 @@ def create_app(
                 "MSC-ROLE trial. Staff authenticate with POST /api/v1/auth/token."
             ),
             path="/schema",
-            render_plugins=[SwaggerRenderPlugin()],
+            render_plugins=[swagger_render_plugin()],  # its assets from /static, not a CDN
             components=Components(
                 security_schemes={
                     "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="opaque")
