@@ -17,7 +17,7 @@ from service.runtime import Runtime
 from service.web.auth import provide_staff
 from service.web.ics import calendar_ics
 from service.web.presenters import calendar_out, participant_out
-from service.web.schemas import (
+from service.web.schemas.participants import (
     CalendarOut,
     EnrollIn,
     InfusionIn,

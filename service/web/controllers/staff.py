@@ -15,7 +15,7 @@ from service.actions.sites import set_on_call
 from service.db.queries import sites_by_code
 from service.runtime import Runtime
 from service.web.auth import provide_staff
-from service.web.schemas import OnCallIn, SiteOut, TokenRequest, TokenResponse
+from service.web.schemas.staff import OnCallIn, SiteOut, TokenRequest, TokenResponse
 
 
 def _site_out(site: object) -> SiteOut:
