@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from service.ports import ProviderReceipt, SmsGateway
+from service.ports import ProviderError, ProviderReceipt, SmsGateway
 
 __all__ = ["RateLimitedGateway"]
 
@@ -81,6 +81,9 @@ class RateLimitedGateway:
 
     async def find_sent(self, to: str, body: str, since: datetime) -> ProviderReceipt | None:
         return await self.inner.find_sent(to, body, since)
+
+    def explain_error(self, code: int | None) -> ProviderError:
+        return self.inner.explain_error(code)
 
     async def aclose(self) -> None:
         await self.inner.aclose()

@@ -17,14 +17,9 @@ import pytest
 
 from service.adapters.console_sms import ConsoleSmsGateway
 from service.adapters.rate_limit import RateLimitedGateway
-from service.adapters.twilio_sms import (
-    CONFIGURATION_CODES,
-    PERMANENT_CODES,
-    TRANSIENT_CODES,
-    TwilioSmsGateway,
-    is_permanent_error,
-)
-from service.ports import ProviderReceipt, SmsGateway, SmsSendError
+from service.adapters.twilio_errors import CODES, explain_twilio_error
+from service.adapters.twilio_sms import TwilioSmsGateway
+from service.ports import ProviderReceipt, SmsFailure, SmsGateway, SmsSendError
 from tests.fakes import (
     TEST_ACCOUNT_SID,
     TEST_AUTH_TOKEN,
@@ -313,13 +308,31 @@ async def test_twilio_error_messages_carry_no_phone_number(
     ],
 )
 def test_error_classification(code: int | None, permanent: bool) -> None:
-    assert is_permanent_error(code) is permanent
+    assert explain_twilio_error(code).failure.permanent is permanent
 
 
-def test_error_code_sets_do_not_overlap() -> None:
-    assert not PERMANENT_CODES & TRANSIENT_CODES
-    assert not PERMANENT_CODES & CONFIGURATION_CODES
-    assert not TRANSIENT_CODES & CONFIGURATION_CODES
+@pytest.mark.parametrize(
+    ("code", "failure"),
+    [
+        (21610, SmsFailure.OPTED_OUT),
+        (30004, SmsFailure.BLOCKED_NUMBER),
+        *[(code, SmsFailure.INVALID_NUMBER) for code in (21211, 21407, 21612, 21614, 30005, 30006)],
+        *[(code, SmsFailure.MESSAGE_REJECTED) for code in (21408, 21608, 30007)],
+        (20003, SmsFailure.ACCOUNT),
+        *[(code, SmsFailure.TRANSIENT) for code in (30003, 20503, 12345, None)],
+    ],
+)
+def test_error_codes_are_explained_in_neutral_classes(
+    code: int | None, failure: SmsFailure
+) -> None:
+    explained = explain_twilio_error(code)
+    assert (explained.code, explained.failure) == (code, failure) and explained.meaning
+    assert failure.blocks_number is (failure in {"opted_out", "blocked_number", "invalid_number"})
+
+
+async def test_every_gateway_explains_with_the_same_table(sms_gateway: SmsGateway) -> None:
+    for code in CODES:
+        assert sms_gateway.explain_error(code) == explain_twilio_error(code)
 
 
 # ---- Twilio: TWILIO_API_BASE_URL ------------------------------------------------------

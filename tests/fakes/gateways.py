@@ -16,7 +16,8 @@ from typing import Any
 
 from service.adapters.console_sms import ConsoleSmsGateway
 from service.adapters.rate_limit import RateLimitedGateway
-from service.ports import ProviderReceipt, SmsGateway, SmsSendError
+from service.adapters.twilio_errors import explain_twilio_error
+from service.ports import ProviderError, ProviderReceipt, SmsGateway, SmsSendError
 
 # The MessageSid of the captured status callbacks in tests/fixtures/twilio_status_*.json.
 CAPTURED_STATUS_SID = "SM9c1e6b0f2d3a4c5b6e7f8091a2b3c4d5"
@@ -66,6 +67,9 @@ class RecordingGateway:
     async def find_sent(self, to: str, body: str, since: datetime) -> ProviderReceipt | None:
         return None
 
+    def explain_error(self, code: int | None) -> ProviderError:
+        return explain_twilio_error(code)  # the codes tests use are Twilio's
+
     async def aclose(self) -> None:
         pass
 
@@ -85,6 +89,9 @@ class SidGateway:
 
     async def find_sent(self, to: str, body: str, since: datetime) -> ProviderReceipt | None:
         return None
+
+    def explain_error(self, code: int | None) -> ProviderError:
+        return explain_twilio_error(code)  # the codes tests use are Twilio's
 
     async def aclose(self) -> None:
         pass
@@ -134,6 +141,9 @@ class CrashingGateway:
 
     async def find_sent(self, to: str, body: str, since: datetime) -> ProviderReceipt | None:
         return await self.inner.find_sent(to, body, since)
+
+    def explain_error(self, code: int | None) -> ProviderError:
+        return self.inner.explain_error(code)
 
     async def aclose(self) -> None:
         pass
