@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import Any
 
 from service.adapters.console_sms import ConsoleSmsGateway
-from service.adapters.rate_limit import RateLimitedGateway
 from service.adapters.twilio_errors import explain_twilio_error
 from service.ports import ProviderError, ProviderReceipt, SmsGateway, SmsSendError
 
@@ -149,10 +148,23 @@ class CrashingGateway:
         pass
 
 
-class CallerClosedGateway(RateLimitedGateway):
+class CallerClosedGateway:
     """The Twilio gateway, closed by the test that opened it. The app's lifespan runs
     on the test client's own event loop and must not close an aiohttp session that
     belongs to the test's loop."""
+
+    def __init__(self, inner: SmsGateway) -> None:
+        self.inner = inner
+        self.name = inner.name
+
+    async def send(self, to: str, body: str, **kwargs: Any) -> ProviderReceipt:
+        return await self.inner.send(to, body, **kwargs)
+
+    async def find_sent(self, to: str, body: str, since: datetime) -> ProviderReceipt | None:
+        return await self.inner.find_sent(to, body, since)
+
+    def explain_error(self, code: int | None) -> ProviderError:
+        return self.inner.explain_error(code)
 
     async def aclose(self) -> None:
         pass
