@@ -147,5 +147,5 @@ def load_renderer(
     *,
     strict: bool = True,
 ) -> Renderer:
-    """The renderer the app factory hands to actions (see ``domain.text_render.Translator``)."""
+    """The renderer the app factory hands to actions (see ``ports.Translator``)."""
     return Renderer(load_translations(directory, languages, strict=strict))
