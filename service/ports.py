@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
 
@@ -23,11 +24,65 @@ class ProviderReceipt:
     sent_at: datetime | None = None
 
 
+class SmsFailure(StrEnum):
+    """What a provider's error code means for us, in no provider's words.
+
+    The gateway that owns the code decides (``SmsGateway.explain_error``); actions act
+    on the class only, and the dashboard translates these values for people:
+
+    * ``opted_out``: the person told the provider to stop (Twilio 21610). Nothing more
+      is sent to that number and the participant shows as opted out.
+    * ``blocked_number``: the recipient or the carrier blocks our messages (30004).
+    * ``invalid_number``: the number can never get an SMS from us (not a number, not a
+      mobile, a landline, unknown handset: 21211, 21407, 21612, 21614, 30005, 30006).
+    * ``message_rejected``: this message can never go as it is (empty or too long,
+      region not enabled, trial account, carrier spam filter: 21408, 21602, 21608,
+      30007 …); the message fails, the number is not blocked.
+    * ``account``: our account or sender is misconfigured (credentials, sender number,
+      suspended account: 20003, 21212, 30002 …); retried like ``transient`` so that
+      nothing is dropped once a person fixes it.
+    * ``transient``: may pass later (handset off, congestion, rate limits, provider
+      faults), and every code the gateway does not know.
+
+    The first three block the participant's number (``sms_blocked_code``) until staff
+    change it or the person opts in again; ``permanent`` ones are never retried.
+    """
+
+    OPTED_OUT = "opted_out"
+    BLOCKED_NUMBER = "blocked_number"
+    INVALID_NUMBER = "invalid_number"
+    MESSAGE_REJECTED = "message_rejected"
+    ACCOUNT = "account"
+    TRANSIENT = "transient"
+
+    @property
+    def permanent(self) -> bool:
+        """Sending the same text to the same number again can never succeed."""
+        return self not in (SmsFailure.ACCOUNT, SmsFailure.TRANSIENT)
+
+    @property
+    def blocks_number(self) -> bool:
+        """The fault is the participant's number: stop all SMS to it."""
+        return self in (SmsFailure.OPTED_OUT, SmsFailure.BLOCKED_NUMBER, SmsFailure.INVALID_NUMBER)
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderError:
+    """A provider's error code with its neutral class and its meaning in (English) words,
+    for operators and the dashboard; the code stays, since coordinators quote it to the
+    provider's support."""
+
+    code: int | None
+    failure: SmsFailure
+    meaning: str
+
+
 class SmsSendError(Exception):
     """A send the provider refused or that never reached it.
 
+    ``failure`` is the gateway's classification of ``code`` (:class:`SmsFailure`);
     ``permanent`` says whether trying again can help: an invalid or opted-out number
-    (Twilio 21211, 21610) never will; a carrier hiccup, a 5xx or a timeout may.
+    never will; a carrier hiccup, a 5xx or a timeout may.
     """
 
     def __init__(
@@ -36,12 +91,47 @@ class SmsSendError(Exception):
         *,
         code: int | None = None,
         http_status: int | None = None,
-        permanent: bool = False,
+        failure: SmsFailure = SmsFailure.TRANSIENT,
     ) -> None:
         super().__init__(message)
         self.code = code
         self.http_status = http_status
-        self.permanent = permanent
+        self.failure = failure
+
+    @property
+    def permanent(self) -> bool:
+        return self.failure.permanent
+
+
+@dataclass(frozen=True, slots=True)
+class InboundSms:
+    """One text someone sent to our number, as the webhook parsed it from the provider.
+
+    Fields are the provider's values, uncleaned (the action cleans and stores them):
+    ``provider_id`` identifies the message for de-duplication (None if the provider
+    sent none); ``opt_out_type`` is set when the provider acted on an opt-out, opt-in or
+    help keyword itself and has confirmed it already (``STOP``, ``START``, ``HELP``).
+    """
+
+    provider_id: str | None
+    from_phone: str | None
+    to_phone: str | None
+    body: str
+    opt_out_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReport:
+    """A provider's later word on a message it accepted (a status callback).
+
+    ``status`` is the provider's status word in lower case (queued, sending, sent,
+    delivered, undelivered, failed, read …), as in :class:`ProviderReceipt`;
+    ``error_code`` is the provider's code, classified by ``SmsGateway.explain_error``.
+    """
+
+    provider_id: str
+    status: str
+    error_code: int | None = None
 
 
 @runtime_checkable
@@ -63,6 +153,11 @@ class SmsGateway(Protocol):
 
     async def find_sent(self, to: str, body: str, since: datetime) -> ProviderReceipt | None:
         """Look a message up at the provider, for reconciling a send that crashed midway."""
+        ...
+
+    def explain_error(self, code: int | None) -> ProviderError:
+        """Classify one of this provider's error codes (a refused send, a failed
+        delivery, a code stored on a message or a participant) and say it in words."""
         ...
 
     async def aclose(self) -> None:

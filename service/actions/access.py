@@ -1,20 +1,28 @@
-"""Looking participants up through the actor's site scope.
+"""Looking rows up through the actor's site scope.
 
 A participant outside the actor's sites is reported as not found, not forbidden:
-a coordinator must not even learn that a study id exists at the other site.
+a coordinator must not even learn that a study id exists at the other site. The
+rule itself is ``Actor.can_see_site`` (one row) and ``Actor.site_scope`` (a query,
+through :func:`in_site_scope`); every site-scoped read goes through one of them.
 """
 
 from __future__ import annotations
 
 from datetime import date
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
+from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from service.actions.actors import Actor
 from service.actions.errors import NotFound
 from service.db.models import Participant
 from service.runtime import Runtime
+
+__all__ = ["in_site_scope", "local_today", "participant_for", "scoped_participants"]
+
+M = TypeVar("M", bound=Model)
 
 
 async def participant_for(actor: Actor, study_id: str) -> Participant:
@@ -30,11 +38,23 @@ def _visible(actor: Actor, participant: Participant) -> bool:
     return actor.can_see_site(participant.site_id)  # type: ignore[attr-defined]  # FK id attr
 
 
-def scoped_participants(actor: Actor) -> QuerySet[Participant]:
-    query = Participant.all()
-    if not actor.all_sites:
-        query = query.filter(site_id__in=list(actor.sites))
-    return query
+def in_site_scope(query: QuerySet[M], actor: Actor) -> QuerySet[M]:
+    """``query`` (of rows with a ``site`` foreign key) limited to the actor's sites."""
+    scope = actor.site_scope
+    return query if scope is None else query.filter(site_id__in=list(scope))
+
+
+async def scoped_participants(
+    actor: Actor, *, site: str | None = None, status: str | None = None
+) -> list[Participant]:
+    """The participants of the actor's sites in study-id order, optionally of one site
+    (another site's code simply finds nothing) or one status."""
+    query = in_site_scope(Participant.all(), actor)
+    if site:
+        query = query.filter(site_id=site)
+    if status:
+        query = query.filter(status=status)
+    return await query.order_by("study_id")
 
 
 def local_today(rt: Runtime, participant: Participant) -> date:

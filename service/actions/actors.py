@@ -25,8 +25,17 @@ class Actor:
         """Admins see every site; so do monitors and keys given no site list."""
         return self.role is Role.ADMIN or (self.role is Role.MONITOR and not self.sites)
 
-    def can_see_site(self, site_code: str) -> bool:
-        return self.all_sites or site_code in self.sites
+    def can_see_site(self, site_code: str | None) -> bool:
+        """The one site-scope rule for a single row (a participant, an alert, a queue
+        item, a site). ``None``, a message from an unknown number, belongs to no site:
+        only those who see every site see it. Queries apply the same rule through
+        :attr:`site_scope` (``service.actions.access.in_site_scope``)."""
+        return self.all_sites or (site_code is not None and site_code in self.sites)
+
+    @property
+    def site_scope(self) -> tuple[str, ...] | None:
+        """The sites a query is limited to; None: every site."""
+        return None if self.all_sites else self.sites
 
     @property
     def can_write(self) -> bool:

@@ -8,6 +8,7 @@ from typing import Final
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
+from service.actions.access import in_site_scope
 from service.actions.actors import Actor
 from service.actions.alerts import alert_site_code
 from service.actions.errors import Conflict, FieldInvalid, Forbidden, NotFound
@@ -41,9 +42,7 @@ def visible_alerts(actor: Actor, status: str = "open") -> QuerySet[Alert]:
         if status not in ALERT_STATUSES:
             raise FieldInvalid("status must be open, acknowledged or all", field="status")
         query = query.filter(status=status)
-    if not actor.all_sites:
-        query = query.filter(site_id__in=list(actor.sites))
-    return query.order_by("-raised_at", "-id")
+    return in_site_scope(query, actor).order_by("-raised_at", "-id")
 
 
 async def visible_alert(actor: Actor, alert_id: int) -> Alert:

@@ -10,19 +10,21 @@ every callback is ranked (queued/accepted < sending < sent < delivered/undeliver
 failed < read) and applied only when it moves the message forward: a late ``sent``
 never overwrites ``delivered``, and a duplicate changes nothing.
 
-A final failure is judged by its ErrorCode (``is_permanent_error``): a transient
-one (30003 handset off, 30008 unknown …) re-plans the message with the dispatcher's
-backoff while it still matters; a permanent one about the number (21610 STOP, 21211,
-30005 unknown handset, 30006 landline …) stops all SMS to that participant, visible
-to coordinators as ``sms_blocked_code`` / ``opted_out``. An unknown MessageSid is
-answered like a known one (Twilio would otherwise retry it) and kept: it may be about
-a send not recorded yet, and is applied when it is (``early_callbacks``).
+A final failure is judged by its error code as the gateway classifies it
+(``rt.gateway.explain_error``, :class:`service.ports.SmsFailure`): a transient one
+(handset off, an unknown code …) re-plans the message with the dispatcher's backoff
+while it still matters; one that blocks the number (opted out, invalid, blocked)
+stops all SMS to that participant, visible to coordinators as ``sms_blocked_code`` /
+``opted_out``. The codes themselves are the provider's and stay on the rows; nothing
+here knows what a number means. A report for an unknown provider id is answered like
+a known one (the provider would otherwise retry it) and kept: it may be about a send
+not recorded yet, and is applied when it is (``early_callbacks``).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from tortoise.queryset import QuerySet
@@ -31,20 +33,19 @@ from tortoise.transactions import in_transaction
 from service.actions.actors import SYSTEM, TWILIO, Actor
 from service.actions.early_callbacks import apply_early_callbacks, keep_early_callback, sid_lock_key
 from service.actions.replanning import replan_participant
-from service.adapters.twilio_sms import is_permanent_error
 from service.db.audit import audit
 from service.db.locks import serialize_on
 from service.db.models import OutboundMessage, Participant
-from service.ports import ProviderReceipt
+from service.ports import DeliveryReport, ProviderReceipt, SmsFailure
 from service.runtime import Runtime
 
 __all__ = [
-    "BLOCKING_CODES",
     "MAX_ATTEMPTS",
     "STATUS_RANK",
     "apply_status_callback",
     "backoff",
     "block_participant",
+    "blocked_by_opt_out",
     "claimed_by",
     "provider_record",
     "record_failure",
@@ -56,12 +57,6 @@ __all__ = [
 log = logging.getLogger("service.delivery")
 
 MAX_ATTEMPTS = 5
-OPTED_OUT_CODE = 21610
-# Permanent codes that are about the participant's number (not our text, not our
-# account): after one of these nothing more is sent to that phone until staff act.
-# 21408 (geo permissions), 21608 (trial account) and 30007 (carrier spam filter on
-# this text) are permanent for the message only: they fail it without blocking.
-BLOCKING_CODES = frozenset({21211, 21407, 21610, 21612, 21614, 30004, 30005, 30006})
 
 STATUS_RANK: dict[str, int] = {
     "queued": 0,
@@ -94,9 +89,15 @@ def retry_moment(row: OutboundMessage, now: datetime) -> datetime | None:
     return None
 
 
-def _error_code(form: Mapping[str, str]) -> int | None:
-    raw = (form.get("ErrorCode") or "").strip()
-    return int(raw) if raw.isdigit() else None
+def _failure(rt: Runtime, code: int | None) -> SmsFailure:
+    return rt.gateway.explain_error(code).failure
+
+
+def blocked_by_opt_out(rt: Runtime, participant: Participant) -> bool:
+    """The provider stopped this number because the person opted out with it (STOP
+    to the carrier), as opposed to an invalid or blocked number."""
+    code = participant.sms_blocked_code
+    return code is not None and _failure(rt, code) is SmsFailure.OPTED_OUT
 
 
 async def audit_message(
@@ -113,13 +114,11 @@ async def audit_message(
     )
 
 
-async def apply_status_callback(rt: Runtime, form: Mapping[str, str]) -> bool:
-    """Apply one (already signature-checked) status callback; False if the sid is unknown."""
-    sid = form.get("MessageSid") or form.get("SmsSid") or ""
-    status = (form.get("MessageStatus") or form.get("SmsStatus") or "").strip().lower()
+async def apply_status_callback(rt: Runtime, report: DeliveryReport) -> bool:
+    """Apply one (already authenticated) delivery report; False if its id is unknown."""
+    sid, status, code = report.provider_id, report.status, report.error_code
     if not sid or status not in STATUS_RANK:
         return False
-    code = _error_code(form)
     now = rt.clock.now()
     async with in_transaction():
         await serialize_on(sid_lock_key(sid))
@@ -150,7 +149,8 @@ async def _failed(rt: Runtime, row: OutboundMessage, status: str, code: int | No
     now = rt.clock.now()
     row.error_code = code
     retry_at = retry_moment(row, now)
-    if retry_at is not None and not is_permanent_error(code) and row.kind not in _NOT_RETRIED_KINDS:
+    failure = _failure(rt, code)
+    if retry_at is not None and not failure.permanent and row.kind not in _NOT_RETRIED_KINDS:
         # Attempts are kept: the dispatcher counts the next one when it claims the row.
         row.status, row.send_at = "planned", retry_at
         log.info("message %s %s (code %s): retry planned", row.id, status, code)
@@ -158,7 +158,7 @@ async def _failed(rt: Runtime, row: OutboundMessage, status: str, code: int | No
     row.status = status
     await audit_message(now, TWILIO.label, f"message.{status}", row, error_code=code)
     participant_id = row.participant_id  # type: ignore[attr-defined]  # FK id attr
-    if code in BLOCKING_CODES and participant_id is not None:
+    if code is not None and failure.blocks_number and participant_id is not None:
         participant = await Participant.get_or_none(id=participant_id)
         if participant is not None and row.to_phone in (None, participant.phone):
             await block_participant(rt, participant, code, actor=TWILIO)
@@ -170,14 +170,15 @@ async def block_participant(
 ) -> bool:
     """Stop all SMS to a participant whose number the provider refuses for good.
 
-    Call inside the caller's transaction. 21610 (the person replied STOP to the
-    carrier) also sets ``opted_out``. Planned reminders and check-ins are cancelled
-    through the re-planner; replies are refused by the dispatcher at send time.
+    Call inside the caller's transaction. An opt-out at the provider (the person
+    replied STOP to the carrier) also sets ``opted_out``. Planned reminders and
+    check-ins are cancelled through the re-planner; replies are refused by the
+    dispatcher at send time.
     """
     fresh = await Participant.filter(id=participant.id).select_for_update().first()
     if fresh is None:
         return False
-    opted_out = fresh.opted_out or code == OPTED_OUT_CODE
+    opted_out = fresh.opted_out or _failure(rt, code) is SmsFailure.OPTED_OUT
     if fresh.sms_blocked_code == code and fresh.opted_out == opted_out:
         return False
     before = {"sms_blocked_code": fresh.sms_blocked_code, "opted_out": fresh.opted_out}
@@ -310,6 +311,7 @@ async def record_failure(
         )
         if changed:
             await audit_message(now, SYSTEM.label, "message.failed", row, error_code=code)
-            if code in BLOCKING_CODES and own_phone and participant is not None:
+            blocks = own_phone and participant is not None and _failure(rt, code).blocks_number
+            if blocks and code is not None and participant is not None:
                 await block_participant(rt, participant, code, actor=SYSTEM)
     return bool(changed)

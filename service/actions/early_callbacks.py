@@ -30,6 +30,7 @@ from tortoise.transactions import in_transaction
 
 from service.db.locks import serialize_on
 from service.db.models import EarlyStatusCallback
+from service.ports import DeliveryReport
 from service.runtime import Runtime
 
 __all__ = ["KEEP_FOR", "apply_early_callbacks", "keep_early_callback", "sid_lock_key"]
@@ -66,9 +67,6 @@ async def apply_early_callbacks(rt: Runtime, sid: str) -> int:
             return 0
         await EarlyStatusCallback.filter(id__in=[row.id for row in kept]).delete()
         for row in kept:
-            form = {"MessageSid": sid, "MessageStatus": row.status}
-            if row.error_code is not None:
-                form["ErrorCode"] = str(row.error_code)
-            await apply_status_callback(rt, form)
+            await apply_status_callback(rt, DeliveryReport(sid, row.status, row.error_code))
     log.info("applied %d early status callback(s)", len(kept))
     return len(kept)

@@ -115,7 +115,7 @@ async def start_odm_export(rt: Runtime, actor: Actor, since: str | None) -> OdmE
     upto = await last_change_id()
     if start > upto:
         raise FieldInvalid("since is ahead of this feed (was it from another one?)", field="since")
-    sites = None if actor.all_sites else actor.sites
+    sites = actor.site_scope
     entries = await count_changes(start, upto, sites)
     staff = await staff_users_between(start, upto, sites)
     study = rt.protocol.study_code

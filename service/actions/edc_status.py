@@ -32,7 +32,7 @@ class EdcPushStatus:
 async def edc_push_status(rt: Runtime, actor: Actor | None = None) -> EdcPushStatus:
     """``actor`` limits the conflicts to their sites; None (system, metrics) sees all."""
     runs = [r for r in await state.last_runs(50) if r.status != "running" or r.finished_at]
-    sites = None if actor is None or actor.all_sites else actor.sites
+    sites = None if actor is None else actor.site_scope
     return EdcPushStatus(
         configured=rt.redcap is not None,
         interval_minutes=rt.settings.edc_push_interval_minutes,

@@ -3,7 +3,7 @@
 Order of business, and why:
 
 1. One transaction does everything the message changes: the raw message (once per
-   Twilio ``MessageSid``: Twilio retries a webhook it thinks failed, and a retry must
+   provider id, Twilio's ``MessageSid``: Twilio retries a webhook it thinks failed, and a retry must
    neither duplicate the record nor move a conversation twice), the conversation
    step, a finished check-in with its alert, and the reply rows. A crash leaves all of
    it or none of it, and Twilio's retry then finds nothing or a duplicate.
@@ -55,6 +55,7 @@ from service.db.insert_once import insert_unless_exists
 from service.db.locks import serialize_on
 from service.db.models import InboundMessage, OutboundMessage, Participant
 from service.domain.inbound_text import clean_field, raw_b64, understood_text
+from service.ports import InboundSms
 from service.runtime import Runtime
 
 __all__ = ["InboundOutcome", "handle_inbound"]
@@ -73,32 +74,32 @@ class _NotUnderstood(Exception):
     """Understanding failed: roll back, then keep the message for people."""
 
 
-def _sender(form: dict[str, str]) -> str:
-    raw_from = clean_field(form.get("From"), 64) or ""
+def _sender(sms: InboundSms) -> str:
+    raw_from = clean_field(sms.from_phone, 64) or ""
     try:
         return normalize_any(raw_from)
     except InvalidPhone:
         return raw_from[:20]
 
 
-async def handle_inbound(rt: Runtime, form: dict[str, str]) -> InboundOutcome:
+async def handle_inbound(rt: Runtime, sms: InboundSms) -> InboundOutcome:
     """Store, order and understand one inbound SMS; queue its answers (none sent)."""
-    # Twilio always sends a sid; without one a message is still kept (never "duplicate").
-    sid = clean_field(form.get("MessageSid") or form.get("SmsSid"), 64) or f"none:{uuid4().hex}"
-    phone = _sender(form)
+    # The provider always gives an id; without one a message is still kept (never "duplicate").
+    sid = clean_field(sms.provider_id, 64) or f"none:{uuid4().hex}"
+    phone = _sender(sms)
     try:
         async with in_transaction():
-            stored = await _store(rt, sid, phone, form)
+            stored = await _store(rt, sid, phone, sms)
             if stored is None:
                 return InboundOutcome(handling="duplicate", duplicate=True)
             participant, inbound = stored
-            work = await _understood(rt, participant, inbound, form)
+            work = await _understood(rt, participant, inbound, sms)
             await _finish(rt, participant, inbound, work)
     except _NotUnderstood as failure:
         # Only the type: a message may quote the participant's text.
         log.error("inbound sms not understood (%s)", failure)
         async with in_transaction():
-            stored = await _store(rt, sid, phone, form)
+            stored = await _store(rt, sid, phone, sms)
             if stored is None:  # a retry got through meanwhile
                 return InboundOutcome(handling="duplicate", duplicate=True)
             participant, inbound = stored
@@ -112,21 +113,21 @@ async def handle_inbound(rt: Runtime, form: dict[str, str]) -> InboundOutcome:
 
 
 async def _store(
-    rt: Runtime, sid: str, phone: str, form: dict[str, str]
+    rt: Runtime, sid: str, phone: str, sms: InboundSms
 ) -> tuple[Participant | None, InboundMessage] | None:
     """Take the number's lock and store the message; None if this MessageSid is stored
     already (a retry, possibly handled by another process)."""
     await serialize_on(f"sms-from:{phone}")
     participant = await Participant.filter(phone=phone).select_for_update().first()
-    received = form.get("Body", "")
+    received = sms.body
     inbound = InboundMessage(
         message_sid=sid,
         participant=participant,
         from_phone=phone,
-        to_phone=clean_field(form.get("To"), 20),
+        to_phone=clean_field(sms.to_phone, 20),
         body=understood_text(received),
         body_raw_b64=raw_b64(received),
-        opt_out_type=clean_field(form.get("OptOutType"), 16),
+        opt_out_type=clean_field(sms.opt_out_type, 16),
         received_at=rt.clock.now(),
     )
     if not await insert_unless_exists(inbound, "message_sid"):
@@ -135,14 +136,14 @@ async def _store(
 
 
 async def _understood(
-    rt: Runtime, participant: Participant | None, inbound: InboundMessage, form: dict[str, str]
+    rt: Runtime, participant: Participant | None, inbound: InboundMessage, sms: InboundSms
 ) -> Work:
     """Understand the message and store what it finished; any failure is _NotUnderstood."""
     if participant is None:
         await queue_for_people(rt, None, inbound, "unknown_sender")
         return Work(handling="unknown_sender")
     try:
-        work = await understand(rt, participant, inbound, form)
+        work = await understand(rt, participant, inbound, sms)
         if work.finished is not None:
             advice, work.alerted = await store_sms_checkin(rt, participant, inbound, *work.finished)
             work.replies.extend([advice] if advice is not None else [])

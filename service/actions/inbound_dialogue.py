@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from service.actions.delivery import blocked_by_opt_out
 from service.actions.inbound_context import confirmable_visit, conversation_from_prompt
 from service.actions.inbound_keywords import (
     close_conversation,
@@ -28,6 +29,7 @@ from service.db.audit import audit
 from service.db.models import Conversation, InboundMessage, Participant
 from service.domain.conversation import Awaiting, ConversationState, Outgoing, Step, advance
 from service.domain.keywords import Keyword, classify_keyword
+from service.ports import InboundSms
 from service.runtime import Runtime
 
 __all__ = ["CONFIRM_WINDOW", "understand"]
@@ -36,23 +38,23 @@ CONFIRM_WINDOW = timedelta(days=8)
 
 
 async def understand(
-    rt: Runtime, participant: Participant, inbound: InboundMessage, form: dict[str, str]
+    rt: Runtime, participant: Participant, inbound: InboundMessage, sms: InboundSms
 ) -> Work:
     """Decide what the message is and queue its answers (the caller stores the rest)."""
     conversation = await Conversation.get_or_none(participant_id=participant.id, status="open")
     state = ConversationState.from_dict(conversation.state["domain"]) if conversation else None
     keyword = classify_keyword(
         inbound.body,
-        form.get("OptOutType") or None,
+        sms.opt_out_type or None,
         awaiting_severity=state is not None and state.step is Awaiting.SEVERITY,
-        subscribed=not participant.opted_out and participant.sms_blocked_code != 21610,
+        subscribed=not participant.opted_out and not blocked_by_opt_out(rt, participant),
     )
     if keyword is Keyword.OPT_OUT:
-        return await opt_out(rt, participant, inbound, conversation, state, form)
+        return await opt_out(rt, participant, inbound, conversation, state, sms)
     if keyword is Keyword.OPT_IN:
-        return await opt_in(rt, participant, inbound, form)
+        return await opt_in(rt, participant, inbound, sms)
     if keyword is Keyword.HELP:
-        return await help_reply(rt, participant, inbound, form)
+        return await help_reply(rt, participant, inbound, sms)
     report = unprompted_report(rt, state, inbound.body, rt.clock.now())
     if report is not None:  # unasked, or no answer to the open question; even opted out
         return Work(handling="report", report=report)

@@ -2,17 +2,20 @@
 
 "BAJA" must stop our texts whatever we last asked, so keywords are handled before
 the dialogue (:mod:`service.actions.inbound_dialogue`). An opt-out that ends an open
-check-in dialogue keeps what was already understood (flagged incomplete). When Twilio
-handled the keyword itself (``OptOutType`` in the form) it has confirmed already and
-blocks our reply, so the service confirms only the words Twilio did not know, once.
+check-in dialogue keeps what was already understood (flagged incomplete). When the provider
+handled the keyword itself (``InboundSms.opt_out_type``: Twilio's Advanced Opt-Out) it
+has confirmed already and blocks our reply, so the service confirms only the words the
+provider did not know, once.
 """
 
 from __future__ import annotations
 
+from service.actions.delivery import blocked_by_opt_out
 from service.actions.inbound_work import Finished, Work, actor, reply
 from service.actions.replanning import replan_participant
 from service.db.models import Conversation, InboundMessage, Participant
 from service.domain.conversation import ConversationState, Outgoing
+from service.ports import InboundSms
 from service.runtime import Runtime
 
 __all__ = ["close_conversation", "help_reply", "opt_in", "opt_out", "partial_checkin"]
@@ -24,7 +27,7 @@ async def opt_out(
     inbound: InboundMessage,
     conversation: Conversation | None,
     state: ConversationState | None,
-    form: dict[str, str],
+    sms: InboundSms,
 ) -> Work:
     work = Work(handling="opt_out")
     if conversation is not None and state is not None:
@@ -35,31 +38,32 @@ async def opt_out(
     participant.opted_out = True
     await participant.save(update_fields=["opted_out", "updated_at"])
     await replan_participant(rt, participant, actor=actor(participant))
-    if not form.get("OptOutType"):  # Twilio confirms its own keywords and blocks ours
+    if not sms.opt_out_type:  # the provider confirms its own keywords and blocks ours
         await reply(rt, participant, inbound, Outgoing("optout.confirm"), 0, work)
     return work
 
 
 async def opt_in(
-    rt: Runtime, participant: Participant, inbound: InboundMessage, form: dict[str, str]
+    rt: Runtime, participant: Participant, inbound: InboundMessage, sms: InboundSms
 ) -> Work:
     work = Work(handling="opt_in")
-    was_blocked = participant.opted_out or participant.sms_blocked_code == 21610
+    opted_out_at_provider = blocked_by_opt_out(rt, participant)
+    was_blocked = participant.opted_out or opted_out_at_provider
     participant.opted_out = False
-    if participant.sms_blocked_code == 21610:
+    if opted_out_at_provider:
         participant.sms_blocked_code = None
     await participant.save(update_fields=["opted_out", "sms_blocked_code", "updated_at"])
     await replan_participant(rt, participant, actor=actor(participant))
-    if was_blocked and not form.get("OptOutType"):
+    if was_blocked and not sms.opt_out_type:
         await reply(rt, participant, inbound, Outgoing("optin.confirm"), 0, work)
     return work
 
 
 async def help_reply(
-    rt: Runtime, participant: Participant, inbound: InboundMessage, form: dict[str, str]
+    rt: Runtime, participant: Participant, inbound: InboundMessage, sms: InboundSms
 ) -> Work:
     work = Work(handling="help")
-    if (form.get("OptOutType") or "").upper() != "HELP":  # Twilio answered it already
+    if (sms.opt_out_type or "").upper() != "HELP":  # the provider answered it already
         await reply(rt, participant, inbound, Outgoing("help.reply"), 0, work)
     return work
 

@@ -16,7 +16,7 @@ from babel.dates import format_datetime
 from service.actions.errors import NotFound
 from service.actions.messages_view import MessageView, participant_messages
 from service.db.models import Participant
-from service.domain.messages import babel_locale
+from service.domain.text_render import babel_locale
 from service.runtime import Runtime
 
 __all__ = ["preview_lines"]

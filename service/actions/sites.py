@@ -9,7 +9,13 @@ from service.actions.errors import FieldInvalid, Forbidden, NotFound
 from service.adapters.phones import InvalidPhone, normalize_mobile
 from service.db.audit import audit
 from service.db.models import Site
+from service.db.queries import SiteRecord, sites_by_code
 from service.runtime import Runtime
+
+
+async def visible_sites(actor: Actor) -> list[SiteRecord]:
+    """The sites the actor may see, in code order, with their on-call numbers."""
+    return [site for site in await sites_by_code() if actor.can_see_site(site.code)]
 
 
 async def sync_sites(rt: Runtime) -> int:

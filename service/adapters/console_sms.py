@@ -17,8 +17,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from service.adapters.redaction import mask_phone
+from service.adapters.twilio_errors import explain_twilio_error
 from service.domain.sms_encoding import analyze
-from service.ports import Clock, ProviderReceipt, SmsSendError, SystemClock
+from service.ports import (
+    Clock,
+    ProviderError,
+    ProviderReceipt,
+    SmsFailure,
+    SmsSendError,
+    SystemClock,
+)
 
 __all__ = ["ConsoleMessage", "ConsoleSmsGateway"]
 
@@ -68,9 +76,13 @@ class ConsoleSmsGateway:
         validity_period_s: int | None = None,
     ) -> ProviderReceipt:
         if not _E164.match(to):
-            raise SmsSendError("invalid 'To' phone number", code=21211, permanent=True)
+            raise SmsSendError(
+                "invalid 'To' phone number", code=21211, failure=SmsFailure.INVALID_NUMBER
+            )
         if not body:
-            raise SmsSendError("message body is required", code=21602, permanent=True)
+            raise SmsSendError(
+                "message body is required", code=21602, failure=SmsFailure.MESSAGE_REJECTED
+            )
         message = ConsoleMessage(
             provider_id="CONSOLE" + uuid.uuid4().hex,
             to=to,
@@ -99,6 +111,10 @@ class ConsoleSmsGateway:
                     provider_id=message.provider_id, status="delivered", sent_at=message.sent_at
                 )
         return None
+
+    def explain_error(self, code: int | None) -> ProviderError:
+        """Twilio's table: the console stands in for Twilio and refuses with its codes."""
+        return explain_twilio_error(code)
 
     async def aclose(self) -> None:
         """Nothing to release; the memory ring stays readable for the demo."""

@@ -29,7 +29,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
-from service.domain.messages import Renderer
+from service.domain.text_render import Renderer
 from service.domain.texts import MESSAGES, placeholders
 
 LOCALES_DIR_ENV: Final = "LOCALES_DIR"
@@ -147,5 +147,5 @@ def load_renderer(
     *,
     strict: bool = True,
 ) -> Renderer:
-    """The renderer the app factory hands to actions (see ``domain.messages.Translator``)."""
+    """The renderer the app factory hands to actions (see ``ports.Translator``)."""
     return Renderer(load_translations(directory, languages, strict=strict))

@@ -37,81 +37,14 @@ from twilio.http.response import Response
 from twilio.rest import Client
 
 from service.adapters.redaction import redact_phones
-from service.ports import ProviderReceipt, SmsSendError
+from service.adapters.twilio_errors import explain_twilio_error
+from service.ports import ProviderError, ProviderReceipt, SmsSendError
 
-__all__ = [
-    "CONFIGURATION_CODES",
-    "PERMANENT_CODES",
-    "TRANSIENT_CODES",
-    "TwilioSmsGateway",
-    "is_permanent_error",
-]
+__all__ = ["TwilioSmsGateway"]
 
 logger = logging.getLogger("service.sms.twilio")
 
 T = TypeVar("T")
-
-# Codes after which sending the same text to the same number can never succeed.
-PERMANENT_CODES: frozenset[int] = frozenset(
-    {
-        21211,  # invalid 'To' phone number
-        21407,  # this number type does not support SMS
-        21408,  # SMS not enabled for the region of 'To' (geo permissions; see README)
-        21602,  # message body is required
-        21604,  # 'To' phone number is required
-        21608,  # 'To' not verified (trial account)
-        21610,  # recipient unsubscribed (replied STOP)
-        21612,  # 'To' not reachable via SMS from this sender
-        21614,  # 'To' is not a valid mobile number
-        21617,  # body exceeds 1600 characters
-        21619,  # body, media or content SID required
-        30004,  # message blocked (by the recipient or the carrier)
-        30005,  # unknown destination handset (number does not exist)
-        30006,  # landline or unreachable carrier
-        30007,  # filtered by the carrier as spam; the same text would be again
-    }
-)
-
-# Codes where waiting and retrying is the right move.
-TRANSIENT_CODES: frozenset[int] = frozenset(
-    {
-        14107,  # SMS send rate limit exceeded
-        20429,  # too many requests
-        20500,  # Twilio internal error
-        20503,  # Twilio service unavailable
-        30001,  # queue overflow
-        30003,  # unreachable handset (off, out of coverage)
-        30008,  # unknown error
-        30009,  # missing segment
-        30017,  # carrier network congestion
-        30022,  # US A2P 10DLC rate limit
-    }
-)
-
-# Our account or settings are wrong: every message fails until a person fixes it, and
-# then every message should go. Classified transient so nothing is dropped, listed so
-# the dispatcher can raise an operational alert instead of quietly retrying.
-CONFIGURATION_CODES: frozenset[int] = frozenset(
-    {
-        20003,  # authentication failed (account sid / auth token)
-        20404,  # resource not found (wrong account sid in the path)
-        21212,  # invalid 'From' number
-        21603,  # neither 'From' nor 'MessagingServiceSid'
-        21606,  # 'From' is not a message-capable Twilio number of this account
-        21659,  # 'From' is not a Twilio number / short code country mismatch
-        30002,  # account suspended
-    }
-)
-
-
-def is_permanent_error(code: int | None) -> bool:
-    """Whether retrying can never help, judged by Twilio's error code alone.
-
-    HTTP statuses alone never make an error permanent: a 5xx, a 429, a 401 or a bare
-    400 from a proxy may all pass. Unknown codes are transient on purpose: a reminder
-    retried a few times and then given up beats one dropped on a code we never saw.
-    """
-    return code is not None and code in PERMANENT_CODES
 
 
 class _HttpClient(AsyncTwilioHttpClient):
@@ -165,7 +98,7 @@ def _send_error(exc: TwilioRestException | TwilioServiceException) -> SmsSendErr
         f"twilio refused ({status}, code {code}): {redact_phones(str(detail))}",
         code=code,
         http_status=status,
-        permanent=is_permanent_error(code),
+        failure=explain_twilio_error(code).failure,
     )
 
 
@@ -302,6 +235,9 @@ class TwilioSmsGateway:
             return None
         floor = datetime.min.replace(tzinfo=UTC)
         return max(candidates, key=lambda m: (m.date_created or floor, m.date_sent or floor))
+
+    def explain_error(self, code: int | None) -> ProviderError:
+        return explain_twilio_error(code)
 
     async def aclose(self) -> None:
         if self._http is not None:

@@ -26,7 +26,7 @@ from typing import Any
 from litestar.openapi.spec import OpenAPI, OpenAPIMediaType, OpenAPIResponse, Schema
 from litestar.openapi.spec.enums import OpenAPIType
 
-from service.web.schemas import Request as RequestStruct
+from service.web.schemas.base import StrictBody
 
 DESCRIPTIONS = {
     "400": "A field is invalid or unknown (extra[0].key names it)",
@@ -87,12 +87,12 @@ def _error_response(code: str) -> OpenAPIResponse:
 
 def _request_struct_names() -> set[str]:
     names: set[str] = set()
-    pending: list[type[Any]] = [RequestStruct]
+    pending: list[type[Any]] = [StrictBody]
     while pending:
         cls = pending.pop()
         names.add(cls.__name__)
         pending.extend(cls.__subclasses__())
-    names.discard(RequestStruct.__name__)
+    names.discard(StrictBody.__name__)
     return names
 
 

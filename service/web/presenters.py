@@ -5,7 +5,7 @@ from __future__ import annotations
 from service.actions.calendars import CalendarRow
 from service.db.models import Participant
 from service.runtime import Runtime
-from service.web.schemas import CalendarOut, ParticipantOut, VisitOut
+from service.web.schemas.participants import CalendarOut, ParticipantOut, VisitOut
 
 
 def participant_out(p: Participant) -> ParticipantOut:

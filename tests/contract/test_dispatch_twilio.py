@@ -58,7 +58,7 @@ async def gateway(twilio: TwilioFakeServer) -> AsyncIterator[SmsGateway]:
         api_base_url=twilio.base_url,
         timeout_s=2,
     )
-    yield CallerClosedGateway(gw, per_second=0)
+    yield CallerClosedGateway(gw)
     await gw.aclose()
 
 

@@ -1,9 +1,8 @@
 """One contract for every SmsGateway, and the Twilio adapter against a real HTTP server.
 
-The same tests run on the console gateway, on the official twilio SDK talking to our
-local Twilio-compatible server, and on the rate limiter wrapped around the console one;
-then the Twilio-only behaviour (form fields, auth, error mapping, base URL, lost
-responses) is pinned against the same server.
+The same tests run on the console gateway and on the official twilio SDK talking to
+our local Twilio-compatible server; then the Twilio-only behaviour (form fields, auth,
+error mapping, base URL, lost responses) is pinned against the same server.
 """
 
 from __future__ import annotations
@@ -16,15 +15,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from service.adapters.console_sms import ConsoleSmsGateway
-from service.adapters.rate_limit import RateLimitedGateway
-from service.adapters.twilio_sms import (
-    CONFIGURATION_CODES,
-    PERMANENT_CODES,
-    TRANSIENT_CODES,
-    TwilioSmsGateway,
-    is_permanent_error,
-)
-from service.ports import ProviderReceipt, SmsGateway, SmsSendError
+from service.adapters.twilio_errors import CODES, explain_twilio_error
+from service.adapters.twilio_sms import TwilioSmsGateway
+from service.ports import ProviderReceipt, SmsFailure, SmsGateway, SmsSendError
 from tests.fakes import (
     TEST_ACCOUNT_SID,
     TEST_AUTH_TOKEN,
@@ -81,17 +74,13 @@ async def tw(twilio: TwilioFakeServer) -> AsyncIterator[TwilioSmsGateway]:
     await gateway.aclose()
 
 
-@pytest.fixture(params=["console", "twilio", "rate_limited"])
+@pytest.fixture(params=["console", "twilio"])
 async def sms_gateway(
     request: pytest.FixtureRequest, twilio: TwilioFakeServer
 ) -> AsyncIterator[SmsGateway]:
-    gateway: SmsGateway
-    if request.param == "console":
-        gateway = ConsoleSmsGateway()
-    elif request.param == "twilio":
-        gateway = _twilio_gateway(twilio)
-    else:
-        gateway = RateLimitedGateway(ConsoleSmsGateway(), per_second=1000)
+    gateway: SmsGateway = (
+        ConsoleSmsGateway() if request.param == "console" else _twilio_gateway(twilio)
+    )
     yield gateway
     await gateway.aclose()
 
@@ -313,13 +302,31 @@ async def test_twilio_error_messages_carry_no_phone_number(
     ],
 )
 def test_error_classification(code: int | None, permanent: bool) -> None:
-    assert is_permanent_error(code) is permanent
+    assert explain_twilio_error(code).failure.permanent is permanent
 
 
-def test_error_code_sets_do_not_overlap() -> None:
-    assert not PERMANENT_CODES & TRANSIENT_CODES
-    assert not PERMANENT_CODES & CONFIGURATION_CODES
-    assert not TRANSIENT_CODES & CONFIGURATION_CODES
+@pytest.mark.parametrize(
+    ("code", "failure"),
+    [
+        (21610, SmsFailure.OPTED_OUT),
+        (30004, SmsFailure.BLOCKED_NUMBER),
+        *[(code, SmsFailure.INVALID_NUMBER) for code in (21211, 21407, 21612, 21614, 30005, 30006)],
+        *[(code, SmsFailure.MESSAGE_REJECTED) for code in (21408, 21608, 30007)],
+        (20003, SmsFailure.ACCOUNT),
+        *[(code, SmsFailure.TRANSIENT) for code in (30003, 20503, 12345, None)],
+    ],
+)
+def test_error_codes_are_explained_in_neutral_classes(
+    code: int | None, failure: SmsFailure
+) -> None:
+    explained = explain_twilio_error(code)
+    assert (explained.code, explained.failure) == (code, failure) and explained.meaning
+    assert failure.blocks_number is (failure in {"opted_out", "blocked_number", "invalid_number"})
+
+
+async def test_every_gateway_explains_with_the_same_table(sms_gateway: SmsGateway) -> None:
+    for code in CODES:
+        assert sms_gateway.explain_error(code) == explain_twilio_error(code)
 
 
 # ---- Twilio: TWILIO_API_BASE_URL ------------------------------------------------------
@@ -448,61 +455,3 @@ async def test_console_remembers_only_the_last_messages() -> None:
     assert [m.body for m in gateway.sent] == ["dos", "tres"]
     assert first.provider_id.startswith("CONSOLE") and first.status == "delivered"
     assert await gateway.find_sent(PHONE, "uno", since) is None
-
-
-# ---- rate limiting --------------------------------------------------------------------
-
-
-class _FakeTime:
-    """Monotonic time that moves only when the limiter sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.slept: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-
-async def test_rate_limit_spaces_sends_after_the_burst() -> None:
-    clock = _FakeTime()
-    inner = ConsoleSmsGateway()
-    limited = RateLimitedGateway(
-        inner, per_second=4, burst=2, monotonic=clock.monotonic, sleep=clock.sleep
-    )
-
-    for i in range(6):
-        await limited.send(PHONE, f"m{i}")
-
-    assert len(inner.sent) == 6
-    assert clock.now - 100.0 == pytest.approx(1.0)  # 2 free, then 4 at 0.25 s each
-    assert clock.slept == pytest.approx([0.25] * 4)
-
-
-async def test_rate_limit_zero_means_unlimited() -> None:
-    clock = _FakeTime()
-    limited = RateLimitedGateway(
-        ConsoleSmsGateway(), per_second=0, monotonic=clock.monotonic, sleep=clock.sleep
-    )
-
-    for i in range(50):
-        await limited.send(PHONE, f"m{i}")
-
-    assert clock.slept == []
-
-
-async def test_rate_limit_passes_everything_else_through(twilio: TwilioFakeServer) -> None:
-    inner = _twilio_gateway(twilio)
-    limited = RateLimitedGateway(inner, per_second=100)
-    since = _now()
-    receipt = await limited.send(PHONE, BODY)
-
-    assert limited.name == "twilio"
-    found = await limited.find_sent(PHONE, BODY, since)
-    assert found is not None and found.provider_id == receipt.provider_id
-    await limited.aclose()
-    assert inner._http is None  # closed through the wrapper

@@ -51,7 +51,7 @@ def _gateway(twilio: TwilioFakeServer, timeout_s: float) -> TwilioSmsGateway:
 @pytest.fixture
 async def gateway(twilio: TwilioFakeServer) -> AsyncIterator[SmsGateway]:
     gw = _gateway(twilio, 2)
-    yield CallerClosedGateway(gw, per_second=0)
+    yield CallerClosedGateway(gw)
     await gw.aclose()
 
 
@@ -94,7 +94,7 @@ async def test_accepted_then_a_5xx_is_recorded_as_sent_never_resent(
 @pytest.fixture
 async def impatient(rt: Runtime, twilio: TwilioFakeServer) -> AsyncIterator[SmsGateway]:
     gw = _gateway(twilio, 0.3)
-    yield CallerClosedGateway(gw, per_second=0)
+    yield CallerClosedGateway(gw)
     await gw.aclose()
 
 
@@ -172,7 +172,7 @@ async def test_a_failed_lookup_leaves_the_row_claimed_until_its_lease_lapses(
 ) -> None:
     await enrol(rt)
     row = await due_now(rt)
-    rt = dataclasses.replace(rt, gateway=BlindLookups(gateway, per_second=0))
+    rt = dataclasses.replace(rt, gateway=BlindLookups(gateway))
     twilio.accept_then_fail(1, status=504)
 
     counts = await dispatch_due(rt)

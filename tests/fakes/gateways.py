@@ -15,8 +15,8 @@ from datetime import datetime
 from typing import Any
 
 from service.adapters.console_sms import ConsoleSmsGateway
-from service.adapters.rate_limit import RateLimitedGateway
-from service.ports import ProviderReceipt, SmsGateway, SmsSendError
+from service.adapters.twilio_errors import explain_twilio_error
+from service.ports import ProviderError, ProviderReceipt, SmsGateway, SmsSendError
 
 # The MessageSid of the captured status callbacks in tests/fixtures/twilio_status_*.json.
 CAPTURED_STATUS_SID = "SM9c1e6b0f2d3a4c5b6e7f8091a2b3c4d5"
@@ -66,6 +66,9 @@ class RecordingGateway:
     async def find_sent(self, to: str, body: str, since: datetime) -> ProviderReceipt | None:
         return None
 
+    def explain_error(self, code: int | None) -> ProviderError:
+        return explain_twilio_error(code)  # the codes tests use are Twilio's
+
     async def aclose(self) -> None:
         pass
 
@@ -85,6 +88,9 @@ class SidGateway:
 
     async def find_sent(self, to: str, body: str, since: datetime) -> ProviderReceipt | None:
         return None
+
+    def explain_error(self, code: int | None) -> ProviderError:
+        return explain_twilio_error(code)  # the codes tests use are Twilio's
 
     async def aclose(self) -> None:
         pass
@@ -135,14 +141,30 @@ class CrashingGateway:
     async def find_sent(self, to: str, body: str, since: datetime) -> ProviderReceipt | None:
         return await self.inner.find_sent(to, body, since)
 
+    def explain_error(self, code: int | None) -> ProviderError:
+        return self.inner.explain_error(code)
+
     async def aclose(self) -> None:
         pass
 
 
-class CallerClosedGateway(RateLimitedGateway):
+class CallerClosedGateway:
     """The Twilio gateway, closed by the test that opened it. The app's lifespan runs
     on the test client's own event loop and must not close an aiohttp session that
     belongs to the test's loop."""
+
+    def __init__(self, inner: SmsGateway) -> None:
+        self.inner = inner
+        self.name = inner.name
+
+    async def send(self, to: str, body: str, **kwargs: Any) -> ProviderReceipt:
+        return await self.inner.send(to, body, **kwargs)
+
+    async def find_sent(self, to: str, body: str, since: datetime) -> ProviderReceipt | None:
+        return await self.inner.find_sent(to, body, since)
+
+    def explain_error(self, code: int | None) -> ProviderError:
+        return self.inner.explain_error(code)
 
     async def aclose(self) -> None:
         pass

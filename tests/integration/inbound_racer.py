@@ -20,6 +20,7 @@ from service.composition import build_runtime
 from service.db.lifecycle import close_database, open_database
 from service.ports import ManualClock
 from service.settings import load_settings
+from service.web.twilio_forms import inbound_sms
 from tests.conftest import SECRET
 
 
@@ -37,7 +38,7 @@ async def main(url: str, phone: str, at: str, first: int, last: int) -> None:
         print("ready", flush=True)
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
         outcomes = await asyncio.gather(
-            *(handle_inbound(rt, form(phone, n)) for n in range(first, last)),
+            *(handle_inbound(rt, inbound_sms(form(phone, n))) for n in range(first, last)),
             return_exceptions=True,
         )
         counts = Counter(

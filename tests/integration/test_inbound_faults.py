@@ -25,6 +25,7 @@ from service.db.models import (
 )
 from service.domain.inbound_text import from_raw_b64
 from service.ports import ManualClock
+from service.web.twilio_forms import inbound_sms
 from tests.integration.helpers import Client, staff_headers
 from tests.integration.inbound_support import (
     PHONE,
@@ -82,7 +83,7 @@ async def test_lone_surrogate_and_invalid_utf8_are_stored(
     # A lone surrogate cannot travel in a form post (it is not UTF-8): the action
     # gets it from any caller that decodes loosely.
     form = captured("twilio_inbound_surrogate.json")
-    outcome = await handle_inbound(client.app.state.runtime, form)
+    outcome = await handle_inbound(client.app.state.runtime, inbound_sms(form))
     assert outcome.handling == "unplaced"
     stored = await InboundMessage.get(message_sid=form["MessageSid"])
     assert stored.body == "Hola \ufffd"

@@ -24,7 +24,7 @@ from service.db.models import (
     Participant,
     ParticipantSession,
 )
-from service.ports import ManualClock, ProviderReceipt, SmsSendError
+from service.ports import ManualClock, ProviderReceipt, SmsFailure, SmsSendError
 from tests.integration.helpers import Client, enrollment, staff_headers
 
 MOBILE = "/api/v1/mobile"
@@ -293,7 +293,9 @@ async def test_failed_send_is_recorded_not_raised(
 ) -> None:
     class Refusing(ConsoleSmsGateway):
         async def send(self, to: str, body: str, **_: Any) -> ProviderReceipt:
-            raise SmsSendError(f"cannot route to {to}: {body}", code=21612, permanent=True)
+            raise SmsSendError(
+                f"cannot route to {to}: {body}", code=21612, failure=SmsFailure.INVALID_NUMBER
+            )
 
     await enrol(client, admin)
     client.app.state.runtime = dataclasses.replace(client.app.state.runtime, gateway=Refusing())

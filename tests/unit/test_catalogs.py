@@ -26,9 +26,9 @@ from service.adapters.i18n import (
     po_path,
     read_catalog,
 )
-from service.domain.messages import Renderer, format_local_date
 from service.domain.protocol_loader import load_protocol
 from service.domain.sms_encoding import prepare_for_sms
+from service.domain.text_render import Renderer, format_local_date
 from service.domain.texts import (
     LABEL_KEYS,
     MESSAGES,

@@ -19,8 +19,8 @@ from datetime import date, timedelta
 import pytest
 
 from service.adapters.i18n import LANGUAGES, locales_dir, read_catalog
-from service.domain.messages import format_local_date
 from service.domain.sms_encoding import fold_to_gsm
+from service.domain.text_render import format_local_date
 
 # Reviewed: each folds to a misspelling that no reader mistakes for another word.
 SPELLING_ONLY: frozenset[str] = frozenset(

@@ -15,7 +15,7 @@ from service.actions.alert_text import alert_summary, finding_label
 from service.db.queries import study_ids
 from service.runtime import Runtime
 from service.web.auth import provide_staff
-from service.web.schemas_alerts import AcknowledgeIn, AlertOut, FindingOut
+from service.web.schemas.alerts import AcknowledgeIn, AlertOut, FindingOut
 
 # An alert row as the actions return it. Typed loosely on purpose: the web layer reads
 # it (including Tortoise's FK id attributes) but does not import the models.

@@ -11,7 +11,7 @@ from service.actions.access import participant_for
 from service.actions.actors import Actor
 from service.db.queries import checkin_records
 from service.web.auth import provide_staff
-from service.web.schemas_alerts import CheckinRecordOut
+from service.web.schemas.checkins import CheckinRecordOut
 
 
 class CheckinRecordController(Controller):

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
-import msgspec
 from litestar import Controller, get, post
 from litestar.di import Provide
 from litestar.params import FromPath, Parameter
@@ -14,24 +12,7 @@ from service.actions.actors import Actor
 from service.actions.inbox import close_item, inbox_items
 from service.runtime import Runtime
 from service.web.auth import provide_staff
-from service.web.schemas import Request
-
-
-class InboxItemOut(msgspec.Struct):
-    id: int
-    reason: str
-    status: str
-    study_id: str | None
-    site: str | None
-    text: str | None
-    received_at: datetime | None
-    created_at: datetime
-    closed_at: datetime | None
-    closed_by: str | None
-
-
-class CloseIn(Request):
-    note: str | None = None
+from service.web.schemas.alerts import CloseIn, InboxItemOut
 
 
 def _out(item: Any) -> InboxItemOut:

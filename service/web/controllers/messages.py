@@ -10,9 +10,10 @@ from litestar.params import FromPath, Parameter
 
 from service.actions.access import participant_for
 from service.actions.actors import Actor
-from service.actions.messages_view import MessageView, participant_messages
+from service.actions.messages_view import participant_messages
 from service.runtime import Runtime
 from service.web.auth import provide_staff
+from service.web.schemas.messages import MessageView
 
 
 class ParticipantMessagesController(Controller):

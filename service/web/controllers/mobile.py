@@ -34,8 +34,7 @@ from service.domain.checkin_answers import (
 from service.runtime import Runtime
 from service.web.auth import provide_participant
 from service.web.presenters import calendar_out
-from service.web.schemas import CalendarOut, TokenResponse
-from service.web.schemas_mobile import (
+from service.web.schemas.mobile import (
     AcceptedOut,
     CheckinOut,
     CheckinResultOut,
@@ -49,6 +48,8 @@ from service.web.schemas_mobile import (
     PregnancyCheckinIn,
     SymptomsCheckinIn,
 )
+from service.web.schemas.participants import CalendarOut
+from service.web.schemas.staff import TokenResponse
 
 SYMPTOMS: Final = "symptoms"
 PREGNANCY: Final = "pregnancy"

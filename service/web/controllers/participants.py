@@ -17,7 +17,7 @@ from service.runtime import Runtime
 from service.web.auth import provide_staff
 from service.web.ics import calendar_ics
 from service.web.presenters import calendar_out, participant_out
-from service.web.schemas import (
+from service.web.schemas.participants import (
     CalendarOut,
     EnrollIn,
     InfusionIn,
@@ -52,12 +52,8 @@ class ParticipantController(Controller):
         site: Annotated[str | None, Parameter()] = None,
         status: Annotated[str | None, Parameter()] = None,
     ) -> list[ParticipantOut]:
-        query = scoped_participants(actor)
-        if site:
-            query = query.filter(site_id=site)
-        if status:
-            query = query.filter(status=status)
-        return [participant_out(p) for p in await query.order_by("study_id")]
+        participants = await scoped_participants(actor, site=site, status=status)
+        return [participant_out(p) for p in participants]
 
     @get("/{study_id:str}", summary="One participant")
     async def read(self, actor: Actor, study_id: FromPath[str]) -> ParticipantOut:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import msgspec
 from litestar import Controller, post
 from litestar.di import Provide
 from litestar.params import FromPath
@@ -13,10 +12,7 @@ from service.actions.errors import Forbidden
 from service.actions.participant_sessions import revoke_by_staff
 from service.runtime import Runtime
 from service.web.auth import provide_staff
-
-
-class SessionsRevokedOut(msgspec.Struct):
-    revoked: int
+from service.web.schemas.participants import SessionsRevokedOut
 
 
 class ParticipantSessionController(Controller):

@@ -11,11 +11,10 @@ from litestar.params import FromPath
 
 from service.actions.actors import Actor
 from service.actions.auth import login
-from service.actions.sites import set_on_call
-from service.db.queries import sites_by_code
+from service.actions.sites import set_on_call, visible_sites
 from service.runtime import Runtime
 from service.web.auth import provide_staff
-from service.web.schemas import OnCallIn, SiteOut, TokenRequest, TokenResponse
+from service.web.schemas.staff import OnCallIn, SiteOut, TokenRequest, TokenResponse
 
 
 def _site_out(site: object) -> SiteOut:
@@ -43,8 +42,7 @@ class SiteController(Controller):
 
     @get("/", summary="Sites from the protocol file, with their on-call numbers")
     async def list_sites(self, actor: Actor) -> list[SiteOut]:
-        sites = await sites_by_code()
-        return [_site_out(s) for s in sites if actor.can_see_site(s.code)]
+        return [_site_out(s) for s in await visible_sites(actor)]
 
     @put("/{code:str}/on-call", summary="Set the numbers that receive safety alerts (admin)")
     async def on_call(

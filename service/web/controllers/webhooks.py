@@ -1,7 +1,8 @@
 """Twilio's webhooks: delivery receipts (and, in the same controller, inbound SMS).
 
 Every route starts with :func:`verified_twilio_form`, which refuses (403) anything
-Twilio did not sign for our ``PUBLIC_BASE_URL``. Handlers stay thin: one action call.
+Twilio did not sign for our ``PUBLIC_BASE_URL``, and reads the form into a neutral
+value (``web.twilio_forms``). Handlers stay thin: one action call.
 Twilio retries a webhook it thinks failed, so the actions are idempotent and a
 callback for a message we do not know is still answered with success.
 """
@@ -14,6 +15,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from service.actions.delivery import apply_status_callback
 from service.actions.inbound import handle_inbound
 from service.runtime import Runtime
+from service.web.twilio_forms import delivery_report, inbound_sms
 from service.web.twilio_signature import verified_twilio_form
 
 
@@ -32,7 +34,7 @@ class TwilioWebhookController(Controller):
     )
     async def status(self, request: Request, rt: Runtime) -> None:
         form = await verified_twilio_form(request, rt)
-        await apply_status_callback(rt, form)
+        await apply_status_callback(rt, delivery_report(form))
 
     # ---- inbound SMS ----------------------------------------------------------------
 
@@ -46,5 +48,5 @@ class TwilioWebhookController(Controller):
     )
     async def sms(self, request: Request, rt: Runtime) -> Response[str]:
         form = await verified_twilio_form(request, rt)
-        await handle_inbound(rt, form)
+        await handle_inbound(rt, inbound_sms(form))
         return Response(str(MessagingResponse()), media_type="application/xml")

@@ -14,18 +14,18 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
-from service.web.schemas import Request
+from service.web.schemas.base import StrictBody
 
 Phone = Annotated[str, Meta(min_length=1, max_length=32, description="E.164 or Chilean form")]
 CheckinKey = Annotated[str, Meta(min_length=1, max_length=96)]
 Temperature = Annotated[float, Meta(ge=34, le=43, description="degrees Celsius")]
 
 
-class CodeRequestIn(Request):
+class CodeRequestIn(StrictBody):
     phone: Phone
 
 
-class CodeVerifyIn(Request):
+class CodeVerifyIn(StrictBody):
     phone: Phone
     code: Annotated[str, Meta(min_length=1, max_length=16, description="the 6 digits")]
 
@@ -72,7 +72,7 @@ class MyCheckinsOut(msgspec.Struct):
     submitted: list[CheckinOut]
 
 
-class SymptomIn(Request):
+class SymptomIn(StrictBody):
     code: str
     severity: Literal["mild", "moderate", "severe"]
     temperature_c: Temperature | None = None
@@ -84,12 +84,12 @@ ReportKey = Annotated[
 ]
 
 
-class SymptomsCheckinIn(Request):
+class SymptomsCheckinIn(StrictBody):
     symptoms: Annotated[list[SymptomIn], Meta(max_length=32, description="[] for none")]
     checkin_key: ReportKey = None
 
 
-class PregnancyCheckinIn(Request):
+class PregnancyCheckinIn(StrictBody):
     pregnant: bool
     checkin_key: ReportKey = None
 
@@ -101,7 +101,7 @@ class CheckinResultOut(msgspec.Struct):
     advice: str | None
 
 
-class PreferencesIn(Request):
+class PreferencesIn(StrictBody):
     """A full replacement (PUT): send all three; ``preferred_time`` null = protocol hours."""
 
     language: str

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from service.adapters.i18n import load_renderer
-from service.domain.messages import (
+from service.domain.sms_encoding import is_gsm7
+from service.domain.text_render import (
     MissingPlaceholderError,
     Renderer,
     UnknownMessageError,
@@ -19,7 +20,6 @@ from service.domain.messages import (
     format_local_time,
     language_of,
 )
-from service.domain.sms_encoding import is_gsm7
 from service.domain.texts import MESSAGES
 from service.ports import Translator
 

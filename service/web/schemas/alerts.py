@@ -1,20 +1,15 @@
-"""Request and response bodies of the safety-alert and check-in record routes.
-
-Kept apart from ``schemas.py`` (owned elsewhere); requests forbid unknown fields in
-the same way, through the shared ``Request`` base.
-"""
+"""Safety alerts and the coordinators' queue (inbox): what staff read and close."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import msgspec
 
-from service.web.schemas import Request
+from service.web.schemas.base import StrictBody
 
 
-class AcknowledgeIn(Request):
+class AcknowledgeIn(StrictBody):
     note: str
 
 
@@ -42,15 +37,18 @@ class AlertOut(msgspec.Struct):
     note: str | None
 
 
-class CheckinRecordOut(msgspec.Struct):
+class InboxItemOut(msgspec.Struct):
     id: int
-    checkin_key: str
-    questionnaire: str
-    channel: str  # sms | app
-    version: int
-    late: bool
-    complete: bool
-    answers: dict[str, Any]
-    raw_texts: list[str]
-    submitted_at: datetime
-    alert_ids: list[int]
+    reason: str
+    status: str
+    study_id: str | None
+    site: str | None
+    text: str | None
+    received_at: datetime | None
+    created_at: datetime
+    closed_at: datetime | None
+    closed_by: str | None
+
+
+class CloseIn(StrictBody):
+    note: str | None = None

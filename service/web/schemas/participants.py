@@ -1,34 +1,17 @@
-"""Request and response bodies.
-
-Every request struct forbids unknown fields: a typo, or a field the service must
-never hold (a treatment arm, a kit number, a dose), is refused with a 400 that names
-it, instead of being silently dropped.
-"""
+"""Participants: enrolment, changes, infusions, visit outcomes, withdrawal, the calendar
+and the staff-side session revocation."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
 
 import msgspec
-from msgspec import UNSET, Meta, UnsetType
+from msgspec import UNSET, UnsetType
+
+from service.web.schemas.base import StrictBody
 
 
-class Request(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    pass
-
-
-class TokenRequest(Request):
-    email: Annotated[str, Meta(min_length=1, max_length=254)]
-    password: Annotated[str, Meta(min_length=1, max_length=1024)]
-
-
-class TokenResponse(msgspec.Struct):
-    access_token: str
-    token_type: str = "bearer"  # noqa: S105  # the OAuth token type, not a secret
-
-
-class EnrollIn(Request):
+class EnrollIn(StrictBody):
     study_id: str
     site: str
     phone: str
@@ -40,7 +23,7 @@ class EnrollIn(Request):
     preferred_time: str | None = None
 
 
-class ParticipantPatch(Request):
+class ParticipantPatch(StrictBody):
     phone: str | UnsetType = UNSET
     language: str | UnsetType = UNSET
     timezone: str | UnsetType = UNSET
@@ -70,13 +53,13 @@ class ParticipantOut(msgspec.Struct):
     created_at: datetime
 
 
-class InfusionIn(Request):
+class InfusionIn(StrictBody):
     number: int = msgspec.field()
     date: date
     reason: str | None = None
 
 
-class VisitOutcomeIn(Request):
+class VisitOutcomeIn(StrictBody):
     status: str
     date: date
     reason: str | None = None
@@ -90,7 +73,7 @@ class VisitOutcomeOut(msgspec.Struct):
     recorded_at: datetime
 
 
-class WithdrawIn(Request):
+class WithdrawIn(StrictBody):
     reason: str | None = None
 
 
@@ -114,15 +97,5 @@ class CalendarOut(msgspec.Struct):
     visits: list[VisitOut]
 
 
-class SiteOut(msgspec.Struct):
-    code: str
-    name: str
-    timezone: str
-    help_line: str
-    on_call_primary: str | None
-    on_call_backup: str | None
-
-
-class OnCallIn(Request):
-    primary: str
-    backup: str | None = None
+class SessionsRevokedOut(msgspec.Struct):
+    revoked: int
