@@ -40,7 +40,14 @@ from service.actions.sites import set_on_call
 from service.db.models import Participant, StaffUser
 from service.domain.checkin_answers import ReportedSymptom, Severity, SymptomAnswers
 from service.domain.protocol import VisitKind
-from service.ports import ManualClock, ProviderReceipt, SmsGateway, SmsSendError
+from service.ports import (
+    InboundSms,
+    ManualClock,
+    ProviderError,
+    ProviderReceipt,
+    SmsGateway,
+    SmsSendError,
+)
 from service.runtime import Runtime
 
 log = logging.getLogger("service.demo")
@@ -85,7 +92,10 @@ class _LandlineForOneNumber:
     ) -> ProviderReceipt:
         if to == self._phone:
             raise SmsSendError(
-                "landline or unreachable carrier", code=LANDLINE, http_status=400, permanent=True
+                "landline or unreachable carrier",
+                code=LANDLINE,
+                http_status=400,
+                failure=self._inner.explain_error(LANDLINE).failure,
             )
         return await self._inner.send(
             to, body, status_callback=status_callback, validity_period_s=validity_period_s
@@ -93,6 +103,9 @@ class _LandlineForOneNumber:
 
     async def find_sent(self, to: str, body: str, since: datetime) -> ProviderReceipt | None:
         return await self._inner.find_sent(to, body, since)
+
+    def explain_error(self, code: int | None) -> ProviderError:
+        return self._inner.explain_error(code)
 
     async def aclose(self) -> None:
         """The inner gateway is the app's; it closes it."""
@@ -184,12 +197,12 @@ async def _unplaced_text(rt: Runtime, study_id: str) -> None:
     participant = await Participant.get(study_id=study_id)
     await handle_inbound(
         rt,
-        {
-            "MessageSid": f"SMdemo{participant.id:030d}",
-            "From": participant.phone,
-            "To": "+56229999999",
-            "Body": "Hola, ¿puedo cambiar la hora de mi próxima visita?",
-        },
+        InboundSms(
+            provider_id=f"SMdemo{participant.id:030d}",
+            from_phone=participant.phone,
+            to_phone="+56229999999",
+            body="Hola, ¿puedo cambiar la hora de mi próxima visita?",
+        ),
     )
 
 
