@@ -13,6 +13,7 @@ from service.actions.inbound_work import Finished, Work, actor, reply
 from service.actions.replanning import replan_participant
 from service.db.models import Conversation, InboundMessage, Participant
 from service.domain.conversation import ConversationState, Outgoing
+from service.domain.states import ConversationStatus, InboundHandling
 from service.runtime import Runtime
 
 __all__ = ["close_conversation", "help_reply", "opt_in", "opt_out", "partial_checkin"]
@@ -26,7 +27,7 @@ async def opt_out(
     state: ConversationState | None,
     form: dict[str, str],
 ) -> Work:
-    work = Work(handling="opt_out")
+    work = Work(handling=InboundHandling.OPT_OUT)
     if conversation is not None and state is not None:
         work.finished = partial_checkin(conversation, state, inbound, late=False)
         await close_conversation(rt, conversation)
@@ -43,7 +44,7 @@ async def opt_out(
 async def opt_in(
     rt: Runtime, participant: Participant, inbound: InboundMessage, form: dict[str, str]
 ) -> Work:
-    work = Work(handling="opt_in")
+    work = Work(handling=InboundHandling.OPT_IN)
     was_blocked = participant.opted_out or participant.sms_blocked_code == 21610
     participant.opted_out = False
     if participant.sms_blocked_code == 21610:
@@ -58,7 +59,7 @@ async def opt_in(
 async def help_reply(
     rt: Runtime, participant: Participant, inbound: InboundMessage, form: dict[str, str]
 ) -> Work:
-    work = Work(handling="help")
+    work = Work(handling=InboundHandling.HELP)
     if (form.get("OptOutType") or "").upper() != "HELP":  # Twilio answered it already
         await reply(rt, participant, inbound, Outgoing("help.reply"), 0, work)
     return work
@@ -78,6 +79,6 @@ def partial_checkin(
 
 
 async def close_conversation(rt: Runtime, conversation: Conversation) -> None:
-    conversation.status = "closed"
+    conversation.status = ConversationStatus.CLOSED
     conversation.updated_at = rt.clock.now()
     await conversation.save(update_fields=["status", "state", "updated_at"])

@@ -31,6 +31,7 @@ from tortoise.transactions import in_transaction
 from service.actions.errors import ActionError
 from service.db.audit import audit
 from service.db.models import LoginAttempt
+from service.domain.states import AuditAction
 from service.runtime import Runtime
 from service.security import keyed_hash
 
@@ -102,7 +103,7 @@ async def begin_attempt(rt: Runtime, email: str, address: str | None, *, channel
             await audit(
                 at=now,
                 actor=f"anonymous:{channel}",
-                action="auth.login_throttled",
+                action=AuditAction.AUTH_LOGIN_THROTTLED,
                 entity="login_attempt",
                 entity_id=attempt.id,
                 changes={
@@ -122,7 +123,7 @@ async def finish_attempt(rt: Runtime, attempt: Attempt, *, succeeded: bool, chan
             await audit(
                 at=rt.clock.now(),
                 actor=f"anonymous:{channel}",
-                action="auth.login_failed",
+                action=AuditAction.AUTH_LOGIN_FAILED,
                 entity="login_attempt",
                 entity_id=attempt.id,
                 changes={"account": attempt.account_key},

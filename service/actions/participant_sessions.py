@@ -28,6 +28,7 @@ from tortoise.transactions import in_transaction
 from service.actions.actors import Actor
 from service.db.audit import audit
 from service.db.models import Participant, ParticipantSession
+from service.domain.states import AuditAction
 from service.runtime import Runtime
 from service.security import keyed_hash, new_secret
 
@@ -61,7 +62,7 @@ async def start_session(rt: Runtime, participant: Participant) -> str:
         await audit(
             at=now,
             actor=f"participant:{participant.study_id}",
-            action="session.start",
+            action=AuditAction.SESSION_START,
             entity="participant_session",
             entity_id=row.id,
             changes={"study_id": participant.study_id, "expires_at": row.expires_at},
@@ -109,7 +110,7 @@ async def revoke_sessions(
         await audit(
             at=now,
             actor=actor_label,
-            action="session.revoke",
+            action=AuditAction.SESSION_REVOKE,
             entity="participant",
             entity_id=participant.study_id,
             changes={"sessions": revoked, "reason": reason},

@@ -13,6 +13,7 @@ from service.actions import participants as act
 from service.actions.access import participant_for, scoped_participants
 from service.actions.actors import Actor
 from service.actions.calendars import calendar_sequences, calendar_with_status
+from service.domain.languages import DEFAULT_LANGUAGE, LANGUAGE_PATTERN
 from service.runtime import Runtime
 from service.web.auth import provide_staff
 from service.web.ics import calendar_ics
@@ -28,7 +29,7 @@ from service.web.schemas import (
     WithdrawIn,
 )
 
-Lang = Annotated[str, Parameter(pattern="^(es|en)$")]
+Lang = Annotated[str, Parameter(pattern=LANGUAGE_PATTERN)]
 
 
 class ParticipantController(Controller):
@@ -82,7 +83,7 @@ class ParticipantController(Controller):
         actor: Actor,
         study_id: FromPath[str],
         data: InfusionIn,
-        lang: Lang = "es",
+        lang: Lang = DEFAULT_LANGUAGE,
     ) -> CalendarOut:
         participant = await act.record_infusion(
             rt, actor, study_id, data.number, data.date, data.reason
@@ -120,7 +121,7 @@ class ParticipantController(Controller):
 
     @get("/{study_id:str}/calendar", summary="Visit calendar with windows and statuses")
     async def calendar(
-        self, rt: Runtime, actor: Actor, study_id: FromPath[str], lang: Lang = "es"
+        self, rt: Runtime, actor: Actor, study_id: FromPath[str], lang: Lang = DEFAULT_LANGUAGE
     ) -> CalendarOut:
         participant = await participant_for(actor, study_id)
         return calendar_out(rt, participant, await calendar_with_status(rt, participant), lang)
@@ -131,7 +132,7 @@ class ParticipantController(Controller):
         media_type="text/calendar",
     )
     async def calendar_ics(
-        self, rt: Runtime, actor: Actor, study_id: FromPath[str], lang: Lang = "es"
+        self, rt: Runtime, actor: Actor, study_id: FromPath[str], lang: Lang = DEFAULT_LANGUAGE
     ) -> Response[bytes]:
         participant = await participant_for(actor, study_id)
         rows = await calendar_with_status(rt, participant)
