@@ -89,7 +89,7 @@ async def text_on_call_or_queue(
     site: Site,
     phone: str | None,
     occurrence: str,
-    inbox_reason: str,
+    inbox_reason: InboxReason,
 ) -> OutboundMessage | None:
     """Text the on-call phone; with no number set, the coordinators' queue must see it."""
     if phone:

@@ -41,7 +41,7 @@ CATCH_UP_LIMIT = timedelta(days=1)
 
 @dataclass(frozen=True, slots=True)
 class PlannedMessage:
-    kind: str
+    kind: MessageKind
     purpose: str
     occurrence: str
     message_key: str
