@@ -27,7 +27,7 @@ from service.runtime import Runtime
 @dataclass(frozen=True, slots=True)
 class CalendarRow:
     visit: CalendarVisit
-    status: str  # a VisitStatus value, or "cancelled" after withdrawal
+    status: VisitStatus
     outcome: Outcome | None
 
 
@@ -71,9 +71,9 @@ async def calendar_with_status(rt: Runtime, participant: Participant) -> list[Ca
     rows = []
     for visit in calendar_for(rt, participant):
         outcome = outcomes.get(visit.code)
-        status: str = visit_status(visit, outcome, today).value
+        status = visit_status(visit, outcome, today)
         if _cancelled(visit, outcome, withdrawn_on):
-            status = "cancelled"
+            status = VisitStatus.CANCELLED
         rows.append(CalendarRow(visit=visit, status=status, outcome=outcome))
     return rows
 

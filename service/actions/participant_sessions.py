@@ -28,7 +28,7 @@ from tortoise.transactions import in_transaction
 from service.actions.actors import Actor
 from service.db.audit import audit
 from service.db.models import Participant, ParticipantSession
-from service.domain.states import AuditAction
+from service.domain.states import AuditAction, SessionEnd
 from service.runtime import Runtime
 from service.security import keyed_hash, new_secret
 
@@ -98,7 +98,7 @@ async def participant_for_session(rt: Runtime, token: str) -> Actor | None:
 
 
 async def revoke_sessions(
-    rt: Runtime, participant: Participant, *, reason: str, actor_label: str
+    rt: Runtime, participant: Participant, *, reason: SessionEnd, actor_label: str
 ) -> int:
     """End every live session of ``participant``; returns how many. Call inside the
     caller's transaction when it has one (withdrawal, phone change)."""
@@ -121,4 +121,6 @@ async def revoke_sessions(
 async def revoke_by_staff(rt: Runtime, participant: Participant, actor: Actor) -> int:
     """A coordinator ends the participant's app sessions (a lost phone, a shared one)."""
     async with in_transaction():
-        return await revoke_sessions(rt, participant, reason="staff", actor_label=actor.label)
+        return await revoke_sessions(
+            rt, participant, reason=SessionEnd.STAFF, actor_label=actor.label
+        )

@@ -26,7 +26,7 @@ from service.db.models import Infusion, Participant, Site, VisitOutcome
 from service.domain import enrollment as rules
 from service.domain.calendar import RecordedOutcome
 from service.domain.languages import LANGUAGES
-from service.domain.states import AuditAction, ParticipantStatus
+from service.domain.states import AuditAction, ParticipantStatus, SessionEnd
 from service.runtime import Runtime
 
 _AUDITED = (
@@ -183,7 +183,9 @@ async def update_participant(
         changed = diff(before, _snapshot(participant))
         if "phone" in changed:
             changed["phone"] = ["(old)", "(new)"]
-            await revoke_sessions(rt, participant, reason="phone_change", actor_label=actor.label)
+            await revoke_sessions(
+                rt, participant, reason=SessionEnd.PHONE_CHANGE, actor_label=actor.label
+            )
         await audit(
             at=rt.clock.now(),
             actor=actor.label,
@@ -302,6 +304,6 @@ async def withdraw(rt: Runtime, actor: Actor, study_id: str, reason: str | None)
             changes={"status": [ParticipantStatus.ACTIVE, ParticipantStatus.WITHDRAWN]},
             reason=reason,
         )
-        await revoke_sessions(rt, participant, reason="withdrawn", actor_label=actor.label)
+        await revoke_sessions(rt, participant, reason=SessionEnd.WITHDRAWN, actor_label=actor.label)
         await replan_participant(rt, participant, actor=actor)
     return participant

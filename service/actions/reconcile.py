@@ -139,7 +139,7 @@ async def _retry_or_fail(
             return "retried"
         return None
     if await record_failure(rt, row, token, exc.code, detail, participant, own_phone):
-        return MessageStatus.FAILED
+        return "failed"
     return None
 
 
@@ -165,7 +165,7 @@ async def handle_send_error(
     )
     if proven and exc.permanent:
         if await record_failure(rt, row, token, exc.code, detail, participant, own_phone):
-            return MessageStatus.FAILED
+            return "failed"
         return None
     if not proven and row.kind not in _UNREPEATABLE_KINDS:
         try:
@@ -176,11 +176,11 @@ async def handle_send_error(
         if found is not None:
             sent_at = found.sent_at or rt.clock.now()
             if await record_sent(rt, row, token, found, sent_at=sent_at, how="lookup"):
-                return MessageStatus.SENT
+                return "sent"
             return None
     if not proven and row.kind in _UNREPEATABLE_KINDS:
         if await record_failure(rt, row, token, exc.code, detail, participant, own_phone):
-            return MessageStatus.FAILED  # may or may not have arrived; the person can ask again
+            return "failed"  # may or may not have arrived; the person can ask again
         return None
     return await _retry_or_fail(rt, row, token, participant, own_phone, exc, detail)
 

@@ -10,8 +10,7 @@ Conventions that matter for the trial:
 
 from __future__ import annotations
 
-from enum import Enum
-from typing import Any, TypeVar
+from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -27,6 +26,7 @@ from service.db.access_models import (
     ParticipantSession,
     StaffUser,
 )
+from service.db.columns import enum_column
 from service.domain.calendar import RecordedOutcome
 from service.domain.states import (
     AlertStatus,
@@ -61,16 +61,6 @@ __all__ = [
     "StaffUser",
     "VisitOutcome",
 ]
-
-
-_E = TypeVar("_E", bound=Enum)
-
-
-def enum_column(enum: type[_E], **kwargs: Any) -> fields.Field[_E]:
-    """A column holding one family of :mod:`service.domain.states`: a VARCHAR of the
-    given length, read back as the enum. The description is fixed (the enum's name),
-    so adding a member changes no schema; tests/unit/test_states.py checks it fits."""
-    return fields.CharEnumField(enum, description=enum.__name__, **kwargs)
 
 
 class Site(Model):

@@ -197,6 +197,9 @@ class VisitStatus(StrEnum):
     ATTENDED_IN_WINDOW = "attended_in_window"
     ATTENDED_OUT_OF_WINDOW = "attended_out_of_window"
     MISSED = "missed"  # recorded as missed, or the window closed with nothing recorded
+    # Never computed here: actions/calendars shows a visit the participant withdrew
+    # before as cancelled.
+    CANCELLED = "cancelled"
 
 
 class RecordedOutcome(StrEnum):

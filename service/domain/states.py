@@ -61,9 +61,11 @@ __all__ = [
     "InboundHandling",
     "InboxReason",
     "InboxStatus",
+    "LoginOutcome",
     "MessageKind",
     "MessageStatus",
     "ParticipantStatus",
+    "SessionEnd",
     "message_action",
 ]
 
@@ -151,6 +153,24 @@ class ParticipantStatus(StrEnum):
 class ConversationStatus(StrEnum):
     OPEN = "open"
     CLOSED = "closed"
+
+
+class LoginOutcome(StrEnum):
+    """One staff sign-in attempt (``LoginAttempt.outcome``, actions/login_throttle):
+    recorded ``pending`` before the password is checked, then set once."""
+
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    THROTTLED = "throttled"  # refused before checking: too many recent failures
+
+
+class SessionEnd(StrEnum):
+    """Why a participant's app session was revoked (``ParticipantSession.revoked_reason``)."""
+
+    STAFF = "staff"  # a coordinator ended it
+    PHONE_CHANGE = "phone_change"  # the participant's number changed
+    WITHDRAWN = "withdrawn"  # the participant withdrew
 
 
 class AuditAction(StrEnum):

@@ -36,6 +36,8 @@ def test_the_enum_columns_are_the_expected_ones() -> None:
         ("Alert", "status"),
         ("InboxItem", "reason"),
         ("InboxItem", "status"),
+        ("LoginAttempt", "outcome"),
+        ("ParticipantSession", "revoked_reason"),
     }
 
 

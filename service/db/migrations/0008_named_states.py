@@ -1,7 +1,7 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 from service.domain.calendar import RecordedOutcome
-from service.domain.states import AlertStatus, ConversationStatus, InboundHandling, InboxReason, InboxStatus, MessageKind, MessageStatus, ParticipantStatus
+from service.domain.states import AlertStatus, ConversationStatus, InboundHandling, InboxReason, InboxStatus, LoginOutcome, MessageKind, MessageStatus, ParticipantStatus, SessionEnd
 from tortoise import fields
 
 
@@ -90,5 +90,15 @@ class Migration(migrations.Migration):
             model_name='VisitOutcome',
             name='status',
             field=fields.CharEnumField(description='RecordedOutcome', enum_type=RecordedOutcome, max_length=16),
+        ),
+        SameColumn(
+            model_name='LoginAttempt',
+            name='outcome',
+            field=fields.CharEnumField(description='LoginOutcome', enum_type=LoginOutcome, max_length=12),
+        ),
+        SameColumn(
+            model_name='ParticipantSession',
+            name='revoked_reason',
+            field=fields.CharEnumField(null=True, description='SessionEnd', enum_type=SessionEnd, max_length=32),
         ),
     ]
