@@ -14,6 +14,7 @@ from service.actions.access import participant_for, scoped_participants
 from service.actions.actors import Actor
 from service.actions.calendars import calendar_sequences, calendar_with_status
 from service.domain.languages import DEFAULT_LANGUAGE, LANGUAGE_PATTERN
+from service.domain.states import ParticipantStatus
 from service.runtime import Runtime
 from service.web.auth import provide_staff
 from service.web.ics import calendar_ics
@@ -30,6 +31,9 @@ from service.web.schemas import (
 )
 
 Lang = Annotated[str, Parameter(pattern=LANGUAGE_PATTERN)]
+# A stored status only: the column holds ParticipantStatus, and an unknown value is a
+# 400 naming the parameter, not a lookup the database cannot answer.
+_STATUS = f"^({'|'.join(ParticipantStatus)})$"
 
 
 class ParticipantController(Controller):
@@ -51,7 +55,7 @@ class ParticipantController(Controller):
         self,
         actor: Actor,
         site: Annotated[str | None, Parameter()] = None,
-        status: Annotated[str | None, Parameter()] = None,
+        status: Annotated[str | None, Parameter(pattern=_STATUS)] = None,
     ) -> list[ParticipantOut]:
         query = scoped_participants(actor)
         if site:
