@@ -54,7 +54,7 @@ async def _measure(
 
 
 async def _seed(participants: int, checkins: int) -> None:
-    from service.db.models import CheckIn, Participant
+    from service.db.models import Checkin, Participant
 
     rng = random.Random(12)
     people = []
@@ -76,17 +76,17 @@ async def _seed(participants: int, checkins: int) -> None:
                                  "temperature_c": 38.2 if c == "fever" else None}
                                 for c in chosen]}  # fmt: skip
         rows.append(
-            CheckIn(
+            Checkin(
                 participant_id=ids[i % len(ids)], checkin_key=f"checkin:symptoms_weekly:{i}",
                 questionnaire="symptoms", channel="app", answers=answers,
                 submitted_at=NOW - timedelta(minutes=i),
             )
         )  # fmt: skip
         if len(rows) == 5000:
-            await CheckIn.bulk_create(rows)
+            await Checkin.bulk_create(rows)
             rows = []
     if rows:
-        await CheckIn.bulk_create(rows)
+        await Checkin.bulk_create(rows)
 
 
 async def _odm(rt: Any) -> int:
@@ -103,9 +103,9 @@ async def _odm(rt: Any) -> int:
 
 
 async def _json() -> int:
-    from service.db.models import CheckIn
+    from service.db.models import Checkin
 
-    rows = await CheckIn.all().values()
+    rows = await Checkin.all().values()
     return len(json.dumps(rows, default=str))
 
 

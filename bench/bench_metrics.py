@@ -87,7 +87,7 @@ async def _seed(participants: int, per_participant: int) -> int:
             Alert(
                 participant_id=pid,
                 site=site,
-                dedup_key=f"bench:{pid}",
+                dedupe_key=f"bench:{pid}",
                 status="open" if pid % 2 else "acknowledged",
                 raised_at=NOW - timedelta(minutes=pid % 600),
             )

@@ -24,6 +24,7 @@ from prometheus_client.registry import Collector
 from tortoise.functions import Count
 
 from service.db.models import Alert, InboundMessage, OutboundMessage
+from service.domain.states import AlertStatus, MessageStatus
 from service.runtime import Runtime
 
 __all__ = ["CONTENT_TYPE", "MetricsSource", "register_metrics_source", "render_metrics"]
@@ -59,7 +60,7 @@ async def _messages(now: datetime) -> list[Metric]:
     for row in sorted(rows, key=lambda r: str(r["status"])):
         by_status.add_metric([str(row["status"])], float(row["n"]))
 
-    due = OutboundMessage.filter(status="planned", send_at__lte=now)
+    due = OutboundMessage.filter(status=MessageStatus.PLANNED, send_at__lte=now)
     due_count = await due.count()
     first = await due.order_by("send_at").first().values_list("send_at", flat=True)
     age = (now - first).total_seconds() if isinstance(first, datetime) else 0.0
@@ -112,7 +113,7 @@ async def _lateness(now: datetime) -> HistogramMetricFamily:
 async def _inbound_and_alerts(now: datetime) -> list[Metric]:
     last_5m = await InboundMessage.filter(received_at__gt=now - timedelta(minutes=5)).count()
     total = await InboundMessage.all().count()
-    open_alerts = Alert.filter(status="open")
+    open_alerts = Alert.filter(status=AlertStatus.OPEN)
     open_count = await open_alerts.count()
     first = await open_alerts.order_by("raised_at").first().values_list("raised_at", flat=True)
     age = (now - first).total_seconds() if isinstance(first, datetime) else 0.0

@@ -19,6 +19,7 @@ from service.actions.alerts import alert_site_code, text_on_call_or_queue
 from service.actions.outbox import wake
 from service.db.audit import audit
 from service.db.models import Alert, OutboundMessage, Participant, Site
+from service.domain.states import SENT, AlertStatus, AuditAction, InboxReason
 from service.runtime import Runtime
 
 __all__ = ["backfill_notified", "escalate_overdue_alerts", "escalation_job"]
@@ -27,7 +28,6 @@ log = logging.getLogger("service.alerts")
 
 # How far back the job looks for alerts whose first SMS went out through a retry.
 _BACKFILL_WINDOW: Final = timedelta(days=2)
-_SENT: Final = ("sent", "delivered")
 
 
 async def _mark_notified(rt: Runtime, alert: Alert, row: OutboundMessage) -> bool:
@@ -40,7 +40,7 @@ async def _mark_notified(rt: Runtime, alert: Alert, row: OutboundMessage) -> boo
             await audit(
                 at=rt.clock.now(),
                 actor=SYSTEM.label,
-                action="alert.notify",
+                action=AuditAction.ALERT_NOTIFY,
                 entity="alert",
                 entity_id=alert.id,
                 changes={"to": "on_call_primary", "message_id": row.id, "status": row.status},
@@ -56,9 +56,9 @@ async def _escalate_one(rt: Runtime, alert: Alert) -> tuple[bool, OutboundMessag
     text, and then the coordinators' queue gets it."""
     now = rt.clock.now()
     async with in_transaction():
-        claimed = await Alert.filter(id=alert.id, status="open", escalated_at__isnull=True).update(
-            escalated_at=now
-        )
+        claimed = await Alert.filter(
+            id=alert.id, status=AlertStatus.OPEN, escalated_at__isnull=True
+        ).update(escalated_at=now)
         if not claimed:
             return False, None
         site = await Site.get(code=alert_site_code(alert))
@@ -69,12 +69,12 @@ async def _escalate_one(rt: Runtime, alert: Alert) -> tuple[bool, OutboundMessag
             else ("on_call_primary", site.on_call_primary)
         )
         row = await text_on_call_or_queue(
-            rt, alert, participant, site, phone, "escalated", "alert_unacknowledged"
+            rt, alert, participant, site, phone, "escalated", InboxReason.ALERT_UNACKNOWLEDGED
         )
         await audit(
             at=now,
             actor=SYSTEM.label,
-            action="alert.escalate",
+            action=AuditAction.ALERT_ESCALATE,
             entity="alert",
             entity_id=alert.id,
             changes={
@@ -97,7 +97,7 @@ async def escalate_overdue_alerts(rt: Runtime) -> int:
     now = rt.clock.now()
     cutoff = now - timedelta(minutes=rt.protocol.safety.escalate_after_minutes)
     overdue = await Alert.filter(
-        status="open", escalated_at__isnull=True, raised_at__lte=cutoff
+        status=AlertStatus.OPEN, escalated_at__isnull=True, raised_at__lte=cutoff
     ).order_by("raised_at", "id")
     escalated = 0
     queued = False
@@ -117,7 +117,7 @@ async def backfill_notified(rt: Runtime) -> int:
     done = 0
     for alert in waiting:
         row = await OutboundMessage.get_or_none(
-            purpose=f"alert:{alert.id}", occurrence="oncall", status__in=_SENT
+            purpose=f"alert:{alert.id}", occurrence="oncall", status__in=SENT
         )
         if row is not None and await _mark_notified(rt, alert, row):
             done += 1

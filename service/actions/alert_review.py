@@ -15,6 +15,7 @@ from service.actions.errors import Conflict, FieldInvalid, Forbidden, NotFound
 from service.adapters.redaction import redact_phones
 from service.db.audit import audit
 from service.db.models import Alert
+from service.domain.states import AlertStatus, AuditAction
 from service.runtime import Runtime
 
 __all__ = [
@@ -25,7 +26,7 @@ __all__ = [
     "visible_alerts",
 ]
 
-ALERT_STATUSES: Final = ("open", "acknowledged")
+ALERT_STATUSES: Final = tuple(AlertStatus)
 NOTE_MAX_CHARS: Final = 2000
 
 
@@ -33,7 +34,7 @@ def _sees(actor: Actor, alert: Alert) -> bool:
     return actor.kind in ("staff", "apikey") and actor.can_see_site(alert_site_code(alert))
 
 
-def visible_alerts(actor: Actor, status: str = "open") -> QuerySet[Alert]:
+def visible_alerts(actor: Actor, status: str = AlertStatus.OPEN) -> QuerySet[Alert]:
     """Alerts of the actor's sites, newest first; ``status`` open, acknowledged or all."""
     if actor.kind not in ("staff", "apikey"):
         raise Forbidden("alerts are for study staff")
@@ -65,18 +66,21 @@ async def acknowledge_alert(rt: Runtime, actor: Actor, alert_id: int, note: str)
         raise FieldInvalid(f"note is longer than {NOTE_MAX_CHARS} characters", field="note")
     now = rt.clock.now()
     async with in_transaction():
-        changed = await Alert.filter(id=alert.id, status="open").update(
-            status="acknowledged", acknowledged_at=now, acknowledged_by=actor.label, note=text
+        changed = await Alert.filter(id=alert.id, status=AlertStatus.OPEN).update(
+            status=AlertStatus.ACKNOWLEDGED,
+            acknowledged_at=now,
+            acknowledged_by=actor.label,
+            note=text,
         )
         if not changed:
             raise Conflict(f"alert {alert_id} was already acknowledged")
         await audit(
             at=now,
             actor=actor.label,
-            action="alert.acknowledge",
+            action=AuditAction.ALERT_ACKNOWLEDGE,
             entity="alert",
             entity_id=alert.id,
-            changes={"status": ["open", "acknowledged"]},
+            changes={"status": [AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED]},
             reason=redact_phones(text),
         )
     return await Alert.get(id=alert.id)

@@ -4,7 +4,7 @@ once. Escalation lives in ``alert_escalation``, reading and acknowledging in
 
 Why it is shaped like this:
 
-* **Once per event.** ``Alert.dedup_key`` is unique (see ``safety.alert_dedup_key``):
+* **Once per event.** ``Alert.dedupe_key`` is unique (see ``safety.alert_dedupe_key``):
   a retried webhook, a resubmitted app form or two workers racing all end in one
   row. The insert runs in a savepoint, so losing the race inside a caller's
   transaction (the check-in that raised it) rolls back only the alert attempt.
@@ -37,8 +37,9 @@ from service.actions.actors import SYSTEM
 from service.actions.alert_text import ALERT_LANGUAGE, alert_summary
 from service.actions.outbox import enqueue_now, wake
 from service.db.audit import audit
-from service.db.models import Alert, CheckIn, InboxItem, OutboundMessage, Participant, Site
+from service.db.models import Alert, Checkin, InboxItem, OutboundMessage, Participant, Site
 from service.domain.safety import SafetyFinding
+from service.domain.states import AuditAction, InboxReason, MessageKind
 from service.runtime import Runtime
 
 __all__ = [
@@ -88,7 +89,7 @@ async def text_on_call_or_queue(
     site: Site,
     phone: str | None,
     occurrence: str,
-    inbox_reason: str,
+    inbox_reason: InboxReason,
 ) -> OutboundMessage | None:
     """Text the on-call phone; with no number set, the coordinators' queue must see it."""
     if phone:
@@ -121,7 +122,7 @@ async def _enqueue(
         rt,
         participant=None,
         to_phone=to_phone,
-        kind="alert",
+        kind=MessageKind.ALERT,
         purpose=f"alert:{alert.id}",
         occurrence=occurrence,
         message_key=message_key,
@@ -141,8 +142,8 @@ async def record_alert(
     participant: Participant,
     *,
     findings: Sequence[SafetyFinding],
-    dedup_key: str,
-    checkin: CheckIn | None = None,
+    dedupe_key: str,
+    checkin: Checkin | None = None,
 ) -> PendingNotice | None:
     """Store the alert, its on-call SMS row (or inbox item) and its audit entry.
 
@@ -151,7 +152,7 @@ async def record_alert(
     """
     if not findings:
         raise ValueError("no findings, no alert")
-    if await Alert.filter(dedup_key=dedup_key).exists():
+    if await Alert.filter(dedupe_key=dedupe_key).exists():
         return None
     now = rt.clock.now()
     site = await Site.get(code=alert_site_code(participant))
@@ -160,7 +161,7 @@ async def record_alert(
             alert = await Alert.create(
                 participant=participant,
                 site=site,
-                dedup_key=dedup_key,
+                dedupe_key=dedupe_key,
                 checkin=checkin,
                 findings=[_stored(f) for f in findings],
                 emergency=any(f.emergency for f in findings),
@@ -169,12 +170,12 @@ async def record_alert(
     except IntegrityError:
         return None
     row = await text_on_call_or_queue(
-        rt, alert, participant, site, site.on_call_primary, "oncall", "alert_no_on_call"
+        rt, alert, participant, site, site.on_call_primary, "oncall", InboxReason.ALERT_NO_ON_CALL
     )
     await audit(
         at=now,
         actor=SYSTEM.label,
-        action="alert.raise",
+        action=AuditAction.ALERT_RAISE,
         entity="alert",
         entity_id=alert.id,
         changes={
@@ -213,8 +214,8 @@ async def raise_alert(
     participant: Participant,
     *,
     findings: Sequence[SafetyFinding],
-    dedup_key: str,
-    checkin: CheckIn | None = None,
+    dedupe_key: str,
+    checkin: Checkin | None = None,
 ) -> Alert | None:
     """Store an alert and text the site's on-call phone at once; None if it exists.
 
@@ -223,7 +224,7 @@ async def raise_alert(
     """
     async with in_transaction():
         notice = await record_alert(
-            rt, participant, findings=findings, dedup_key=dedup_key, checkin=checkin
+            rt, participant, findings=findings, dedupe_key=dedupe_key, checkin=checkin
         )
     if notice is None:
         return None

@@ -12,6 +12,7 @@ from service.actions.errors import ActionError, Conflict, FieldInvalid, NotFound
 from service.actions.login_throttle import begin_attempt, finish_attempt
 from service.db.audit import audit
 from service.db.models import ApiKey, AuthToken, Participant, StaffSession, StaffUser
+from service.domain.states import AuditAction
 from service.runtime import Runtime
 from service.security import hash_password, keyed_hash, new_secret, verify_password
 
@@ -74,7 +75,9 @@ async def issue_token(
             expires_at=now + timedelta(hours=rt.settings.token_ttl_hours),
         )
         who = f"staff:{staff.email}" if staff else f"participant:{participant.study_id}"  # type: ignore[union-attr]  # one of the two is set
-        await audit(at=now, actor=who, action="auth.token", entity="auth_token", entity_id=who)
+        await audit(
+            at=now, actor=who, action=AuditAction.AUTH_TOKEN, entity="auth_token", entity_id=who
+        )
     return token
 
 
@@ -123,7 +126,7 @@ async def add_staff_user(
         await audit(
             at=rt.clock.now(),
             actor="system:cli",
-            action="staff.add",
+            action=AuditAction.STAFF_ADD,
             entity="staff_user",
             entity_id=email,
             changes={"role": role, "sites": sites},
@@ -154,7 +157,7 @@ async def set_staff_active(rt: Runtime, email: str, *, active: bool, actor: str)
         await audit(
             at=rt.clock.now(),
             actor=actor,
-            action="staff.enable" if active else "staff.disable",
+            action=AuditAction.STAFF_ENABLE if active else AuditAction.STAFF_DISABLE,
             entity="staff_user",
             entity_id=email,
             changes={"active": active, "tokens_revoked": revoked, "sessions_ended": sessions},
@@ -180,7 +183,7 @@ async def add_api_key(rt: Runtime, name: str, scope: str, sites: list[str]) -> s
         await audit(
             at=rt.clock.now(),
             actor="system:cli",
-            action="apikey.add",
+            action=AuditAction.APIKEY_ADD,
             entity="api_key",
             entity_id=name,
             changes={"scope": scope, "sites": sites},

@@ -11,6 +11,7 @@ from service.actions.access import local_today
 from service.db.models import AuditEntry, Participant, VisitOutcome
 from service.domain.calendar import (
     CalendarVisit,
+    RecordedOutcome,
     VisitStatus,
     build_calendar,
     visit_status,
@@ -19,13 +20,14 @@ from service.domain.calendar import (
     VisitOutcome as Outcome,
 )
 from service.domain.calendar_sequence import event_sequences
+from service.domain.states import AuditAction
 from service.runtime import Runtime
 
 
 @dataclass(frozen=True, slots=True)
 class CalendarRow:
     visit: CalendarVisit
-    status: str  # a VisitStatus value, or "cancelled" after withdrawal
+    status: VisitStatus
     outcome: Outcome | None
 
 
@@ -42,10 +44,7 @@ async def latest_outcomes(participant_id: int) -> dict[str, Outcome]:
     """Newest recorded outcome per visit; older rows stay as history."""
     rows = await VisitOutcome.filter(participant_id=participant_id).order_by("recorded_at", "id")
     return {
-        row.visit_code: Outcome(
-            status="missed" if row.status == "missed" else "attended", date=row.date
-        )
-        for row in rows
+        row.visit_code: Outcome(status=RecordedOutcome(row.status), date=row.date) for row in rows
     }
 
 
@@ -72,9 +71,9 @@ async def calendar_with_status(rt: Runtime, participant: Participant) -> list[Ca
     rows = []
     for visit in calendar_for(rt, participant):
         outcome = outcomes.get(visit.code)
-        status: str = visit_status(visit, outcome, today).value
+        status = visit_status(visit, outcome, today)
         if _cancelled(visit, outcome, withdrawn_on):
-            status = "cancelled"
+            status = VisitStatus.CANCELLED
         rows.append(CalendarRow(visit=visit, status=status, outcome=outcome))
     return rows
 
@@ -101,7 +100,7 @@ async def _changes(participant: Participant, anchors: dict[str, date | None]) ->
     changes: list[_Change] = []
     seen: set[str] = set()
     records = AuditEntry.filter(
-        entity="participant", entity_id=participant.study_id, action="infusion.record"
+        entity="participant", entity_id=participant.study_id, action=AuditAction.INFUSION_RECORD
     ).order_by("at", "id")
     for record in await records:
         field = next((f for f in anchors if f in record.changes), None)
@@ -114,7 +113,7 @@ async def _changes(participant: Participant, anchors: dict[str, date | None]) ->
         changes.append(_Change(record.at, 0, anchor_field=field, anchor=_anchor(new)))
     outcomes = VisitOutcome.filter(participant_id=participant.id).order_by("recorded_at", "id")
     for row in await outcomes:
-        outcome = Outcome(status="missed" if row.status == "missed" else "attended", date=row.date)
+        outcome = Outcome(status=RecordedOutcome(row.status), date=row.date)
         changes.append(_Change(row.recorded_at, 1, visit_code=row.visit_code, outcome=outcome))
     if not participant.active and participant.withdrawn_at is not None:
         changes.append(_Change(participant.withdrawn_at, 2))

@@ -11,6 +11,7 @@ from tortoise.transactions import in_transaction
 
 from service.actions.outbox import enqueue_now, wake
 from service.db.models import OutboundMessage, Participant
+from service.domain.states import MessageKind
 from service.runtime import Runtime
 
 __all__ = ["ADVICE_TTL", "advise_participant", "enqueue_advice"]
@@ -37,7 +38,7 @@ async def enqueue_advice(
     return await enqueue_now(
         rt,
         participant=participant,
-        kind="reply",
+        kind=MessageKind.REPLY,
         purpose=f"advice:{advice_key}",
         occurrence=_occurrence(occurrence),
         message_key=advice_key,

@@ -28,8 +28,6 @@ from typing import Any, Final, Literal
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-# Advice and the due-prompt queries have modules of their own; re-exported here so
-# the SMS side's imports (``enqueue_advice``, ``checkin_key_for``) keep working.
 from service.actions.alerts import PendingNotice, notify_alert, record_alert
 from service.actions.checkin_advice import ADVICE_TTL, advise_participant, enqueue_advice
 from service.actions.due_checkins import (
@@ -42,23 +40,27 @@ from service.actions.due_checkins import (
 from service.actions.errors import Conflict, FieldInvalid
 from service.adapters.redaction import redact_phones
 from service.db.audit import audit
-from service.db.models import Alert, CheckIn, Participant
+from service.db.models import Alert, Checkin, Participant
 from service.domain.checkin_answers import PregnancyAnswer, SymptomAnswers
 from service.domain.protocol import Questionnaire
 from service.domain.replies import MAX_PLAUSIBLE_C, MIN_PLAUSIBLE_C
 from service.domain.safety import (
     SafetyFinding,
-    alert_dedup_key,
+    alert_dedupe_key,
     evaluate_pregnancy,
     evaluate_symptoms,
     participant_advice,
 )
+
+# Advice and the due-prompt queries have modules of their own; re-exported here so
+# the SMS side's imports (``enqueue_advice``, ``checkin_key_for``) keep working.
+from service.domain.states import AuditAction
 from service.runtime import Runtime
 
 __all__ = [
     "ADVICE_TTL",
     "LATE_ANSWER_WINDOW",
-    "CheckInResult",
+    "CheckinResult",
     "CheckinSubmission",
     "DueCheckin",
     "advise_participant",
@@ -110,7 +112,7 @@ class CheckinSubmission:
 
 
 @dataclass(frozen=True, slots=True)
-class CheckInResult:
+class CheckinResult:
     """What a submission produced.
 
     ``advice`` is the message key to show or send the participant (``safety.*``) or
@@ -118,7 +120,7 @@ class CheckInResult:
     the event had its alert already); ``created`` is False for an identical retry.
     """
 
-    checkin: CheckIn
+    checkin: Checkin
     findings: tuple[SafetyFinding, ...]
     advice: str | None
     alert: Alert | None
@@ -207,7 +209,7 @@ def _findings(rt: Runtime, answers: SymptomAnswers | PregnancyAnswer) -> list[Sa
 # ---- submission --------------------------------------------------------------------------
 
 
-def _same_submission(row: CheckIn, sub: CheckinSubmission, answers: dict[str, Any]) -> bool:
+def _same_submission(row: Checkin, sub: CheckinSubmission, answers: dict[str, Any]) -> bool:
     return (
         row.questionnaire == sub.questionnaire
         and row.channel == sub.channel
@@ -223,7 +225,7 @@ async def _store(
     participant: Participant,
     sub: CheckinSubmission,
     findings: list[SafetyFinding],
-) -> tuple[CheckIn, bool, PendingNotice | None]:
+) -> tuple[Checkin, bool, PendingNotice | None]:
     """One transaction: the new version (or the identical one found), its audit entry
     and, when the answers alert, the alert with its on-call SMS row."""
     now = rt.clock.now()
@@ -232,14 +234,14 @@ async def _store(
     complete = sub.is_complete
     async with in_transaction():
         latest = (
-            await CheckIn.filter(participant_id=participant.id, checkin_key=sub.checkin_key)
+            await Checkin.filter(participant_id=participant.id, checkin_key=sub.checkin_key)
             .order_by("-version")
             .first()
         )
         if latest is not None and _same_submission(latest, sub, answers):
             row, created = latest, False
         else:
-            row = await CheckIn.create(
+            row = await Checkin.create(
                 participant=participant,
                 checkin_key=sub.checkin_key,
                 questionnaire=sub.questionnaire,
@@ -255,7 +257,7 @@ async def _store(
         await audit(
             at=now,
             actor=sub.actor_label,
-            action="checkin.submit" if created else "checkin.resubmit",
+            action=AuditAction.CHECKIN_SUBMIT if created else AuditAction.CHECKIN_RESUBMIT,
             entity="checkin",
             entity_id=row.id,
             changes={
@@ -278,7 +280,7 @@ async def _store(
                 rt,
                 participant,
                 findings=findings,
-                dedup_key=alert_dedup_key(participant.id, sub.checkin_key, findings),
+                dedupe_key=alert_dedupe_key(participant.id, sub.checkin_key, findings),
                 checkin=row,
             )
     return row, created, notice
@@ -286,7 +288,7 @@ async def _store(
 
 async def store_submission(
     rt: Runtime, participant: Participant, sub: CheckinSubmission
-) -> tuple[CheckInResult, PendingNotice | None]:
+) -> tuple[CheckinResult, PendingNotice | None]:
     """Validate, judge and store one check-in version with its alert row, nothing sent.
 
     Runs in its own transaction, or in a savepoint of the caller's (the SMS webhook
@@ -304,7 +306,7 @@ async def store_submission(
             # loser tries again and becomes the next version (or finds it identical).
             if attempt == _SUBMIT_ATTEMPTS - 1:
                 raise Conflict("this check-in is being changed; try again") from None
-    result = CheckInResult(
+    result = CheckinResult(
         checkin=row,
         findings=tuple(findings),
         advice=participant_advice(findings),
@@ -314,7 +316,7 @@ async def store_submission(
     return result, notice
 
 
-async def submit(rt: Runtime, participant: Participant, sub: CheckinSubmission) -> CheckInResult:
+async def submit(rt: Runtime, participant: Participant, sub: CheckinSubmission) -> CheckinResult:
     """Store one check-in version, judge it with the safety rules, alert the site.
 
     Call outside a transaction: an alert's SMS is sent after the commit. The caller

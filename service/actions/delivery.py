@@ -36,6 +36,7 @@ from service.actions.replanning import replan_participant
 from service.db.audit import audit
 from service.db.locks import serialize_on
 from service.db.models import OutboundMessage, Participant
+from service.domain.states import AuditAction, MessageKind, MessageStatus, message_action
 from service.ports import DeliveryReport, ProviderReceipt, SmsFailure
 from service.runtime import Runtime
 
@@ -72,7 +73,11 @@ STATUS_RANK: dict[str, int] = {
 }
 _FAILURES = frozenset({"undelivered", "failed"})
 # A code's text cannot be re-rendered (only its hash exists): never retried from here.
-_NOT_RETRIED_KINDS = frozenset({"otp"})
+_NOT_RETRIED_KINDS = frozenset({MessageKind.OTP})
+# Which rows a provider receipt moves: "delivered" from any state that has left us,
+# "undelivered"/"failed" only before a delivery was reported.
+_RECEIPT_DELIVERS = frozenset({MessageStatus.SENDING, MessageStatus.SENT, MessageStatus.DELIVERED})
+_RECEIPT_FAILS = frozenset({MessageStatus.SENDING, MessageStatus.SENT})
 
 
 def backoff(attempts: int) -> timedelta:
@@ -101,7 +106,7 @@ def blocked_by_opt_out(rt: Runtime, participant: Participant) -> bool:
 
 
 async def audit_message(
-    at: datetime, actor: str, action: str, row: OutboundMessage, **details: object
+    at: datetime, actor: str, action: AuditAction, row: OutboundMessage, **details: object
 ) -> None:
     """One audit line per message state change: what and why, never to whom or what text."""
     await audit(
@@ -130,15 +135,15 @@ async def apply_status_callback(rt: Runtime, report: DeliveryReport) -> bool:
             return True  # a duplicate, or older news than what we know
         row.provider_status, row.updated_at = status, now
         fields = ["provider_status", "updated_at"]
-        if status in ("delivered", "read") and row.status in ("sending", "sent", "delivered"):
+        if status in ("delivered", "read") and row.status in _RECEIPT_DELIVERS:
             if row.delivered_at is None:
                 row.delivered_at = now
-            row.status = "delivered"
+            row.status = MessageStatus.DELIVERED
             fields += ["status", "delivered_at"]
-        elif status == "sent" and row.status == "sending":
-            row.status = "sent"
+        elif status == "sent" and row.status == MessageStatus.SENDING:
+            row.status = MessageStatus.SENT
             fields.append("status")
-        elif status in _FAILURES and row.status in ("sending", "sent"):
+        elif status in _FAILURES and row.status in _RECEIPT_FAILS:
             fields += await _failed(rt, row, status, code)
         await row.save(update_fields=fields)
     return True
@@ -152,11 +157,11 @@ async def _failed(rt: Runtime, row: OutboundMessage, status: str, code: int | No
     failure = _failure(rt, code)
     if retry_at is not None and not failure.permanent and row.kind not in _NOT_RETRIED_KINDS:
         # Attempts are kept: the dispatcher counts the next one when it claims the row.
-        row.status, row.send_at = "planned", retry_at
+        row.status, row.send_at = MessageStatus.PLANNED, retry_at
         log.info("message %s %s (code %s): retry planned", row.id, status, code)
         return ["error_code", "status", "send_at"]
-    row.status = status
-    await audit_message(now, TWILIO.label, f"message.{status}", row, error_code=code)
+    row.status = MessageStatus(status)
+    await audit_message(now, TWILIO.label, message_action(status), row, error_code=code)
     participant_id = row.participant_id  # type: ignore[attr-defined]  # FK id attr
     if code is not None and failure.blocks_number and participant_id is not None:
         participant = await Participant.get_or_none(id=participant_id)
@@ -187,7 +192,7 @@ async def block_participant(
     await audit(
         at=rt.clock.now(),
         actor=actor.label,
-        action="participant.sms_blocked",
+        action=AuditAction.PARTICIPANT_SMS_BLOCKED,
         entity="participant",
         entity_id=fresh.study_id,
         changes={k: [v, getattr(fresh, k)] for k, v in before.items()},
@@ -204,7 +209,7 @@ async def block_participant(
 
 def claimed_by(row_id: int, token: str) -> QuerySet[OutboundMessage]:
     """The row, only while this claim still owns it (a guard on every write after a claim)."""
-    return OutboundMessage.filter(id=row_id, claim_token=token, status="sending")
+    return OutboundMessage.filter(id=row_id, claim_token=token, status=MessageStatus.SENDING)
 
 
 async def provider_record(rt: Runtime, row: OutboundMessage, to: str) -> ProviderReceipt | None:
@@ -234,7 +239,7 @@ async def apply_pending_callbacks(rt: Runtime, provider_ids: Sequence[str]) -> N
 def _sent_values(receipt: ProviderReceipt, sent_at: datetime, now: datetime) -> dict[str, object]:
     delivered = receipt.status in ("delivered", "read")
     return {
-        "status": "delivered" if delivered else "sent",
+        "status": MessageStatus.DELIVERED if delivered else MessageStatus.SENT,
         "provider_id": receipt.provider_id,
         "provider_status": receipt.status[:16],
         "sent_at": sent_at,
@@ -260,7 +265,12 @@ async def record_sent(
         changed = await claimed_by(row.id, token).update(**_sent_values(receipt, sent_at, now))
         if changed:
             await audit_message(
-                now, SYSTEM.label, "message.sent", row, provider_id=receipt.provider_id, via=how
+                now,
+                SYSTEM.label,
+                AuditAction.MESSAGE_SENT,
+                row,
+                provider_id=receipt.provider_id,
+                via=how,
             )
     if changed:
         await apply_pending_callbacks(rt, [receipt.provider_id])
@@ -284,7 +294,7 @@ async def record_sent_many(
                 await audit_message(
                     now,
                     SYSTEM.label,
-                    "message.sent",
+                    AuditAction.MESSAGE_SENT,
                     row,
                     provider_id=receipt.provider_id,
                     via="send",
@@ -307,10 +317,14 @@ async def record_failure(
     now = rt.clock.now()
     async with in_transaction():
         changed = await claimed_by(row.id, token).update(
-            status="failed", error_code=code, error_detail=detail, lease_until=None, updated_at=now
+            status=MessageStatus.FAILED,
+            error_code=code,
+            error_detail=detail,
+            lease_until=None,
+            updated_at=now,
         )
         if changed:
-            await audit_message(now, SYSTEM.label, "message.failed", row, error_code=code)
+            await audit_message(now, SYSTEM.label, AuditAction.MESSAGE_FAILED, row, error_code=code)
             blocks = own_phone and participant is not None and _failure(rt, code).blocks_number
             if blocks and code is not None and participant is not None:
                 await block_participant(rt, participant, code, actor=SYSTEM)

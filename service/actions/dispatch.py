@@ -52,6 +52,7 @@ from service.actions.reconcile import LEASE, handle_send_error, kept_alive, reco
 from service.actions.send_cap import SendCap
 from service.db.audit import audit
 from service.db.models import OutboundMessage, Participant, Site
+from service.domain.states import AuditAction, MessageStatus
 from service.ports import ProviderReceipt, SmsSendError
 from service.runtime import Runtime
 
@@ -211,7 +212,7 @@ async def _pass(
 async def next_due_at(rt: Runtime) -> datetime | None:
     """When the earliest planned row is due (for waking the dispatcher in time)."""
     row = (
-        await OutboundMessage.filter(status="planned")
+        await OutboundMessage.filter(status=MessageStatus.PLANNED)
         .filter(_now_valid(rt.clock.now()))
         .order_by("send_at")
         .first()
@@ -222,19 +223,19 @@ async def next_due_at(rt: Runtime) -> datetime | None:
 
 async def _expire_overdue(rt: Runtime) -> int:
     now = rt.clock.now()
-    ids = await OutboundMessage.filter(status="planned", expires_at__lte=now).values_list(
-        "id", flat=True
-    )
+    ids = await OutboundMessage.filter(
+        status=MessageStatus.PLANNED, expires_at__lte=now
+    ).values_list("id", flat=True)
     if not ids:
         return 0
     async with in_transaction():
         count = await OutboundMessage.filter(
-            id__in=ids, status="planned", expires_at__lte=now
-        ).update(status="expired", version=F("version") + 1, updated_at=now)
+            id__in=ids, status=MessageStatus.PLANNED, expires_at__lte=now
+        ).update(status=MessageStatus.EXPIRED, version=F("version") + 1, updated_at=now)
         await audit(
             at=now,
             actor=SYSTEM.label,
-            action="messages.expire",
+            action=AuditAction.MESSAGES_EXPIRE,
             entity="outbound_message",
             entity_id=f"{count} rows",
             changes={"ids": sorted(ids)},
@@ -248,7 +249,7 @@ async def _claim_batch(rt: Runtime, token: str, limit: int) -> list[OutboundMess
     conn = connections.get("default")
     sql = CLAIM_SQL_SQLITE if conn.capabilities.dialect == "sqlite" else CLAIM_SQL_POSTGRES
     await conn.execute_query(sql, [token, now, limit, now + LEASE])
-    return await OutboundMessage.filter(claim_token=token, status="sending").order_by(
+    return await OutboundMessage.filter(claim_token=token, status=MessageStatus.SENDING).order_by(
         "-priority", "send_at", "id"
     )
 

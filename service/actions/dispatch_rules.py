@@ -22,6 +22,7 @@ from service.actions.rendering import render_text
 from service.actions.replanning import may_receive_sms
 from service.db.models import OutboundMessage, Participant, Site
 from service.domain.reminders import next_allowed
+from service.domain.states import PARTICIPANT_KINDS, MessageStatus
 from service.runtime import Runtime
 
 __all__ = [
@@ -34,7 +35,6 @@ __all__ = [
     "refusal",
 ]
 
-PARTICIPANT_KINDS = frozenset({"reminder", "checkin"})
 OPT_OUT_CONFIRMATION = "optout.confirm"  # the one message an opted-out person still gets
 
 
@@ -75,11 +75,11 @@ async def defer(
     """Back to planned at ``later`` (the claim was not an attempt), or expired if by
     then the message no longer matters."""
     if row.expires_at is not None and later >= row.expires_at:
-        if await claimed_by(row.id, token).update(status="expired", updated_at=now):
+        if await claimed_by(row.id, token).update(status=MessageStatus.EXPIRED, updated_at=now):
             counts.expired += 1
         return
     if await claimed_by(row.id, token).update(
-        status="planned", send_at=later, attempts=F("attempts") - 1, updated_at=now
+        status=MessageStatus.PLANNED, send_at=later, attempts=F("attempts") - 1, updated_at=now
     ):
         counts.deferred += 1
 
@@ -113,7 +113,7 @@ async def prepare(
         reason = "no recipient" if to is None else refusal(row, participant, own_phone)
         if reason is not None or to is None:
             if await claimed_by(row.id, token).update(
-                status="cancelled", error_detail=reason, updated_at=now
+                status=MessageStatus.CANCELLED, error_detail=reason, updated_at=now
             ):
                 counts.skipped += 1
             continue

@@ -13,8 +13,9 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from service.actions.errors import FieldInvalid, NotFound
-from service.db.models import CheckIn, OutboundMessage, Participant
+from service.db.models import Checkin, OutboundMessage, Participant
 from service.domain.protocol import Questionnaire
+from service.domain.states import MessageKind, MessageStatus
 from service.runtime import Runtime
 
 __all__ = [
@@ -54,7 +55,7 @@ async def _unanswered(
     keys = [checkin_key_for(row) for row in rows]
     answered: set[str] = set()
     if keys and not include_answered:
-        found = await CheckIn.filter(
+        found = await Checkin.filter(
             participant_id=participant.id, checkin_key__in=keys
         ).values_list("checkin_key", flat=True)
         answered = {str(key) for key in found}
@@ -90,9 +91,12 @@ async def due_checkins(
     now = rt.clock.now()
     rows = (
         await OutboundMessage.filter(
-            participant_id=participant.id, kind="checkin", send_at__lte=now, expires_at__gt=now
+            participant_id=participant.id,
+            kind=MessageKind.CHECKIN,
+            send_at__lte=now,
+            expires_at__gt=now,
         )
-        .exclude(status__in=("cancelled", "expired"))
+        .exclude(status__in=(MessageStatus.CANCELLED, MessageStatus.EXPIRED))
         .order_by("send_at", "id")
     )
     return await _unanswered(rt, participant, list(rows), include_answered)
@@ -110,11 +114,11 @@ async def recently_expired_checkins(
     rows = (
         await OutboundMessage.filter(
             participant_id=participant.id,
-            kind="checkin",
+            kind=MessageKind.CHECKIN,
             expires_at__lte=now,
             expires_at__gt=now - within,
         )
-        .exclude(status="cancelled")
+        .exclude(status=MessageStatus.CANCELLED)
         .order_by("send_at", "id")
     )
     return await _unanswered(rt, participant, list(rows), include_answered)

@@ -39,6 +39,7 @@ from service.domain.edc.odm import (
 )
 from service.domain.edc.records import entry_for
 from service.domain.protocol import VisitKind
+from service.domain.states import AuditAction
 from service.runtime import Runtime
 
 __all__ = ["OdmExport", "infusion_visits", "odm_metadata", "parse_cursor", "start_odm_export"]
@@ -101,7 +102,7 @@ async def odm_metadata(rt: Runtime, actor: Actor) -> str:
         await audit(
             at=rt.clock.now(),
             actor=actor.label,
-            action="edc.odm.metadata",
+            action=AuditAction.EDC_ODM_METADATA,
             entity="edc_feed",
             entity_id=rt.protocol.revision[:12],
         )
@@ -125,7 +126,7 @@ async def start_odm_export(rt: Runtime, actor: Actor, since: str | None) -> OdmE
         await audit(
             at=rt.clock.now(),
             actor=actor.label,
-            action="edc.odm.pull",
+            action=AuditAction.EDC_ODM_PULL,
             entity="edc_feed",
             entity_id=oid,
             changes={"since": start, "upto": upto, "entries": entries, "sites": sites},

@@ -13,6 +13,7 @@ from tortoise import connections
 
 from service.db.insert_once import insert_unless_exists
 from service.db.models import OutboundMessage, Participant
+from service.domain.states import MessageKind
 from service.runtime import Runtime
 
 __all__ = ["NOTIFY_CHANNEL", "PRIORITY", "enqueue_now", "notify_due"]
@@ -41,7 +42,7 @@ async def enqueue_now(
     *,
     participant: Participant | None,
     to_phone: str | None = None,
-    kind: str,
+    kind: MessageKind,
     purpose: str,
     occurrence: str,
     message_key: str,

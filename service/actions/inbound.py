@@ -55,6 +55,7 @@ from service.db.insert_once import insert_unless_exists
 from service.db.locks import serialize_on
 from service.db.models import InboundMessage, OutboundMessage, Participant
 from service.domain.inbound_text import clean_field, raw_b64, understood_text
+from service.domain.states import AuditAction, InboundHandling, InboxReason
 from service.ports import InboundSms
 from service.runtime import Runtime
 
@@ -65,7 +66,7 @@ log = logging.getLogger("service.inbound")
 
 @dataclass
 class InboundOutcome:
-    handling: str
+    handling: InboundHandling
     duplicate: bool = False
     replies: list[OutboundMessage] = field(default_factory=list)
 
@@ -91,7 +92,7 @@ async def handle_inbound(rt: Runtime, sms: InboundSms) -> InboundOutcome:
         async with in_transaction():
             stored = await _store(rt, sid, phone, sms)
             if stored is None:
-                return InboundOutcome(handling="duplicate", duplicate=True)
+                return InboundOutcome(handling=InboundHandling.DUPLICATE, duplicate=True)
             participant, inbound = stored
             work = await _understood(rt, participant, inbound, sms)
             await _finish(rt, participant, inbound, work)
@@ -101,10 +102,10 @@ async def handle_inbound(rt: Runtime, sms: InboundSms) -> InboundOutcome:
         async with in_transaction():
             stored = await _store(rt, sid, phone, sms)
             if stored is None:  # a retry got through meanwhile
-                return InboundOutcome(handling="duplicate", duplicate=True)
+                return InboundOutcome(handling=InboundHandling.DUPLICATE, duplicate=True)
             participant, inbound = stored
-            work = Work(handling="not_understood")
-            await queue_for_people(rt, participant, inbound, "not_understood")
+            work = Work(handling=InboundHandling.NOT_UNDERSTOOD)
+            await queue_for_people(rt, participant, inbound, InboxReason.NOT_UNDERSTOOD)
             await _finish(rt, participant, inbound, work)
     if work.replies or work.alerted:
         wake(rt)
@@ -140,8 +141,8 @@ async def _understood(
 ) -> Work:
     """Understand the message and store what it finished; any failure is _NotUnderstood."""
     if participant is None:
-        await queue_for_people(rt, None, inbound, "unknown_sender")
-        return Work(handling="unknown_sender")
+        await queue_for_people(rt, None, inbound, InboxReason.UNKNOWN_SENDER)
+        return Work(handling=InboundHandling.UNKNOWN_SENDER)
     try:
         work = await understand(rt, participant, inbound, sms)
         if work.finished is not None:
@@ -172,7 +173,7 @@ async def _finish(
     await audit(
         at=rt.clock.now(),
         actor=f"participant:{participant.study_id}" if participant else "sms:unknown",
-        action="sms.inbound",
+        action=AuditAction.SMS_INBOUND,
         entity="inbound_message",
         entity_id=inbound.id,
         changes=changes,

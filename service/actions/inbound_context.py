@@ -11,9 +11,10 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from service.actions.checkins import checkin_key_for
-from service.db.models import CheckIn, Conversation, OutboundMessage, Participant
+from service.db.models import Checkin, Conversation, OutboundMessage, Participant
 from service.domain.conversation import ConversationState, start_conversation
 from service.domain.protocol import Questionnaire
+from service.domain.states import SENT, ConversationStatus, MessageKind
 from service.runtime import Runtime
 
 __all__ = ["confirmable_visit", "conversation_from_prompt"]
@@ -27,8 +28,8 @@ async def conversation_from_prompt(
     prompt = (
         await OutboundMessage.filter(
             participant_id=participant.id,
-            kind="checkin",
-            status__in=("sent", "delivered"),
+            kind=MessageKind.CHECKIN,
+            status__in=SENT,
             sent_at__lte=now,
         )
         .order_by("-sent_at")
@@ -37,7 +38,7 @@ async def conversation_from_prompt(
     if prompt is None or prompt.expires_at is None or prompt.sent_at is None:
         return None, None
     key = checkin_key_for(prompt)
-    already = await CheckIn.filter(participant_id=participant.id, checkin_key=key).exists()
+    already = await Checkin.filter(participant_id=participant.id, checkin_key=key).exists()
     late_window = prompt.expires_at + timedelta(days=7)
     if already or now >= late_window:
         return None, None
@@ -51,7 +52,7 @@ async def conversation_from_prompt(
         defaults={
             "checkin_key": key,
             "state": {"domain": state.to_dict(), "raw_texts": []},
-            "status": "open",
+            "status": ConversationStatus.OPEN,
             "started_at": prompt.sent_at,
             "expires_at": prompt.expires_at,
             "updated_at": now,
@@ -72,8 +73,8 @@ async def confirmable_visit(
     reminder = (
         await OutboundMessage.filter(
             participant_id=participant.id,
-            kind="reminder",
-            status__in=("sent", "delivered"),
+            kind=MessageKind.REMINDER,
+            status__in=SENT,
             sent_at__gte=now - within,
         )
         .order_by("-sent_at")
@@ -83,8 +84,8 @@ async def confirmable_visit(
         return None
     later_prompt = await OutboundMessage.filter(
         participant_id=participant.id,
-        kind="checkin",
-        status__in=("sent", "delivered"),
+        kind=MessageKind.CHECKIN,
+        status__in=SENT,
         sent_at__gt=reminder.sent_at,
     ).exists()
     if later_prompt:

@@ -29,6 +29,7 @@ from service.db.audit import audit
 from service.db.models import Conversation, InboundMessage, Participant
 from service.domain.conversation import Awaiting, ConversationState, Outgoing, Step, advance
 from service.domain.keywords import Keyword, classify_keyword
+from service.domain.states import AuditAction, ConversationStatus, InboundHandling, InboxReason
 from service.ports import InboundSms
 from service.runtime import Runtime
 
@@ -41,7 +42,9 @@ async def understand(
     rt: Runtime, participant: Participant, inbound: InboundMessage, sms: InboundSms
 ) -> Work:
     """Decide what the message is and queue its answers (the caller stores the rest)."""
-    conversation = await Conversation.get_or_none(participant_id=participant.id, status="open")
+    conversation = await Conversation.get_or_none(
+        participant_id=participant.id, status=ConversationStatus.OPEN
+    )
     state = ConversationState.from_dict(conversation.state["domain"]) if conversation else None
     keyword = classify_keyword(
         inbound.body,
@@ -57,11 +60,11 @@ async def understand(
         return await help_reply(rt, participant, inbound, sms)
     report = unprompted_report(rt, state, inbound.body, rt.clock.now())
     if report is not None:  # unasked, or no answer to the open question; even opted out
-        return Work(handling="report", report=report)
+        return Work(handling=InboundHandling.REPORT, report=report)
     if participant.opted_out:
-        return Work(handling="while_opted_out")
+        return Work(handling=InboundHandling.WHILE_OPTED_OUT)
     if conversation is None and keyword is Keyword.SYMPTOMS:
-        work = Work(handling="symptoms_on_demand")
+        work = Work(handling=InboundHandling.SYMPTOMS_ON_DEMAND)
         out = await start_symptoms_on_demand(rt, participant, inbound)
         await reply(rt, participant, inbound, out, 0, work)
         return work
@@ -74,8 +77,8 @@ async def understand(
         conversation, state = await conversation_from_prompt(rt, participant)
     if conversation is not None and state is not None:
         return await _continue(rt, participant, inbound, conversation, state)
-    await queue_for_people(rt, participant, inbound, "unplaced")
-    work = Work(handling="unplaced")
+    await queue_for_people(rt, participant, inbound, InboxReason.UNPLACED)
+    work = Work(handling=InboundHandling.UNPLACED)
     await reply(rt, participant, inbound, Outgoing("inbound.received"), 0, work)
     return work
 
@@ -90,17 +93,19 @@ async def _continue(
     now = rt.clock.now()
     raw_texts = [*conversation.state.get("raw_texts", []), inbound.body]
     step: Step = advance(state, inbound.body, now, rt.protocol.symptoms)
-    work = Work(handling="checkin_answer")
+    work = Work(handling=InboundHandling.CHECKIN_ANSWER)
     for n, out in enumerate(step.outgoing):
         await reply(rt, participant, inbound, out, n, work)
     if step.expired or step.handoff:
         # Ended early: keep what was understood (flagged), hand the rest to people.
         inbound.late = step.expired
-        work.handling = "checkin_late" if step.expired else "checkin_handoff"
+        work.handling = (
+            InboundHandling.CHECKIN_LATE if step.expired else InboundHandling.CHECKIN_HANDOFF
+        )
         conversation.state = {**conversation.state, "raw_texts": raw_texts}
         work.finished = partial_checkin(conversation, state, inbound, late=step.expired)
         await close_conversation(rt, conversation)
-        reason = "late_answer" if step.expired else "unparseable"
+        reason = InboxReason.LATE_ANSWER if step.expired else InboxReason.UNPARSEABLE
         await queue_for_people(rt, participant, inbound, reason)
         return work
     if step.answers is not None:
@@ -131,11 +136,11 @@ async def _confirm_next_visit(
     await audit(
         at=rt.clock.now(),
         actor=f"participant:{participant.study_id}",
-        action="visit.confirm",
+        action=AuditAction.VISIT_CONFIRM,
         entity="participant",
         entity_id=participant.study_id,
         changes={"visit": visit["visit_code"], "date": visit["visit_date"]},
     )
-    work = Work(handling="visit_confirmed")
+    work = Work(handling=InboundHandling.VISIT_CONFIRMED)
     await reply(rt, participant, inbound, Outgoing("visit.confirmed", visit), 0, work)
     return work

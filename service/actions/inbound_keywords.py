@@ -15,6 +15,7 @@ from service.actions.inbound_work import Finished, Work, actor, reply
 from service.actions.replanning import replan_participant
 from service.db.models import Conversation, InboundMessage, Participant
 from service.domain.conversation import ConversationState, Outgoing
+from service.domain.states import ConversationStatus, InboundHandling
 from service.ports import InboundSms
 from service.runtime import Runtime
 
@@ -29,7 +30,7 @@ async def opt_out(
     state: ConversationState | None,
     sms: InboundSms,
 ) -> Work:
-    work = Work(handling="opt_out")
+    work = Work(handling=InboundHandling.OPT_OUT)
     if conversation is not None and state is not None:
         work.finished = partial_checkin(conversation, state, inbound, late=False)
         await close_conversation(rt, conversation)
@@ -46,7 +47,7 @@ async def opt_out(
 async def opt_in(
     rt: Runtime, participant: Participant, inbound: InboundMessage, sms: InboundSms
 ) -> Work:
-    work = Work(handling="opt_in")
+    work = Work(handling=InboundHandling.OPT_IN)
     opted_out_at_provider = blocked_by_opt_out(rt, participant)
     was_blocked = participant.opted_out or opted_out_at_provider
     participant.opted_out = False
@@ -62,7 +63,7 @@ async def opt_in(
 async def help_reply(
     rt: Runtime, participant: Participant, inbound: InboundMessage, sms: InboundSms
 ) -> Work:
-    work = Work(handling="help")
+    work = Work(handling=InboundHandling.HELP)
     if (sms.opt_out_type or "").upper() != "HELP":  # the provider answered it already
         await reply(rt, participant, inbound, Outgoing("help.reply"), 0, work)
     return work
@@ -82,6 +83,6 @@ def partial_checkin(
 
 
 async def close_conversation(rt: Runtime, conversation: Conversation) -> None:
-    conversation.status = "closed"
+    conversation.status = ConversationStatus.CLOSED
     conversation.updated_at = rt.clock.now()
     await conversation.save(update_fields=["status", "state", "updated_at"])

@@ -18,6 +18,7 @@ from service.actions.reply_cap import may_auto_reply
 from service.db.models import InboundMessage, InboxItem, OutboundMessage, Participant
 from service.domain.conversation import Outgoing, PregnancyAnswer, SymptomAnswers
 from service.domain.red_flags import Report
+from service.domain.states import InboundHandling, InboxReason, MessageKind
 from service.runtime import Runtime
 
 __all__ = ["REPLY_TTL", "Finished", "Work", "actor", "queue_for_people", "reply"]
@@ -32,7 +33,7 @@ Finished = tuple[str, str, SymptomAnswers | PregnancyAnswer, list[str], bool, bo
 class Work:
     """What the transaction decided and queued."""
 
-    handling: str
+    handling: InboundHandling
     replies: list[OutboundMessage] = field(default_factory=list)
     finished: Finished | None = None
     capped: int = 0  # acknowledgements not sent: the hour's cap was reached
@@ -49,7 +50,7 @@ def actor(participant: Participant) -> Actor:
 
 
 async def queue_for_people(
-    rt: Runtime, participant: Participant | None, inbound: InboundMessage, reason: str
+    rt: Runtime, participant: Participant | None, inbound: InboundMessage, reason: InboxReason
 ) -> None:
     """Put the message in the coordinators' queue (``GET /api/v1/inbox``)."""
     await InboxItem.create(
@@ -74,14 +75,14 @@ async def reply(
     if not await may_auto_reply(rt, participant, out.message_key):
         work.capped += 1
         if not await InboxItem.filter(inbound_id=inbound.id).exists():
-            await queue_for_people(rt, participant, inbound, "replies_capped")
+            await queue_for_people(rt, participant, inbound, InboxReason.REPLIES_CAPPED)
         return
     params: dict[str, Any] = dict(out.params)
     params.update({f"{name}_key": key for name, key in out.key_params.items()})
     row = await enqueue_now(
         rt,
         participant=participant,
-        kind="reply",
+        kind=MessageKind.REPLY,
         purpose=f"reply:{out.message_key}",
         occurrence=f"{inbound.message_sid}:{n}",
         message_key=out.message_key,

@@ -8,6 +8,7 @@ from service.actions.actors import Actor
 from service.actions.errors import Conflict, Forbidden, NotFound
 from service.db.audit import audit
 from service.db.models import InboxItem
+from service.domain.states import AuditAction, InboxStatus
 from service.runtime import Runtime
 
 
@@ -16,7 +17,7 @@ def _visible(actor: Actor, item: InboxItem) -> bool:
     return actor.can_see_site(item.site_id)  # type: ignore[attr-defined]  # FK id attr
 
 
-async def inbox_items(actor: Actor, status: str = "open") -> list[InboxItem]:
+async def inbox_items(actor: Actor, status: str = InboxStatus.OPEN) -> list[InboxItem]:
     query = InboxItem.all().prefetch_related("participant", "inbound").order_by("-created_at")
     if status != "all":
         query = query.filter(status=status)
@@ -29,16 +30,16 @@ async def close_item(rt: Runtime, actor: Actor, item_id: int, note: str | None) 
     item = await InboxItem.get_or_none(id=item_id)
     if item is None or not _visible(actor, item):
         raise NotFound(f"no queue item {item_id}")
-    if item.status != "open":
+    if item.status != InboxStatus.OPEN:
         raise Conflict("this item is closed already", field="id")
     now = rt.clock.now()
     async with in_transaction():
-        item.status, item.closed_at, item.closed_by = "closed", now, actor.label
+        item.status, item.closed_at, item.closed_by = InboxStatus.CLOSED, now, actor.label
         await item.save(update_fields=["status", "closed_at", "closed_by"])
         await audit(
             at=now,
             actor=actor.label,
-            action="inbox.close",
+            action=AuditAction.INBOX_CLOSE,
             entity="inbox_item",
             entity_id=item.id,
             changes={"reason": item.reason},

@@ -31,6 +31,7 @@ from tortoise.transactions import in_transaction
 from service.actions.errors import ActionError
 from service.db.audit import audit
 from service.db.models import LoginAttempt
+from service.domain.states import AuditAction, LoginOutcome
 from service.runtime import Runtime
 from service.security import keyed_hash
 
@@ -38,7 +39,7 @@ WINDOW: Final = timedelta(minutes=15)
 ACCOUNT_MAX_FAILURES: Final = 5
 ADDRESS_MAX_FAILURES: Final = 20
 RETENTION: Final = timedelta(days=1)
-_COUNTED: Final = ("pending", "failed")
+_COUNTED: Final = (LoginOutcome.PENDING, LoginOutcome.FAILED)
 
 
 class LoginThrottled(ActionError):
@@ -80,10 +81,12 @@ async def begin_attempt(rt: Runtime, email: str, address: str | None, *, channel
     now = rt.clock.now()
     key = account_key(rt, email)
     where = _address(address)
-    attempt = await LoginAttempt.create(account_key=key, address=where, outcome="pending", at=now)
+    attempt = await LoginAttempt.create(
+        account_key=key, address=where, outcome=LoginOutcome.PENDING, at=now
+    )
     since = now - WINDOW
     last_success = (
-        await LoginAttempt.filter(account_key=key, outcome="succeeded", at__gt=since)
+        await LoginAttempt.filter(account_key=key, outcome=LoginOutcome.SUCCEEDED, at__gt=since)
         .order_by("-at")
         .first()
     )
@@ -98,11 +101,11 @@ async def begin_attempt(rt: Runtime, email: str, address: str | None, *, channel
     address_wait = _retry_after(by_address, ADDRESS_MAX_FAILURES, now)
     if account_wait is not None or address_wait is not None:
         async with in_transaction():
-            await LoginAttempt.filter(id=attempt.id).update(outcome="throttled")
+            await LoginAttempt.filter(id=attempt.id).update(outcome=LoginOutcome.THROTTLED)
             await audit(
                 at=now,
                 actor=f"anonymous:{channel}",
-                action="auth.login_throttled",
+                action=AuditAction.AUTH_LOGIN_THROTTLED,
                 entity="login_attempt",
                 entity_id=attempt.id,
                 changes={
@@ -115,14 +118,14 @@ async def begin_attempt(rt: Runtime, email: str, address: str | None, *, channel
 
 
 async def finish_attempt(rt: Runtime, attempt: Attempt, *, succeeded: bool, channel: str) -> None:
-    outcome = "succeeded" if succeeded else "failed"
+    outcome = LoginOutcome.SUCCEEDED if succeeded else LoginOutcome.FAILED
     async with in_transaction():
         await LoginAttempt.filter(id=attempt.id).update(outcome=outcome)
         if not succeeded:
             await audit(
                 at=rt.clock.now(),
                 actor=f"anonymous:{channel}",
-                action="auth.login_failed",
+                action=AuditAction.AUTH_LOGIN_FAILED,
                 entity="login_attempt",
                 entity_id=attempt.id,
                 changes={"account": attempt.account_key},

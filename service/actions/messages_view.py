@@ -16,11 +16,21 @@ from zoneinfo import ZoneInfo
 
 from service.actions.rendering import render_text
 from service.db.models import InboundMessage, OutboundMessage, Participant, Site
+from service.domain.states import MessageStatus
 from service.runtime import Runtime
 
 __all__ = ["MessageView", "participant_messages"]
 
-SENT_STATUSES = frozenset({"sent", "delivered", "undelivered"})
+# Rows whose text is rendered now, as the dispatcher would (none was stored, or it
+# is stale).
+_NOT_YET_SENT = frozenset(
+    {
+        MessageStatus.PLANNED,
+        MessageStatus.SENDING,
+        MessageStatus.EXPIRED,
+        MessageStatus.CANCELLED,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +64,9 @@ async def participant_messages(
     shown = [
         row
         for row in rows
-        if include_cancelled or row.status != "cancelled" or (row.params or {}).get("budget")
+        if include_cancelled
+        or row.status != MessageStatus.CANCELLED
+        or (row.params or {}).get("budget")
     ]
     views = [_outbound(rt, row, site, tz) for row in shown]
     for inbound in await InboundMessage.filter(participant_id=participant.id):
@@ -84,7 +96,7 @@ async def participant_messages(
 def _outbound(rt: Runtime, row: OutboundMessage, site: Site | None, tz: ZoneInfo) -> MessageView:
     body: str | None = row.body
     encoding, segments = row.encoding, row.segments
-    if row.status in ("planned", "sending", "expired", "cancelled") or body is None:
+    if row.status in _NOT_YET_SENT or body is None:
         try:
             rendered = render_text(rt, row.message_key, row.language, row.params, site)
             body = rendered.text

@@ -40,6 +40,7 @@ from service.adapters.phones import InvalidPhone, normalize_any
 from service.adapters.redaction import mask_phone
 from service.db.audit import audit
 from service.db.models import OneTimeCode, OutboundMessage, Participant
+from service.domain.states import SENT, AuditAction, ParticipantStatus
 from service.runtime import Runtime
 from service.security import keyed_hash
 
@@ -177,7 +178,7 @@ async def request_code(rt: Runtime, phone_raw: str, requester_ip: str | None) ->
         await audit(
             at=now,
             actor=_ANONYMOUS,  # whoever typed the number; only verify proves who it is
-            action="mobile.code_request",
+            action=AuditAction.MOBILE_CODE_REQUEST,
             entity="one_time_code",
             entity_id=row.id,
             changes={"outcome": "not_eligible", "ip": ip, **outcome},
@@ -210,7 +211,7 @@ async def _deliver(rt: Runtime, pending: _Pending) -> None:
     participant, message = pending.participant, pending.message
     text = render_text(rt, "otp.code", participant.language, {"code": pending.code}, None).text
     sent = await outbox.send_one_time(rt, message, participant, text, secret=pending.code)
-    if sent.status not in ("sent", "delivered"):
+    if sent.status not in SENT:
         log.warning(
             "one-time code SMS for %s to %s not sent (%s)",
             participant.study_id,
@@ -260,7 +261,7 @@ async def _verify_in_transaction(
         return _EXPIRED, None
     participant: Participant | None = None
     if hmac.compare_digest(row.code_hash, _code_hash(rt, phone, code)):
-        participant = await Participant.get_or_none(phone=phone, status="active")
+        participant = await Participant.get_or_none(phone=phone, status=ParticipantStatus.ACTIVE)
     if participant is None:
         left = MAX_ATTEMPTS - row.attempts - 1
         await _audit_verify(now, _ANONYMOUS, row, "wrong")
@@ -276,7 +277,7 @@ async def _audit_verify(now: datetime, actor: str, row: OneTimeCode, outcome: st
     await audit(
         at=now,
         actor=actor,
-        action="mobile.code_verify",
+        action=AuditAction.MOBILE_CODE_VERIFY,
         entity="one_time_code",
         entity_id=row.id,
         changes={"outcome": outcome},

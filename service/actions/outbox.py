@@ -29,6 +29,7 @@ from service.actions.reconcile import LEASE, handle_send_error, kept_alive
 from service.actions.send_cap import SendCap
 from service.db.models import OutboundMessage, Participant
 from service.domain.sms_encoding import SmsEncoding
+from service.domain.states import MessageKind, MessageStatus
 from service.ports import SmsSendError
 from service.runtime import Runtime
 
@@ -63,7 +64,7 @@ async def enqueue_one_time(
     now = rt.clock.now()
     return await OutboundMessage.create(
         participant_id=participant.id,
-        kind="otp",
+        kind=MessageKind.OTP,
         purpose=purpose,
         occurrence=occurrence,
         dedupe_key=f"{participant.id}:{purpose}:{occurrence}",
@@ -75,7 +76,7 @@ async def enqueue_one_time(
         segments=encoding.segments,
         send_at=now,
         expires_at=now + expires_in,
-        status="sending",
+        status=MessageStatus.SENDING,
         attempts=1,
         claim_token=uuid.uuid4().hex,
         claimed_at=now,

@@ -28,6 +28,7 @@ from tortoise.transactions import in_transaction
 from service.actions.actors import Actor
 from service.db.audit import audit
 from service.db.models import Participant, ParticipantSession
+from service.domain.states import AuditAction, SessionEnd
 from service.runtime import Runtime
 from service.security import keyed_hash, new_secret
 
@@ -61,7 +62,7 @@ async def start_session(rt: Runtime, participant: Participant) -> str:
         await audit(
             at=now,
             actor=f"participant:{participant.study_id}",
-            action="session.start",
+            action=AuditAction.SESSION_START,
             entity="participant_session",
             entity_id=row.id,
             changes={"study_id": participant.study_id, "expires_at": row.expires_at},
@@ -97,7 +98,7 @@ async def participant_for_session(rt: Runtime, token: str) -> Actor | None:
 
 
 async def revoke_sessions(
-    rt: Runtime, participant: Participant, *, reason: str, actor_label: str
+    rt: Runtime, participant: Participant, *, reason: SessionEnd, actor_label: str
 ) -> int:
     """End every live session of ``participant``; returns how many. Call inside the
     caller's transaction when it has one (withdrawal, phone change)."""
@@ -109,7 +110,7 @@ async def revoke_sessions(
         await audit(
             at=now,
             actor=actor_label,
-            action="session.revoke",
+            action=AuditAction.SESSION_REVOKE,
             entity="participant",
             entity_id=participant.study_id,
             changes={"sessions": revoked, "reason": reason},
@@ -120,4 +121,6 @@ async def revoke_sessions(
 async def revoke_by_staff(rt: Runtime, participant: Participant, actor: Actor) -> int:
     """A coordinator ends the participant's app sessions (a lost phone, a shared one)."""
     async with in_transaction():
-        return await revoke_sessions(rt, participant, reason="staff", actor_label=actor.label)
+        return await revoke_sessions(
+            rt, participant, reason=SessionEnd.STAFF, actor_label=actor.label
+        )

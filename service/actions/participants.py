@@ -24,9 +24,11 @@ from service.adapters.phones import InvalidPhone, normalize_mobile
 from service.db.audit import audit, diff
 from service.db.models import Infusion, Participant, Site, VisitOutcome
 from service.domain import enrollment as rules
+from service.domain.calendar import RecordedOutcome
+from service.domain.languages import LANGUAGES
+from service.domain.states import AuditAction, ParticipantStatus, SessionEnd
 from service.runtime import Runtime
 
-LANGUAGES = ("es", "en")
 _AUDITED = (
     "phone",
     "language",
@@ -136,7 +138,7 @@ async def enroll(rt: Runtime, actor: Actor, req: EnrollmentRequest) -> Participa
             await audit(
                 at=now,
                 actor=actor.label,
-                action="participant.enroll",
+                action=AuditAction.PARTICIPANT_ENROLL,
                 entity="participant",
                 entity_id=study_id,
                 changes={
@@ -181,11 +183,13 @@ async def update_participant(
         changed = diff(before, _snapshot(participant))
         if "phone" in changed:
             changed["phone"] = ["(old)", "(new)"]
-            await revoke_sessions(rt, participant, reason="phone_change", actor_label=actor.label)
+            await revoke_sessions(
+                rt, participant, reason=SessionEnd.PHONE_CHANGE, actor_label=actor.label
+            )
         await audit(
             at=rt.clock.now(),
             actor=actor.label,
-            action="participant.update",
+            action=AuditAction.PARTICIPANT_UPDATE,
             entity="participant",
             entity_id=participant.study_id,
             changes=changed,
@@ -227,7 +231,7 @@ async def record_infusion(
         await audit(
             at=rt.clock.now(),
             actor=actor.label,
-            action="infusion.record",
+            action=AuditAction.INFUSION_RECORD,
             entity="participant",
             entity_id=participant.study_id,
             changes={"number": number, field: [previous, when]},
@@ -252,7 +256,7 @@ async def record_visit_outcome(
         rt.protocol.visit(visit_code)
     except KeyError:
         raise NotFound(f"visit {visit_code!r} is not in the protocol") from None
-    if status not in ("attended", "missed"):
+    if status not in tuple(RecordedOutcome):
         raise FieldInvalid("status must be attended or missed", field="status")
     problem = rules.visit_date_problem(
         when, participant.baseline_infusion_date, local_today(rt, participant)
@@ -271,7 +275,7 @@ async def record_visit_outcome(
         await audit(
             at=rt.clock.now(),
             actor=actor.label,
-            action="visit.record",
+            action=AuditAction.VISIT_RECORD,
             entity="participant",
             entity_id=participant.study_id,
             changes={"visit": visit_code, "status": status, "date": when},
@@ -288,18 +292,18 @@ async def withdraw(rt: Runtime, actor: Actor, study_id: str, reason: str | None)
         return participant
     now = rt.clock.now()
     async with in_transaction():
-        participant.status = "withdrawn"
+        participant.status = ParticipantStatus.WITHDRAWN
         participant.withdrawn_at = now
         await participant.save(update_fields=["status", "withdrawn_at", "updated_at"])
         await audit(
             at=now,
             actor=actor.label,
-            action="participant.withdraw",
+            action=AuditAction.PARTICIPANT_WITHDRAW,
             entity="participant",
             entity_id=participant.study_id,
-            changes={"status": ["active", "withdrawn"]},
+            changes={"status": [ParticipantStatus.ACTIVE, ParticipantStatus.WITHDRAWN]},
             reason=reason,
         )
-        await revoke_sessions(rt, participant, reason="withdrawn", actor_label=actor.label)
+        await revoke_sessions(rt, participant, reason=SessionEnd.WITHDRAWN, actor_label=actor.label)
         await replan_participant(rt, participant, actor=actor)
     return participant

@@ -20,11 +20,12 @@ from service.actions.replanning import replan_participant
 from service.db.audit import audit, diff
 from service.db.models import Participant
 from service.domain import enrollment as rules
+from service.domain.languages import LANGUAGES
+from service.domain.states import AuditAction
 from service.runtime import Runtime
 
-__all__ = ["LANGUAGES", "PREFERENCE_FIELDS", "own_participant", "update_own_preferences"]
+__all__ = ["PREFERENCE_FIELDS", "own_participant", "update_own_preferences"]
 
-LANGUAGES: Final = ("es", "en")
 PREFERENCE_FIELDS: Final = ("language", "preferred_time", "paused")
 
 
@@ -71,7 +72,7 @@ async def update_own_preferences(rt: Runtime, actor: Actor, changes: dict[str, A
         await audit(
             at=rt.clock.now(),
             actor=actor.label,
-            action="participant.preferences",
+            action=AuditAction.PARTICIPANT_PREFERENCES,
             entity="participant",
             entity_id=participant.study_id,
             changes=changed,

@@ -16,6 +16,7 @@ from babel.dates import format_datetime
 from service.actions.errors import NotFound
 from service.actions.messages_view import MessageView, participant_messages
 from service.db.models import Participant
+from service.domain.states import MessageStatus
 from service.domain.text_render import babel_locale
 from service.runtime import Runtime
 
@@ -49,7 +50,7 @@ async def preview_lines(rt: Runtime, study_id: str) -> list[str]:
     tz = ZoneInfo(participant.timezone)
     locale = babel_locale(participant.language)
     views = [v for v in await participant_messages(rt, participant) if v.direction == "outbound"]
-    planned = sum(v.status == "planned" for v in views)
+    planned = sum(v.status == MessageStatus.PLANNED for v in views)
     budgeted = sum(v.budget is not None for v in views)
     header = (
         f"{participant.study_id}: zone {participant.timezone}, language {participant.language},"

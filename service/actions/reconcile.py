@@ -39,6 +39,7 @@ from service.actions.delivery import (
 from service.adapters.redaction import mask_phone, redact_phones
 from service.db.audit import audit
 from service.db.models import OutboundMessage, Participant
+from service.domain.states import MessageKind, MessageStatus, message_action
 from service.ports import SmsSendError
 from service.runtime import Runtime
 
@@ -58,7 +59,7 @@ HEARTBEAT = timedelta(milliseconds=1500)  # how often a live dispatcher renews i
 RECONCILE_CONCURRENCY = 16  # provider lookups at once when a dead process left many rows
 # A code's text exists only in the request that sent it (only its hash is stored):
 # such a row can be neither looked up by its text nor sent again.
-_UNREPEATABLE_KINDS = frozenset({"otp"})
+_UNREPEATABLE_KINDS = frozenset({MessageKind.OTP})
 
 
 @asynccontextmanager
@@ -101,7 +102,7 @@ async def _renew(tokens: list[str], until: datetime) -> None:
     if conn.capabilities.dialect == "postgres":
         await conn.execute_query(_RENEW_SQL_POSTGRES, [tokens, until])
     else:  # SQLite serialises writers: no row locks to wait on
-        await OutboundMessage.filter(claim_token__in=tokens, status="sending").update(
+        await OutboundMessage.filter(claim_token__in=tokens, status=MessageStatus.SENDING).update(
             lease_until=until
         )
 
@@ -127,7 +128,7 @@ async def _retry_or_fail(
     retry_at = retry_moment(row, now)
     if retry_at is not None and row.kind not in _UNREPEATABLE_KINDS:
         if await claimed_by(row.id, token).update(
-            status="planned",
+            status=MessageStatus.PLANNED,
             send_at=retry_at,
             claim_token=None,
             lease_until=None,
@@ -194,7 +195,7 @@ async def reconcile_stale_claims(rt: Runtime, older_than: timedelta = LEASE) -> 
     back to planned (or expired/failed). Returns how many rows were settled."""
     now = rt.clock.now()
     stale = (
-        await OutboundMessage.filter(status="sending")
+        await OutboundMessage.filter(status=MessageStatus.SENDING)
         .filter(_lapsed(now, older_than))
         .order_by("-priority", "claimed_at")
     )
@@ -205,7 +206,7 @@ async def reconcile_stale_claims(rt: Runtime, older_than: timedelta = LEASE) -> 
             token = uuid.uuid4().hex
             # Take the row over (claimed_at kept: it bounds the provider lookup).
             took = await OutboundMessage.filter(
-                id=row.id, status="sending", claim_token=row.claim_token
+                id=row.id, status=MessageStatus.SENDING, claim_token=row.claim_token
             ).update(claim_token=token, lease_until=rt.clock.now() + LEASE)
             return bool(took) and await _reconcile_one(rt, row, token)
 
@@ -229,20 +230,20 @@ async def _reconcile_one(rt: Runtime, row: OutboundMessage, token: str) -> bool:
         return await record_sent(rt, row, token, found, sent_at=sent_at, how="reconcile")
     now = rt.clock.now()
     if row.expires_at is not None and row.expires_at <= now:
-        status = "expired"
+        status = MessageStatus.EXPIRED
     elif row.attempts >= MAX_ATTEMPTS or row.kind in _UNREPEATABLE_KINDS:
-        status = "failed"
+        status = MessageStatus.FAILED
     else:
-        status = "planned"
+        status = MessageStatus.PLANNED
     async with in_transaction():
         changed = await claimed_by(row.id, token).update(
             status=status, claim_token=None, lease_until=None, updated_at=now
         )
-        if changed and status != "planned":
+        if changed and status != MessageStatus.PLANNED:
             await audit(
                 at=now,
                 actor=SYSTEM.label,
-                action=f"message.{status}",
+                action=message_action(status),
                 entity="outbound_message",
                 entity_id=row.id,
                 changes={"kind": row.kind, "purpose": row.purpose, "attempts": row.attempts},

@@ -30,16 +30,22 @@ from service.db.models import OutboundMessage, Participant, ServiceState
 from service.domain.checkin_schedule import plan_checkin_prompts
 from service.domain.daily_budget import apply_daily_budget
 from service.domain.reminders import PlannedMessage, parse_hhmm, plan_visit_reminders
+from service.domain.states import PARTICIPANT_KINDS, AuditAction, MessageStatus, ParticipantStatus
 from service.runtime import Runtime
 
 log = logging.getLogger("service.replanning")
 
-PLANNED_KINDS = ("reminder", "checkin")
+PLANNED_KINDS = tuple(PARTICIPANT_KINDS)
 # Rows the planner may still change; anything else has been handed to the provider.
-MUTABLE_STATUSES = ("planned", "in_app", "cancelled")
+MUTABLE_STATUSES = (MessageStatus.PLANNED, MessageStatus.IN_APP, MessageStatus.CANCELLED)
 REVISION_KEY = "protocol_revision"
 # Rows that have left (or are leaving): they count against the day's budget.
-_LEFT = ("sending", "sent", "delivered", "undelivered")
+_LEFT = (
+    MessageStatus.SENDING,
+    MessageStatus.SENT,
+    MessageStatus.DELIVERED,
+    MessageStatus.UNDELIVERED,
+)
 _REPLAN_LOCK = 8_000_001  # advisory lock id: start-up re-planning
 _SOON = timedelta(seconds=60)  # rows due this soon wake the dispatchers at commit
 # What a re-plan compares (reading whole rows costs more than planning them).
@@ -135,12 +141,12 @@ def _changes(
     """Only the fields that differ between the row and the plan (empty: leave it alone)."""
     now = rt.clock.now()
     send_at = plan.send_at
-    if row.status == "planned" and row.attempts > 0 and row.send_at > send_at:
+    if row.status == MessageStatus.PLANNED and row.attempts > 0 and row.send_at > send_at:
         send_at = row.send_at  # a retry waiting out its backoff keeps waiting
     if row.status == status and row.send_at <= now and send_at <= now:
         send_at = row.send_at  # due either way: "due now" is not a change
     wanted: dict[str, Any] = {
-        "status": "cancelled" if plan.dropped else status,
+        "status": MessageStatus.CANCELLED if plan.dropped else status,
         "send_at": send_at,
         "expires_at": plan.expires_at,
         "params": _params(plan),
@@ -191,7 +197,7 @@ async def replan_participant(rt: Runtime, participant: Participant, *, actor: Ac
         dedupe_key(participant.id, m.purpose, m.occurrence): m
         for m in await desired_messages(rt, participant, now, gone)
     }
-    active_status = "planned" if may_receive_sms(participant) else "in_app"
+    active_status = MessageStatus.PLANNED if may_receive_sms(participant) else MessageStatus.IN_APP
     to_cancel: list[OutboundMessage] = []
     groups: dict[str, tuple[dict[str, Any], list[OutboundMessage]]] = {}
     for key, row in existing.items():
@@ -199,14 +205,18 @@ async def replan_participant(rt: Runtime, participant: Participant, *, actor: Ac
             continue
         plan = wanted.get(key)
         if plan is None:
-            if row.status != "cancelled":
+            if row.status != MessageStatus.CANCELLED:
                 to_cancel.append(row)
             continue
         changes = _changes(row, plan, active_status, participant, rt)
         if changes:
             group = repr(sorted(changes.items()))
             groups.setdefault(group, (changes, []))[1].append(row)
-    cancelled = await _guarded_update(to_cancel, {"status": "cancelled"}, now) if to_cancel else 0
+    cancelled = (
+        await _guarded_update(to_cancel, {"status": MessageStatus.CANCELLED}, now)
+        if to_cancel
+        else 0
+    )
     moved = 0
     for changes, rows in groups.values():
         moved += await _guarded_update(rows, changes, now)
@@ -217,7 +227,7 @@ async def replan_participant(rt: Runtime, participant: Participant, *, actor: Ac
             purpose=plan.purpose,
             occurrence=plan.occurrence,
             dedupe_key=key,
-            status="cancelled" if plan.dropped else active_status,
+            status=MessageStatus.CANCELLED if plan.dropped else active_status,
             message_key=plan.message_key,
             params=_params(plan),
             language=participant.language,
@@ -241,7 +251,7 @@ async def replan_participant(rt: Runtime, participant: Participant, *, actor: Ac
         await audit(
             at=now,
             actor=actor.label,
-            action="messages.replan",
+            action=AuditAction.MESSAGES_REPLAN,
             entity="participant",
             entity_id=participant.study_id,
             changes={"added": added, "moved": moved, "cancelled": cancelled},
@@ -273,7 +283,7 @@ async def replan_if_protocol_changed(rt: Runtime) -> int:
         state = await ServiceState.get_or_none(key=REVISION_KEY)
         if state is not None and state.value == rt.protocol.revision:
             return 0  # another process did it while we waited
-        for participant in await Participant.filter(status="active"):
+        for participant in await Participant.filter(status=ParticipantStatus.ACTIVE):
             changed += await replan_participant(rt, participant, actor=SYSTEM)
         await ServiceState.update_or_create(
             defaults={"value": rt.protocol.revision, "updated_at": rt.clock.now()},

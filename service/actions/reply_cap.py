@@ -29,6 +29,7 @@ from datetime import timedelta
 from typing import Final
 
 from service.db.models import OutboundMessage, Participant
+from service.domain.states import MessageKind
 from service.runtime import Runtime
 
 __all__ = [
@@ -56,7 +57,7 @@ async def may_auto_reply(rt: Runtime, participant: Participant, message_key: str
         return True
     recent = await OutboundMessage.filter(
         participant_id=participant.id,
-        kind="reply",
+        kind=MessageKind.REPLY,
         created_at__gte=rt.clock.now() - _WINDOW,
     ).values_list("message_key", flat=True)
     counted = [str(key) for key in recent if not never_capped(str(key))]

@@ -29,6 +29,7 @@ from service.domain.conversation import ConversationState, Outgoing, advance, st
 from service.domain.protocol import Questionnaire
 from service.domain.red_flags import Report, detect_report
 from service.domain.safety import evaluate_pregnancy, evaluate_symptoms
+from service.domain.states import ConversationStatus
 from service.runtime import Runtime
 
 ON_DEMAND_TTL: Final = timedelta(hours=24)
@@ -119,7 +120,7 @@ async def start_symptoms_on_demand(
         defaults={
             "checkin_key": key,
             "state": {"domain": state.to_dict(), "raw_texts": []},
-            "status": "open",
+            "status": ConversationStatus.OPEN,
             "started_at": now,
             "expires_at": state.expires_at,
             "updated_at": now,

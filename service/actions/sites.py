@@ -10,6 +10,7 @@ from service.adapters.phones import InvalidPhone, normalize_mobile
 from service.db.audit import audit
 from service.db.models import Site
 from service.db.queries import SiteRecord, sites_by_code
+from service.domain.states import AuditAction
 from service.runtime import Runtime
 
 
@@ -37,7 +38,7 @@ async def sync_sites(rt: Runtime) -> int:
             await audit(
                 at=rt.clock.now(),
                 actor=SYSTEM.label,
-                action="site.sync",
+                action=AuditAction.SITE_SYNC,
                 entity="site",
                 entity_id=site.code,
                 changes=values,
@@ -70,7 +71,7 @@ async def set_on_call(
         await audit(
             at=rt.clock.now(),
             actor=actor.label,
-            action="site.on_call",
+            action=AuditAction.SITE_ON_CALL,
             entity="site",
             entity_id=code,
             changes={"primary": "(set)", "backup": "(set)" if backup else None},

@@ -13,6 +13,7 @@ from service.actions.checkins import CheckinSubmission, enqueue_advice, store_su
 from service.actions.errors import Conflict
 from service.db.models import InboundMessage, InboxItem, OutboundMessage, Participant
 from service.domain.conversation import PregnancyAnswer, SymptomAnswers
+from service.domain.states import InboxReason
 from service.runtime import Runtime
 
 __all__ = ["store_sms_checkin"]
@@ -51,7 +52,7 @@ async def store_sms_checkin(
             participant=participant,
             site_id=participant.site_id,  # type: ignore[attr-defined]  # FK id attr
             inbound=inbound,
-            reason="checkin_conflict",
+            reason=InboxReason.CHECKIN_CONFLICT,
             created_at=rt.clock.now(),
         )
         return None, False

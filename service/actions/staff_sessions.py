@@ -24,6 +24,7 @@ from service.actions.actors import Actor
 from service.actions.auth import staff_actor
 from service.db.audit import audit
 from service.db.models import StaffSession, StaffUser
+from service.domain.states import AuditAction
 from service.runtime import Runtime
 from service.security import keyed_hash, new_secret
 
@@ -68,7 +69,7 @@ async def start_session(rt: Runtime, user: StaffUser, locale: str | None) -> str
         await audit(
             at=now,
             actor=f"staff:{user.email}",
-            action="dashboard.session.start",
+            action=AuditAction.DASHBOARD_SESSION_START,
             entity="staff_user",
             entity_id=user.email,
         )
@@ -108,7 +109,7 @@ async def end_session(rt: Runtime, token: str) -> bool:
         await audit(
             at=now,
             actor=f"staff:{row.staff.email}",
-            action="dashboard.session.end",
+            action=AuditAction.DASHBOARD_SESSION_END,
             entity="staff_user",
             entity_id=row.staff.email,
             changes={"reason": "logout"},
@@ -126,7 +127,7 @@ async def set_session_locale(rt: Runtime, token: str, locale: str, *, email: str
             await audit(
                 at=rt.clock.now(),
                 actor=f"staff:{email}",
-                action="dashboard.session.locale",
+                action=AuditAction.DASHBOARD_SESSION_LOCALE,
                 entity="staff_user",
                 entity_id=email,
                 changes={"locale": normal_locale(locale)},

@@ -29,12 +29,12 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
+from service.domain.languages import LANGUAGES
 from service.domain.text_render import Renderer
 from service.domain.texts import MESSAGES, placeholders
 
 LOCALES_DIR_ENV: Final = "LOCALES_DIR"
 DOMAIN: Final = "messages"
-LANGUAGES: Final = ("es", "en")
 
 
 class CatalogError(Exception):

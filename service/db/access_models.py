@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING
 from tortoise import fields
 from tortoise.models import Model
 
+from service.db.columns import enum_column
+from service.domain.states import LoginOutcome, SessionEnd
+
 if TYPE_CHECKING:
     from service.db.models import Participant
 
@@ -72,7 +75,7 @@ class ParticipantSession(Model):
     last_used_at = fields.DatetimeField()
     expires_at = fields.DatetimeField()
     revoked_at = fields.DatetimeField(null=True)
-    revoked_reason = fields.CharField(max_length=32, null=True)
+    revoked_reason = enum_column(SessionEnd, max_length=32, null=True)
 
     class Meta:
         table = "participant_session"
@@ -132,7 +135,7 @@ class LoginAttempt(Model):
     id = fields.IntField(primary_key=True)
     account_key = fields.CharField(max_length=20)
     address = fields.CharField(max_length=64)
-    outcome = fields.CharField(max_length=12)  # pending | failed | succeeded | throttled
+    outcome = enum_column(LoginOutcome, max_length=12)
     at = fields.DatetimeField()
 
     class Meta:

@@ -1,4 +1,8 @@
-"""The append-only audit log; every action that writes calls :func:`audit` in its transaction."""
+"""The append-only audit log; every action that writes calls :func:`audit` in its transaction.
+
+``action`` is an :class:`~service.domain.states.AuditAction`; the column stays a plain
+VARCHAR (not an enum field) because the log outlives the code: an action that is
+retired one day must still read back from the rows that recorded it."""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 from service.db.models import AuditEntry
+from service.domain.states import AuditAction
 
 
 def _jsonable(value: Any) -> Any:
@@ -22,7 +27,7 @@ async def audit(
     *,
     at: datetime,
     actor: str,
-    action: str,
+    action: AuditAction,
     entity: str,
     entity_id: str | int,
     changes: dict[str, Any] | None = None,

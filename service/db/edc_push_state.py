@@ -25,6 +25,7 @@ from service.db.edc_models import (
     PushStatus,
 )
 from service.db.models import ServiceState
+from service.domain.states import AuditAction
 
 __all__ = [
     "ConflictView",
@@ -142,7 +143,7 @@ async def finish_run(run_id: int, now: datetime, status: PushStatus, *, cursor_t
         await audit(
             at=now,
             actor=actor,
-            action="edc.redcap.push_run",
+            action=AuditAction.EDC_REDCAP_PUSH_RUN,
             entity="edc_push_run",
             entity_id=run_id,
             changes={
@@ -215,7 +216,7 @@ async def record_batch(
         await audit(
             at=now,
             actor=actor,
-            action="edc.redcap.push",
+            action=AuditAction.EDC_REDCAP_PUSH,
             entity="edc_push_run",
             entity_id=run_id,
             changes={"cursor": cursor, "slots": len(sent), "new_conflicts": new},

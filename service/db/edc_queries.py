@@ -18,7 +18,7 @@ from tortoise.expressions import Subquery
 from tortoise.functions import Max
 
 from service.db.edc_models import EdcChange, EdcSource
-from service.db.models import CheckIn, InboundMessage, Infusion, OutboundMessage, Participant
+from service.db.models import Checkin, InboundMessage, Infusion, OutboundMessage, Participant
 from service.db.models import VisitOutcome as VisitOutcomeRow
 from service.domain.edc.records import (
     CheckinFact,
@@ -148,7 +148,7 @@ async def _facts(
         ids.setdefault(change.source, []).append(change.source_id)
     facts: dict[tuple[str, int], Fact] = {}
     if ids.get(EdcSource.CHECKIN):
-        rows = await CheckIn.filter(id__in=ids[EdcSource.CHECKIN]).values()
+        rows = await Checkin.filter(id__in=ids[EdcSource.CHECKIN]).values()
         sources = await _sms_sources(rows)
         for r in rows:
             source = sources.get(r["id"]) if r["channel"] == "sms" else f"app-submission:{r['id']}"

@@ -26,7 +26,7 @@ from tortoise.exceptions import IntegrityError, OperationalError, TransactionMan
 from tortoise.transactions import in_transaction
 
 from service.db.edc_models import EdcChange, EdcSource, EdcTransaction
-from service.db.models import CheckIn, InboundMessage, Infusion, OutboundMessage, Participant
+from service.db.models import Checkin, InboundMessage, Infusion, OutboundMessage, Participant
 from service.db.models import VisitOutcome as VisitOutcomeRow
 
 __all__ = ["sequence_changes"]
@@ -73,7 +73,7 @@ async def _unsequenced(table: str, source: EdcSource, condition: str) -> list[in
 
 async def _pending(source: EdcSource, ids: list[int]) -> list[_Pending]:
     if source is EdcSource.CHECKIN:
-        rows = await CheckIn.filter(id__in=ids).values_list(
+        rows = await Checkin.filter(id__in=ids).values_list(
             "id", "participant_id", "questionnaire", "checkin_key"
         )
         return [_Pending(source, i, p, _FORM_OF_QUESTIONNAIRE.get(q, q), k) for i, p, q, k in rows]

@@ -27,13 +27,25 @@ from service.db.access_models import (
     StaffSession,
     StaffUser,
 )
+from service.db.columns import enum_column
+from service.domain.calendar import RecordedOutcome
+from service.domain.states import (
+    AlertStatus,
+    ConversationStatus,
+    InboundHandling,
+    InboxReason,
+    InboxStatus,
+    MessageKind,
+    MessageStatus,
+    ParticipantStatus,
+)
 
 __all__ = [
     "Alert",
     "ApiKey",
     "AuditEntry",
     "AuthToken",
-    "CheckIn",
+    "Checkin",
     "Conversation",
     "EarlyStatusCallback",
     "InboundMessage",
@@ -80,7 +92,7 @@ class Participant(Model):
     second_infusion_date = fields.DateField(null=True)
     sms_consent = fields.BooleanField()
     preferred_time = fields.CharField(max_length=5, null=True)
-    status = fields.CharField(max_length=16, default="active")
+    status = enum_column(ParticipantStatus, max_length=16, default=ParticipantStatus.ACTIVE)
     withdrawn_at = fields.DatetimeField(null=True)
     opted_out = fields.BooleanField(default=False)
     paused = fields.BooleanField(default=False)
@@ -93,7 +105,7 @@ class Participant(Model):
 
     @property
     def active(self) -> bool:
-        return self.status == "active"
+        return self.status == ParticipantStatus.ACTIVE
 
 
 class Infusion(Model):
@@ -120,7 +132,7 @@ class VisitOutcome(Model):
         "followup.Participant", related_name="visit_outcomes", on_delete=fields.RESTRICT
     )
     visit_code = fields.CharField(max_length=16)
-    status = fields.CharField(max_length=16)
+    status = enum_column(RecordedOutcome, max_length=16)
     date = fields.DateField()
     source = fields.CharField(max_length=16, default="staff")
     recorded_by = fields.CharField(max_length=128)
@@ -161,7 +173,7 @@ class OutboundMessage(Model):
         "followup.Participant", related_name="messages", null=True, on_delete=fields.RESTRICT
     )
     to_phone = fields.CharField(max_length=20, null=True)
-    kind = fields.CharField(max_length=16)
+    kind = enum_column(MessageKind, max_length=16)
     purpose = fields.CharField(max_length=64)
     occurrence = fields.CharField(max_length=64)
     dedupe_key = fields.CharField(max_length=160, unique=True)
@@ -173,7 +185,7 @@ class OutboundMessage(Model):
     segments = fields.SmallIntField(null=True)
     send_at = fields.DatetimeField()
     expires_at = fields.DatetimeField(null=True)
-    status = fields.CharField(max_length=16, default="planned")
+    status = enum_column(MessageStatus, max_length=16, default=MessageStatus.PLANNED)
     attempts = fields.SmallIntField(default=0)
     claim_token = fields.CharField(max_length=32, null=True)
     claimed_at = fields.DatetimeField(null=True)
@@ -227,7 +239,7 @@ class InboundMessage(Model):
     body = fields.TextField()
     body_raw_b64 = fields.TextField(null=True)
     opt_out_type = fields.CharField(max_length=16, null=True)
-    handling = fields.CharField(max_length=24, default="pending")
+    handling = enum_column(InboundHandling, max_length=24, default=InboundHandling.PENDING)
     late = fields.BooleanField(default=False)
     received_at = fields.DatetimeField()
 
@@ -251,14 +263,14 @@ class EarlyStatusCallback(Model):
 
 class Conversation(Model):
     # The state of one participant's SMS check-in dialogue (machinery, not data:
-    # the answers themselves are CheckIn rows).
+    # the answers themselves are Checkin rows).
     id = fields.IntField(primary_key=True)
     participant: fields.OneToOneRelation[Participant] = fields.OneToOneField(
         "followup.Participant", related_name="conversation", on_delete=fields.CASCADE
     )
     checkin_key = fields.CharField(max_length=96)
     state: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
-    status = fields.CharField(max_length=16, default="open")
+    status = enum_column(ConversationStatus, max_length=16, default=ConversationStatus.OPEN)
     started_at = fields.DatetimeField()
     expires_at = fields.DatetimeField()
     updated_at = fields.DatetimeField()
@@ -267,7 +279,7 @@ class Conversation(Model):
         table = "conversation"
 
 
-class CheckIn(Model):
+class Checkin(Model):
     # One version of a participant's answers to one check-in occurrence, from SMS or
     # the app. A correction is a new version; earlier versions are never changed.
     id = fields.BigIntField(primary_key=True)
@@ -290,7 +302,7 @@ class CheckIn(Model):
 
 
 class Alert(Model):
-    # A safety event for the site team; raised once per event (dedup_key).
+    # A safety event for the site team; raised once per event (dedupe_key).
     id = fields.IntField(primary_key=True)
     participant: fields.ForeignKeyRelation[Participant] = fields.ForeignKeyField(
         "followup.Participant", related_name="alerts", on_delete=fields.RESTRICT
@@ -298,13 +310,13 @@ class Alert(Model):
     site: fields.ForeignKeyRelation[Site] = fields.ForeignKeyField(
         "followup.Site", related_name="alerts", on_delete=fields.RESTRICT
     )
-    dedup_key = fields.CharField(max_length=96, unique=True)
-    checkin: fields.ForeignKeyNullableRelation[CheckIn] = fields.ForeignKeyField(
-        "followup.CheckIn", related_name="alerts", null=True, on_delete=fields.RESTRICT
+    dedupe_key = fields.CharField(max_length=96, unique=True)
+    checkin: fields.ForeignKeyNullableRelation[Checkin] = fields.ForeignKeyField(
+        "followup.Checkin", related_name="alerts", null=True, on_delete=fields.RESTRICT
     )
     findings: fields.JSONField[list[dict[str, Any]]] = fields.JSONField(default=list)
     emergency = fields.BooleanField(default=False)
-    status = fields.CharField(max_length=16, default="open")
+    status = enum_column(AlertStatus, max_length=16, default=AlertStatus.OPEN)
     raised_at = fields.DatetimeField()
     notified_at = fields.DatetimeField(null=True)
     escalated_at = fields.DatetimeField(null=True)
@@ -329,8 +341,8 @@ class InboxItem(Model):
     inbound: fields.ForeignKeyNullableRelation[InboundMessage] = fields.ForeignKeyField(
         "followup.InboundMessage", related_name="inbox", null=True, on_delete=fields.RESTRICT
     )
-    reason = fields.CharField(max_length=32)
-    status = fields.CharField(max_length=16, default="open")
+    reason = enum_column(InboxReason, max_length=32)
+    status = enum_column(InboxStatus, max_length=16, default=InboxStatus.OPEN)
     created_at = fields.DatetimeField()
     closed_at = fields.DatetimeField(null=True)
     closed_by = fields.CharField(max_length=160, null=True)

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from service.db.models import Alert, CheckIn, OutboundMessage, Participant, Site
+from service.db.models import Alert, Checkin, OutboundMessage, Participant, Site
+from service.domain.states import MessageStatus
 from service.domain.versions import newest_per_key
 
 __all__ = [
@@ -91,7 +92,7 @@ async def site_record(code: str) -> SiteRecord:
 
 async def latest_checkins(participant_id: int) -> list[CheckinVersion]:
     """The newest version of each of a participant's check-ins, newest first."""
-    rows = await CheckIn.filter(participant_id=participant_id).order_by("-submitted_at", "-id")
+    rows = await Checkin.filter(participant_id=participant_id).order_by("-submitted_at", "-id")
     return [
         CheckinVersion(
             checkin_key=row.checkin_key,
@@ -110,7 +111,7 @@ async def latest_checkins(participant_id: int) -> list[CheckinVersion]:
 async def oldest_due_unsent(due_before: datetime) -> datetime | None:
     """When the oldest still-planned message due before ``due_before`` was due."""
     oldest = (
-        await OutboundMessage.filter(status="planned", send_at__lte=due_before)
+        await OutboundMessage.filter(status=MessageStatus.PLANNED, send_at__lte=due_before)
         .order_by("send_at")
         .first()
         .values_list("send_at", flat=True)
@@ -120,7 +121,7 @@ async def oldest_due_unsent(due_before: datetime) -> datetime | None:
 
 async def checkin_records(participant_id: int) -> list[CheckinRecord]:
     """Every check-in version of a participant, newest first, with its alert ids."""
-    rows = await CheckIn.filter(participant_id=participant_id).order_by("-submitted_at", "-id")
+    rows = await Checkin.filter(participant_id=participant_id).order_by("-submitted_at", "-id")
     raised: dict[int, list[int]] = {}
     pairs = await Alert.filter(checkin_id__in=[r.id for r in rows]).values_list("checkin_id", "id")
     for checkin_id, alert_id in pairs:

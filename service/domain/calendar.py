@@ -53,6 +53,7 @@ from service.domain.protocol import (
 __all__ = [
     "CalendarVisit",
     "NonWorking",
+    "RecordedOutcome",
     "VisitOutcome",
     "VisitStatus",
     "add_months",
@@ -196,24 +197,35 @@ class VisitStatus(StrEnum):
     ATTENDED_IN_WINDOW = "attended_in_window"
     ATTENDED_OUT_OF_WINDOW = "attended_out_of_window"
     MISSED = "missed"  # recorded as missed, or the window closed with nothing recorded
+    # Never computed here: actions/calendars shows a visit the participant withdrew
+    # before as cancelled.
+    CANCELLED = "cancelled"
+
+
+class RecordedOutcome(StrEnum):
+    """What staff record about a visit (``VisitOutcome`` rows); the calendar turns it,
+    with the window, into a :class:`VisitStatus`."""
+
+    ATTENDED = "attended"
+    MISSED = "missed"
 
 
 @dataclass(frozen=True, slots=True)
 class VisitOutcome:
     """What the site recorded for a visit (the recorded second infusion included)."""
 
-    status: Literal["attended", "missed"]
+    status: RecordedOutcome | Literal["attended", "missed"]
     date: date
 
     def __post_init__(self) -> None:
-        if self.status not in ("attended", "missed"):
+        if self.status not in tuple(RecordedOutcome):
             raise ValueError(f'status must be "attended" or "missed", got {self.status!r}')
 
 
 def visit_status(visit: CalendarVisit, outcome: VisitOutcome | None, today: date) -> VisitStatus:
     """A recorded outcome wins over the clock; ``today`` is the participant's local date."""
     if outcome is not None:
-        if outcome.status == "missed":
+        if outcome.status == RecordedOutcome.MISSED:
             return VisitStatus.MISSED
         if visit.in_window(outcome.date):
             return VisitStatus.ATTENDED_IN_WINDOW

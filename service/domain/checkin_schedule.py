@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from service.domain.calendar import add_months
 from service.domain.protocol import CadenceKind, CheckinDefinition, QuietHours
 from service.domain.reminders import PlannedMessage, local_moment, next_allowed
+from service.domain.states import MessageKind
 
 
 def _occurrence_days(
@@ -72,7 +73,7 @@ def plan_checkin_prompts(
                 continue
             planned.append(
                 PlannedMessage(
-                    kind="checkin",
+                    kind=MessageKind.CHECKIN,
                     purpose=f"checkin:{definition.code}",
                     occurrence=day.isoformat(),
                     message_key=definition.message_key,

@@ -34,13 +34,14 @@ from zoneinfo import ZoneInfo
 
 from service.domain.calendar import CalendarVisit
 from service.domain.protocol import QuietHours, ReminderRule
+from service.domain.states import MessageKind
 
 CATCH_UP_LIMIT = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
 class PlannedMessage:
-    kind: str
+    kind: MessageKind
     purpose: str
     occurrence: str
     message_key: str
@@ -135,7 +136,7 @@ def plan_visit_reminders(
                 continue
             planned.append(
                 PlannedMessage(
-                    kind="reminder",
+                    kind=MessageKind.REMINDER,
                     purpose=f"reminder:{rule.code}",
                     occurrence=f"{visit.code}@{visit.target_date.isoformat()}",
                     message_key=rule.message_key,

@@ -94,7 +94,7 @@ def participant_advice(findings: Sequence[SafetyFinding]) -> str | None:
     return "safety.contact_team"
 
 
-def alert_dedup_key(
+def alert_dedupe_key(
     participant_id: str | int, checkin_key: str, findings: Sequence[SafetyFinding]
 ) -> str:
     """A stable key for "this participant's check-in raised these findings".

@@ -31,6 +31,7 @@ from service.actions.dispatch import dispatch_due, next_due_at
 from service.actions.enqueue import NOTIFY_CHANNEL
 from service.actions.send_cap import SendCap
 from service.db.models import OutboundMessage
+from service.domain.states import MessageStatus
 from service.runtime import Runtime
 
 __all__ = ["WAKE_RECHECK_S", "Dispatcher"]
@@ -153,7 +154,7 @@ class Dispatcher:
 
 async def _next_lease_lapse() -> datetime | None:
     row = (
-        await OutboundMessage.filter(status="sending", lease_until__isnull=False)
+        await OutboundMessage.filter(status=MessageStatus.SENDING, lease_until__isnull=False)
         .order_by("lease_until")
         .first()
         .only("id", "lease_until")

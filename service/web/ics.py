@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from icalendar import Calendar, Event
 
 from service.actions.calendars import CalendarRow
+from service.domain.calendar import VisitStatus
 
 
 def visit_uid(study_id: str, visit_code: str) -> str:
@@ -52,6 +53,6 @@ def calendar_ics(
             f"{visit.window_end.isoformat()}\nEstado / status: {row.status}",
         )
         event.add("transp", "TRANSPARENT")
-        event.add("status", "CANCELLED" if row.status == "cancelled" else "CONFIRMED")
+        event.add("status", "CANCELLED" if row.status == VisitStatus.CANCELLED else "CONFIRMED")
         cal.add_component(event)
     return cal.to_ical()

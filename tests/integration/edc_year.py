@@ -58,7 +58,7 @@ async def sms_reply(rt: Runtime, participant: Participant, sid: str, body: str) 
         participant=participant,
         from_phone=participant.phone,
         body=body,
-        handling="checkin",
+        handling="checkin_answer",
         received_at=rt.clock.now(),
     )
 

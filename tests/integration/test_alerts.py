@@ -17,12 +17,12 @@ from service.actions import checkins
 from service.actions.alert_escalation import backfill_notified, escalate_overdue_alerts
 from service.actions.alert_text import alert_summary
 from service.actions.alerts import raise_alert
-from service.actions.checkins import CheckInResult, CheckinSubmission
+from service.actions.checkins import CheckinResult, CheckinSubmission
 from service.actions.dispatch import dispatch_due
 from service.adapters.console_sms import ConsoleSmsGateway
 from service.adapters.twilio_sms import TwilioSmsGateway
 from service.app import create_app
-from service.db.models import Alert, AuditEntry, CheckIn, InboxItem, OutboundMessage, Participant
+from service.db.models import Alert, AuditEntry, Checkin, InboxItem, OutboundMessage, Participant
 from service.domain.checkin_answers import (
     PregnancyAnswer,
     ReportedSymptom,
@@ -62,7 +62,7 @@ async def submit(
     answers: SymptomAnswers | PregnancyAnswer,
     key: str = KEY,
     raw: tuple[str, ...] = ("{}",),
-) -> CheckInResult:
+) -> CheckinResult:
     result = await checkins.submit(
         rt,
         participant,
@@ -161,8 +161,8 @@ async def test_concurrent_identical_submissions_raise_one_alert(
 
 async def test_raise_alert_is_idempotent_on_its_key(rt: Runtime, msc1: Participant) -> None:
     findings = [SafetyFinding("pregnancy_yes")]
-    assert await raise_alert(rt, msc1, findings=findings, dedup_key="safety:x") is not None
-    assert await raise_alert(rt, msc1, findings=findings, dedup_key="safety:x") is None
+    assert await raise_alert(rt, msc1, findings=findings, dedupe_key="safety:x") is not None
+    assert await raise_alert(rt, msc1, findings=findings, dedupe_key="safety:x") is None
     assert await Alert.all().count() == 1
 
 
@@ -182,7 +182,7 @@ async def test_a_correction_that_adds_a_finding_is_a_new_event(
     assert added.alert is not None and added.alert.emergency
     assert added.advice == "safety.emergency"
     assert await Alert.all().count() == 2
-    assert await CheckIn.filter(checkin_key=KEY).count() == 3
+    assert await Checkin.filter(checkin_key=KEY).count() == 3
 
 
 # ---- the rules, end to end ----------------------------------------------------------------

@@ -9,7 +9,7 @@ import pytest
 
 from service.actions import checkins
 from service.actions.checkins import (
-    CheckInResult,
+    CheckinResult,
     CheckinSubmission,
     advise_participant,
     answers_to_dict,
@@ -20,7 +20,7 @@ from service.actions.checkins import (
 from service.actions.dispatch import dispatch_due
 from service.actions.errors import FieldInvalid
 from service.adapters.console_sms import ConsoleSmsGateway
-from service.db.models import AuditEntry, CheckIn, OutboundMessage, Participant
+from service.db.models import AuditEntry, Checkin, OutboundMessage, Participant
 from service.domain.checkin_answers import (
     PregnancyAnswer,
     ReportedSymptom,
@@ -70,7 +70,7 @@ async def submit(
     raw: list[str] | None = None,
     late: bool = False,
     complete: bool | None = None,
-) -> CheckInResult:
+) -> CheckinResult:
     questionnaire = "pregnancy" if isinstance(answers, PregnancyAnswer) else "symptoms"
     return await checkins.submit(
         rt,
@@ -101,8 +101,8 @@ async def test_sms_and_app_answers_become_the_same_record(
     await submit(rt, participant, answers, key="k:app", channel="app", raw=['{"json": true}'])
 
     sms, app = (
-        await CheckIn.filter(checkin_key="k:sms").get(),
-        await CheckIn.get(checkin_key="k:app"),
+        await Checkin.filter(checkin_key="k:sms").get(),
+        await Checkin.get(checkin_key="k:app"),
     )
     expected = {
         "symptoms": [
@@ -120,7 +120,7 @@ async def test_sms_and_app_answers_become_the_same_record(
 async def test_pregnancy_answer_shape(rt: Runtime, participant: Participant) -> None:
     key = "checkin:pregnancy_monthly:2027-02-06"
     result = await submit(rt, participant, PregnancyAnswer(pregnant=False), key=key)
-    row = await CheckIn.get(checkin_key=key)
+    row = await Checkin.get(checkin_key=key)
     assert row.answers == {"pregnant": False}
     assert row.questionnaire == "pregnancy"
     assert result.advice is None and result.alert is None
@@ -130,14 +130,14 @@ async def test_correction_is_version_2_and_version_1_is_untouched(
     client: Client, rt: Runtime, participant: Participant, clock: ManualClock, admin: dict[str, str]
 ) -> None:
     first = await submit(rt, participant, symptoms(), raw=["0"], channel="sms")
-    v1 = await CheckIn.get(checkin_key=WEEKLY, version=1)
+    v1 = await Checkin.get(checkin_key=WEEKLY, version=1)
     clock.advance(hours=3)
     second = await submit(
         rt, participant, symptoms(ReportedSymptom("nausea_vomiting", Severity.MILD)), raw=["x"]
     )
     assert first.checkin.version == 1
     assert second.checkin.version == 2
-    again = await CheckIn.get(checkin_key=WEEKLY, version=1)
+    again = await Checkin.get(checkin_key=WEEKLY, version=1)
     assert (again.answers, again.raw_texts, again.submitted_at, again.channel) == (
         v1.answers,
         v1.raw_texts,
@@ -163,7 +163,7 @@ async def test_identical_resubmission_is_not_stored_twice(
     retry = await submit(rt, participant, answers, raw=["{}"])
     assert first.created and not retry.created
     assert retry.checkin.id == first.checkin.id
-    assert await CheckIn.all().count() == 1
+    assert await Checkin.all().count() == 1
     assert await AuditEntry.filter(action="checkin.resubmit").count() == 1
 
 
@@ -172,7 +172,7 @@ async def test_late_and_incomplete_answers_are_kept_and_flagged(
 ) -> None:
     partial = symptoms(ReportedSymptom("cough", None), complete=False)
     await submit(rt, participant, partial, raw=["11", "???"], late=True, channel="sms")
-    row = await CheckIn.get(checkin_key=WEEKLY)
+    row = await Checkin.get(checkin_key=WEEKLY)
     assert (row.late, row.complete) == (True, False)
     assert row.answers == {"symptoms": [{"code": "cough", "severity": None, "temperature_c": None}]}
 
@@ -226,7 +226,7 @@ async def test_refused_answers_store_nothing(
             ),
         )
     assert refused.value.field == field
-    assert await CheckIn.all().count() == 0
+    assert await Checkin.all().count() == 0
 
 
 async def test_due_checkins_use_the_prompts_key(
@@ -313,6 +313,6 @@ async def test_audit_keeps_answers_but_no_phone_number(
     assert entry.changes["version"] == 1
     dump = str(entry.changes)
     assert "6123 4567" not in dump and "61234567" not in dump
-    stored = await CheckIn.get(checkin_key=WEEKLY)
+    stored = await Checkin.get(checkin_key=WEEKLY)
     assert stored.raw_texts[1].endswith("+56 9 6123 4567")  # the record itself is verbatim
     assert clock.now() - entry.at < timedelta(seconds=1)

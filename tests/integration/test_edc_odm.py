@@ -11,7 +11,7 @@ from lxml import etree
 
 from service.db.edc_models import EdcChange
 from service.db.edc_sequence import sequence_changes
-from service.db.models import AuditEntry, CheckIn
+from service.db.models import AuditEntry, Checkin
 from service.domain.checkin_answers import SymptomAnswers
 from service.runtime import Runtime
 from tests.integration.edc_year import checkin, edc_key, walk_a_year
@@ -84,15 +84,15 @@ async def test_a_row_committed_late_with_a_lower_id_is_read_once(client: Client)
     participant = await walk_a_year(client)
     headers = await edc_key(client)
     rt: Runtime = client.app.state.runtime
-    newest = await CheckIn.all().order_by("-id").first()
+    newest = await Checkin.all().order_by("-id").first()
     assert newest is not None
     # Another process took id newest+5 and committed first; ours (newest+1) commits later.
     late_id, early_id = newest.id + 1, newest.id + 5
     base = {"participant": participant, "questionnaire": "symptoms", "channel": "app",
             "answers": {"symptoms": []}, "submitted_at": rt.clock.now()}  # fmt: skip
-    await CheckIn.create(id=early_id, checkin_key="app:early", **base)
+    await Checkin.create(id=early_id, checkin_key="app:early", **base)
     first = await _pull(client, headers)
-    await CheckIn.create(id=late_id, checkin_key="app:late", **base)
+    await Checkin.create(id=late_id, checkin_key="app:late", **base)
     second = await _pull(client, headers, first.get("FileOID"))
     keys = [
         e.get("Value") for e in second.findall(".//odm:ItemData[@ItemOID='I.ce_checkin_key']", NS)

@@ -257,10 +257,10 @@ async def test_one_push_at_a_time(edc_client: Client, redcap: RedcapFakeServer) 
 async def test_a_record_the_mapping_cannot_place_stops_the_push(
     edc_client: Client, redcap: RedcapFakeServer
 ) -> None:
-    from service.db.models import CheckIn
+    from service.db.models import Checkin
 
     participant = await walk_a_year(edc_client)
-    await CheckIn.create(
+    await Checkin.create(
         participant=participant,
         checkin_key="app:old",
         questionnaire="symptoms",

@@ -41,6 +41,7 @@ GETS = [
     ("/api/v1/participants/" + "S" * 100 + "/calendar.ics", "study_id"),
     ("/api/v1/participants?site=" + "C" * 100, "site"),
     ("/api/v1/participants?status=" + "a" * 100, "status"),
+    ("/api/v1/participants?status=paused", "status"),  # not a participant status
 ]
 
 

@@ -16,7 +16,7 @@ from service.adapters.console_sms import ConsoleSmsGateway
 from service.db.models import (
     Alert,
     AuditEntry,
-    CheckIn,
+    Checkin,
     Conversation,
     InboundMessage,
     InboxItem,
@@ -56,7 +56,7 @@ async def test_nul_byte_is_stored_understood_and_kept_raw(
     assert inbound.body == "Ninguno "
     assert inbound.body_raw_b64 is not None
     assert from_raw_b64(inbound.body_raw_b64) == "Ninguno\x00" == form["Body"]
-    checkin = await CheckIn.get()  # understood: no symptoms
+    checkin = await Checkin.get()  # understood: no symptoms
     assert checkin.answers["symptoms"] == [] and checkin.raw_texts == ["Ninguno "]
     assert "Gracias" in texts(gateway)[-1]
     entry = await AuditEntry.get(action="sms.inbound")
@@ -125,7 +125,7 @@ async def test_answer_alert_and_advice_are_stored_together_and_sent_after(
     # Answered without sending anything: the check-in, the alert, its on-call SMS
     # and the participant's advice are all stored, all queued.
     assert len(gateway.sent) == before
-    checkin = await CheckIn.get()
+    checkin = await Checkin.get()
     alert = await Alert.get()
     assert alert.checkin_id == checkin.id  # type: ignore[attr-defined]  # FK id attr
     oncall = await OutboundMessage.get(kind="alert", purpose=f"alert:{alert.id}")
@@ -192,7 +192,7 @@ async def test_safety_advice_is_never_capped(weekly: Client, gateway: ConsoleSms
     await say(weekly, "9")  # its severity question is held back by the cap ...
     assert await InboxItem.filter(reason="replies_capped").count() == 1
     await say(weekly, "3")  # ... but "severe" is still understood, alerted and advised
-    assert (await CheckIn.get()).answers["symptoms"][0]["severity"] == "severe"
+    assert (await Checkin.get()).answers["symptoms"][0]["severity"] == "severe"
     assert await Alert.all().count() == 1
     advice = await OutboundMessage.get(purpose__startswith="advice:")
     assert advice.status in ("sent", "delivered")

@@ -9,7 +9,7 @@ from service.adapters.console_sms import ConsoleSmsGateway
 from service.db.models import (
     Alert,
     AuditEntry,
-    CheckIn,
+    Checkin,
     InboundMessage,
     InboxItem,
     OutboundMessage,
@@ -35,7 +35,7 @@ __all__ = ["settings", "weekly"]  # fixtures, imported for pytest to find
 
 async def test_clean_weekly_checkin(weekly: Client, gateway: ConsoleSmsGateway) -> None:
     await say(weekly, " Ninguno. ")
-    checkin = await CheckIn.get()
+    checkin = await Checkin.get()
     assert checkin.channel == "sms" and checkin.complete and not checkin.late
     assert checkin.answers["symptoms"] == []
     assert checkin.raw_texts == [" Ninguno. "]
@@ -47,7 +47,7 @@ async def test_severe_symptom_raises_one_alert(weekly: Client, gateway: ConsoleS
     await say(weekly, "9")  # nausea or vomiting
     assert "1 leve" in texts(gateway)[-1] or "leve" in texts(gateway)[-1]
     await say(weekly, "3")  # severe
-    checkin = await CheckIn.get()
+    checkin = await Checkin.get()
     assert checkin.answers["symptoms"] == [
         {"code": "nausea_vomiting", "severity": "severe", "temperature_c": None}
     ]
@@ -65,7 +65,7 @@ async def test_fever_and_chest_pain_tell_participant_to_call_emergency(
     await say(weekly, "2")  # fever moderate
     await say(weekly, "38,5")
     await say(weekly, "1")  # chest pain mild: still a red flag
-    checkin = await CheckIn.get()
+    checkin = await Checkin.get()
     codes = {s["code"]: s for s in checkin.answers["symptoms"]}
     assert codes["fever"]["temperature_c"] == 38.5
     alert = await Alert.get()
@@ -80,7 +80,7 @@ async def test_garbled_answers_go_to_coordinators(
     for text in ("hola?", "no sé", "🙂"):
         await say(weekly, text)
     assert await InboxItem.filter(reason="unparseable").count() == 1
-    assert await CheckIn.all().count() == 0
+    assert await Checkin.all().count() == 0
     assert await InboundMessage.all().count() == 3
     assert "equipo" in texts(gateway)[-1]
 
@@ -92,7 +92,7 @@ async def test_opt_out_mid_conversation(weekly: Client, gateway: ConsoleSmsGatew
     await say(weekly, "Baja, gracias")
     participant = await Participant.get()
     assert participant.opted_out
-    partial = await CheckIn.get()
+    partial = await Checkin.get()
     assert not partial.complete and partial.answers["symptoms"][0]["code"] == "fever"
     assert await OutboundMessage.filter(status="planned").count() == 0
     before = len(gateway.sent)
@@ -118,7 +118,7 @@ async def test_late_answer_is_kept_and_flagged(
 ) -> None:
     clock.advance(hours=49)
     await say(weekly, "0")
-    checkin = await CheckIn.get_or_none()
+    checkin = await Checkin.get_or_none()
     inbound = await InboundMessage.get()
     assert inbound.late and inbound.body == "0"
     assert checkin is None or checkin.late
@@ -130,7 +130,7 @@ async def test_pregnancy_yes_is_an_urgent_alert(client: Client, gateway: Console
     await enrol(client, baseline_infusion_date="2026-12-13")
     await prompt_sent(client)
     await say(client, "Sí")
-    checkin = await CheckIn.get()
+    checkin = await Checkin.get()
     assert checkin.questionnaire == "pregnancy" and checkin.answers["pregnant"] is True
     assert (await Alert.get()).status == "open"
 

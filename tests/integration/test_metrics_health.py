@@ -80,7 +80,7 @@ async def test_metrics_report_messages_alerts_and_lateness(
     await Alert.create(
         participant=participant,
         site_id=participant.site_id,  # type: ignore[attr-defined]  # FK id attr
-        dedup_key="test-alert",
+        dedupe_key="test-alert",
         status="open",
         raised_at=now - timedelta(hours=2),
         findings=[],

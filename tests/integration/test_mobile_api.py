@@ -18,7 +18,7 @@ from service.adapters.console_sms import ConsoleSmsGateway
 from service.db.models import (
     Alert,
     AuditEntry,
-    CheckIn,
+    Checkin,
     OneTimeCode,
     OutboundMessage,
     Participant,
@@ -553,7 +553,7 @@ async def test_severe_symptom_from_the_app_alerts_and_advises(
         "severity": "severe",
         "temperature_c": None,
     }
-    row = await CheckIn.get(checkin_key=WEEKLY_KEY)
+    row = await Checkin.get(checkin_key=WEEKLY_KEY)
     assert row.channel == "app" and row.version == 1 and not row.late
     assert row.raw_texts and '"nausea_vomiting"' in row.raw_texts[0]
     alert = await Alert.get()
@@ -562,7 +562,7 @@ async def test_severe_symptom_from_the_app_alerts_and_advises(
 
     again = await symptoms(client, headers, WEEKLY_KEY, items)  # an app retry
     assert again.status_code == 201 and again.json()["checkin"]["version"] == 1
-    assert await Alert.all().count() == 1 and await CheckIn.all().count() == 1
+    assert await Alert.all().count() == 1 and await Checkin.all().count() == 1
     corrected = await symptoms(client, headers, WEEKLY_KEY, items[:1])
     assert corrected.json()["checkin"]["version"] == 2
     assert corrected.json()["alert_raised"] is False

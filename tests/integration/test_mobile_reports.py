@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from service.adapters.console_sms import ConsoleSmsGateway
-from service.db.models import Alert, CheckIn
+from service.db.models import Alert, Checkin
 from tests.integration.helpers import Client, staff_headers
 from tests.integration.test_mobile_api import MOBILE, PHONE_A, enrol, sign_in, table_counts
 
@@ -44,12 +44,12 @@ async def test_an_app_retry_of_the_same_report_is_one_check_in_and_a_new_one_is_
     retry = await client.post(f"{MOBILE}/me/checkins/symptoms", json=report, headers=headers)
     assert first.status_code == retry.status_code == 201
     assert first.json()["checkin"]["checkin_key"] == retry.json()["checkin"]["checkin_key"]
-    assert await CheckIn.all().count() == 1
+    assert await Checkin.all().count() == 1
     assert await Alert.all().count() == 1
     other = {"symptoms": [{"code": "nausea_vomiting", "severity": "mild"}]}
     later = await client.post(f"{MOBILE}/me/checkins/symptoms", json=other, headers=headers)
     assert later.status_code == 201
-    assert await CheckIn.all().count() == 2
+    assert await Checkin.all().count() == 2
     assert await Alert.all().count() == 1  # mild nausea does not alert
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from service.adapters.console_sms import ConsoleSmsGateway
-from service.db.models import Alert, CheckIn, Participant
+from service.db.models import Alert, Checkin, Participant
 from tests.integration.helpers import Client
 from tests.integration.inbound_support import (  # noqa: F401  # settings: a fixture
     captured,
@@ -28,7 +28,7 @@ async def test_alto_to_a_severity_question_is_asked_again_not_an_opt_out(
     assert not (await Participant.get()).opted_out
     assert "Responde 1 (leve), 2 (moderado) o 3" in texts(gateway)[-1]
     await say(client, "grave")
-    checkin = await CheckIn.get()
+    checkin = await Checkin.get()
     assert checkin.answers["symptoms"][0]["severity"] == "severe"
     assert checkin.raw_texts == ["9", "Alto", "grave"]
     assert await Alert.all().count() == 1
@@ -43,6 +43,6 @@ async def test_english_yes_that_twilio_tags_start_still_answers_pregnancy(
     await prompt_sent(client)
     response = await post_sms(client, captured("twilio_inbound_yes_start.json"))
     assert response.status_code == 200
-    checkin = await CheckIn.get()
+    checkin = await Checkin.get()
     assert checkin.questionnaire == "pregnancy" and checkin.answers["pregnant"] is True
     assert (await Alert.get()).status == "open"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from service.adapters.console_sms import ConsoleSmsGateway
-from service.db.models import Alert, CheckIn, InboxItem, Participant
+from service.db.models import Alert, Checkin, InboxItem, Participant
 from tests.integration.helpers import Client
 from tests.integration.inbound_support import (  # noqa: F401  # settings: a fixture
     captured,
@@ -32,7 +32,7 @@ async def test_a_pregnancy_texted_on_a_tuesday_alerts_and_says_so(
     response = await post_sms(enrolled, captured("twilio_inbound_report_pregnancy.json"))
     assert response.status_code == 200
     await deliver(enrolled)
-    checkin = await CheckIn.get()
+    checkin = await Checkin.get()
     assert checkin.questionnaire == "pregnancy" and checkin.answers == {"pregnant": True}
     assert checkin.checkin_key.startswith("report:pregnancy:")
     assert checkin.raw_texts == ["Hola, me hice el test y estoy embarazada 😳"]
@@ -47,7 +47,7 @@ async def test_chest_pain_with_a_typo_alerts_as_an_emergency(
 ) -> None:
     await post_sms(enrolled, captured("twilio_inbound_report_chest_pain.json"))
     await deliver(enrolled)
-    checkin = await CheckIn.get()
+    checkin = await Checkin.get()
     assert checkin.answers["symptoms"] == [
         {"code": "chest_pain", "severity": None, "temperature_c": None}
     ]
@@ -64,7 +64,7 @@ async def test_fever_with_a_number_alerts_and_a_bare_fever_goes_to_the_queue(
     assert await InboxItem.filter(reason="unplaced").count() == 1
     assert any("Recibimos tu mensaje" in text for text in texts(gateway))
     await say(enrolled, "Fiebre 39")
-    checkin = await CheckIn.get()
+    checkin = await Checkin.get()
     assert checkin.answers["symptoms"][0]["temperature_c"] == 39.0
     assert await Alert.all().count() == 1
 
@@ -85,7 +85,7 @@ async def test_sintomas_starts_a_symptom_check_in_on_demand(
     assert any("Cuéntanos qué sientes" in text for text in texts(gateway))
     await say(enrolled, "9")
     await say(enrolled, "3")  # severe nausea
-    checkin = await CheckIn.get()
+    checkin = await Checkin.get()
     assert checkin.checkin_key.startswith("report:symptoms:")
     assert checkin.complete and checkin.raw_texts == ["9", "3"]
     assert await Alert.all().count() == 1
@@ -108,12 +108,12 @@ async def test_a_red_flag_that_answers_nothing_in_a_dialogue_alerts_and_keeps_th
     await prompt_sent(enrolled)  # the weekly symptom question (10:00) is due
     await say(enrolled, "9")  # nausea: how bad?
     await say(enrolled, "ahora me falta el aire")  # no severity, but a red flag
-    report = await CheckIn.get(checkin_key__startswith="report:symptoms:")
+    report = await Checkin.get(checkin_key__startswith="report:symptoms:")
     assert report.answers["symptoms"][0]["code"] == "shortness_of_breath"
     assert (await Alert.get()).emergency
     assert any("131" in text for text in texts(gateway))
     await say(enrolled, "2")  # the dialogue goes on where it was
-    weekly = await CheckIn.get(checkin_key__startswith="checkin:")
+    weekly = await Checkin.get(checkin_key__startswith="checkin:")
     assert weekly.answers["symptoms"] == [
         {"code": "nausea_vomiting", "severity": "moderate", "temperature_c": None}
     ]

@@ -18,7 +18,7 @@ from service.domain.conversation import (
 from service.domain.protocol import Questionnaire, SafetyRules
 from service.domain.safety import (
     SafetyFinding,
-    alert_dedup_key,
+    alert_dedupe_key,
     evaluate_pregnancy,
     evaluate_symptoms,
     participant_advice,
@@ -173,37 +173,37 @@ def _finding(code: str, **params: str) -> SafetyFinding:
     return SafetyFinding(code, params)
 
 
-def test_dedup_key_is_stable_and_order_free() -> None:
+def test_dedupe_key_is_stable_and_order_free() -> None:
     a = [_finding("fever"), _finding("red_flag:chest_pain")]
     b = [_finding("red_flag:chest_pain", severity="severe"), _finding("fever")]
-    key = alert_dedup_key("MSC-001", "weekly:2025-03-03", a)
-    assert key == alert_dedup_key("MSC-001", "weekly:2025-03-03", b)
+    key = alert_dedupe_key("MSC-001", "weekly:2025-03-03", a)
+    assert key == alert_dedupe_key("MSC-001", "weekly:2025-03-03", b)
     assert key.startswith("safety:") and len(key) == len("safety:") + 64
     # Pinned: a refactor that changed keys would re-alert every open event.
     assert key == "safety:89d3a407d9da83fca7b68c97bb0e9f92be98c13497914cfa85b53d41d513c41e"
 
 
-def test_dedup_key_separates_participants_checkins_and_findings() -> None:
+def test_dedupe_key_separates_participants_checkins_and_findings() -> None:
     findings = [_finding("pregnancy_yes")]
     keys = {
-        alert_dedup_key("MSC-001", "pregnancy:2025-03", findings),
-        alert_dedup_key("MSC-002", "pregnancy:2025-03", findings),
-        alert_dedup_key("MSC-001", "pregnancy:2025-04", findings),
-        alert_dedup_key("MSC-001", "pregnancy:2025-03", [*findings, _finding("fever")]),
-        alert_dedup_key(1, "pregnancy:2025-03", findings),
+        alert_dedupe_key("MSC-001", "pregnancy:2025-03", findings),
+        alert_dedupe_key("MSC-002", "pregnancy:2025-03", findings),
+        alert_dedupe_key("MSC-001", "pregnancy:2025-04", findings),
+        alert_dedupe_key("MSC-001", "pregnancy:2025-03", [*findings, _finding("fever")]),
+        alert_dedupe_key(1, "pregnancy:2025-03", findings),
     }
     assert len(keys) == 5
 
 
-def test_dedup_key_cannot_be_confused_by_separators() -> None:
-    assert alert_dedup_key("a:b", "c", [_finding("x")]) != alert_dedup_key(
+def test_dedupe_key_cannot_be_confused_by_separators() -> None:
+    assert alert_dedupe_key("a:b", "c", [_finding("x")]) != alert_dedupe_key(
         "a", "b:c", [_finding("x")]
     )
 
 
-def test_dedup_key_needs_findings() -> None:
+def test_dedupe_key_needs_findings() -> None:
     with pytest.raises(ValueError):
-        alert_dedup_key("MSC-001", "k", [])
+        alert_dedupe_key("MSC-001", "k", [])
 
 
 @given(
@@ -213,9 +213,9 @@ def test_dedup_key_needs_findings() -> None:
     ),
     st.randoms(),
 )
-def test_dedup_key_ignores_order_and_repeats(codes_: list[str], rnd: random.Random) -> None:
+def test_dedupe_key_ignores_order_and_repeats(codes_: list[str], rnd: random.Random) -> None:
     shuffled = list(codes_)
     rnd.shuffle(shuffled)
-    assert alert_dedup_key("p", "k", [_finding(c) for c in codes_]) == alert_dedup_key(
+    assert alert_dedupe_key("p", "k", [_finding(c) for c in codes_]) == alert_dedupe_key(
         "p", "k", [_finding(c) for c in shuffled + shuffled]
     )

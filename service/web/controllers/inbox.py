@@ -10,9 +10,13 @@ from litestar.params import FromPath, Parameter
 
 from service.actions.actors import Actor
 from service.actions.inbox import close_item, inbox_items
+from service.domain.states import InboxStatus
 from service.runtime import Runtime
 from service.web.auth import provide_staff
 from service.web.schemas.alerts import CloseIn, InboxItemOut
+
+# A queue item's status, or "all".
+_STATUS_FILTER = f"^({'|'.join([*InboxStatus, 'all'])})$"
 
 
 def _out(item: Any) -> InboxItemOut:
@@ -44,7 +48,7 @@ class InboxController(Controller):
     async def list_items(
         self,
         actor: Actor,
-        status: Annotated[str, Parameter(pattern="^(open|closed|all)$")] = "open",
+        status: Annotated[str, Parameter(pattern=_STATUS_FILTER)] = InboxStatus.OPEN,
     ) -> list[InboxItemOut]:
         return [_out(item) for item in await inbox_items(actor, status)]
 

@@ -13,6 +13,8 @@ from service.actions import participants as act
 from service.actions.access import participant_for, scoped_participants
 from service.actions.actors import Actor
 from service.actions.calendars import calendar_sequences, calendar_with_status
+from service.domain.languages import DEFAULT_LANGUAGE, LANGUAGE_PATTERN
+from service.domain.states import ParticipantStatus
 from service.runtime import Runtime
 from service.web.auth import provide_staff
 from service.web.ics import calendar_ics
@@ -28,7 +30,10 @@ from service.web.schemas.participants import (
     WithdrawIn,
 )
 
-Lang = Annotated[str, Parameter(pattern="^(es|en)$")]
+Lang = Annotated[str, Parameter(pattern=LANGUAGE_PATTERN)]
+# A stored status only: the column holds ParticipantStatus, and an unknown value is a
+# 400 naming the parameter, not a lookup the database cannot answer.
+_STATUS = f"^({'|'.join(ParticipantStatus)})$"
 
 
 class ParticipantController(Controller):
@@ -50,7 +55,7 @@ class ParticipantController(Controller):
         self,
         actor: Actor,
         site: Annotated[str | None, Parameter()] = None,
-        status: Annotated[str | None, Parameter()] = None,
+        status: Annotated[str | None, Parameter(pattern=_STATUS)] = None,
     ) -> list[ParticipantOut]:
         participants = await scoped_participants(actor, site=site, status=status)
         return [participant_out(p) for p in participants]
@@ -78,7 +83,7 @@ class ParticipantController(Controller):
         actor: Actor,
         study_id: FromPath[str],
         data: InfusionIn,
-        lang: Lang = "es",
+        lang: Lang = DEFAULT_LANGUAGE,
     ) -> CalendarOut:
         participant = await act.record_infusion(
             rt, actor, study_id, data.number, data.date, data.reason
@@ -116,7 +121,7 @@ class ParticipantController(Controller):
 
     @get("/{study_id:str}/calendar", summary="Visit calendar with windows and statuses")
     async def calendar(
-        self, rt: Runtime, actor: Actor, study_id: FromPath[str], lang: Lang = "es"
+        self, rt: Runtime, actor: Actor, study_id: FromPath[str], lang: Lang = DEFAULT_LANGUAGE
     ) -> CalendarOut:
         participant = await participant_for(actor, study_id)
         return calendar_out(rt, participant, await calendar_with_status(rt, participant), lang)
@@ -127,7 +132,7 @@ class ParticipantController(Controller):
         media_type="text/calendar",
     )
     async def calendar_ics(
-        self, rt: Runtime, actor: Actor, study_id: FromPath[str], lang: Lang = "es"
+        self, rt: Runtime, actor: Actor, study_id: FromPath[str], lang: Lang = DEFAULT_LANGUAGE
     ) -> Response[bytes]:
         participant = await participant_for(actor, study_id)
         rows = await calendar_with_status(rt, participant)
