@@ -39,6 +39,7 @@ from tests.browser.support import (
     stop_server,
     wait_until_live,
 )
+from tests.fakes.twilio_server import TwilioFakeServer
 
 HERE = Path(__file__).resolve().parent
 _SESSION_LOOP = pytest.mark.asyncio(loop_scope="session")
@@ -66,16 +67,19 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     tmp = tmp_path_factory.mktemp("browser")
     database_url = browser_database(tmp)
     port = free_port()
-    env = server_env(database_url, port)
-    server = LiveServer(base_url=f"http://127.0.0.1:{port}", env=env, log=tmp / "serve.log")
-    server.cli("migrate")
-    proc = start_server(env, port, server.log)
-    try:
-        wait_until_live(server.base_url, proc, server.log)
-        yield server
-    finally:
-        stop_server(proc)
-        drop_browser_database(database_url)
+    with TwilioFakeServer() as twilio:
+        env = server_env(database_url, port, twilio.base_url)
+        base_url = f"http://127.0.0.1:{port}"
+        server = LiveServer(base_url=base_url, env=env, log=tmp / "serve.log", twilio=twilio)
+        server.cli("migrate")
+        proc = start_server(env, port, server.log)
+        try:
+            wait_until_live(server.base_url, proc, server.log)
+            server.prepare()
+            yield server
+        finally:
+            stop_server(proc)
+            drop_browser_database(database_url)
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
