@@ -36,6 +36,7 @@ from tests.fakes.twilio_server import (
     TEST_AUTH_TOKEN,
     TEST_FROM_NUMBER,
     TwilioFakeServer,
+    inbound_sms,
 )
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
@@ -179,6 +180,13 @@ class LiveServer:
         result: dict[str, Any] = response.json()
         return result
 
+    def text_from(self, phone: str, body: str) -> None:
+        """An SMS from ``phone`` reaches the service, signed as Twilio signs it."""
+        url = f"{self.base_url}/webhooks/twilio/sms"
+        headers, form = inbound_sms(url, from_=phone, body=body)
+        response = httpx.post(url, headers=headers, data=form, timeout=30)
+        assert response.status_code == 200, response.text
+
     def prepare(self) -> None:
         """What every browser test may count on: an admin and the on-call phones."""
         self.add_staff(ADMIN, "admin", [])
@@ -271,6 +279,15 @@ def drop_browser_database(url: str) -> None:
             await conn.close()
 
     asyncio.run(drop())
+
+
+async def sign_in(page: Page, email: str, password: str = PASSWORD) -> None:
+    """Sign in through the dashboard's form, as a person does."""
+    await page.goto("/dashboard/login")
+    await page.fill("#email", email)
+    await page.fill("#password", password)
+    await page.click("form.login-form button[type=submit]")
+    await page.wait_for_url(re.compile(r"/dashboard/?$"))
 
 
 async def check_axe(page: Page, *, context: str | None = None) -> None:

@@ -56,3 +56,11 @@ async def test_seeding_through_the_cli_and_the_api_raises_a_real_alert(
     assert result["alert_raised"] is True
     alerts = live_server.api("GET", "/api/v1/alerts", ADMIN).json()
     assert [a["study_id"] for a in alerts if a["study_id"] == study_id] == [study_id]
+
+
+async def test_a_participants_unplaced_text_reaches_the_queue(live_server: LiveServer) -> None:
+    study_id, phone = unique("BRW-"), unique_phone()
+    live_server.enrol(ADMIN, study_id, "CUA", phone)
+    live_server.text_from(phone, "hola, tengo una duda sobre la visita")
+    items = live_server.api("GET", "/api/v1/inbox", ADMIN).json()
+    assert [i["study_id"] for i in items if i["study_id"] == study_id] == [study_id]
