@@ -19,6 +19,7 @@ from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.htmx import HTMXPlugin
 from tortoise.exceptions import ValidationError
 
 from service.actions.edc_mapping import edc_mapping
@@ -45,6 +46,8 @@ from service.web.controllers.participants import ParticipantController
 from service.web.controllers.sessions import ParticipantSessionController
 from service.web.controllers.staff import AuthController, SiteController
 from service.web.controllers.webhooks import TwilioWebhookController
+from service.web.dashboard import dashboard_router
+from service.web.dashboard.render import template_config
 from service.web.errors import (
     action_error_handler,
     http_error_handler,
@@ -106,7 +109,10 @@ def create_app(
             EdcStatusController,
             MetricsController,
             static_files_router(),
+            dashboard_router(),
         ],
+        template_config=template_config(),
+        plugins=[HTMXPlugin()],
         lifespan=[lifespan],
         dependencies={"rt": Provide(provide_runtime)},
         exception_handlers={

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, BrowserContext, Page, Route, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, Route, async_playwright, expect
 from pytest_asyncio import is_async_test
 
 from tests.browser.support import (
@@ -99,6 +99,11 @@ async def browser() -> AsyncIterator[Browser]:
             await launched.close()
 
 
+# A loaded CI machine can take several seconds to parse Swagger UI's bundle; the
+# assertions wait for what they expect rather than fail on a busy core.
+expect.set_options(timeout=20_000)
+
+
 @pytest_asyncio.fixture(loop_scope="session")
 async def context(browser: Browser, live_server: LiveServer) -> AsyncIterator[BrowserContext]:
     """A fresh context (no cookies from another test) whose requests stay local."""
@@ -108,7 +113,7 @@ async def context(browser: Browser, live_server: LiveServer) -> AsyncIterator[Br
         timezone_id=TIMEZONE,
         viewport={"width": 1280, "height": 900},
     )
-    ctx.set_default_timeout(10_000)
+    ctx.set_default_timeout(20_000)
     outside: list[str] = []
 
     async def refuse(route: Route) -> None:
