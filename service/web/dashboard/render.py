@@ -31,6 +31,7 @@ from markupsafe import Markup, escape
 
 from service.adapters.dashboard_i18n import load_dashboard_translations
 from service.web.dashboard.session import Viewer
+from service.web.static_files import static_url
 
 TEMPLATES: Final = Path(__file__).resolve().parent.parent / "templates"
 BABEL_LOCALES: Final = {"es": "es_CL", "en": "en"}
@@ -141,6 +142,7 @@ def environment(directory: Path = TEMPLATES) -> Environment:
         rate=rate_filter,
     )
     env.globals["rate"] = rate_filter
+    env.globals["static_url"] = static_url  # /static/… with the file's hash (cache-busting)
     return env
 
 
