@@ -210,7 +210,7 @@ def csv_response(
     safe_name = "".join(c for c in filename if c.isalnum() or c in "-_.") or "export.csv"
     return Response(
         buffer.getvalue().encode("utf-8"),
-        media_type="text/csv; charset=utf-8",
+        media_type="text/csv",  # Litestar adds "; charset=utf-8"
         headers={
             "Content-Disposition": f'attachment; filename="{safe_name}"',
             "Cache-Control": "no-store",
