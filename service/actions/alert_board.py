@@ -28,6 +28,7 @@ from service.runtime import Runtime
 __all__ = ["AlertBoard", "AlertText", "BoardAlert", "QueueItem", "alert_board", "queue"]
 
 RECENT_ACKNOWLEDGED: Final = 20
+_LEFT: Final = ("sent", "delivered")
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +111,12 @@ async def _present(rt: Runtime, alerts: list[Alert]) -> list[BoardAlert]:
         code: str = alert.site_id  # type: ignore[attr-defined]  # FK id attr
         site = sites.get(code)
         findings: list[dict[str, Any]] = list(alert.findings)
+        sent = _texts(texts.get(f"alert:{alert.id}", []), site)
+        # notified_at is recorded by the escalation job when the first SMS left through
+        # a retry; until then the text's own status says the on-call phone was reached.
+        reached = alert.notified_at or next(
+            (t.sent_at for t in sent if t.occurrence == "oncall" and t.status in _LEFT), None
+        )
         board.append(
             BoardAlert(
                 id=alert.id,
@@ -121,7 +128,7 @@ async def _present(rt: Runtime, alerts: list[Alert]) -> list[BoardAlert]:
                 summary=alert_summary(rt, findings),
                 emergency=alert.emergency,
                 status=alert.status,
-                escalation=escalation_state(alert.status, alert.notified_at, alert.escalated_at),
+                escalation=escalation_state(alert.status, reached, alert.escalated_at),
                 raised_at=alert.raised_at,
                 notified_at=alert.notified_at,
                 escalated_at=alert.escalated_at,
@@ -129,7 +136,7 @@ async def _present(rt: Runtime, alerts: list[Alert]) -> list[BoardAlert]:
                 acknowledged_at=alert.acknowledged_at,
                 acknowledged_by=alert.acknowledged_by,
                 note=alert.note,
-                texts=_texts(texts.get(f"alert:{alert.id}", []), site),
+                texts=sent,
             )
         )
     return board
