@@ -210,8 +210,11 @@ def csv_response(
     safe_name = "".join(c for c in filename if c.isalnum() or c in "-_.") or "export.csv"
     return Response(
         buffer.getvalue().encode("utf-8"),
-        media_type="text/csv",  # Litestar adds "; charset=utf-8"
+        media_type="text/csv; charset=utf-8",
         headers={
+            # Given in full: from the media type alone Litestar would append its own
+            # "; charset=utf-8" and send the charset twice.
+            "content-type": "text/csv; charset=utf-8",
             "Content-Disposition": f'attachment; filename="{safe_name}"',
             "Cache-Control": "no-store",
         },
