@@ -1,5 +1,7 @@
-"""Browser test fixtures: one live server and one Chromium for the session, a fresh
-browser context (es-CL, America/Santiago) for each test, a screenshot when it fails.
+"""Browser test fixtures: one live server and one Chromium for all the browser tests
+(package scope: both stop after the last of them, so the rest of the suite does not
+share the machine with an idle server and browser), a fresh browser context (es-CL,
+America/Santiago) for each test, a screenshot when it fails.
 
 Playwright's async API runs on pytest-asyncio's session loop: its sync API would leave
 its own loop marked as running in the main thread, and every ordinary async test
@@ -62,7 +64,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 _REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     tmp = tmp_path_factory.mktemp("browser")
     database_url = browser_database(tmp)
@@ -82,7 +84,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
             drop_browser_database(database_url)
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
+@pytest_asyncio.fixture(scope="package", loop_scope="session")
 async def browser() -> AsyncIterator[Browser]:
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(
