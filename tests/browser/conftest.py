@@ -1,5 +1,7 @@
-"""Browser test fixtures: one live server and one Chromium for the session, a fresh
-browser context (es-CL, America/Santiago) for each test, a screenshot when it fails.
+"""Browser test fixtures: one live server and one Chromium for all the browser tests
+(package scope: both stop after the last of them, so the rest of the suite does not
+share the machine with an idle server and browser), a fresh browser context (es-CL,
+America/Santiago) for each test, a screenshot when it fails.
 
 Playwright's async API runs on pytest-asyncio's session loop: its sync API would leave
 its own loop marked as running in the main thread, and every ordinary async test
@@ -39,6 +41,7 @@ from tests.browser.support import (
     stop_server,
     wait_until_live,
 )
+from tests.fakes.twilio_server import TwilioFakeServer
 
 HERE = Path(__file__).resolve().parent
 _SESSION_LOOP = pytest.mark.asyncio(loop_scope="session")
@@ -61,24 +64,27 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 _REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     tmp = tmp_path_factory.mktemp("browser")
     database_url = browser_database(tmp)
     port = free_port()
-    env = server_env(database_url, port)
-    server = LiveServer(base_url=f"http://127.0.0.1:{port}", env=env, log=tmp / "serve.log")
-    server.cli("migrate")
-    proc = start_server(env, port, server.log)
-    try:
-        wait_until_live(server.base_url, proc, server.log)
-        yield server
-    finally:
-        stop_server(proc)
-        drop_browser_database(database_url)
+    with TwilioFakeServer() as twilio:
+        env = server_env(database_url, port, twilio.base_url)
+        base_url = f"http://127.0.0.1:{port}"
+        server = LiveServer(base_url=base_url, env=env, log=tmp / "serve.log", twilio=twilio)
+        server.cli("migrate")
+        proc = start_server(env, port, server.log)
+        try:
+            wait_until_live(server.base_url, proc, server.log)
+            server.prepare()
+            yield server
+        finally:
+            stop_server(proc)
+            drop_browser_database(database_url)
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
+@pytest_asyncio.fixture(scope="package", loop_scope="session")
 async def browser() -> AsyncIterator[Browser]:
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(

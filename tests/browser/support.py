@@ -2,7 +2,10 @@
 the accessibility check.
 
 The server is a real ``python -m service serve`` process (uvicorn, the app's lifespan
-and scheduler, console SMS) on its own database, started once for the session; the
+and scheduler) on its own database, started once for the session. Its SMS go through
+the official twilio SDK to the fake Twilio server in the test process, not the
+console: that is how a test reads a participant's one-time code and then files
+check-ins through the participant API, as the app does (no test-only route). The
 browser is Debian's chromium driven by Playwright (never a downloaded browser). The
 database is shared by every browser test of the session, so each test seeds its own
 people under names from ``unique`` and asserts about those alone.
@@ -13,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -27,6 +31,13 @@ from playwright.async_api import Page
 
 from service.settings import REPO_ROOT
 from tests.conftest import SECRET, TEST_PASSWORD_HASH_COST
+from tests.fakes.twilio_server import (
+    TEST_ACCOUNT_SID,
+    TEST_AUTH_TOKEN,
+    TEST_FROM_NUMBER,
+    TwilioFakeServer,
+    inbound_sms,
+)
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -45,6 +56,12 @@ AXE_JS = REPO_ROOT / "service/web/static/vendor/axe-core/axe.min.js"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 FAILING_IMPACTS = ("serious", "critical")
+ADMIN = "browser-admin@example.org"
+# The sites' on-call phones, set once for the session (alerts are texted to them).
+ON_CALL = {
+    "CUA": {"primary": "+56961239901", "backup": "+56961239902"},
+    "HBLT": {"primary": "+56961239903"},
+}
 
 _counter = itertools.count(1)
 
@@ -52,6 +69,11 @@ _counter = itertools.count(1)
 def unique(prefix: str) -> str:
     """A name no other test of the session uses (the database is shared)."""
     return f"{prefix}{os.getpid() % 1000:03d}{next(_counter):03d}"
+
+
+def unique_phone() -> str:
+    """A Chilean mobile number no other test of the session uses."""
+    return f"+569{61000000 + (os.getpid() % 1000) * 1000 + next(_counter):08d}"
 
 
 def free_port() -> int:
@@ -68,6 +90,7 @@ class LiveServer:
     base_url: str
     env: dict[str, str]
     log: Path
+    twilio: TwilioFakeServer
     _tokens: dict[str, str] = field(default_factory=dict)
 
     def cli(self, *args: str, stdin: str | None = None) -> str:
@@ -119,16 +142,72 @@ class LiveServer:
         response = self.api("POST", "/api/v1/participants", email, json=body)
         assert response.status_code == 201, response.text
 
+    def participant_token(self, phone: str) -> str:
+        """Sign in as the participant, as the app does: request a code by SMS, read it
+        from the fake Twilio server, verify it."""
+        since = len(self.twilio.messages)
+        asked = httpx.post(
+            f"{self.base_url}/api/v1/mobile/auth/request-code", json={"phone": phone}, timeout=30
+        )
+        assert asked.status_code in (200, 202), asked.text
+        deadline = time.monotonic() + 30
+        code = None
+        while code is None and time.monotonic() < deadline:
+            for message in self.twilio.messages[since:]:
+                found = re.search(r"\b(\d{6})\b", message.body)
+                if message.to == phone and found:
+                    code = found.group(1)
+            time.sleep(0.05)
+        assert code, "no one-time code reached the fake Twilio server"
+        verified = httpx.post(
+            f"{self.base_url}/api/v1/mobile/auth/verify",
+            json={"phone": phone, "code": code},
+            timeout=30,
+        )
+        assert verified.status_code == 200, verified.text
+        return str(verified.json()["access_token"])
+
+    def report_symptoms(self, phone: str, symptoms: list[dict[str, Any]]) -> dict[str, Any]:
+        """The participant reports symptoms at any time (a severe one raises an alert)."""
+        token = self.participant_token(phone)
+        response = httpx.post(
+            f"{self.base_url}/api/v1/mobile/me/checkins/symptoms",
+            headers={"Authorization": f"Bearer {token}"},
+            json={"symptoms": symptoms},
+            timeout=30,
+        )
+        assert response.status_code in (200, 201), response.text
+        result: dict[str, Any] = response.json()
+        return result
+
+    def text_from(self, phone: str, body: str) -> None:
+        """An SMS from ``phone`` reaches the service, signed as Twilio signs it."""
+        url = f"{self.base_url}/webhooks/twilio/sms"
+        headers, form = inbound_sms(url, from_=phone, body=body)
+        response = httpx.post(url, headers=headers, data=form, timeout=30)
+        assert response.status_code == 200, response.text
+
+    def prepare(self) -> None:
+        """What every browser test may count on: an admin and the on-call phones."""
+        self.add_staff(ADMIN, "admin", [])
+        for code, numbers in ON_CALL.items():
+            response = self.api("PUT", f"/api/v1/sites/{code}/on-call", ADMIN, json=numbers)
+            assert response.status_code == 200, response.text
+
     def log_tail(self, chars: int = 3000) -> str:
         return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""
 
 
-def server_env(database_url: str, port: int) -> dict[str, str]:
+def server_env(database_url: str, port: int, twilio_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "LOG_", "REDCAP_"))}
     env.update(
         DATABASE_URL=database_url,
         SECRET_KEY=SECRET,
-        SMS_BACKEND="console",
+        SMS_BACKEND="twilio",
+        TWILIO_ACCOUNT_SID=TEST_ACCOUNT_SID,
+        TWILIO_AUTH_TOKEN=TEST_AUTH_TOKEN,
+        TWILIO_FROM_NUMBER=TEST_FROM_NUMBER,
+        TWILIO_API_BASE_URL=twilio_url,
         SMS_RATE_PER_SECOND="0",
         STUDY_FILE=str(REPO_ROOT / "schedules" / "msc-role.toml"),
         PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
@@ -200,6 +279,15 @@ def drop_browser_database(url: str) -> None:
             await conn.close()
 
     asyncio.run(drop())
+
+
+async def sign_in(page: Page, email: str, password: str = PASSWORD) -> None:
+    """Sign in through the dashboard's form, as a person does."""
+    await page.goto("/dashboard/login")
+    await page.fill("#email", email)
+    await page.fill("#password", password)
+    await page.click("form.login-form button[type=submit]")
+    await page.wait_for_url(re.compile(r"/dashboard/?$"))
 
 
 async def check_axe(page: Page, *, context: str | None = None) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import BrowserContext, Page
 
-from tests.browser.support import check_axe
+from tests.browser.support import ADMIN, LiveServer, check_axe, unique, unique_phone
 
 
 async def test_a_request_outside_the_service_is_blocked_and_recorded(
@@ -45,3 +45,22 @@ async def test_context_is_spanish_chile_in_santiago(page: Page) -> None:
     assert await page.evaluate("() => navigator.language") == "es-CL"
     zone = await page.evaluate("() => Intl.DateTimeFormat().resolvedOptions().timeZone")
     assert zone == "America/Santiago"
+
+
+async def test_seeding_through_the_cli_and_the_api_raises_a_real_alert(
+    live_server: LiveServer,
+) -> None:
+    study_id, phone = unique("BRW-"), unique_phone()
+    live_server.enrol(ADMIN, study_id, "CUA", phone)
+    result = live_server.report_symptoms(phone, [{"code": "chest_pain", "severity": "severe"}])
+    assert result["alert_raised"] is True
+    alerts = live_server.api("GET", "/api/v1/alerts", ADMIN).json()
+    assert [a["study_id"] for a in alerts if a["study_id"] == study_id] == [study_id]
+
+
+async def test_a_participants_unplaced_text_reaches_the_queue(live_server: LiveServer) -> None:
+    study_id, phone = unique("BRW-"), unique_phone()
+    live_server.enrol(ADMIN, study_id, "CUA", phone)
+    live_server.text_from(phone, "hola, tengo una duda sobre la visita")
+    items = live_server.api("GET", "/api/v1/inbox", ADMIN).json()
+    assert [i["study_id"] for i in items if i["study_id"] == study_id] == [study_id]

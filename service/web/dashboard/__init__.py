@@ -13,13 +13,18 @@ from litestar import Router
 from litestar.datastructures import ResponseHeader
 from litestar.di import Provide
 
+from service.web.dashboard.alerts_board import AlertsBoardController
 from service.web.dashboard.auth_pages import DashboardAuthController
 from service.web.dashboard.csrf import csrf_guard
 from service.web.dashboard.errors import DASHBOARD_EXCEPTION_HANDLERS
 from service.web.dashboard.overview import OverviewController
 from service.web.dashboard.session import provide_viewer
 
-DASHBOARD_HANDLERS: list[type] = [DashboardAuthController, OverviewController]
+DASHBOARD_HANDLERS: list[type] = [
+    DashboardAuthController,
+    OverviewController,
+    AlertsBoardController,
+]
 
 # No page of the dashboard may be framed (clickjacking a form), sniffed into another
 # type, or leak its URL (study ids) to another site. No script policy here: pages load

@@ -31,6 +31,7 @@ from markupsafe import Markup, escape
 
 from service.adapters.dashboard_i18n import load_dashboard_translations
 from service.web.dashboard.session import Viewer
+from service.web.static_files import static_url
 
 TEMPLATES: Final = Path(__file__).resolve().parent.parent / "templates"
 BABEL_LOCALES: Final = {"es": "es_CL", "en": "en"}
@@ -141,6 +142,7 @@ def environment(directory: Path = TEMPLATES) -> Environment:
         rate=rate_filter,
     )
     env.globals["rate"] = rate_filter
+    env.globals["static_url"] = static_url  # /static/… with the file's hash (cache-busting)
     return env
 
 
@@ -210,6 +212,9 @@ def csv_response(
         buffer.getvalue().encode("utf-8"),
         media_type="text/csv; charset=utf-8",
         headers={
+            # Given in full: from the media type alone Litestar would append its own
+            # "; charset=utf-8" and send the charset twice.
+            "content-type": "text/csv; charset=utf-8",
             "Content-Disposition": f'attachment; filename="{safe_name}"',
             "Cache-Control": "no-store",
         },
