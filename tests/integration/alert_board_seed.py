@@ -39,7 +39,7 @@ async def seed_board(
         Alert(
             participant_id=p.id,
             site_id=site,
-            dedup_key=f"seed:{p.study_id}",
+            dedupe_key=f"seed:{p.study_id}",
             findings=[FINDING],
             emergency=n % 5 == 0,
             status="acknowledged" if n % 3 == 2 else "open",

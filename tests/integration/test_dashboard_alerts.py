@@ -36,7 +36,7 @@ async def test_open_alerts_oldest_first_with_age_texts_and_escalation(
     client: Client, clock: ManualClock
 ) -> None:
     await _seed_two_sites(clock)
-    await Alert.filter(dedup_key="seed:CUA-0000").update(escalated_at=clock.now())
+    await Alert.filter(dedupe_key="seed:CUA-0000").update(escalated_at=clock.now())
     await dashboard_login(client, "ana@uandes.cl", sites=["CUA"])
     page = await client.get(ALERTS)
     assert page.status_code == 200
@@ -77,7 +77,7 @@ async def test_acknowledge_with_a_note_goes_through_the_action_and_is_audited(
 ) -> None:
     await _seed_two_sites(clock)
     login = await dashboard_login(client, "ana@uandes.cl", sites=["CUA"])
-    alert = await Alert.get(dedup_key="seed:CUA-0000")
+    alert = await Alert.get(dedupe_key="seed:CUA-0000")
     response = await client.post(
         f"{ALERTS}/{alert.id}/acknowledge",
         data={"note": "Llamé a la participante; va a urgencias.", "csrf_token": login.csrf_token},
@@ -98,7 +98,7 @@ async def test_an_empty_note_is_refused_next_to_the_field_and_nothing_changes(
 ) -> None:
     await _seed_two_sites(clock)
     login = await dashboard_login(client, "ana@uandes.cl", sites=["CUA"])
-    alert = await Alert.get(dedup_key="seed:CUA-0000")
+    alert = await Alert.get(dedupe_key="seed:CUA-0000")
     response = await client.post(
         f"{ALERTS}/{alert.id}/acknowledge", data={"note": "   ", "csrf_token": login.csrf_token}
     )
@@ -112,8 +112,8 @@ async def test_acknowledge_refused_without_csrf_for_a_monitor_and_for_another_si
     client: Client, clock: ManualClock
 ) -> None:
     await _seed_two_sites(clock)
-    cua = await Alert.get(dedup_key="seed:CUA-0000")
-    hblt = await Alert.get(dedup_key="seed:HBL-0000")
+    cua = await Alert.get(dedupe_key="seed:CUA-0000")
+    hblt = await Alert.get(dedupe_key="seed:HBL-0000")
     login = await dashboard_login(client, "ana@uandes.cl", sites=["CUA"])
     no_token = await client.post(f"{ALERTS}/{cua.id}/acknowledge", data={"note": "x"})
     assert no_token.status_code == 403
@@ -143,7 +143,7 @@ async def test_acknowledging_twice_says_someone_did_it_already(
 ) -> None:
     await _seed_two_sites(clock)
     login = await dashboard_login(client, "ana@uandes.cl", sites=["CUA"])
-    alert = await Alert.get(dedup_key="seed:CUA-0000")
+    alert = await Alert.get(dedupe_key="seed:CUA-0000")
     form = {"note": "hecho", "csrf_token": login.csrf_token}
     assert (await client.post(f"{ALERTS}/{alert.id}/acknowledge", data=form)).status_code == 200
     again = await client.post(f"{ALERTS}/{alert.id}/acknowledge", data=form)
@@ -220,7 +220,7 @@ async def test_inbox_refuses_a_monitor_and_another_sites_item(
 async def test_unknown_form_fields_are_refused(client: Client, clock: ManualClock) -> None:
     await _seed_two_sites(clock, count=1)
     login = await dashboard_login(client, "ana@uandes.cl", sites=["CUA"])
-    alert = await Alert.get(dedup_key="seed:CUA-0000")
+    alert = await Alert.get(dedupe_key="seed:CUA-0000")
     response = await client.post(
         f"{ALERTS}/{alert.id}/acknowledge",
         data={"note": "x", "status": "open", "csrf_token": login.csrf_token},
