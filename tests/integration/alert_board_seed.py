@@ -52,7 +52,7 @@ async def seed_board(
         for n, p in enumerate(people)
     ]
     await Alert.bulk_create(alerts)
-    alerts = list(await Alert.filter(dedup_key__startswith=f"seed:{prefix}-").order_by("id"))
+    alerts = list(await Alert.filter(dedupe_key__startswith=f"seed:{prefix}-").order_by("id"))
     await OutboundMessage.bulk_create(
         [
             OutboundMessage(
