@@ -31,6 +31,7 @@ from markupsafe import Markup, escape
 
 from service.adapters.dashboard_i18n import load_dashboard_translations
 from service.web.dashboard.session import Viewer
+from service.web.static_files import static_url
 
 TEMPLATES: Final = Path(__file__).resolve().parent.parent / "templates"
 BABEL_LOCALES: Final = {"es": "es_CL", "en": "en"}
@@ -141,6 +142,8 @@ def environment(directory: Path = TEMPLATES) -> Environment:
         rate=rate_filter,
     )
     env.globals["rate"] = rate_filter
+    # /static/<file>?v=<content hash>: cached for a year, refetched when the file changes.
+    env.globals["static_url"] = static_url
     return env
 
 
