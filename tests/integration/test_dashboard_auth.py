@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -373,3 +374,12 @@ async def test_ended_sessions_are_purged_after_a_day(client: Client, clock: Manu
     clock.advance(hours=25)
     assert await purge_ended_sessions(rt) == 2  # one revoked, one idle for a day
     assert await StaffSession.all().count() == 0
+
+
+async def test_pages_load_the_stylesheet_and_htmx_from_the_service(client: Client) -> None:
+    form = await client.get("/dashboard/login")
+    assets = re.findall(r'(?:href|src)="(/static/[^"]+)"', form.text)
+    assert len(assets) == 2 and all("?v=" in url for url in assets)
+    assert any("htmx" in url for url in assets) and any("dashboard.css" in url for url in assets)
+    for url in assets:
+        assert (await client.get(url)).status_code == 200
