@@ -18,10 +18,13 @@ def _visible(actor: Actor, item: InboxItem) -> bool:
 
 
 async def inbox_items(actor: Actor, status: str = "open") -> list[InboxItem]:
-    query = InboxItem.all().prefetch_related("participant", "inbound").order_by("-created_at")
+    """Every item of the actor's sites, newest first (the API pages it: actions.listing)."""
+    query = InboxItem.all().prefetch_related("participant", "inbound")
     if status != "all":
         query = query.filter(status=status)
-    return [item for item in await query if _visible(actor, item)]
+    if not actor.all_sites:  # scoped in SQL, as _visible: no site -> admins only
+        query = query.filter(site_id__in=list(actor.sites))
+    return list(await query.order_by("-created_at", "-id"))
 
 
 async def close_item(rt: Runtime, actor: Actor, item_id: int, note: str | None) -> InboxItem:
