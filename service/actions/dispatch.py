@@ -52,6 +52,7 @@ from service.actions.reconcile import LEASE, handle_send_error, kept_alive, reco
 from service.actions.send_cap import SendCap
 from service.db.audit import audit
 from service.db.models import OutboundMessage, Participant, Site
+from service.domain import not_sent
 from service.ports import ProviderReceipt, SmsSendError
 from service.runtime import Runtime
 
@@ -230,7 +231,9 @@ async def _expire_overdue(rt: Runtime) -> int:
     async with in_transaction():
         count = await OutboundMessage.filter(
             id__in=ids, status="planned", expires_at__lte=now
-        ).update(status="expired", version=F("version") + 1, updated_at=now)
+        ).update(
+            status="expired", skip_reason=not_sent.EXPIRED, version=F("version") + 1, updated_at=now
+        )
         await audit(
             at=now,
             actor=SYSTEM.label,
