@@ -3,7 +3,7 @@ from tortoise.migrations import operations as ops
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('followup', '0007_participant_session')]
+    dependencies = [('followup', '0008_staff_session')]
 
     initial = False
 
