@@ -26,7 +26,9 @@ def _seed(live_server: LiveServer) -> tuple[str, str]:
     """A participant enrolled today at CUA, and a CUA coordinator's email."""
     admin = live_server.add_staff(unique("p11-admin-") + "@example.org", "admin", [])
     study_id = unique("BRW-P")
-    live_server.enrol(admin, study_id, "CUA", f"+56991{unique('')}")
+    # 9 6… is a Chilean mobile range; the digits after it are unique to this test
+    digits = int(unique(""))
+    live_server.enrol(admin, study_id, "CUA", f"+569{62000000 + digits % 1000000:08d}")
     coordinator = live_server.add_staff(unique("p11-") + "@example.org", "coordinator", ["CUA"])
     return study_id, coordinator
 
