@@ -44,17 +44,17 @@ def in_site_scope(query: QuerySet[M], actor: Actor) -> QuerySet[M]:
     return query if scope is None else query.filter(site_id__in=list(scope))
 
 
-async def scoped_participants(
+def scoped_participants(
     actor: Actor, *, site: str | None = None, status: str | None = None
-) -> list[Participant]:
-    """The participants of the actor's sites in study-id order, optionally of one site
-    (another site's code simply finds nothing) or one status."""
+) -> QuerySet[Participant]:
+    """The participants of the actor's sites, optionally of one site (another site's
+    code simply finds nothing) or one status; a query, so callers page and order it."""
     query = in_site_scope(Participant.all(), actor)
     if site:
         query = query.filter(site_id=site)
     if status:
         query = query.filter(status=status)
-    return await query.order_by("study_id")
+    return query
 
 
 def local_today(rt: Runtime, participant: Participant) -> date:

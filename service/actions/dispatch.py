@@ -52,6 +52,7 @@ from service.actions.reconcile import LEASE, handle_send_error, kept_alive, reco
 from service.actions.send_cap import SendCap
 from service.db.audit import audit
 from service.db.models import OutboundMessage, Participant, Site
+from service.domain import not_sent
 from service.domain.states import AuditAction, MessageStatus
 from service.ports import ProviderReceipt, SmsSendError
 from service.runtime import Runtime
@@ -231,7 +232,12 @@ async def _expire_overdue(rt: Runtime) -> int:
     async with in_transaction():
         count = await OutboundMessage.filter(
             id__in=ids, status=MessageStatus.PLANNED, expires_at__lte=now
-        ).update(status=MessageStatus.EXPIRED, version=F("version") + 1, updated_at=now)
+        ).update(
+            status=MessageStatus.EXPIRED,
+            skip_reason=not_sent.EXPIRED,
+            version=F("version") + 1,
+            updated_at=now,
+        )
         await audit(
             at=now,
             actor=SYSTEM.label,

@@ -19,8 +19,9 @@ from tortoise.transactions import in_transaction
 from service.actions.delivery import claimed_by, record_failure
 from service.actions.reconcile import LEASE
 from service.actions.rendering import render_text
-from service.actions.replanning import may_receive_sms
+from service.actions.replanning import sms_barrier
 from service.db.models import OutboundMessage, Participant, Site
+from service.domain import not_sent
 from service.domain.reminders import next_allowed
 from service.domain.states import PARTICIPANT_KINDS, MessageStatus
 from service.runtime import Runtime
@@ -45,16 +46,21 @@ class _Counts(Protocol):  # the DispatchCounts fields moved here (avoids an impo
     failed: int
 
 
-def refusal(row: OutboundMessage, participant: Participant | None, own_phone: bool) -> str | None:
+def refusal(
+    row: OutboundMessage, participant: Participant | None, own_phone: bool
+) -> tuple[str, str] | None:
+    """Why ``row`` may not be sent now: (a not_sent code, the detail for the row), or None."""
     if row.kind in PARTICIPANT_KINDS:
-        if participant is None or not may_receive_sms(participant):
-            return "participant may not receive planned SMS now"
+        barrier = sms_barrier(participant) if participant else not_sent.NO_RECIPIENT
+        if barrier is not None:
+            return barrier, f"participant may not receive planned SMS now ({barrier})"
         return None
     if own_phone and participant is not None:
         if participant.sms_blocked_code is not None:
-            return f"participant's number is blocked ({participant.sms_blocked_code})"
+            code = participant.sms_blocked_code
+            return not_sent.BLOCKED, f"participant's number is blocked ({code})"
         if participant.opted_out and row.message_key != OPT_OUT_CONFIRMATION:
-            return "participant opted out"
+            return not_sent.OPTED_OUT, "participant opted out"
     return None
 
 
@@ -75,7 +81,9 @@ async def defer(
     """Back to planned at ``later`` (the claim was not an attempt), or expired if by
     then the message no longer matters."""
     if row.expires_at is not None and later >= row.expires_at:
-        if await claimed_by(row.id, token).update(status=MessageStatus.EXPIRED, updated_at=now):
+        if await claimed_by(row.id, token).update(
+            status=MessageStatus.EXPIRED, skip_reason=not_sent.QUIET_HOURS, updated_at=now
+        ):
             counts.expired += 1
         return
     if await claimed_by(row.id, token).update(
@@ -110,10 +118,18 @@ async def prepare(
         token = row.claim_token or ""
         own_phone = participant is not None and row.to_phone in (None, participant.phone)
         to = row.to_phone or (participant.phone if participant else None)
-        reason = "no recipient" if to is None else refusal(row, participant, own_phone)
+        reason = (
+            (not_sent.NO_RECIPIENT, "no recipient")
+            if to is None
+            else refusal(row, participant, own_phone)
+        )
         if reason is not None or to is None:
+            code, detail = reason or (not_sent.NO_RECIPIENT, "no recipient")
             if await claimed_by(row.id, token).update(
-                status=MessageStatus.CANCELLED, error_detail=reason, updated_at=now
+                status=MessageStatus.CANCELLED,
+                error_detail=detail,
+                skip_reason=code,
+                updated_at=now,
             ):
                 counts.skipped += 1
             continue

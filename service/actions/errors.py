@@ -10,10 +10,11 @@ from __future__ import annotations
 class ActionError(Exception):
     status_code = 400
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(self, message: str, *, field: str | None = None, source: str = "body") -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        self.source = source  # where the field came from: body, query or path
 
 
 class FieldInvalid(ActionError):

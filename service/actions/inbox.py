@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tortoise.transactions import in_transaction
 
+from service.actions.access import in_site_scope
 from service.actions.actors import Actor
 from service.actions.errors import Conflict, Forbidden, NotFound
 from service.db.audit import audit
@@ -18,10 +19,12 @@ def _visible(actor: Actor, item: InboxItem) -> bool:
 
 
 async def inbox_items(actor: Actor, status: str = InboxStatus.OPEN) -> list[InboxItem]:
-    query = InboxItem.all().prefetch_related("participant", "inbound").order_by("-created_at")
+    """Every item of the actor's sites, newest first (the API pages it: actions.listing)."""
+    query = InboxItem.all().prefetch_related("participant", "inbound")
     if status != "all":
         query = query.filter(status=status)
-    return [item for item in await query if _visible(actor, item)]
+    query = in_site_scope(query, actor)  # as _visible: a site-less item -> all-site staff only
+    return list(await query.order_by("-created_at", "-id"))
 
 
 async def close_item(rt: Runtime, actor: Actor, item_id: int, note: str | None) -> InboxItem:

@@ -51,6 +51,8 @@ class MessageView:
     attempts: int
     error_code: int | None
     budget: str | None = None  # what the daily budget did: moved / dropped, and from when
+    # Why it did not (or will not) go out by SMS: a code of domain/not_sent.py.
+    skip_reason: str | None = None
 
 
 async def participant_messages(
@@ -121,4 +123,5 @@ def _outbound(rt: Runtime, row: OutboundMessage, site: Site | None, tz: ZoneInfo
         attempts=row.attempts,
         error_code=row.error_code,
         budget=(row.params or {}).get("budget"),
+        skip_reason=row.skip_reason,
     )

@@ -39,6 +39,8 @@ def _line(view: MessageView, tz: ZoneInfo, locale: str) -> str:
         status += f" [error {view.error_code}]"
     if view.budget:
         status += f" [{view.budget}]"
+    elif view.skip_reason:
+        status += f" [{view.skip_reason}]"  # why it will not go out by SMS
     text = " / ".join((view.body or "(cannot be rendered)").splitlines())
     return f"{when}  {view.kind:<8} {status}  {cost}  {text}"
 

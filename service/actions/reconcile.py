@@ -39,6 +39,7 @@ from service.actions.delivery import (
 from service.adapters.redaction import mask_phone, redact_phones
 from service.db.audit import audit
 from service.db.models import OutboundMessage, Participant
+from service.domain import not_sent
 from service.domain.states import MessageKind, MessageStatus, message_action
 from service.ports import SmsSendError
 from service.runtime import Runtime
@@ -237,7 +238,11 @@ async def _reconcile_one(rt: Runtime, row: OutboundMessage, token: str) -> bool:
         status = MessageStatus.PLANNED
     async with in_transaction():
         changed = await claimed_by(row.id, token).update(
-            status=status, claim_token=None, lease_until=None, updated_at=now
+            status=status,
+            claim_token=None,
+            lease_until=None,
+            skip_reason=not_sent.EXPIRED if status == "expired" else None,
+            updated_at=now,
         )
         if changed and status != MessageStatus.PLANNED:
             await audit(

@@ -27,6 +27,7 @@ from service.actions.calendars import calendar_for, latest_outcomes
 from service.actions.enqueue import notify_due
 from service.db.audit import audit
 from service.db.models import OutboundMessage, Participant, ServiceState
+from service.domain import not_sent
 from service.domain.checkin_schedule import plan_checkin_prompts
 from service.domain.daily_budget import apply_daily_budget
 from service.domain.reminders import PlannedMessage, parse_hhmm, plan_visit_reminders
@@ -62,18 +63,31 @@ _READ = (
     "message_key",
     "language",
     "revision",
+    "skip_reason",
 )
 _CHUNK = 500  # rows per compare-and-set UPDATE (keeps the statement's parameters bounded)
 
 
-def may_receive_sms(participant: Participant) -> bool:
-    return (
-        participant.active
-        and participant.sms_consent
-        and not participant.opted_out
-        and not participant.paused
-        and participant.sms_blocked_code is None
+def sms_barrier(participant: Participant) -> str | None:
+    """Why planned SMS cannot go to ``participant`` now (a not_sent code), or None."""
+    return not_sent.sms_barrier(
+        active=participant.active,
+        sms_consent=participant.sms_consent,
+        opted_out=participant.opted_out,
+        paused=participant.paused,
+        blocked=participant.sms_blocked_code is not None,
     )
+
+
+def may_receive_sms(participant: Participant) -> bool:
+    return sms_barrier(participant) is None
+
+
+def _skip_reason(plan: PlannedMessage, status: str, barrier: str | None) -> str | None:
+    """What a row of ``plan`` records as the reason it will not go out by SMS."""
+    if plan.dropped:
+        return not_sent.BUDGET
+    return barrier if status == "in_app" else None
 
 
 async def desired_messages(
@@ -147,6 +161,7 @@ def _changes(
         send_at = row.send_at  # due either way: "due now" is not a change
     wanted: dict[str, Any] = {
         "status": MessageStatus.CANCELLED if plan.dropped else status,
+        "skip_reason": _skip_reason(plan, status, sms_barrier(participant)),
         "send_at": send_at,
         "expires_at": plan.expires_at,
         "params": _params(plan),
@@ -197,7 +212,8 @@ async def replan_participant(rt: Runtime, participant: Participant, *, actor: Ac
         dedupe_key(participant.id, m.purpose, m.occurrence): m
         for m in await desired_messages(rt, participant, now, gone)
     }
-    active_status = MessageStatus.PLANNED if may_receive_sms(participant) else MessageStatus.IN_APP
+    barrier = sms_barrier(participant)
+    active_status = MessageStatus.PLANNED if barrier is None else MessageStatus.IN_APP
     to_cancel: list[OutboundMessage] = []
     groups: dict[str, tuple[dict[str, Any], list[OutboundMessage]]] = {}
     for key, row in existing.items():
@@ -212,11 +228,12 @@ async def replan_participant(rt: Runtime, participant: Participant, *, actor: Ac
         if changes:
             group = repr(sorted(changes.items()))
             groups.setdefault(group, (changes, []))[1].append(row)
-    cancelled = (
-        await _guarded_update(to_cancel, {"status": MessageStatus.CANCELLED}, now)
-        if to_cancel
-        else 0
-    )
+    # No longer planned: because of who the participant now is, or the plan moved on.
+    gone_because = {
+        "status": MessageStatus.CANCELLED,
+        "skip_reason": barrier or not_sent.NOT_NEEDED,
+    }
+    cancelled = await _guarded_update(to_cancel, gone_because, now) if to_cancel else 0
     moved = 0
     for changes, rows in groups.values():
         moved += await _guarded_update(rows, changes, now)
@@ -228,6 +245,7 @@ async def replan_participant(rt: Runtime, participant: Participant, *, actor: Ac
             occurrence=plan.occurrence,
             dedupe_key=key,
             status=MessageStatus.CANCELLED if plan.dropped else active_status,
+            skip_reason=_skip_reason(plan, active_status, barrier),
             message_key=plan.message_key,
             params=_params(plan),
             language=participant.language,

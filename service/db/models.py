@@ -202,6 +202,9 @@ class OutboundMessage(Model):
     provider_status = fields.CharField(max_length=16, null=True)
     error_code = fields.IntField(null=True)
     error_detail = fields.CharField(max_length=255, null=True)
+    # Why a planned row did not (or does not) go out by SMS: a code of
+    # domain/not_sent.py, written where that was decided; None while it still may.
+    skip_reason = fields.CharField(max_length=24, null=True)
     sent_at = fields.DatetimeField(null=True)
     delivered_at = fields.DatetimeField(null=True)
     revision = fields.CharField(max_length=64, null=True)

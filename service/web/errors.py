@@ -22,7 +22,7 @@ log = logging.getLogger("service.web")
 def action_error_handler(_: Request, exc: ActionError) -> Response[dict[str, object]]:
     extra: list[dict[str, str]] = []
     if exc.field:
-        extra.append({"key": exc.field, "message": exc.message, "source": "body"})
+        extra.append({"key": exc.field, "message": exc.message, "source": exc.source})
     retry_after = getattr(exc, "retry_after_s", None)
     return Response(
         {"status_code": exc.status_code, "detail": exc.message, "extra": extra},

@@ -88,6 +88,7 @@ async def test_received_messages_are_listed_too(
             "attempts": 0,
             "error_code": None,
             "budget": None,
+            "skip_reason": None,
         }
     ]
     assert messages.index(inbound[0]) == 0  # 11:00, before the 12:00 reminder

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from litestar import Controller, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.di import Provide
 from litestar.params import FromPath, Parameter
 
 from service.actions import alert_review as act
 from service.actions.actors import Actor
 from service.actions.alert_text import alert_summary, finding_label
+from service.actions.listing import alerts_page
 from service.db.queries import study_ids
+from service.domain.paging import DEFAULT_LIMIT
 from service.runtime import Runtime
 from service.web.auth import provide_staff
+from service.web.paging import LINK_HEADER, Cursor, Limit, paged
 from service.web.schemas.alerts import AcknowledgeIn, AlertOut, FindingOut
 
 # An alert row as the actions return it. Typed loosely on purpose: the web layer reads
@@ -66,13 +69,24 @@ class AlertController(Controller):
     dependencies = {"actor": Provide(provide_staff)}
     security = [{"bearer": []}]
 
-    @get("/", summary="Safety alerts of the caller's sites, newest first")
+    @get(
+        "/",
+        summary="Safety alerts of the caller's sites, newest first, a page at a time",
+        response_headers=[LINK_HEADER],
+    )
     async def list_alerts(
-        self, rt: Runtime, actor: Actor, status: StatusFilter = "open"
-    ) -> list[AlertOut]:
-        alerts = list(await act.visible_alerts(actor, status))
-        study_ids = await _study_ids(alerts)
-        return [alert_out(rt, a, study_ids[a.participant_id]) for a in alerts]  # type: ignore[attr-defined]  # FK id attr
+        self,
+        request: Request,
+        rt: Runtime,
+        actor: Actor,
+        status: StatusFilter = "open",
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
+    ) -> Response[list[AlertOut]]:
+        page = await alerts_page(actor, status, limit=limit, cursor=cursor)
+        study_ids = await _study_ids(page.items)
+        body = [alert_out(rt, a, study_ids[a.participant_id]) for a in page.items]  # type: ignore[attr-defined]  # FK id attr
+        return paged(request, body, page.next_cursor)
 
     @get("/{alert_id:int}", summary="One safety alert")
     async def read(self, rt: Runtime, actor: Actor, alert_id: FromPath[int]) -> AlertOut:

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.di import Provide
 from litestar.params import FromPath, Parameter
 
 from service.actions.actors import Actor
-from service.actions.inbox import close_item, inbox_items
+from service.actions.inbox import close_item
+from service.actions.listing import inbox_page
+from service.domain.paging import DEFAULT_LIMIT
 from service.domain.states import InboxStatus
 from service.runtime import Runtime
 from service.web.auth import provide_staff
+from service.web.paging import LINK_HEADER, Cursor, Limit, paged
 from service.web.schemas.alerts import CloseIn, InboxItemOut
 
 # A queue item's status, or "all".
@@ -44,13 +47,22 @@ class InboxController(Controller):
     dependencies = {"actor": Provide(provide_staff)}
     security = [{"bearer": []}]
 
-    @get("/", summary="The coordinators' queue: unplaced replies, hand-offs, late answers")
+    @get(
+        "/",
+        summary="The coordinators' queue: unplaced replies, hand-offs, late answers; "
+        "newest first, a page at a time",
+        response_headers=[LINK_HEADER],
+    )
     async def list_items(
         self,
+        request: Request[Any, Any, Any],
         actor: Actor,
         status: Annotated[str, Parameter(pattern=_STATUS_FILTER)] = InboxStatus.OPEN,
-    ) -> list[InboxItemOut]:
-        return [_out(item) for item in await inbox_items(actor, status)]
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
+    ) -> Response[list[InboxItemOut]]:
+        page = await inbox_page(actor, status, limit=limit, cursor=cursor)
+        return paged(request, [_out(item) for item in page.items], page.next_cursor)
 
     @post("/{item_id:int}/close", summary="Mark a queue item handled", status_code=200)
     async def close(

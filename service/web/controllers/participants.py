@@ -5,19 +5,22 @@ from __future__ import annotations
 from typing import Annotated
 
 import msgspec
-from litestar import Controller, Response, get, patch, post, put
+from litestar import Controller, Request, Response, get, patch, post, put
 from litestar.di import Provide
 from litestar.params import FromPath, Parameter
 
 from service.actions import participants as act
-from service.actions.access import participant_for, scoped_participants
+from service.actions.access import participant_for
 from service.actions.actors import Actor
 from service.actions.calendars import calendar_sequences, calendar_with_status
+from service.actions.listing import participants_page
 from service.domain.languages import DEFAULT_LANGUAGE, LANGUAGE_PATTERN
+from service.domain.paging import DEFAULT_LIMIT
 from service.domain.states import ParticipantStatus
 from service.runtime import Runtime
 from service.web.auth import provide_staff
 from service.web.ics import calendar_ics
+from service.web.paging import LINK_HEADER, Cursor, Limit, paged
 from service.web.presenters import calendar_out, participant_out
 from service.web.schemas.participants import (
     CalendarOut,
@@ -50,15 +53,22 @@ class ParticipantController(Controller):
         await participant.fetch_related("site")
         return participant_out(participant)
 
-    @get("/", summary="Participants of the caller's sites")
+    @get(
+        "/",
+        summary="Participants of the caller's sites, by study id, a page at a time",
+        response_headers=[LINK_HEADER],
+    )
     async def list_participants(
         self,
+        request: Request,
         actor: Actor,
         site: Annotated[str | None, Parameter()] = None,
         status: Annotated[str | None, Parameter(pattern=_STATUS)] = None,
-    ) -> list[ParticipantOut]:
-        participants = await scoped_participants(actor, site=site, status=status)
-        return [participant_out(p) for p in participants]
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
+    ) -> Response[list[ParticipantOut]]:
+        page = await participants_page(actor, site=site, status=status, limit=limit, cursor=cursor)
+        return paged(request, [participant_out(p) for p in page.items], page.next_cursor)
 
     @get("/{study_id:str}", summary="One participant")
     async def read(self, actor: Actor, study_id: FromPath[str]) -> ParticipantOut:

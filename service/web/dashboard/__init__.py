@@ -18,12 +18,16 @@ from service.web.dashboard.auth_pages import DashboardAuthController
 from service.web.dashboard.csrf import csrf_guard
 from service.web.dashboard.errors import DASHBOARD_EXCEPTION_HANDLERS
 from service.web.dashboard.overview import OverviewController
+from service.web.dashboard.participant_forms import ParticipantFormsController
+from service.web.dashboard.participant_page import ParticipantPageController
 from service.web.dashboard.session import provide_viewer
 
 DASHBOARD_HANDLERS: list[type] = [
     DashboardAuthController,
     OverviewController,
     AlertsBoardController,
+    ParticipantPageController,
+    ParticipantFormsController,
 ]
 
 # No page of the dashboard may be framed (clickjacking a form), sniffed into another
