@@ -32,6 +32,7 @@ WEEKS = 52
 
 def _app(rt: object) -> object:
     from litestar import Litestar, MediaType, get
+    from tortoise import connections
 
     from service.actions.actors import Actor, Role
     from service.actions.dashboard_figures import overview
@@ -80,7 +81,12 @@ def _app(rt: object) -> object:
         )
         return f"<html><body><table>{body}</table></body></html>"
 
-    return Litestar(route_handlers=[bare, overview_page, participants_page])
+    # The client may serve the app on a loop of its own, where Tortoise opens a
+    # connection of its own: close it with the app, or its thread keeps us alive.
+    return Litestar(
+        route_handlers=[bare, overview_page, participants_page],
+        on_shutdown=[connections.close_all],
+    )
 
 
 async def _time(client: object, path: str, requests: int) -> list[float]:
@@ -121,7 +127,12 @@ async def bench(participants: int, requests: int) -> None:
             await apply_migrations()
             await sync_sites(rt)
             await seed(
-                participants, site="CUA", prefix="M", now=NOW, messages_per_participant=2 * WEEKS
+                participants,
+                site="CUA",
+                prefix="M",
+                now=NOW,
+                messages_per_participant=2 * WEEKS,
+                message_every_hours=84,
             )
             await seed(50, site="HBLT", prefix="H", now=NOW, phone_offset=900000)
             counts = (await OutboundMessage.all().count(), await CheckIn.all().count())

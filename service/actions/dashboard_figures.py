@@ -1,9 +1,10 @@
 """The study overview's figures, per site and for all of the actor's sites.
 
 Read-only, a fixed number of statements: the participant rows (four, see
-dashboard_rows), then messages, alerts and inbox items of the last two months in one
-statement each. Every "this month / last month" pair uses the site's own zone; the
-all-sites total adds each site's figures in its own zone.
+dashboard_rows), alerts and inbox items of the last two months in one statement each,
+and the SMS figures counted by the database (three per time zone). Every "this
+month / last month" pair uses the site's own zone; the all-sites total adds each
+site's figures in its own zone.
 """
 
 from __future__ import annotations
@@ -142,17 +143,25 @@ def _within(row: ParticipantRow, period: Period) -> CheckinCompletion:
     return checkin_completion(closed, row.answers)
 
 
-def _add_message(fig: SiteFigures, msg: q.MessageFact, months: MonthPeriods) -> None:
-    _bump(fig.sent, months, msg.sent_at)
-    _bump(fig.delivered, months, msg.delivered_at if msg.status == "delivered" else None)
-    if msg.status == "failed":
-        _bump(fig.failed, months, msg.updated_at)
-    if msg.kind == "reminder" and msg.sent_at is not None:
-        late = (msg.sent_at - msg.send_at).total_seconds()
-        if months.this.holds(msg.sent_at):
-            fig.lateness_this.seconds.append(late)
-        elif months.last.holds(msg.sent_at):
-            fig.lateness_last.seconds.append(late)
+async def _add_messages(per_site: dict[str, SiteFigures], months: dict[str, MonthPeriods]) -> None:
+    """SMS counts and lateness, counted by the database: three statements per time
+    zone among the sites (one zone in this trial), none per participant."""
+    zones: dict[tuple[Period, Period], list[str]] = {}
+    for code, periods in months.items():
+        zones.setdefault((periods.this, periods.last), []).append(code)
+    for (this, last), codes in zones.items():
+        windows = [q.Window(this.start, this.end), q.Window(last.start, last.end)]
+        counts = await q.message_counts(codes, windows)
+        late_this = await q.reminder_lateness(codes, windows[0])
+        late_last = await q.reminder_lateness(codes, windows[1])
+        for code in codes:
+            fig = per_site[code]
+            now_counts, then_counts = counts.get(code, [q.SmsCounts(), q.SmsCounts()])
+            fig.sent = Pair(now_counts.sent, then_counts.sent)
+            fig.delivered = Pair(now_counts.delivered, then_counts.delivered)
+            fig.failed = Pair(now_counts.failed, then_counts.failed)
+            fig.lateness_this.seconds.extend(late_this.get(code, []))
+            fig.lateness_last.seconds.extend(late_last.get(code, []))
 
 
 def _add_alert(fig: SiteFigures, alert: q.AlertFact, months: MonthPeriods) -> None:
@@ -217,7 +226,6 @@ async def overview(rt: Runtime, actor: Actor, *, site: str | None = None) -> Ove
     outcomes = await q.visit_outcomes(scope)
     answers = await q.checkin_answers(scope)
     alerts = await q.open_alerts_and_recent(scope, since)
-    messages = await q.messages_since(scope, since)
     inbox = await q.inbox_open_and_recent(scope, since)
     open_ids = frozenset(a.participant_id for a in alerts if a.status == "open")
     rows = build_rows(rt, facts, outcomes, answers, open_ids)
@@ -225,8 +233,7 @@ async def overview(rt: Runtime, actor: Actor, *, site: str | None = None) -> Ove
     per_site = {s.code: SiteFigures(s.code, s.name, months[s.code]) for s in sites}
     for row in rows:
         _add_participant(per_site[row.fact.site], row, months[row.fact.site])
-    for msg in messages:
-        _add_message(per_site[msg.site], msg, months[msg.site])
+    await _add_messages(per_site, months)
     for alert in alerts:
         _add_alert(per_site[alert.site], alert, months[alert.site])
     total = SiteFigures(None, "", next(iter(months.values()), None))

@@ -91,40 +91,46 @@ def _ended_on(fact: q.ParticipantFact) -> datetime | None:
     return None if fact.active else (fact.withdrawn_at or fact.updated_at)
 
 
-_ScheduleKey = tuple[date, date | None, bool, str, str | None]
+_Schedule = tuple[tuple[CalendarVisit, ...], tuple[CheckinOccurrence, ...]]
+_CACHE_LIMIT = 50_000
+# Calendar and prompts per distinct set of inputs, kept across requests: they change
+# only when an anchor does, and computing them is most of a page's cost. The key holds
+# the protocol and holiday predicate by identity and the entry keeps them alive, so an
+# id can never be reused for another protocol while its entries exist.
+_SCHEDULES: dict[tuple[object, ...], tuple[Protocol, object, _Schedule]] = {}
 
 
 def _schedule(
-    protocol: Protocol, non_working: Callable[[date], bool]
-) -> Callable[[q.ParticipantFact], tuple[list[CalendarVisit], list[CheckinOccurrence]]]:
-    """Calendar and prompts per participant, computed once per distinct set of
-    anchors (participants entered on the same day share them)."""
-    cache: dict[_ScheduleKey, tuple[list[CalendarVisit], list[CheckinOccurrence]]] = {}
-
-    def compute(fact: q.ParticipantFact) -> tuple[list[CalendarVisit], list[CheckinOccurrence]]:
-        key = (
-            fact.baseline,
-            fact.second_infusion,
-            fact.can_become_pregnant,
-            fact.timezone,
-            fact.preferred_time,
-        )
-        if key not in cache:
-            calendar = build_calendar(protocol, fact.baseline, fact.second_infusion, non_working)
-            prompts = checkin_occurrences(
-                protocol.checkins,
-                baseline=fact.baseline,
-                second_infusion=fact.second_infusion,
-                follow_up_end=max(visit.window_end for visit in calendar),
-                can_become_pregnant=fact.can_become_pregnant,
-                timezone=fact.timezone,
-                quiet=protocol.quiet_hours,
-                preferred_time=parse_hhmm(fact.preferred_time),
-            )
-            cache[key] = (list(calendar), prompts)
-        return cache[key]
-
-    return compute
+    protocol: Protocol, non_working: Callable[[date], bool], fact: q.ParticipantFact
+) -> _Schedule:
+    key = (
+        id(protocol),
+        id(non_working),
+        fact.baseline,
+        fact.second_infusion,
+        fact.can_become_pregnant,
+        fact.timezone,
+        fact.preferred_time,
+    )
+    hit = _SCHEDULES.get(key)
+    if hit is not None:
+        return hit[2]
+    calendar = build_calendar(protocol, fact.baseline, fact.second_infusion, non_working)
+    prompts = checkin_occurrences(
+        protocol.checkins,
+        baseline=fact.baseline,
+        second_infusion=fact.second_infusion,
+        follow_up_end=max(visit.window_end for visit in calendar),
+        can_become_pregnant=fact.can_become_pregnant,
+        timezone=fact.timezone,
+        quiet=protocol.quiet_hours,
+        preferred_time=parse_hhmm(fact.preferred_time),
+    )
+    if len(_SCHEDULES) >= _CACHE_LIMIT:
+        _SCHEDULES.clear()
+    value = (tuple(calendar), tuple(prompts))
+    _SCHEDULES[key] = (protocol, non_working, value)
+    return value
 
 
 def build_rows(
@@ -135,12 +141,11 @@ def build_rows(
     open_alert_ids: frozenset[int],
 ) -> list[ParticipantRow]:
     now = rt.clock.now()
-    schedule = _schedule(rt.protocol, rt.non_working)
     rows = []
     for fact in facts:
         tz = ZoneInfo(fact.timezone)
         ended = _ended_on(fact)
-        calendar, prompts = schedule(fact)
+        calendar, prompts = _schedule(rt.protocol, rt.non_working, fact)
         mine = outcomes.get(fact.id, {})
         cells = visit_cells(
             calendar,

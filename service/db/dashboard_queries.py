@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from tortoise.expressions import Q
+from tortoise import connections
+from tortoise.expressions import Q, RawSQL
+from tortoise.functions import Count
 
 from service.db.models import (
     Alert,
@@ -32,15 +34,17 @@ from service.domain.calendar import VisitOutcome as Outcome
 __all__ = [
     "AlertFact",
     "InboxFact",
-    "MessageFact",
     "ParticipantFact",
     "Scope",
     "SiteFact",
+    "SmsCounts",
+    "Window",
     "checkin_answers",
     "inbox_open_and_recent",
-    "messages_since",
+    "message_counts",
     "open_alerts_and_recent",
     "participant_facts",
+    "reminder_lateness",
     "scoped_sites",
     "visit_outcomes",
 ]
@@ -80,15 +84,10 @@ class ParticipantFact:
 
 
 @dataclass(frozen=True, slots=True)
-class MessageFact:
-    site: str
-    kind: str
-    status: str
-    send_at: datetime
-    sent_at: datetime | None
-    delivered_at: datetime | None
-    updated_at: datetime
-    error_code: int | None
+class SmsCounts:
+    sent: int = 0
+    delivered: int = 0
+    failed: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,24 +196,80 @@ async def checkin_answers(
     return found
 
 
-async def messages_since(scope: Scope, since: datetime) -> list[MessageFact]:
-    """Participant messages sent, or failed, at or after ``since``."""
-    query = OutboundMessage.filter(
-        _in_scope(scope, "participant__site_id"),
-        Q(sent_at__gte=since) | Q(status="failed", updated_at__gte=since),
-        participant_id__isnull=False,
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A period to count in, ``start`` included, ``end`` excluded (UTC)."""
+
+    start: datetime
+    end: datetime
+
+
+async def message_counts(
+    codes: Sequence[str], windows: Sequence[Window]
+) -> dict[str, list[SmsCounts]]:
+    """Per site of ``codes`` and per window: participant messages sent, delivered and
+    failed in it. Counted by the database (one statement for any number of rows)."""
+    if not codes or not windows:
+        return {}
+    annotations: dict[str, Count] = {}
+    for n, w in enumerate(windows):
+        annotations[f"sent_{n}"] = Count("id", _filter=Q(sent_at__gte=w.start, sent_at__lt=w.end))
+        annotations[f"delivered_{n}"] = Count(
+            "id", _filter=Q(status="delivered", delivered_at__gte=w.start, delivered_at__lt=w.end)
+        )
+        annotations[f"failed_{n}"] = Count(
+            "id", _filter=Q(status="failed", updated_at__gte=w.start, updated_at__lt=w.end)
+        )
+    since = min(w.start for w in windows)
+    query = (
+        OutboundMessage.filter(
+            Q(sent_at__gte=since) | Q(status="failed", updated_at__gte=since),
+            participant__site_id__in=list(codes),
+        )
+        .annotate(**annotations)
+        .group_by("participant__site_id")
+        .values("participant__site_id", *annotations)
     )
-    rows = await query.values_list(
-        "participant__site_id",
-        "kind",
-        "status",
-        "send_at",
-        "sent_at",
-        "delivered_at",
-        "updated_at",
-        "error_code",
+    found: dict[str, list[SmsCounts]] = {}
+    for row in await query:
+        found[str(row["participant__site_id"])] = [
+            SmsCounts(
+                sent=int(row[f"sent_{n}"] or 0),
+                delivered=int(row[f"delivered_{n}"] or 0),
+                failed=int(row[f"failed_{n}"] or 0),
+            )
+            for n in range(len(windows))
+        ]
+    return found
+
+
+def _lateness_sql() -> RawSQL:
+    """Sent minus planned, in seconds, computed by the database (no timestamps to
+    parse in Python for thousands of rows)."""
+    if connections.get("default").capabilities.dialect == "postgres":
+        return RawSQL("EXTRACT(EPOCH FROM (sent_at - send_at))")
+    return RawSQL("(julianday(sent_at) - julianday(send_at)) * 86400.0")
+
+
+async def reminder_lateness(codes: Sequence[str], window: Window) -> dict[str, list[float]]:
+    """Per site: seconds late of every visit reminder sent in ``window``."""
+    if not codes:
+        return {}
+    rows = (
+        await OutboundMessage.filter(
+            kind="reminder",
+            sent_at__gte=window.start,
+            sent_at__lt=window.end,
+            participant__site_id__in=list(codes),
+        )
+        .annotate(late_seconds=_lateness_sql())
+        .values_list("participant__site_id", "late_seconds")
     )
-    return [MessageFact(*row) for row in rows]
+    found: dict[str, list[float]] = {}
+    for site, late in rows:
+        if late is not None:
+            found.setdefault(str(site), []).append(float(late))
+    return found
 
 
 async def open_alerts_and_recent(scope: Scope, since: datetime) -> list[AlertFact]:

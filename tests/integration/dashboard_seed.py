@@ -26,6 +26,7 @@ async def seed(
     prefix: str,
     now: datetime,
     messages_per_participant: int = 4,
+    message_every_hours: int = 6,
     phone_offset: int = 0,
 ) -> list[int]:
     """``count`` participants at ``site``; returns their ids."""
@@ -70,7 +71,7 @@ async def seed(
             day = baseline + timedelta(weeks=week)
             checkins.append(_checkin(pid, f"checkin:symptoms_weekly:{day.isoformat()}", day, n))
         for k in range(messages_per_participant):
-            planned = now - timedelta(hours=6 * k + n % 5)
+            planned = now - timedelta(hours=message_every_hours * k + n % 5)
             status = ("delivered", "delivered", "sent", "failed")[k % 4]
             messages.append(_message(pid, k, planned, status, now))
         if n % 7 == 0:
