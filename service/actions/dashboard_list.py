@@ -74,13 +74,13 @@ def _encode(key: tuple[Any, ...]) -> str:
     return base64.urlsafe_b64encode(json.dumps(list(key)).encode()).decode().rstrip("=")
 
 
-def _decode(cursor: str, width: int) -> tuple[Any, ...]:
+def _decode(cursor: str) -> tuple[Any, ...]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         key = json.loads(raw)
     except (binascii.Error, ValueError, UnicodeDecodeError):
         raise FieldInvalid("cursor is not one this list gave", field="cursor") from None
-    if not isinstance(key, list) or len(key) != width or not isinstance(key[-1], str):
+    if not isinstance(key, list) or not key or not isinstance(key[-1], str):
         raise FieldInvalid("cursor is not one this list gave", field="cursor")
     if not all(isinstance(part, (str, int, float)) for part in key):
         raise FieldInvalid("cursor is not one this list gave", field="cursor")
@@ -97,13 +97,13 @@ def page_of(rows: Sequence[ParticipantRow], *, sort: str, limit: int, cursor: st
         raise FieldInvalid("limit must be from 1 to 500", field="limit")
     ordered = sorted(rows, key=key)
     if cursor:
-        width = len(key(ordered[0])) if ordered else 0
-        after = _decode(cursor, width) if ordered else None
-        if after is not None:
-            try:
-                ordered = [row for row in ordered if key(row) > after]
-            except TypeError:
-                raise FieldInvalid("cursor is not one this list gave", field="cursor") from None
+        after = _decode(cursor)
+        if ordered and len(after) != len(key(ordered[0])):
+            raise FieldInvalid("cursor is not one this list gave", field="cursor")
+        try:
+            ordered = [row for row in ordered if key(row) > after]
+        except TypeError:  # a number where this order has a text, or the reverse
+            raise FieldInvalid("cursor is not one this list gave", field="cursor") from None
     shown = ordered[:limit]
     more = len(ordered) > limit
     return Page(
