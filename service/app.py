@@ -18,8 +18,8 @@ from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.htmx import HTMXPlugin
 from tortoise.exceptions import ValidationError
 
 from service.actions.edc_mapping import edc_mapping
@@ -46,6 +46,8 @@ from service.web.controllers.participants import ParticipantController
 from service.web.controllers.sessions import ParticipantSessionController
 from service.web.controllers.staff import AuthController, SiteController
 from service.web.controllers.webhooks import TwilioWebhookController
+from service.web.dashboard import dashboard_router
+from service.web.dashboard.render import template_config
 from service.web.errors import (
     action_error_handler,
     http_error_handler,
@@ -55,6 +57,7 @@ from service.web.errors import (
 from service.web.input_guard import InputGuard
 from service.web.openapi_truth import tell_the_truth
 from service.web.request_id import with_request_id
+from service.web.static_files import static_files_router, swagger_render_plugin
 
 log = logging.getLogger("service.app")
 
@@ -105,7 +108,11 @@ def create_app(
             OdmController,
             EdcStatusController,
             MetricsController,
+            static_files_router(),
+            dashboard_router(),
         ],
+        template_config=template_config(),
+        plugins=[HTMXPlugin()],
         lifespan=[lifespan],
         dependencies={"rt": Provide(provide_runtime)},
         exception_handlers={
@@ -126,7 +133,7 @@ def create_app(
                 "MSC-ROLE trial. Staff authenticate with POST /api/v1/auth/token."
             ),
             path="/schema",
-            render_plugins=[SwaggerRenderPlugin()],
+            render_plugins=[swagger_render_plugin()],  # its assets from /static, not a CDN
             components=Components(
                 security_schemes={
                     "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="opaque")

@@ -55,6 +55,10 @@ class Settings:
     metrics_token: str | None = None
     # scrypt's N = 2**password_hash_cost for new password hashes (service.security).
     password_hash_cost: int = DEFAULT_PASSWORD_HASH_COST
+    # Dashboard sessions end after this much inactivity, and in any case this many
+    # hours after sign-in (service.actions.staff_sessions).
+    dashboard_idle_minutes: int = 30
+    dashboard_session_hours: int = 12
 
     @property
     def is_sqlite(self) -> bool:
@@ -267,4 +271,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         log_level=_choice(env, "LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR"}).upper(),
         metrics_token=_metrics_token(env),
         password_hash_cost=_password_hash_cost(env),
+        dashboard_idle_minutes=int(_number(env, "DASHBOARD_IDLE_MINUTES", 30, minimum=1)),
+        dashboard_session_hours=int(_number(env, "DASHBOARD_SESSION_HOURS", 12, minimum=1)),
     )

@@ -70,6 +70,7 @@ TABLES = (
     "send_bucket",
     "audit_log",
     "auth_token",
+    "staff_session",
     "api_key",
     "outbound_message",
     "visit_outcome",

@@ -11,7 +11,7 @@ from service.actions.actors import Actor, Role
 from service.actions.errors import ActionError, Conflict, FieldInvalid, NotFound
 from service.actions.login_throttle import begin_attempt, finish_attempt
 from service.db.audit import audit
-from service.db.models import ApiKey, AuthToken, Participant, StaffUser
+from service.db.models import ApiKey, AuthToken, Participant, StaffSession, StaffUser
 from service.runtime import Runtime
 from service.security import hash_password, keyed_hash, new_secret, verify_password
 
@@ -135,17 +135,21 @@ async def set_staff_active(rt: Runtime, email: str, *, active: bool, actor: str)
     """Disable (or enable again) a staff account.
 
     Disabling ends every session at once: ``actor_for_token`` reads ``active`` on
-    each request, and the account's tokens are deleted in the same transaction, so
-    enabling the account later does not bring old tokens back to life.
+    each request, and the account's tokens are deleted and its dashboard sessions
+    revoked in the same transaction, so enabling the account later does not bring old
+    tokens or cookies back to life.
     """
     email = email.strip().lower()
     user = await StaffUser.get_or_none(email=email)
     if user is None:
         raise NotFound(f"no staff account {email}", field="email")
     async with in_transaction():
-        revoked = 0
+        revoked = sessions = 0
         if not active:
             revoked = await AuthToken.filter(staff_id=user.id).delete()
+            sessions = await StaffSession.filter(staff_id=user.id, revoked_at=None).update(
+                revoked_at=rt.clock.now()
+            )
         await StaffUser.filter(id=user.id).update(active=active)
         await audit(
             at=rt.clock.now(),
@@ -153,7 +157,7 @@ async def set_staff_active(rt: Runtime, email: str, *, active: bool, actor: str)
             action="staff.enable" if active else "staff.disable",
             entity="staff_user",
             entity_id=email,
-            changes={"active": active, "tokens_revoked": revoked},
+            changes={"active": active, "tokens_revoked": revoked, "sessions_ended": sessions},
         )
     user.active = active
     return user

@@ -22,6 +22,7 @@ __all__ = [
     "LoginAttempt",
     "OneTimeCode",
     "ParticipantSession",
+    "StaffSession",
     "StaffUser",
 ]
 
@@ -75,6 +76,25 @@ class ParticipantSession(Model):
 
     class Meta:
         table = "participant_session"
+
+
+class StaffSession(Model):
+    # A dashboard sign-in: only the keyed hash of the cookie's token is stored. Idle
+    # timeout and absolute lifetime are checked on every request (actions/staff_sessions).
+
+    id = fields.IntField(primary_key=True)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    staff: fields.ForeignKeyRelation[StaffUser] = fields.ForeignKeyField(
+        "followup.StaffUser", related_name="dashboard_sessions", on_delete=fields.CASCADE
+    )
+    locale = fields.CharField(max_length=8, default="es")
+    created_at = fields.DatetimeField()
+    last_seen_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField()
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "staff_session"
 
 
 class ApiKey(Model):

@@ -24,6 +24,7 @@ from service.db.access_models import (
     LoginAttempt,
     OneTimeCode,
     ParticipantSession,
+    StaffSession,
     StaffUser,
 )
 
@@ -46,6 +47,7 @@ __all__ = [
     "SendBucket",
     "ServiceState",
     "Site",
+    "StaffSession",
     "StaffUser",
     "VisitOutcome",
 ]

@@ -9,6 +9,7 @@ from service.actions.alert_escalation import escalation_job
 from service.actions.dispatch import dispatch_due
 from service.actions.login_throttle import purge_old_attempts
 from service.actions.mobile_auth import purge_stale_codes
+from service.actions.staff_sessions import purge_ended_sessions
 from service.runtime import Runtime
 
 log = logging.getLogger("service.jobs")
@@ -46,11 +47,19 @@ async def purge_login_attempts(rt: Runtime) -> None:
         log.info("purged %d old sign-in attempts", purged)
 
 
+async def purge_dashboard_sessions(rt: Runtime) -> None:
+    """Ended dashboard sessions matter for a day (who was signed in); then they go."""
+    purged = await purge_ended_sessions(rt)
+    if purged:
+        log.info("purged %d ended dashboard sessions", purged)
+
+
 def periodic_jobs() -> dict[str, Job]:
     """APScheduler's jobs; sending itself is the dispatcher loop's (jobs.dispatcher)."""
     return {
         "codes.purge": purge_codes,
         "logins.purge": purge_login_attempts,
+        "dashboard_sessions.purge": purge_dashboard_sessions,
         "edc.push": edc_push,
         "alerts.escalate": escalation_job,
     }

@@ -1,0 +1,45 @@
+"""The coordinators' dashboard: server-rendered pages under /dashboard.
+
+``DASHBOARD_HANDLERS`` lists its controllers; ``dashboard_router`` mounts them once
+with what every page shares: the ``viewer`` dependency (the session cookie), the CSRF
+guard on every unsafe request, HTML error pages, and no place in the OpenAPI schema.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from litestar import Router
+from litestar.datastructures import ResponseHeader
+from litestar.di import Provide
+
+from service.web.dashboard.auth_pages import DashboardAuthController
+from service.web.dashboard.csrf import csrf_guard
+from service.web.dashboard.errors import DASHBOARD_EXCEPTION_HANDLERS
+from service.web.dashboard.overview import OverviewController
+from service.web.dashboard.session import provide_viewer
+
+DASHBOARD_HANDLERS: list[type] = [DashboardAuthController, OverviewController]
+
+# No page of the dashboard may be framed (clickjacking a form), sniffed into another
+# type, or leak its URL (study ids) to another site. No script policy here: pages load
+# only /static scripts anyway, and the browser tests inject axe-core.
+SECURITY_HEADERS: Final = [
+    ResponseHeader(name="X-Frame-Options", value="DENY"),
+    ResponseHeader(name="Content-Security-Policy", value="frame-ancestors 'none'"),
+    ResponseHeader(name="X-Content-Type-Options", value="nosniff"),
+    ResponseHeader(name="Referrer-Policy", value="same-origin"),
+]
+
+
+def dashboard_router(*extra: type) -> Router:
+    """The dashboard mounted at ``/`` (``extra`` handlers: tests' probes)."""
+    return Router(
+        path="/",
+        route_handlers=[*DASHBOARD_HANDLERS, *extra],
+        dependencies={"viewer": Provide(provide_viewer)},
+        guards=[csrf_guard],
+        exception_handlers=DASHBOARD_EXCEPTION_HANDLERS,
+        include_in_schema=False,
+        response_headers=SECURITY_HEADERS,
+    )

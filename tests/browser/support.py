@@ -1,0 +1,234 @@
+"""What the browser tests share: the live server, its seeding, the Chromium launch and
+the accessibility check.
+
+The server is a real ``python -m service serve`` process (uvicorn, the app's lifespan
+and scheduler, console SMS) on its own database, started once for the session; the
+browser is Debian's chromium driven by Playwright (never a downloaded browser). The
+database is shared by every browser test of the session, so each test seeds its own
+people under names from ``unique`` and asserts about those alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from playwright.async_api import Page
+
+from service.settings import REPO_ROOT
+from tests.conftest import SECRET, TEST_PASSWORD_HASH_COST
+
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-sync",
+]
+LOCALE = "es-CL"
+TIMEZONE = "America/Santiago"
+PASSWORD = "browser-password-long-enough"
+AXE_JS = REPO_ROOT / "service/web/static/vendor/axe-core/axe.min.js"
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
+FAILING_IMPACTS = ("serious", "critical")
+
+_counter = itertools.count(1)
+
+
+def unique(prefix: str) -> str:
+    """A name no other test of the session uses (the database is shared)."""
+    return f"{prefix}{os.getpid() % 1000:03d}{next(_counter):03d}"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    """A running ``followup serve`` and the ways a test seeds it: the CLI for staff
+    accounts (as an operator would), the JSON API with a token for everything else."""
+
+    base_url: str
+    env: dict[str, str]
+    log: Path
+    _tokens: dict[str, str] = field(default_factory=dict)
+
+    def cli(self, *args: str, stdin: str | None = None) -> str:
+        done = subprocess.run(  # noqa: S603  # our own command line, no shell
+            [sys.executable, "-m", "service", *args],
+            env=self.env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout
+
+    def add_staff(self, email: str, role: str, sites: list[str], password: str = PASSWORD) -> str:
+        site_args = [arg for site in sites for arg in ("--site", site)]
+        self.cli("user", "add", email, "--role", role, *site_args, stdin=password + "\n")
+        return email
+
+    def token(self, email: str, password: str = PASSWORD) -> str:
+        if email not in self._tokens:
+            response = httpx.post(
+                f"{self.base_url}/api/v1/auth/token",
+                json={"email": email, "password": password},
+                timeout=30,
+            )
+            assert response.status_code == 200, response.text
+            self._tokens[email] = response.json()["access_token"]
+        return self._tokens[email]
+
+    def api(self, method: str, path: str, email: str, **kwargs: Any) -> httpx.Response:
+        """One JSON API call as ``email`` (whose account ``add_staff`` made)."""
+        headers = {"Authorization": f"Bearer {self.token(email)}"}
+        return httpx.request(
+            method, f"{self.base_url}{path}", headers=headers, timeout=30, **kwargs
+        )
+
+    def enrol(self, email: str, study_id: str, site: str, phone: str, **extra: Any) -> None:
+        body = {
+            "study_id": study_id,
+            "site": site,
+            "phone": phone,
+            "can_become_pregnant": False,
+            "baseline_infusion_date": time.strftime("%Y-%m-%d"),
+            "sms_consent": True,
+            **extra,
+        }
+        response = self.api("POST", "/api/v1/participants", email, json=body)
+        assert response.status_code == 201, response.text
+
+    def log_tail(self, chars: int = 3000) -> str:
+        return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""
+
+
+def server_env(database_url: str, port: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "LOG_", "REDCAP_"))}
+    env.update(
+        DATABASE_URL=database_url,
+        SECRET_KEY=SECRET,
+        SMS_BACKEND="console",
+        SMS_RATE_PER_SECOND="0",
+        STUDY_FILE=str(REPO_ROOT / "schedules" / "msc-role.toml"),
+        PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
+        PASSWORD_HASH_COST=TEST_PASSWORD_HASH_COST,
+        LOG_FORMAT="json",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def start_server(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen(  # noqa: S603  # our own command line, no shell
+            [sys.executable, "-m", "service", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def wait_until_live(base_url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError("serve exited:\n" + log.read_text(errors="replace")[-3000:])
+        try:
+            if httpx.get(f"{base_url}/health/live", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError("serve did not answer /health/live in 60 s")
+
+
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+def browser_database(tmp: Path) -> str:
+    """A temporary SQLite file, or ``<the suite's PostgreSQL database>_browser``,
+    recreated empty (the server migrates it)."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        return f"sqlite://{tmp / 'browser.sqlite3'}"
+    browser_url = url + "_browser"
+    from tests.conftest import _recreate_postgres
+
+    asyncio.run(_recreate_postgres(browser_url))
+    return browser_url
+
+
+def drop_browser_database(url: str) -> None:
+    if not url.startswith("postgres"):
+        return
+
+    async def drop() -> None:
+        import asyncpg  # type: ignore[import-untyped]  # no stubs
+
+        base, _, name = url.replace("postgres://", "postgresql://", 1).rpartition("/")
+        conn = await asyncpg.connect(base + "/postgres")
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+    asyncio.run(drop())
+
+
+async def check_axe(page: Page, *, context: str | None = None) -> None:
+    """Run axe-core (the vendored npm package) on the page as it is now and fail on
+    any serious or critical violation, listed rule by rule with the offending nodes.
+
+    The script is evaluated through the DevTools protocol, not added as a tag: no
+    page ever loads axe, and a Content-Security-Policy does not block the check.
+    """
+    await page.evaluate(AXE_JS.read_text(encoding="utf-8") + "\n;void 0")
+    results = await page.evaluate(
+        "async (selector) => await axe.run(selector || document, {resultTypes: ['violations']})",
+        context,
+    )
+    failing = [v for v in results["violations"] if v.get("impact") in FAILING_IMPACTS]
+    if failing:
+        lines = [f"axe: {len(failing)} serious/critical violation(s) on {page.url}"]
+        for violation in failing:
+            lines.append(f"- [{violation['impact']}] {violation['id']}: {violation['help']}")
+            for node in violation["nodes"][:5]:
+                target = " ".join(str(part) for part in node.get("target", []))
+                summary = (node.get("failureSummary") or "").replace("\n", " ")
+                lines.append(f"    {target}: {summary}")
+            if len(violation["nodes"]) > 5:
+                lines.append(f"    … and {len(violation['nodes']) - 5} more")
+        raise AssertionError("\n".join(lines))
+
+
+def is_local(url: str, base_url: str) -> bool:
+    """Requests the page may make: the server under test and the browser's own
+    schemes (data:, blob:, about:)."""
+    return url.startswith((base_url + "/", "data:", "blob:", "about:")) or url == base_url
