@@ -17,9 +17,14 @@ from service.web.dashboard.auth_pages import DashboardAuthController
 from service.web.dashboard.csrf import csrf_guard
 from service.web.dashboard.errors import DASHBOARD_EXCEPTION_HANDLERS
 from service.web.dashboard.overview import OverviewController
+from service.web.dashboard.participant_list import ParticipantListController
 from service.web.dashboard.session import provide_viewer
 
-DASHBOARD_HANDLERS: list[type] = [DashboardAuthController, OverviewController]
+DASHBOARD_HANDLERS: list[type] = [
+    DashboardAuthController,
+    OverviewController,
+    ParticipantListController,
+]
 
 # No page of the dashboard may be framed (clickjacking a form), sniffed into another
 # type, or leak its URL (study ids) to another site. No script policy here: pages load
