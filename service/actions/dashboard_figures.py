@@ -2,7 +2,7 @@
 
 Read-only, a fixed number of statements: the participant rows (four, see
 dashboard_rows), alerts and inbox items of the last two months in one statement each,
-and the SMS figures counted by the database (three per time zone). Every "this
+and the SMS figures counted by the database (four per time zone). Every "this
 month / last month" pair uses the site's own zone; the all-sites total adds each
 site's figures in its own zone.
 """
@@ -144,7 +144,7 @@ def _within(row: ParticipantRow, period: Period) -> CheckinCompletion:
 
 
 async def _add_messages(per_site: dict[str, SiteFigures], months: dict[str, MonthPeriods]) -> None:
-    """SMS counts and lateness, counted by the database: three statements per time
+    """SMS counts and lateness, counted by the database: four statements per time
     zone among the sites (one zone in this trial), none per participant."""
     zones: dict[tuple[Period, Period], list[str]] = {}
     for code, periods in months.items():

@@ -128,7 +128,8 @@ def _schedule(
     )
     if len(_SCHEDULES) >= _CACHE_LIMIT:
         _SCHEDULES.clear()
-    value = (tuple(calendar), tuple(prompts))
+    # In the order their windows close, as expected_occurrences gives them.
+    value = (tuple(calendar), tuple(sorted(prompts, key=lambda o: (o.expires_at, o.key))))
     _SCHEDULES[key] = (protocol, non_working, value)
     return value
 

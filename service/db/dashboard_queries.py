@@ -208,39 +208,45 @@ async def message_counts(
     codes: Sequence[str], windows: Sequence[Window]
 ) -> dict[str, list[SmsCounts]]:
     """Per site of ``codes`` and per window: participant messages sent, delivered and
-    failed in it. Counted by the database (one statement for any number of rows)."""
+    failed in it, counted by the database. Two statements, each on an index: what was
+    sent (``sent_at``), and what failed (``status``; a failure may never have been sent)."""
     if not codes or not windows:
         return {}
-    annotations: dict[str, Count] = {}
+    since = min(w.start for w in windows)
+    sent: dict[str, Count] = {}
+    failed: dict[str, Count] = {}
     for n, w in enumerate(windows):
-        annotations[f"sent_{n}"] = Count("id", _filter=Q(sent_at__gte=w.start, sent_at__lt=w.end))
-        annotations[f"delivered_{n}"] = Count(
+        sent[f"sent_{n}"] = Count("id", _filter=Q(sent_at__gte=w.start, sent_at__lt=w.end))
+        sent[f"delivered_{n}"] = Count(
             "id", _filter=Q(status="delivered", delivered_at__gte=w.start, delivered_at__lt=w.end)
         )
-        annotations[f"failed_{n}"] = Count(
-            "id", _filter=Q(status="failed", updated_at__gte=w.start, updated_at__lt=w.end)
+        failed[f"failed_{n}"] = Count(
+            "id", _filter=Q(updated_at__gte=w.start, updated_at__lt=w.end)
         )
-    since = min(w.start for w in windows)
-    query = (
-        OutboundMessage.filter(
-            Q(sent_at__gte=since) | Q(status="failed", updated_at__gte=since),
-            participant__site_id__in=list(codes),
+    rows: dict[str, dict[str, Any]] = {}
+    for where, counts in (
+        (Q(sent_at__gte=since), sent),
+        (Q(status="failed", updated_at__gte=since), failed),
+    ):
+        query = (
+            OutboundMessage.filter(where, participant__site_id__in=list(codes))
+            .annotate(**counts)
+            .group_by("participant__site_id")
+            .values("participant__site_id", *counts)
         )
-        .annotate(**annotations)
-        .group_by("participant__site_id")
-        .values("participant__site_id", *annotations)
-    )
-    found: dict[str, list[SmsCounts]] = {}
-    for row in await query:
-        found[str(row["participant__site_id"])] = [
+        for row in await query:
+            rows.setdefault(str(row["participant__site_id"]), {}).update(row)
+    return {
+        site: [
             SmsCounts(
-                sent=int(row[f"sent_{n}"] or 0),
-                delivered=int(row[f"delivered_{n}"] or 0),
-                failed=int(row[f"failed_{n}"] or 0),
+                sent=int(row.get(f"sent_{n}") or 0),
+                delivered=int(row.get(f"delivered_{n}") or 0),
+                failed=int(row.get(f"failed_{n}") or 0),
             )
             for n in range(len(windows))
         ]
-    return found
+        for site, row in rows.items()
+    }
 
 
 def _lateness_sql() -> RawSQL:

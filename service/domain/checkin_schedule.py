@@ -14,7 +14,7 @@ expired is not planned. Quiet hours apply as for reminders.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -57,14 +57,14 @@ class CheckinOccurrence:
     params: dict[str, str]
     nominal: datetime
     expires_at: datetime
+    key: str = field(init=False)  # kept, not recomputed: the dashboard looks it up often
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", f"{self.purpose}:{self.day.isoformat()}")
 
     @property
     def purpose(self) -> str:
         return f"checkin:{self.definition.code}"
-
-    @property
-    def key(self) -> str:
-        return f"{self.purpose}:{self.day.isoformat()}"
 
 
 def checkin_occurrences(

@@ -39,7 +39,7 @@ async def test_same_statements_with_10_and_500_participants(client: Client) -> N
     assert await Participant.filter(site_id="CUA").count() == 500
     large = (await _statements(client, ADMIN), await _statements(client, CUA))
     assert small == large
-    assert large[0][0] <= 4 and large[0][1] <= 10  # a handful, not one per participant
+    assert large[0][0] <= 4 and large[0][1] <= 11  # a handful, not one per participant
 
 
 async def test_coordinator_sees_only_their_site(client: Client) -> None:
