@@ -51,6 +51,9 @@ async def test_overview_reads_in_spanish_with_charts_tables_and_links(client: Cl
     )
     assert "HBL-" not in html and "HBLT" not in html
     assert re.search(r"\d+ de \d+ · \d+ %", html)  # counts with their rate
+    one_site = (await client.get("/dashboard?site=CUA")).text
+    assert "/dashboard/participants?site=CUA&amp;flag=overdue" in one_site
+    assert "/dashboard/participants?site=CUA&amp;view=grid#visit-M1" in one_site
 
 
 async def test_overview_csv_has_the_figures_of_the_viewers_sites_only(client: Client) -> None:
