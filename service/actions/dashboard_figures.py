@@ -125,13 +125,18 @@ def _add_participant(fig: SiteFigures, row: ParticipantRow, months: MonthPeriods
     fig.opted_out += fact.opted_out
     fig.blocked += fact.sms_blocked_code is not None
     for cell in row.cells:
-        visit = fig.visits.setdefault(cell.code, VisitFigure(cell.code))
+        visit = fig.visits.get(cell.code)
+        if visit is None:  # not setdefault: that would build a figure per cell
+            visit = fig.visits[cell.code] = VisitFigure(cell.code)
         visit.states[cell.state] += 1
-        for which, period in (("this", months.this), ("last", months.last)):
-            if period.holds_day(cell.target_date) and cell.state in SETTLED:
-                setattr(visit.settled, which, getattr(visit.settled, which) + 1)
-                if cell.state == IN_WINDOW:
-                    setattr(visit.in_window, which, getattr(visit.in_window, which) + 1)
+        if cell.state not in SETTLED:
+            continue
+        if months.this.holds_day(cell.target_date):
+            visit.settled.this += 1
+            visit.in_window.this += cell.state == IN_WINDOW
+        elif months.last.holds_day(cell.target_date):
+            visit.settled.last += 1
+            visit.in_window.last += cell.state == IN_WINDOW
     fig.checkins = fig.checkins + row.checkins
     fig.checkins_this = fig.checkins_this + _within(row, months.this)
     fig.checkins_last = fig.checkins_last + _within(row, months.last)
