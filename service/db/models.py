@@ -213,7 +213,8 @@ class OutboundMessage(Model):
 
     class Meta:
         table = "outbound_message"
-        indexes = (("status", "send_at"), ("participant_id", "status"))
+        # sent_at: the dashboard counts and times what was sent in a month.
+        indexes = (("status", "send_at"), ("participant_id", "status"), ("sent_at",))
 
 
 class SendBucket(Model):

@@ -14,6 +14,7 @@ expired is not planned. Quiet hours apply as for reminders.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -45,6 +46,54 @@ def _occurrence_days(
                 yield infusion + timedelta(days=offset), params
 
 
+@dataclass(frozen=True, slots=True)
+class CheckinOccurrence:
+    """One check-in prompt of the schedule with its answer window (UTC), sent or not.
+
+    ``key`` is the check-in key answers are stored under (``purpose:occurrence``).
+    """
+
+    definition: CheckinDefinition
+    day: date
+    params: dict[str, str]
+    nominal: datetime
+    expires_at: datetime
+    key: str = field(init=False)  # kept, not recomputed: the dashboard looks it up often
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", f"{self.purpose}:{self.day.isoformat()}")
+
+    @property
+    def purpose(self) -> str:
+        return f"checkin:{self.definition.code}"
+
+
+def checkin_occurrences(
+    definitions: Iterable[CheckinDefinition],
+    *,
+    baseline: date,
+    second_infusion: date | None,
+    follow_up_end: date,
+    can_become_pregnant: bool,
+    timezone: str,
+    quiet: QuietHours,
+    preferred_time: time | None,
+) -> list[CheckinOccurrence]:
+    """Every prompt of the schedule, past and future: the planner keeps the ones still
+    answerable, the dashboard counts the ones whose window has closed."""
+    tz = ZoneInfo(timezone)
+    found: list[CheckinOccurrence] = []
+    for definition in definitions:
+        if definition.only_if_can_become_pregnant and not can_become_pregnant:
+            continue
+        for day, params in _occurrence_days(definition, baseline, second_infusion, follow_up_end):
+            at = preferred_time or definition.local_time
+            nominal = next_allowed(local_moment(day, at, tz), tz, quiet)
+            expires = nominal + timedelta(hours=definition.expires_after_hours)
+            found.append(CheckinOccurrence(definition, day, params, nominal, expires))
+    return found
+
+
 def plan_checkin_prompts(
     definitions: Iterable[CheckinDefinition],
     *,
@@ -59,27 +108,30 @@ def plan_checkin_prompts(
 ) -> list[PlannedMessage]:
     tz = ZoneInfo(timezone)
     planned: list[PlannedMessage] = []
-    for definition in definitions:
-        if definition.only_if_can_become_pregnant and not can_become_pregnant:
+    for item in checkin_occurrences(
+        definitions,
+        baseline=baseline,
+        second_infusion=second_infusion,
+        follow_up_end=follow_up_end,
+        can_become_pregnant=can_become_pregnant,
+        timezone=timezone,
+        quiet=quiet,
+        preferred_time=preferred_time,
+    ):
+        if item.expires_at <= now:
             continue
-        for day, params in _occurrence_days(definition, baseline, second_infusion, follow_up_end):
-            at = preferred_time or definition.local_time
-            nominal = next_allowed(local_moment(day, at, tz), tz, quiet)
-            expires = nominal + timedelta(hours=definition.expires_after_hours)
-            if expires <= now:
-                continue
-            send_at = nominal if nominal >= now else next_allowed(now, tz, quiet)
-            if send_at >= expires:
-                continue
-            planned.append(
-                PlannedMessage(
-                    kind=MessageKind.CHECKIN,
-                    purpose=f"checkin:{definition.code}",
-                    occurrence=day.isoformat(),
-                    message_key=definition.message_key,
-                    send_at=send_at,
-                    expires_at=expires,
-                    params={"questionnaire": definition.questionnaire.value, **params},
-                )
+        send_at = item.nominal if item.nominal >= now else next_allowed(now, tz, quiet)
+        if send_at >= item.expires_at:
+            continue
+        planned.append(
+            PlannedMessage(
+                kind=MessageKind.CHECKIN,
+                purpose=item.purpose,
+                occurrence=item.day.isoformat(),
+                message_key=item.definition.message_key,
+                send_at=send_at,
+                expires_at=item.expires_at,
+                params={"questionnaire": item.definition.questionnaire.value, **item.params},
             )
+        )
     return planned

@@ -19,6 +19,7 @@ from service.web.dashboard.csrf import csrf_guard
 from service.web.dashboard.errors import DASHBOARD_EXCEPTION_HANDLERS
 from service.web.dashboard.overview import OverviewController
 from service.web.dashboard.participant_forms import ParticipantFormsController
+from service.web.dashboard.participant_list import ParticipantListController
 from service.web.dashboard.participant_page import ParticipantPageController
 from service.web.dashboard.session import provide_viewer
 
@@ -28,6 +29,7 @@ DASHBOARD_HANDLERS: list[type] = [
     AlertsBoardController,
     ParticipantPageController,
     ParticipantFormsController,
+    ParticipantListController,
 ]
 
 # No page of the dashboard may be framed (clickjacking a form), sniffed into another

@@ -1,13 +1,26 @@
-"""GET /dashboard: the study overview (a placeholder until the overview's figures land)."""
+"""GET /dashboard: the study overview, for all of the viewer's sites or one of them.
+
+Thin: the figures come from service.actions.dashboard_figures (a fixed number of
+statements), their charts and CSV lines from overview_view. ``?site=`` of a site the
+viewer does not see shows no figures (the same as the API: nothing of it leaks).
+"""
 
 from __future__ import annotations
 
-from litestar import Controller, get
+from typing import Annotated, Any
+
+from litestar import Controller, Response, get
+from litestar.params import Parameter
 from litestar.response import Template
 
+from service.actions.dashboard_figures import overview
 from service.runtime import Runtime
-from service.web.dashboard.render import render_page
+from service.web.dashboard import overview_view as view
+from service.web.dashboard.render import csv_response, render_page
 from service.web.dashboard.session import Viewer
+
+SiteCode = Annotated[str | None, Parameter(max_length=16)]
+Format = Annotated[str | None, Parameter(pattern="^(html|csv)$")]
 
 
 class OverviewController(Controller):
@@ -15,6 +28,22 @@ class OverviewController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def overview(self, rt: Runtime, viewer: Viewer) -> Template:
-        sites = [s for s in rt.protocol.sites if viewer.actor.can_see_site(s.code)]
-        return render_page(viewer, "dashboard/overview.html", sites=sites)
+    async def overview(
+        self, rt: Runtime, viewer: Viewer, site: SiteCode = None, format: Format = None
+    ) -> Template | Response[Any]:
+        figures = await overview(rt, viewer.actor, site=site or None)
+        if format == "csv":
+            return csv_response("overview.csv", view.CSV_HEADER, view.csv_rows(figures))
+        chosen = next((s for s in figures.sites if s.code == site), None) if site else None
+        shown = chosen or figures.total
+        return render_page(
+            viewer,
+            "dashboard/overview.html",
+            figures=figures,
+            shown=shown,
+            site=site or "",
+            charts=view.charts(figures, shown, viewer.locale),
+            ages=view.Ages(figures.now, viewer.locale),
+            lateness=view.duration_text,
+            states=view.STATE_COLUMNS,
+        )

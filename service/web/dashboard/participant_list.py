@@ -1,0 +1,110 @@
+"""GET /dashboard/participants: the participant list, and with ``?view=grid`` the
+participant × visit grid (one route, so both share filters, sorting, paging, CSV and
+site scoping by construction).
+
+Thin: rows come from service.actions.dashboard_rows (a fixed number of statements),
+filters, sorts, pages and CSV lines from service.actions.dashboard_list.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from litestar import Controller, Response, get
+from litestar.params import Parameter
+from litestar.response import Template
+
+from service.actions import dashboard_list as lists
+from service.actions.dashboard_rows import Flag, participant_rows
+from service.runtime import Runtime
+from service.web.dashboard.csv_stream import csv_stream
+from service.web.dashboard.overview_view import STATE_COLUMNS
+from service.web.dashboard.render import N_, render_page
+from service.web.dashboard.session import Viewer
+
+SiteCode = Annotated[str | None, Parameter(max_length=16)]
+Status = Annotated[str | None, Parameter(pattern="^(active|withdrawn)?$")]
+Sort = Annotated[str, Parameter(pattern="^(worst|study_id|site|checkins|visits)$")]
+View = Annotated[str, Parameter(pattern="^(list|grid)$")]
+Format = Annotated[str | None, Parameter(pattern="^(html|csv)$")]
+Limit = Annotated[int, Parameter(ge=1, le=500)]
+Cursor = Annotated[str | None, Parameter(max_length=400)]
+Flags = Annotated[list[str] | None, Parameter(max_items=5)]
+
+FLAG_LABELS = {
+    Flag.OPTED_OUT: N_("Opted out"),
+    Flag.BLOCKED: N_("Blocked number"),
+    Flag.PAUSED: N_("Paused"),
+    Flag.OVERDUE: N_("Overdue visit"),
+    Flag.OPEN_ALERT: N_("Open alert"),
+}
+SORT_LABELS = {
+    "worst": N_("Lowest adherence first"),
+    "checkins": N_("Check-in completion"),
+    "visits": N_("Visit adherence"),
+    "study_id": N_("Study ID"),
+    "site": N_("Site"),
+}
+
+
+class ParticipantListController(Controller):
+    path = "/dashboard/participants"
+    include_in_schema = False
+
+    @get("/")
+    async def participants(
+        self,
+        rt: Runtime,
+        viewer: Viewer,
+        site: SiteCode = None,
+        status: Status = None,
+        flag: Flags = None,
+        sort: Sort = "worst",
+        view: View = "list",
+        limit: Limit = 50,
+        cursor: Cursor = None,
+        format: Format = None,
+    ) -> Template | Response[Any]:
+        flags = lists.parse_flags(flag or [])
+        rows = await participant_rows(rt, viewer.actor, site=site or None, status=status or None)
+        rows = lists.filter_rows(rows, flags)
+        codes = [visit.code for visit in rt.protocol.visits]
+        if format == "csv":
+            ordered = sorted(rows, key=lists.SORTS[sort])
+            if view == "grid":
+                header = lists.grid_csv_header(codes)
+                return csv_stream("visit-grid.csv", header, lists.grid_csv_rows(ordered, codes))
+            return csv_stream("participants.csv", lists.LIST_HEADER, lists.list_csv_rows(ordered))
+        page = lists.page_of(rows, sort=sort, limit=limit, cursor=cursor)
+        kept: dict[str, Any] = {
+            "site": site or "",
+            "status": status or "",
+            "flag": sorted(f.value for f in flags),
+            "sort": sort,
+            "view": view,
+            "limit": limit,
+        }
+        query = {k: v for k, v in kept.items() if v not in ("", [])}
+        return render_page(
+            viewer,
+            "dashboard/participant_grid.html" if view == "grid" else "dashboard/participants.html",
+            page=page,
+            cursor=cursor,
+            codes=codes,
+            filters=kept,
+            sites=[s for s in rt.protocol.sites if viewer.actor.can_see_site(s.code)],
+            flag_labels=FLAG_LABELS,
+            sort_labels=SORT_LABELS,
+            states={state: (label, css) for state, label, css in STATE_COLUMNS},
+            this_url="/dashboard/participants?" + urlencode(query, doseq=True),
+            next_url=(
+                "/dashboard/participants?"
+                + urlencode({**query, "cursor": page.next_cursor}, doseq=True)
+                if page.next_cursor
+                else None
+            ),
+            csv_url="/dashboard/participants?" + urlencode({**query, "format": "csv"}, doseq=True),
+            other_view_url="/dashboard/participants?"
+            + urlencode({**query, "view": "list" if view == "grid" else "grid"}, doseq=True),
+        )
