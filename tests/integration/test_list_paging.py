@@ -144,7 +144,7 @@ async def test_inbox_pages_scoped_in_sql(client: Client) -> None:
         await InboxItem.create(
             participant=person,
             site_id=person.site_id,  # type: ignore[attr-defined]  # FK id attr
-            reason="handoff",
+            reason="not_understood",
             created_at=T0 + timedelta(minutes=n),
         )
     await InboxItem.create(reason="unknown_sender", created_at=T0 + timedelta(hours=2))

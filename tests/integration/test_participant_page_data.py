@@ -73,7 +73,7 @@ async def _history(participant: Participant, n: int, start: int = 0) -> None:
             participant=participant,
             from_phone=participant.phone,
             body="1",
-            handling="answer",
+            handling="checkin_answer",
             received_at=at,
         )
 
