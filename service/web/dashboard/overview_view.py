@@ -16,17 +16,22 @@ from babel.dates import format_timedelta
 from markupsafe import Markup
 
 from service.actions.dashboard_figures import Overview, SiteFigures
-from service.web.dashboard.render import BABEL_LOCALES, N_, translations
+from service.web.dashboard.participant_words import VISIT_STATUS
+from service.web.dashboard.render import BABEL_LOCALES, translations
 from service.web.dashboard.svg_charts import Series, grouped_bars
 
-# (state, column heading, css class): the grid and the overview's visit table agree.
-STATE_COLUMNS: Final = (
-    ("attended_in_window", N_("Attended in window"), "state-attended"),
-    ("attended_out_of_window", N_("Attended out of window"), "state-late"),
-    ("missed", N_("Missed"), "state-missed"),
-    ("due", N_("Due now"), "state-due"),
-    ("upcoming", N_("Upcoming"), "state-upcoming"),
-    ("cancelled", N_("Cancelled (withdrawn)"), "state-cancelled"),
+# (state, column heading, css class): the grid, the overview's visit table and the
+# participant page say a visit's state in the same words (participant_words).
+_STATE_CLASS: Final = {
+    "attended_in_window": "state-attended",
+    "attended_out_of_window": "state-late",
+    "missed": "state-missed",
+    "due": "state-due",
+    "upcoming": "state-upcoming",
+    "cancelled": "state-cancelled",
+}
+STATE_COLUMNS: Final = tuple(
+    (state, VISIT_STATUS[state], css) for state, css in _STATE_CLASS.items()
 )
 
 
