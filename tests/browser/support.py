@@ -55,6 +55,16 @@ PASSWORD = "browser-password-long-enough"
 AXE_JS = REPO_ROOT / "service/web/static/vendor/axe-core/axe.min.js"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
+
+
+async def save_screenshot(page: Any, name: str, *, full_page: bool = True) -> None:
+    """Save the README's picture ``name`` when SCREENSHOTS=1 (committed, so an ordinary
+    run leaves the working tree clean)."""
+    if os.environ.get("SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(exist_ok=True)
+        await page.screenshot(path=str(SCREENSHOTS / name), full_page=full_page)
+
+
 FAILING_IMPACTS = ("serious", "critical")
 ADMIN = "browser-admin@example.org"
 # The sites' on-call phones, set once for the session (alerts are texted to them).

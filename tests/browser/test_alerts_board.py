@@ -9,7 +9,6 @@ With SCREENSHOTS=1 the board and the queue are also saved as the README's pictur
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 from pathlib import Path
 
@@ -17,9 +16,9 @@ from playwright.async_api import Page, expect
 
 from tests.browser.support import (
     ADMIN,
-    SCREENSHOTS,
     LiveServer,
     check_axe,
+    save_screenshot,
     sign_in,
     unique,
     unique_phone,
@@ -34,12 +33,6 @@ def _alerted(live_server: LiveServer, site: str, symptoms: list[dict[str, str]])
     live_server.enrol(ADMIN, study_id, site, phone)
     assert live_server.report_symptoms(phone, symptoms)["alert_raised"] is True
     return study_id
-
-
-async def _screenshot(page: Page, name: str) -> None:
-    if os.environ.get("SCREENSHOTS") == "1":
-        SCREENSHOTS.mkdir(exist_ok=True)
-        await page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
 
 
 async def test_coordinator_acknowledges_an_alert_of_their_site(
@@ -76,7 +69,7 @@ async def test_coordinator_acknowledges_an_alert_of_their_site(
     assert acknowledged[0]["status"] == "acknowledged"
     assert acknowledged[0]["acknowledged_by"] == f"staff:{coordinator}"
     await check_axe(page)
-    await _screenshot(page, "alerts-board.png")
+    await save_screenshot(page, "alerts-board.png")
 
 
 async def test_a_new_alert_appears_without_a_reload(page: Page, live_server: LiveServer) -> None:
@@ -123,7 +116,7 @@ async def test_coordinator_closes_a_queue_item(page: Page, live_server: LiveServ
     await expect(row).to_contain_text("hola, tengo una duda sobre la visita")
     assert other not in await page.content()
     await check_axe(page)
-    await _screenshot(page, "inbox.png")
+    await save_screenshot(page, "inbox.png")
     await row.get_by_label("Nota (opcional)").fill("Le expliqué la fecha por teléfono.")
     await row.get_by_role("button", name=re.compile("Cerrar")).click()
     await expect(page.get_by_role("status")).to_contain_text("cerrado")

@@ -8,7 +8,7 @@ import re
 
 from playwright.async_api import Page, expect
 
-from tests.browser.support import PASSWORD, SCREENSHOTS, LiveServer, check_axe, unique
+from tests.browser.support import PASSWORD, LiveServer, check_axe, save_screenshot, unique
 
 
 async def _sign_in(page: Page, email: str) -> None:
@@ -43,8 +43,7 @@ async def test_coordinator_reads_the_overview(page: Page, live_server: LiveServe
     body = await page.content()
     assert "HBLT" not in body and theirs not in body
     await check_axe(page)
-    SCREENSHOTS.mkdir(exist_ok=True)
-    await page.screenshot(path=str(SCREENSHOTS / "overview.png"), full_page=True)
+    await save_screenshot(page, "overview.png")
 
 
 async def test_list_and_grid_show_only_the_coordinators_site(
