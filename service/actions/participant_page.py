@@ -27,7 +27,7 @@ from service.actions.alert_text import alert_summary
 from service.actions.calendars import CalendarRow, calendar_with_status
 from service.actions.messages_view import participant_messages
 from service.db.models import Alert, Checkin
-from service.db.queries import CheckinRecord
+from service.db.queries import CheckinRecord, checkin_record
 from service.domain import not_sent
 from service.domain.provider_codes import code_meaning
 from service.runtime import Runtime
@@ -150,22 +150,7 @@ async def _checkins(participant_id: int, alerts: list[Alert]) -> list[CheckinRec
         if checkin_id is not None:
             raised.setdefault(checkin_id, []).append(alert.id)
     rows = await Checkin.filter(participant_id=participant_id).order_by("-submitted_at", "-id")
-    return [
-        CheckinRecord(
-            id=row.id,
-            checkin_key=row.checkin_key,
-            questionnaire=row.questionnaire,
-            channel=row.channel,
-            version=row.version,
-            late=row.late,
-            complete=row.complete,
-            answers=row.answers,
-            raw_texts=list(row.raw_texts),
-            submitted_at=row.submitted_at,
-            alert_ids=raised.get(row.id, []),
-        )
-        for row in rows
-    ]
+    return [checkin_record(row, raised.get(row.id, [])) for row in rows]
 
 
 async def participant_page(

@@ -13,33 +13,28 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from io import BytesIO
 from pathlib import Path
 from typing import Final
 
 from babel.messages.catalog import Catalog
-from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
+from service.adapters import i18n
 from service.adapters.i18n import CatalogError, locales_dir
+from service.domain.languages import LANGUAGES
 
 DOMAIN: Final = "dashboard"
-LANGUAGES: Final = ("es", "en")
 COMPLETE: Final = ("es",)  # languages whose every entry must be translated
 _PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 
 
 def po_path(directory: Path, language: str) -> Path:
-    return directory / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+    return i18n.po_path(directory, language, DOMAIN)
 
 
 def read_catalog(directory: Path, language: str) -> Catalog:
-    path = po_path(directory, language)
-    if not path.is_file():
-        raise CatalogError(f"missing catalog {path}")
-    with path.open("rb") as fp:
-        return read_po(fp, locale=language, domain=DOMAIN, abort_invalid=True)
+    return i18n.read_catalog(directory, language, DOMAIN)
 
 
 def read_template(directory: Path) -> Catalog:
@@ -90,13 +85,6 @@ def catalog_problems(catalog: Catalog, template: Catalog | None = None) -> list[
     return problems
 
 
-def compile_catalog(catalog: Catalog) -> Translations:
-    buffer = BytesIO()
-    write_mo(buffer, catalog, use_fuzzy=False)
-    buffer.seek(0)
-    return Translations(buffer, domain=DOMAIN)
-
-
 def load_dashboard_translations(
     directory: Path | None = None, languages: Iterable[str] = LANGUAGES, *, strict: bool = True
 ) -> dict[str, Translations]:
@@ -109,7 +97,7 @@ def load_dashboard_translations(
         catalog = read_catalog(base, language)
         if strict:
             problems.extend(catalog_problems(catalog, template))
-        loaded[language] = compile_catalog(catalog)
+        loaded[language] = i18n.compile_catalog(catalog, DOMAIN)
     if problems:
         raise CatalogError(
             f"dashboard catalogs in {base} are not ready:\n  " + "\n  ".join(problems)

@@ -58,25 +58,25 @@ def locales_dir(environ: Mapping[str, str] | None = None) -> Path:
     raise CatalogError(f"no locales directory found (tried {tried}); set {LOCALES_DIR_ENV}")
 
 
-def po_path(directory: Path, language: str) -> Path:
-    return directory / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+def po_path(directory: Path, language: str, domain: str = DOMAIN) -> Path:
+    return directory / language / "LC_MESSAGES" / f"{domain}.po"
 
 
-def read_catalog(directory: Path, language: str) -> Catalog:
+def read_catalog(directory: Path, language: str, domain: str = DOMAIN) -> Catalog:
     """Parse one language's ``.po``; a syntax error raises rather than drops entries."""
-    path = po_path(directory, language)
+    path = po_path(directory, language, domain)
     if not path.is_file():
         raise CatalogError(f"missing catalog {path}")
     with path.open("rb") as fp:
-        return read_po(fp, locale=language, domain=DOMAIN, abort_invalid=True)
+        return read_po(fp, locale=language, domain=domain, abort_invalid=True)
 
 
-def compile_catalog(catalog: Catalog) -> Translations:
+def compile_catalog(catalog: Catalog, domain: str = DOMAIN) -> Translations:
     """The ``.mo`` equivalent of ``catalog``, built in memory. Fuzzy entries are left out."""
     buffer = BytesIO()
     write_mo(buffer, catalog, use_fuzzy=False)
     buffer.seek(0)
-    return Translations(buffer, domain=DOMAIN)
+    return Translations(buffer, domain=domain)
 
 
 def catalog_problems(catalog: Catalog, messages: Mapping[str, str] = MESSAGES) -> list[str]:

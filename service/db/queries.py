@@ -126,22 +126,24 @@ async def checkin_records(participant_id: int) -> list[CheckinRecord]:
     pairs = await Alert.filter(checkin_id__in=[r.id for r in rows]).values_list("checkin_id", "id")
     for checkin_id, alert_id in pairs:
         raised.setdefault(int(checkin_id), []).append(int(alert_id))
-    return [
-        CheckinRecord(
-            id=row.id,
-            checkin_key=row.checkin_key,
-            questionnaire=row.questionnaire,
-            channel=row.channel,
-            version=row.version,
-            late=row.late,
-            complete=row.complete,
-            answers=row.answers,
-            raw_texts=list(row.raw_texts),
-            submitted_at=row.submitted_at,
-            alert_ids=sorted(raised.get(row.id, [])),
-        )
-        for row in rows
-    ]
+    return [checkin_record(row, sorted(raised.get(row.id, []))) for row in rows]
+
+
+def checkin_record(row: Checkin, alert_ids: list[int]) -> CheckinRecord:
+    """One stored check-in version as the web layer reads it."""
+    return CheckinRecord(
+        id=row.id,
+        checkin_key=row.checkin_key,
+        questionnaire=row.questionnaire,
+        channel=row.channel,
+        version=row.version,
+        late=row.late,
+        complete=row.complete,
+        answers=row.answers,
+        raw_texts=list(row.raw_texts),
+        submitted_at=row.submitted_at,
+        alert_ids=alert_ids,
+    )
 
 
 async def study_ids(participant_ids: Iterable[int]) -> dict[int, str]:

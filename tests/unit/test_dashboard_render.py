@@ -10,7 +10,8 @@ from datetime import UTC, date, datetime
 import pytest
 from jinja2 import Environment
 
-from service.web.dashboard.render import csv_response, environment, page_context
+from service.web.dashboard.csv_stream import csv_response
+from service.web.dashboard.render import environment, page_context
 from service.web.dashboard.session import safe_next
 
 

@@ -25,8 +25,9 @@ from service.actions.errors import Conflict
 from service.actions.inbox import close_item
 from service.domain.alert_board import age_words
 from service.runtime import Runtime
+from service.web.dashboard.csv_stream import csv_response
 from service.web.dashboard.forms import read_form
-from service.web.dashboard.render import N_, csv_response, render_page, translations
+from service.web.dashboard.render import N_, render_page, translations
 from service.web.dashboard.session import Viewer, require_writer
 
 Format = Annotated[str | None, Parameter(pattern="^csv$", description="csv: the table as CSV")]

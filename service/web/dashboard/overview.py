@@ -16,7 +16,8 @@ from litestar.response import Template
 from service.actions.dashboard_figures import overview
 from service.runtime import Runtime
 from service.web.dashboard import overview_view as view
-from service.web.dashboard.render import csv_response, render_page
+from service.web.dashboard.csv_stream import csv_response
+from service.web.dashboard.render import render_page
 from service.web.dashboard.session import Viewer
 
 SiteCode = Annotated[str | None, Parameter(max_length=16)]

@@ -21,7 +21,8 @@ from litestar.response import Template
 from service.actions.participant_page import ParticipantPage, participant_page
 from service.runtime import Runtime
 from service.web.dashboard import participant_words as words
-from service.web.dashboard.render import N_, csv_response, render_page, translations
+from service.web.dashboard.csv_stream import csv_response
+from service.web.dashboard.render import N_, render_page, translations
 from service.web.dashboard.session import Viewer
 
 CSV_TABLES = ("timeline", "checkins")

@@ -9,9 +9,7 @@ from that context, so two requests in two languages never see each other's words
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
@@ -23,7 +21,6 @@ from babel.numbers import format_decimal, format_percent
 from babel.support import Translations
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from jinja2.runtime import Context
-from litestar import Response
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
 from litestar.template.config import TemplateConfig
@@ -35,7 +32,6 @@ from service.web.static_files import static_url
 
 TEMPLATES: Final = Path(__file__).resolve().parent.parent / "templates"
 BABEL_LOCALES: Final = {"es": "es_CL", "en": "en"}
-_FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
 
 
 def N_(message: str) -> str:  # the gettext convention for "mark, translate later"
@@ -189,33 +185,4 @@ def render_public(
         context={**context, **page_context(locale, csrf_token), "viewer": None},
         status_code=status_code,
         headers={"Cache-Control": "no-store"},
-    )
-
-
-def _cell(value: object) -> str:
-    """A CSV cell that a spreadsheet will not run: formulas get a leading apostrophe."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
-def csv_response(
-    filename: str, header: Sequence[str], rows: Iterable[Sequence[object]]
-) -> Response[bytes]:
-    """A table as CSV: UTF-8 without a BOM, a header row, every cell guarded against
-    formula injection (so "-3" comes out as "'-3": the price of the guard)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([_cell(h) for h in header])
-    writer.writerows([_cell(v) for v in row] for row in rows)
-    safe_name = "".join(c for c in filename if c.isalnum() or c in "-_.") or "export.csv"
-    return Response(
-        buffer.getvalue().encode("utf-8"),
-        media_type="text/csv; charset=utf-8",
-        headers={
-            # Given in full: from the media type alone Litestar would append its own
-            # "; charset=utf-8" and send the charset twice.
-            "content-type": "text/csv; charset=utf-8",
-            "Content-Disposition": f'attachment; filename="{safe_name}"',
-            "Cache-Control": "no-store",
-        },
     )
