@@ -41,7 +41,20 @@ class Sent:
     validity_period_s: int | None
 
 
-class RecordingGateway:
+class _AcceptingFake:
+    """What the accepting fakes share: nothing to look up, Twilio's codes, nothing to close."""
+
+    async def find_sent(self, to: str, body: str, since: datetime) -> ProviderReceipt | None:
+        return None
+
+    def explain_error(self, code: int | None) -> ProviderError:
+        return explain_twilio_error(code)  # the codes tests use are Twilio's
+
+    async def aclose(self) -> None:
+        pass
+
+
+class RecordingGateway(_AcceptingFake):
     """Accepts everything, remembers it, and can be slow (to make sends overlap)."""
 
     name = "recording"
@@ -63,17 +76,8 @@ class RecordingGateway:
         self.sent.append(Sent(to, body, status_callback, validity_period_s))
         return ProviderReceipt(provider_id=f"SM{len(self.sent):032x}", status="accepted")
 
-    async def find_sent(self, to: str, body: str, since: datetime) -> ProviderReceipt | None:
-        return None
 
-    def explain_error(self, code: int | None) -> ProviderError:
-        return explain_twilio_error(code)  # the codes tests use are Twilio's
-
-    async def aclose(self) -> None:
-        pass
-
-
-class SidGateway:
+class SidGateway(_AcceptingFake):
     """Accepts every message; the first gets the captured callbacks' sid."""
 
     name = "twilio"
@@ -85,15 +89,6 @@ class SidGateway:
         self.sent.append(to)
         sid = CAPTURED_STATUS_SID if len(self.sent) == 1 else f"SM{len(self.sent):032x}"
         return ProviderReceipt(provider_id=sid, status="accepted")
-
-    async def find_sent(self, to: str, body: str, since: datetime) -> ProviderReceipt | None:
-        return None
-
-    def explain_error(self, code: int | None) -> ProviderError:
-        return explain_twilio_error(code)  # the codes tests use are Twilio's
-
-    async def aclose(self) -> None:
-        pass
 
 
 class FlakyGateway(ConsoleSmsGateway):
