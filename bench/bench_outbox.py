@@ -149,8 +149,8 @@ async def _fresh(url: str) -> None:
 
 
 async def bench_drain(url: str, count: int, latency_s: float) -> None:
-    from service.actions.dispatch import dispatch_due
-    from service.actions.sites import sync_sites
+    from service.actions.outbox import dispatch_due
+    from service.actions.participants import sync_sites
     from service.composition import build_runtime
     from service.db.lifecycle import close_database
     from service.ports import ManualClock
@@ -185,7 +185,7 @@ async def bench_drain(url: str, count: int, latency_s: float) -> None:
 
 
 async def bench_lateness(url: str, cap: float, window_s: float) -> None:
-    from service.actions.sites import sync_sites
+    from service.actions.participants import sync_sites
     from service.composition import build_runtime
     from service.db.lifecycle import close_database
     from service.db.models import OutboundMessage
@@ -249,7 +249,7 @@ async def bench_recovery(url: str) -> None:
     import subprocess
     import sys
 
-    from service.actions.sites import sync_sites
+    from service.actions.participants import sync_sites
     from service.composition import build_runtime
     from service.db.lifecycle import close_database
     from service.db.models import OutboundMessage
@@ -262,7 +262,7 @@ async def bench_recovery(url: str) -> None:
         await _fresh(url)
         try:
             await sync_sites(rt)
-            from service.actions.replanning import replan_if_protocol_changed
+            from service.actions.outbox import replan_if_protocol_changed
 
             await replan_if_protocol_changed(rt)
             now = datetime.now(UTC)
@@ -313,8 +313,8 @@ async def bench_recovery(url: str) -> None:
 async def bench_replan(url: str, count: int) -> None:
     from dataclasses import replace
 
-    from service.actions.replanning import desired_messages, replan_if_protocol_changed
-    from service.actions.sites import sync_sites
+    from service.actions.outbox import desired_messages, replan_if_protocol_changed
+    from service.actions.participants import sync_sites
     from service.composition import build_runtime
     from service.db.lifecycle import close_database
     from service.db.models import OutboundMessage, Participant, Site

@@ -114,8 +114,8 @@ def _read_password() -> str:
 
 
 def cmd_user_add(settings: Settings, args: argparse.Namespace) -> int:
-    from service.actions.auth import add_staff_user
-    from service.actions.sites import sync_sites
+    from service.actions.access import add_staff_user
+    from service.actions.participants import sync_sites
 
     password = _read_password()
     rt = _runtime(settings)
@@ -133,7 +133,7 @@ def cmd_user_add(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_user_set_active(settings: Settings, args: argparse.Namespace) -> int:
-    from service.actions.auth import set_staff_active
+    from service.actions.access import set_staff_active
 
     rt = _runtime(settings)
     active = args.sub == "enable"
@@ -150,7 +150,7 @@ def cmd_user_set_active(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_apikey_add(settings: Settings, args: argparse.Namespace) -> int:
-    from service.actions.auth import add_api_key
+    from service.actions.access import add_api_key
 
     rt = _runtime(settings)
 
@@ -167,7 +167,7 @@ def cmd_apikey_add(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_reminders_preview(settings: Settings, args: argparse.Namespace) -> int:
-    from service.actions.preview import preview_lines
+    from service.actions.views import preview_lines
 
     rt = _runtime(settings)
     lines = asyncio.run(_with_database(settings, lambda: preview_lines(rt, args.study_id)))

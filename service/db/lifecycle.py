@@ -38,6 +38,16 @@ async def close_database() -> None:
     await Tortoise.close_connections()
 
 
+def database_dialect() -> str:
+    """``postgres`` or ``sqlite``: the open database's dialect."""
+    return str(get_connection("default").capabilities.dialect)
+
+
+async def database_answers() -> None:
+    """One round trip (``SELECT 1``); raises when the database does not answer."""
+    await get_connection("default").execute_query("SELECT 1")
+
+
 def _executor() -> MigrationExecutor:
     apps_config: dict[str, dict[str, Any]] = {
         APP_LABEL: {

@@ -54,9 +54,12 @@ from typing import Final
 
 __all__ = [
     "PARTICIPANT_KINDS",
+    "PUSH_FAILED",
     "SENT",
+    "ActorKind",
     "AlertStatus",
     "AuditAction",
+    "ConflictStatus",
     "ConversationStatus",
     "InboundHandling",
     "InboxReason",
@@ -65,7 +68,9 @@ __all__ = [
     "MessageKind",
     "MessageStatus",
     "ParticipantStatus",
+    "PushStatus",
     "SessionEnd",
+    "StaffRole",
     "message_action",
 ]
 
@@ -171,6 +176,56 @@ class SessionEnd(StrEnum):
     STAFF = "staff"  # a coordinator ended it
     PHONE_CHANGE = "phone_change"  # the participant's number changed
     WITHDRAWN = "withdrawn"  # the participant withdrew
+
+
+class StaffRole(StrEnum):
+    """What a staff account may do (``StaffUser.role``, a plain VARCHAR holding the value)."""
+
+    ADMIN = "admin"
+    COORDINATOR = "coordinator"
+    MONITOR = "monitor"
+
+
+class ActorKind(StrEnum):
+    """Who is acting (``Actor.kind``); the audit log's actor label starts with it."""
+
+    STAFF = "staff"
+    PARTICIPANT = "participant"
+    SYSTEM = "system"
+    TWILIO = "twilio"
+    APIKEY = "apikey"
+
+
+class PushStatus(StrEnum):
+    """One REDCap push run (``EdcPushRun.status``)."""
+
+    RUNNING = "running"
+    OK = "ok"
+    DRY_RUN = "dry_run"
+    REFUSED = "refused"  # REDCap answered 400: the batch stays pending until fixed
+    FORBIDDEN = "forbidden"  # 403: bad token or rights; nothing sent
+    UNAVAILABLE = "unavailable"  # 5xx/timeouts after every retry
+    METADATA_MISMATCH = "metadata_mismatch"  # REDCap's project differs from the mapping
+    MAPPING_ERROR = "mapping_error"  # a record the mapping cannot place: fix, then push
+
+
+# Push runs that ended without REDCap taking the batch.
+PUSH_FAILED: Final = frozenset(
+    {
+        PushStatus.REFUSED,
+        PushStatus.FORBIDDEN,
+        PushStatus.UNAVAILABLE,
+        PushStatus.METADATA_MISMATCH,
+        PushStatus.MAPPING_ERROR,
+    }
+)
+
+
+class ConflictStatus(StrEnum):
+    """A value changed by hand in REDCap (``EdcConflict.status``)."""
+
+    OPEN = "open"
+    RESOLVED = "resolved"
 
 
 class AuditAction(StrEnum):

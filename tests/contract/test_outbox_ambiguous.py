@@ -14,8 +14,9 @@ from datetime import datetime
 
 import pytest
 
-from service.actions.dispatch import LEASE, dispatch_due
-from service.actions.sites import sync_sites
+from service.actions.outbox import dispatch_due
+from service.actions.outbox._reconcile import LEASE
+from service.actions.participants import sync_sites
 from service.adapters.twilio_sms import TwilioSmsGateway
 from service.composition import build_runtime
 from service.db.models import AuditEntry, OutboundMessage

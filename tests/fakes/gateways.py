@@ -47,8 +47,8 @@ class _AcceptingFake:
     async def find_sent(self, to: str, body: str, since: datetime) -> ProviderReceipt | None:
         return None
 
-    def explain_error(self, code: int | None) -> ProviderError:
-        return explain_twilio_error(code)  # the codes tests use are Twilio's
+    def explain_error(self, code: int | None, language: str = "en") -> ProviderError:
+        return explain_twilio_error(code, language)  # the codes tests use are Twilio's
 
     async def aclose(self) -> None:
         pass
@@ -136,8 +136,8 @@ class CrashingGateway:
     async def find_sent(self, to: str, body: str, since: datetime) -> ProviderReceipt | None:
         return await self.inner.find_sent(to, body, since)
 
-    def explain_error(self, code: int | None) -> ProviderError:
-        return self.inner.explain_error(code)
+    def explain_error(self, code: int | None, language: str = "en") -> ProviderError:
+        return self.inner.explain_error(code, language)
 
     async def aclose(self) -> None:
         pass
@@ -158,8 +158,8 @@ class CallerClosedGateway:
     async def find_sent(self, to: str, body: str, since: datetime) -> ProviderReceipt | None:
         return await self.inner.find_sent(to, body, since)
 
-    def explain_error(self, code: int | None) -> ProviderError:
-        return self.inner.explain_error(code)
+    def explain_error(self, code: int | None, language: str = "en") -> ProviderError:
+        return self.inner.explain_error(code, language)
 
     async def aclose(self) -> None:
         pass

@@ -35,13 +35,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from tortoise.expressions import F
 
-from service.actions.actors import SYSTEM, Actor, Role
-from service.actions.outbox import enqueue_now
-from service.actions.participants import EnrollmentRequest, enroll
-from service.actions.replanning import replan_if_protocol_changed, replan_participant
-from service.actions.sites import sync_sites
+from service.actions.outbox import enqueue_now, replan_if_protocol_changed, replan_participant
+from service.actions.participants import EnrollmentRequest, enroll, sync_sites
 from service.composition import build_runtime
 from service.db.models import AuditEntry, OutboundMessage, Participant
+from service.domain.actors import SYSTEM, Actor
+from service.domain.states import StaffRole
 from service.ports import SystemClock
 from service.runtime import Runtime
 from service.settings import Settings
@@ -54,7 +53,7 @@ from tests.fakes import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-ADMIN = Actor(kind="staff", label="staff:faults@uandes.cl", role=Role.ADMIN)
+ADMIN = Actor(kind="staff", label="staff:faults@uandes.cl", role=StaffRole.ADMIN)
 ALERTS = 150
 PARTICIPANTS = 20
 CHAOS_S = 12.0

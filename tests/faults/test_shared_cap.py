@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from service.actions.replanning import replan_if_protocol_changed
-from service.actions.sites import sync_sites
+from service.actions.outbox import replan_if_protocol_changed
+from service.actions.participants import sync_sites
 from service.composition import build_runtime
 from service.db.models import OutboundMessage
 from service.ports import SystemClock

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from service.actions.auth import add_staff_user
+from service.actions.access import add_staff_user
 
 Client = AsyncTestClient[Litestar]
 PASSWORD = "correct-horse-battery"

@@ -8,7 +8,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from service.actions.edc_mapping import redcap_setup_files
+from service.actions.edc import redcap_setup_files
 from service.adapters.redcap_http import RedcapHttpApi
 from service.app import create_app
 from service.composition import build_runtime
@@ -42,7 +42,7 @@ async def edc_client(
     app = app_with(settings, clock, gateway, redcap.url)
     async with AsyncTestClient(app=app) as client:
         await _truncate(database_url)
-        from service.actions.sites import sync_sites
+        from service.actions.participants import sync_sites
 
         await sync_sites(app.state.runtime)
         yield client

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from service.actions.auth import add_api_key
+from service.actions.access import add_api_key
 from service.actions.checkins import CheckinSubmission, submit
 from service.db.models import InboundMessage, OutboundMessage, Participant
 from service.domain.checkin_answers import (

@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from service.actions.auth import add_staff_user
+from service.actions.access import add_staff_user
 from service.db.models import AuditEntry, Participant
 
 Client = AsyncTestClient[Litestar]

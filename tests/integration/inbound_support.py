@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from service.actions.dispatch import dispatch_due
+from service.actions.outbox import dispatch_due
 from service.adapters.console_sms import ConsoleSmsGateway
 from service.db.models import OutboundMessage
 from service.settings import Settings, load_settings

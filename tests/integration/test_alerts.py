@@ -12,13 +12,18 @@ from datetime import datetime
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from tortoise.transactions import in_transaction
 
 from service.actions import checkins
-from service.actions.alert_escalation import backfill_notified, escalate_overdue_alerts
-from service.actions.alert_text import alert_summary
-from service.actions.alerts import raise_alert
+from service.actions.alerts import (
+    alert_summary,
+    backfill_notified,
+    escalate_overdue_alerts,
+    notify_alert,
+    record_alert,
+)
 from service.actions.checkins import CheckinResult, CheckinSubmission
-from service.actions.dispatch import dispatch_due
+from service.actions.outbox import dispatch_due
 from service.adapters.console_sms import ConsoleSmsGateway
 from service.adapters.twilio_sms import TwilioSmsGateway
 from service.app import create_app
@@ -157,6 +162,15 @@ async def test_concurrent_identical_submissions_raise_one_alert(
     assert sum(r.alert is not None for r in results) == 1
     assert await Alert.all().count() == 1
     assert len(sent_to(gateway, ONCALL)) == 1
+
+
+async def raise_alert(
+    rt: Runtime, participant: Participant, *, findings: list[SafetyFinding], dedupe_key: str
+) -> Alert | None:
+    """Store an alert and text the on-call phone, as a check-in does (in its transaction)."""
+    async with in_transaction():
+        notice = await record_alert(rt, participant, findings=findings, dedupe_key=dedupe_key)
+    return None if notice is None else await notify_alert(rt, notice)
 
 
 async def test_raise_alert_is_idempotent_on_its_key(rt: Runtime, msc1: Participant) -> None:
@@ -307,7 +321,7 @@ class TestThroughTheTwilioCompatibleServer:
 
     @pytest.fixture
     async def client(self, app: Litestar, database_url: str) -> AsyncIterator[Client]:
-        from service.actions.sites import sync_sites
+        from service.actions.participants import sync_sites
         from tests.conftest import _truncate
 
         async with AsyncTestClient(app=app) as test_client:

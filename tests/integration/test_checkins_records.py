@@ -12,13 +12,13 @@ from service.actions.checkins import (
     CheckinResult,
     CheckinSubmission,
     advise_participant,
-    answers_to_dict,
     checkin_key_for,
     due_checkins,
     recently_expired_checkins,
 )
-from service.actions.dispatch import dispatch_due
+from service.actions.checkins._submit import answers_to_dict
 from service.actions.errors import FieldInvalid
+from service.actions.outbox import dispatch_due
 from service.adapters.console_sms import ConsoleSmsGateway
 from service.db.models import AuditEntry, Checkin, OutboundMessage, Participant
 from service.domain.checkin_answers import (

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from service.actions.actors import SYSTEM
-from service.actions.preview import preview_lines
-from service.actions.replanning import replan_participant
+from service.actions.outbox import replan_participant
+from service.actions.views import preview_lines
 from service.db.models import AuditEntry, Participant
+from service.domain.actors import SYSTEM
 from tests.integration.helpers import Client, enrollment, staff_headers
 
 URL = "/api/v1/participants"

@@ -13,9 +13,13 @@ from litestar.di import Provide
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.testing import AsyncTestClient
 
-from service.actions.auth import add_staff_user, set_staff_active
-from service.actions.login_throttle import ACCOUNT_MAX_FAILURES
-from service.actions.staff_sessions import end_session, purge_ended_sessions
+from service.actions.access import (
+    ACCOUNT_MAX_FAILURES,
+    add_staff_user,
+    end_session,
+    purge_ended_sessions,
+    set_staff_active,
+)
 from service.db.audit import audit
 from service.db.models import AuditEntry, LoginAttempt, StaffSession
 from service.ports import ManualClock

@@ -8,17 +8,17 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from service.actions.actors import Actor, Role
-from service.actions.dashboard_figures import overview
-from service.actions.dashboard_rows import Flag, participant_rows
+from service.actions.views import Flag, overview, participant_rows
 from service.db.models import Checkin, OutboundMessage, Participant, VisitOutcome
+from service.domain.actors import Actor
 from service.domain.adherence import Band
+from service.domain.states import StaffRole
 from tests.integration.dashboard_seed import seed
 from tests.integration.helpers import Client
 from tests.integration.sql_counter import count_sql
 
-ADMIN = Actor(kind="staff", label="staff:admin@x", role=Role.ADMIN)
-CUA = Actor(kind="staff", label="staff:c@x", role=Role.COORDINATOR, sites=("CUA",))
+ADMIN = Actor(kind="staff", label="staff:admin@x", role=StaffRole.ADMIN)
+CUA = Actor(kind="staff", label="staff:c@x", role=StaffRole.COORDINATOR, sites=("CUA",))
 
 
 async def _statements(client: Client, actor: Actor) -> tuple[int, int]:

@@ -5,23 +5,26 @@ from __future__ import annotations
 
 import pytest
 
-from service.actions.actors import Actor, Role
-from service.actions.dashboard_list import (
+from service.actions.errors import FieldInvalid
+from service.actions.views import (
     LIST_HEADER,
     SORTS,
+    Flag,
+    ParticipantRow,
     filter_rows,
     grid_csv_header,
     grid_csv_rows,
     list_csv_rows,
     page_of,
     parse_flags,
+    participant_rows,
 )
-from service.actions.dashboard_rows import Flag, ParticipantRow, participant_rows
-from service.actions.errors import FieldInvalid
+from service.domain.actors import Actor
+from service.domain.states import StaffRole
 from tests.integration.dashboard_seed import seed
 from tests.integration.helpers import Client
 
-CUA = Actor(kind="staff", label="staff:c@x", role=Role.COORDINATOR, sites=("CUA",))
+CUA = Actor(kind="staff", label="staff:c@x", role=StaffRole.COORDINATOR, sites=("CUA",))
 
 
 async def _rows(client: Client, count: int = 40) -> list[ParticipantRow]:

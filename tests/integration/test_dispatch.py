@@ -14,17 +14,13 @@ import pytest
 from tortoise.transactions import in_transaction
 
 from service.actions import outbox
-from service.actions.actors import Actor, Role
-from service.actions.dispatch import (
-    CLAIM_SQL_POSTGRES,
-    dispatch_due,
-    enqueue_now,
-    next_due_at,
-)
-from service.actions.participants import EnrollmentRequest, enroll
-from service.actions.sites import sync_sites
+from service.actions.outbox import dispatch_due, enqueue_now, next_due_at
+from service.actions.outbox._dispatch import CLAIM_SQL_POSTGRES
+from service.actions.participants import EnrollmentRequest, enroll, sync_sites
 from service.composition import build_runtime
 from service.db.models import AuditEntry, OutboundMessage, Participant
+from service.domain.actors import Actor
+from service.domain.states import StaffRole
 from service.jobs.dispatcher import Dispatcher
 from service.jobs.worker import run_worker
 from service.ports import ManualClock, SystemClock
@@ -32,7 +28,7 @@ from service.runtime import Runtime
 from service.settings import Settings
 from tests.fakes.gateways import RecordingGateway
 
-ADMIN = Actor(kind="staff", label="staff:test@uandes.cl", role=Role.ADMIN)
+ADMIN = Actor(kind="staff", label="staff:test@uandes.cl", role=StaffRole.ADMIN)
 PHONE = "+56961234567"
 
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from service.actions.dispatch import dispatch_due
+from service.actions.outbox import dispatch_due
 from service.db.models import OutboundMessage
 from service.ports import ManualClock
 from tests.integration.helpers import Client, enrollment, staff_headers

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from service.actions.dispatch import dispatch_due
+from service.actions.outbox import dispatch_due
 from service.db.models import EarlyStatusCallback, OutboundMessage, Participant
 from service.ports import ManualClock
 from tests.integration.helpers import Client, enrollment

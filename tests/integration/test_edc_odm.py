@@ -9,8 +9,8 @@ from pathlib import Path
 
 from lxml import etree
 
+from service.actions.edc._sequence import sequence_changes
 from service.db.edc_models import EdcChange
-from service.db.edc_sequence import sequence_changes
 from service.db.models import AuditEntry, Checkin
 from service.domain.checkin_answers import SymptomAnswers
 from service.runtime import Runtime

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from service.actions.edc_push import push_to_redcap
-from service.db.edc_models import PushStatus
+from service.actions.edc import push_to_redcap
 from service.domain.checkin_answers import ReportedSymptom, Severity, SymptomAnswers
+from service.domain.states import PushStatus
 from service.runtime import Runtime
 from tests.fakes.redcap_server import RedcapFakeServer
 from tests.integration.edc_year import checkin, walk_a_year
@@ -203,7 +203,7 @@ async def test_dry_run_sends_nothing(edc_client: Client, redcap: RedcapFakeServe
 async def test_the_scheduled_push_waits_for_its_interval(
     edc_client: Client, redcap: RedcapFakeServer
 ) -> None:
-    from service.actions.edc_push import push_if_due
+    from service.actions.edc import push_if_due
     from service.jobs.tasks import periodic_jobs
     from service.ports import ManualClock
 
@@ -241,7 +241,7 @@ async def test_status_needs_staff_and_scopes_conflicts_by_site(
 async def test_one_push_at_a_time(edc_client: Client, redcap: RedcapFakeServer) -> None:
     from datetime import timedelta
 
-    from service.db import edc_push_state as state
+    from service.actions.edc import _push_state as state
 
     rt = rt_of(edc_client)
     now = rt.clock.now()

@@ -12,8 +12,9 @@ import os
 import signal
 import sys
 
-from service.actions.edc_push import push_to_redcap
-from service.db.edc_models import EdcConflict, PushStatus
+from service.actions.edc import push_to_redcap
+from service.db.edc_models import EdcConflict
+from service.domain.states import PushStatus
 from service.ports import ManualClock
 from service.runtime import Runtime
 from tests.fakes.redcap_server import TEST_TOKEN, RedcapFakeServer

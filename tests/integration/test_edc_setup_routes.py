@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from service.actions.auth import add_api_key
+from service.actions.access import add_api_key
 from service.cli import main
 from tests.integration.helpers import Client, staff_headers
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 import time
 
-from service.actions.dispatch import dispatch_due, enqueue_now
 from service.actions.inbound import handle_inbound
-from service.actions.reply_cap import ACKNOWLEDGEMENTS_PER_HOUR, REPLIES_PER_HOUR
+from service.actions.inbound._reply_cap import ACKNOWLEDGEMENTS_PER_HOUR, REPLIES_PER_HOUR
+from service.actions.outbox import dispatch_due, enqueue_now
 from service.adapters.console_sms import ConsoleSmsGateway
 from service.db.models import (
     Alert,

@@ -14,7 +14,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from service.actions.reply_cap import ACKNOWLEDGEMENTS_PER_HOUR
+from service.actions.inbound._reply_cap import ACKNOWLEDGEMENTS_PER_HOUR
 from service.db.models import InboundMessage, OutboundMessage
 from service.ports import ManualClock
 from tests.integration.helpers import Client

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from service.actions.dispatch import dispatch_due
+from service.actions.outbox import dispatch_due
 from service.adapters.console_sms import ConsoleSmsGateway
 from service.db.models import (
     Alert,

@@ -61,7 +61,7 @@ async def test_a_500_is_logged_with_traceback_and_request_id(
         from tests.conftest import _truncate
 
         await _truncate(database_url)
-        from service.actions.sites import sync_sites
+        from service.actions.participants import sync_sites
 
         await sync_sites(app.state.runtime)
         headers = await staff_headers(client, "admin@example.org", "admin")

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from service.actions.dispatch import dispatch_due
 from service.actions.errors import NotFound
-from service.actions.preview import preview_lines
+from service.actions.outbox import dispatch_due
+from service.actions.views import preview_lines
 from service.db.models import InboundMessage, Participant
 from service.ports import ManualClock
 from tests.integration.helpers import Client, enrollment, staff_headers

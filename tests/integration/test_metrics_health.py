@@ -11,7 +11,7 @@ from litestar.testing import AsyncTestClient
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.parser import text_string_to_metric_families
 
-from service import metrics
+from service.actions.views import _metrics as metrics
 from service.app import create_app
 from service.db.models import Alert, OutboundMessage, Participant
 from service.ports import ManualClock, SmsGateway

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from tortoise import Tortoise
 
-from service.actions.dispatch import dispatch_due
-from service.actions.mobile_auth import OTP_BODY_PLACEHOLDER, purge_stale_codes
+from service.actions.access import OTP_BODY_PLACEHOLDER, purge_stale_codes
+from service.actions.outbox import dispatch_due
 from service.adapters.console_sms import ConsoleSmsGateway
 from service.db.models import (
     Alert,

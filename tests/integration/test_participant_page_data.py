@@ -7,9 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from service.actions.actors import Actor, Role
 from service.actions.errors import NotFound
-from service.actions.participant_page import participant_page
+from service.actions.views import participant_page
 from service.db.models import (
     Alert,
     Checkin,
@@ -18,12 +17,16 @@ from service.db.models import (
     Participant,
     Site,
 )
+from service.domain.actors import Actor
+from service.domain.states import StaffRole
 from tests.integration.helpers import Client, enrollment, staff_headers
 from tests.integration.sql_counter import count_sql
 
 T0 = datetime(2027, 1, 13, 12, 0, tzinfo=UTC)
-CUA = Actor(kind="staff", label="staff:ana@example.org", role=Role.COORDINATOR, sites=("CUA",))
-HBLT = Actor(kind="staff", label="staff:hb@example.org", role=Role.COORDINATOR, sites=("HBLT",))
+CUA = Actor(kind="staff", label="staff:ana@example.org", role=StaffRole.COORDINATOR, sites=("CUA",))
+HBLT = Actor(
+    kind="staff", label="staff:hb@example.org", role=StaffRole.COORDINATOR, sites=("HBLT",)
+)
 
 
 async def _enrolled(client: Client) -> Participant:

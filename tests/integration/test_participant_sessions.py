@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from service.actions.auth import issue_token
+from service.actions.access import issue_token
 from service.adapters.console_sms import ConsoleSmsGateway
 from service.db.models import AuditEntry, Participant, ParticipantSession
 from service.ports import ManualClock

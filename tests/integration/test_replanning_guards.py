@@ -15,22 +15,19 @@ from typing import Any
 import pytest
 from tortoise import connections
 
-from service.actions.actors import SYSTEM, Actor, Role
-from service.actions.dispatch import CLAIM_SQL_POSTGRES, CLAIM_SQL_SQLITE
-from service.actions.participants import EnrollmentRequest, enroll
-from service.actions.replanning import (
-    _guarded_update,
-    replan_if_protocol_changed,
-    replan_participant,
-)
-from service.actions.sites import sync_sites
+from service.actions.outbox import replan_if_protocol_changed, replan_participant
+from service.actions.outbox._dispatch import CLAIM_SQL_POSTGRES, CLAIM_SQL_SQLITE
+from service.actions.outbox._planner import _guarded_update
+from service.actions.participants import EnrollmentRequest, enroll, sync_sites
 from service.composition import build_runtime
 from service.db.models import AuditEntry, OutboundMessage, Participant, ServiceState
+from service.domain.actors import SYSTEM, Actor
+from service.domain.states import StaffRole
 from service.ports import ManualClock, SmsGateway
 from service.runtime import Runtime
 from service.settings import Settings
 
-ADMIN = Actor(kind="staff", label="staff:test@uandes.cl", role=Role.ADMIN)
+ADMIN = Actor(kind="staff", label="staff:test@uandes.cl", role=StaffRole.ADMIN)
 
 
 @pytest.fixture

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from service.actions.dispatch import dispatch_due
-from service.actions.outbox import enqueue_now
-from service.actions.send_cap import SendCap
-from service.actions.sites import sync_sites
+from service.actions.outbox import SendCap, dispatch_due, enqueue_now
+from service.actions.participants import sync_sites
 from service.composition import build_runtime
 from service.db.models import OutboundMessage
 from service.ports import ManualClock, SmsGateway

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from service.actions.dispatch import dispatch_due
+from service.actions.outbox import dispatch_due
 from service.db.models import OutboundMessage, Participant
 from service.ports import ManualClock
 from tests.integration.helpers import Client, enrollment, staff_headers

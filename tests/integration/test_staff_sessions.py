@@ -8,13 +8,13 @@ import io
 import pytest
 
 from service import cli
-from service.actions.auth import add_staff_user, set_staff_active
-from service.actions.login_throttle import (
+from service.actions.access import (
     ACCOUNT_MAX_FAILURES,
-    ADDRESS_MAX_FAILURES,
-    WINDOW,
+    add_staff_user,
     purge_old_attempts,
+    set_staff_active,
 )
+from service.actions.access._throttle import ADDRESS_MAX_FAILURES, WINDOW
 from service.db.models import AuditEntry, AuthToken, LoginAttempt
 from service.ports import ManualClock
 from tests.integration.helpers import Client, staff_headers

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from service.actions.dispatch import dispatch_due
+from service.actions.outbox import dispatch_due
 from service.db.models import AuditEntry, OutboundMessage
 from service.ports import ManualClock
 from service.settings import Settings, load_settings

@@ -9,11 +9,11 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import Provide
 from litestar.params import FromPath, Parameter
 
-from service.actions import alert_review as act
-from service.actions.actors import Actor
-from service.actions.alert_text import alert_summary, finding_label
-from service.actions.listing import alerts_page
-from service.db.queries import study_ids
+from service.actions import alerts as act
+from service.actions.alerts import alert_summary, finding_label
+from service.actions.participants import study_ids
+from service.actions.views import alerts_page
+from service.domain.actors import Actor
 from service.domain.paging import DEFAULT_LIMIT
 from service.runtime import Runtime
 from service.web.auth import provide_staff

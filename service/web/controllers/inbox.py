@@ -8,9 +8,9 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import Provide
 from litestar.params import FromPath, Parameter
 
-from service.actions.actors import Actor
-from service.actions.inbox import close_item
-from service.actions.listing import inbox_page
+from service.actions.alerts import close_item
+from service.actions.views import inbox_page
+from service.domain.actors import Actor
 from service.domain.paging import DEFAULT_LIMIT
 from service.domain.states import InboxStatus
 from service.runtime import Runtime

@@ -11,9 +11,9 @@ from litestar.params import FromPath, Parameter
 
 from service.actions import participants as act
 from service.actions.access import participant_for
-from service.actions.actors import Actor
 from service.actions.calendars import calendar_sequences, calendar_with_status
-from service.actions.listing import participants_page
+from service.actions.views import participants_page
+from service.domain.actors import Actor
 from service.domain.languages import DEFAULT_LANGUAGE, LANGUAGE_PATTERN
 from service.domain.paging import DEFAULT_LIMIT
 from service.domain.states import ParticipantStatus

@@ -19,10 +19,9 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, Parameter
 from litestar.response import Redirect, Template
 
-from service.actions.alert_board import AlertBoard, BoardAlert, QueueItem, alert_board, queue
-from service.actions.alert_review import NOTE_MAX_CHARS, acknowledge_alert
+from service.actions.alerts import NOTE_MAX_CHARS, acknowledge_alert, close_item
 from service.actions.errors import Conflict
-from service.actions.inbox import close_item
+from service.actions.views import AlertBoard, BoardAlert, QueueItem, alert_board, queue
 from service.domain.alert_board import age_words
 from service.runtime import Runtime
 from service.web.dashboard.csv_stream import csv_response

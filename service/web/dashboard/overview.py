@@ -13,7 +13,7 @@ from litestar import Controller, Response, get
 from litestar.params import Parameter
 from litestar.response import Template
 
-from service.actions.dashboard_figures import overview
+from service.actions.views import overview
 from service.runtime import Runtime
 from service.web.dashboard import overview_view as view
 from service.web.dashboard.csv_stream import csv_response

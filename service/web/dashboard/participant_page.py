@@ -18,7 +18,7 @@ from litestar import Controller, Response, get
 from litestar.params import FromPath, Parameter
 from litestar.response import Template
 
-from service.actions.participant_page import ParticipantPage, participant_page
+from service.actions.views import ParticipantPage, participant_page
 from service.runtime import Runtime
 from service.web.dashboard import participant_words as words
 from service.web.dashboard.csv_stream import csv_response
