@@ -31,8 +31,8 @@ def cmd_push(settings: Settings, args: argparse.Namespace) -> int:
     import json
 
     from service.actions.edc import push_to_redcap
-    from service.cli import _with_database
     from service.composition import build_runtime
+    from service.db.lifecycle import with_database
     from service.domain.states import PushStatus
 
     rt = build_runtime(settings)
@@ -47,7 +47,7 @@ def cmd_push(settings: Settings, args: argparse.Namespace) -> int:
             if rt.redcap is not None:
                 await rt.redcap.aclose()
 
-    result = asyncio.run(_with_database(settings, work))
+    result = asyncio.run(with_database(settings, work))
     if args.dry_run:
         for row in result.would_send:
             print(json.dumps(row, ensure_ascii=False))
@@ -79,8 +79,8 @@ def cmd_export_odm(settings: Settings, args: argparse.Namespace) -> int:
     import sys
 
     from service.actions.edc import start_odm_export
-    from service.cli import _with_database
     from service.composition import build_runtime
+    from service.db.lifecycle import with_database
     from service.domain.actors import Actor
     from service.domain.states import StaffRole
 
@@ -102,5 +102,5 @@ def cmd_export_odm(settings: Settings, args: argparse.Namespace) -> int:
                 out.close()
         return f"{export.entries} entries; next cursor (--since): {export.file_oid}"
 
-    print(asyncio.run(_with_database(settings, work)), file=sys.stderr)
+    print(asyncio.run(with_database(settings, work)), file=sys.stderr)
     return 0

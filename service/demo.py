@@ -36,7 +36,8 @@ from service.actions.participants import (
     record_visit_outcome,
     set_on_call,
 )
-from service.db.models import Participant, StaffUser
+from service.db.access_models import StaffUser
+from service.db.models import Participant
 from service.domain.actors import Actor
 from service.domain.checkin_answers import ReportedSymptom, Severity, SymptomAnswers
 from service.domain.protocol import VisitKind

@@ -78,7 +78,11 @@ def tortoise_config(database_url: str) -> dict[str, object]:
         "connections": {"default": database_url},
         "apps": {
             "followup": {
-                "models": ["service.db.models", "service.db.edc_models"],
+                "models": [
+                    "service.db.models",
+                    "service.db.access_models",
+                    "service.db.edc_models",
+                ],
                 "default_connection": "default",
                 "migrations": "service.db.migrations",
             }

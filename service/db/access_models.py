@@ -2,8 +2,8 @@
 app sessions, EDC API keys, one-time sign-in codes and the sign-in throttle's attempts.
 
 Secrets are never stored: tokens, keys and codes are keyed hashes (HMAC under
-``SECRET_KEY``), passwords scrypt hashes. Re-exported by :mod:`service.db.models`,
-which is the app's model list.
+``SECRET_KEY``), passwords scrypt hashes. One of the app's model modules (the
+Tortoise configuration in ``service.settings`` lists them).
 """
 
 from __future__ import annotations

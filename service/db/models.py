@@ -15,18 +15,6 @@ from typing import Any
 from tortoise import fields
 from tortoise.models import Model
 
-# Who may sign in (staff, participants' app sessions, API keys, codes, attempts) lives
-# in access_models; imported here so this module stays the app's one list of models
-# (Tortoise discovers them here, migrations name them by app and class).
-from service.db.access_models import (
-    ApiKey,
-    AuthToken,
-    LoginAttempt,
-    OneTimeCode,
-    ParticipantSession,
-    StaffSession,
-    StaffUser,
-)
 from service.db.columns import enum_column
 from service.domain.calendar import RecordedOutcome
 from service.domain.states import (
@@ -42,25 +30,18 @@ from service.domain.states import (
 
 __all__ = [
     "Alert",
-    "ApiKey",
     "AuditEntry",
-    "AuthToken",
     "Checkin",
     "Conversation",
     "EarlyStatusCallback",
     "InboundMessage",
     "InboxItem",
     "Infusion",
-    "LoginAttempt",
-    "OneTimeCode",
     "OutboundMessage",
     "Participant",
-    "ParticipantSession",
     "SendBucket",
     "ServiceState",
     "Site",
-    "StaffSession",
-    "StaffUser",
     "VisitOutcome",
 ]
 

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from service.actions.calendars import CalendarRow
-from service.db.models import Participant
+from service.actions.participants import ParticipantRecord
 from service.runtime import Runtime
 from service.web.schemas.participants import CalendarOut, ParticipantOut, VisitOut
 
 
-def participant_out(p: Participant) -> ParticipantOut:
+def participant_out(p: ParticipantRecord) -> ParticipantOut:
     return ParticipantOut(
         study_id=p.study_id,
-        site=p.site_id,  # type: ignore[attr-defined]  # FK id attr
+        site=p.site,
         phone=p.phone,
         language=p.language,
         timezone=p.timezone,
@@ -29,9 +29,9 @@ def participant_out(p: Participant) -> ParticipantOut:
     )
 
 
-def calendar_out(rt: Runtime, p: Participant, rows: list[CalendarRow], lang: str) -> CalendarOut:
+def calendar_out(rt: Runtime, study_id: str, rows: list[CalendarRow], lang: str) -> CalendarOut:
     return CalendarOut(
-        study_id=p.study_id,
+        study_id=study_id,
         protocol_revision=rt.protocol.revision,
         visits=[
             VisitOut(

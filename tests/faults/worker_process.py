@@ -13,8 +13,8 @@ import os
 
 from service.adapters.twilio_sms import TwilioSmsGateway
 from service.composition import build_runtime
-from service.jobs.worker import run_worker
 from service.settings import load_settings
+from service.worker import run_worker
 
 
 async def main() -> None:

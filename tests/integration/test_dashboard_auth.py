@@ -20,8 +20,9 @@ from service.actions.access import (
     purge_ended_sessions,
     set_staff_active,
 )
+from service.db.access_models import LoginAttempt, StaffSession
 from service.db.audit import audit
-from service.db.models import AuditEntry, LoginAttempt, StaffSession
+from service.db.models import AuditEntry
 from service.ports import ManualClock
 from service.runtime import Runtime
 from service.web.auth import provide_runtime

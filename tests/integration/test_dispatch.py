@@ -22,10 +22,10 @@ from service.db.models import AuditEntry, OutboundMessage, Participant
 from service.domain.actors import Actor
 from service.domain.states import StaffRole
 from service.jobs.dispatcher import Dispatcher
-from service.jobs.worker import run_worker
 from service.ports import ManualClock, SystemClock
 from service.runtime import Runtime
 from service.settings import Settings
+from service.worker import run_worker
 from tests.fakes.gateways import RecordingGateway
 
 ADMIN = Actor(kind="staff", label="staff:test@uandes.cl", role=StaffRole.ADMIN)

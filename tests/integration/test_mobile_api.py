@@ -15,15 +15,8 @@ from tortoise import Tortoise
 from service.actions.access import OTP_BODY_PLACEHOLDER, purge_stale_codes
 from service.actions.outbox import dispatch_due
 from service.adapters.console_sms import ConsoleSmsGateway
-from service.db.models import (
-    Alert,
-    AuditEntry,
-    Checkin,
-    OneTimeCode,
-    OutboundMessage,
-    Participant,
-    ParticipantSession,
-)
+from service.db.access_models import OneTimeCode, ParticipantSession
+from service.db.models import Alert, AuditEntry, Checkin, OutboundMessage, Participant
 from service.ports import ManualClock, ProviderReceipt, SmsFailure, SmsSendError
 from tests.integration.helpers import Client, enrollment, staff_headers
 

@@ -8,7 +8,8 @@ import pytest
 
 from service.actions.access import issue_token
 from service.adapters.console_sms import ConsoleSmsGateway
-from service.db.models import AuditEntry, Participant, ParticipantSession
+from service.db.access_models import ParticipantSession
+from service.db.models import AuditEntry, Participant
 from service.ports import ManualClock
 from tests.integration.helpers import Client, staff_headers
 from tests.integration.inbound_support import say, settings  # noqa: F401  # a fixture

@@ -15,7 +15,8 @@ from service.actions.access import (
     set_staff_active,
 )
 from service.actions.access._throttle import ADDRESS_MAX_FAILURES, WINDOW
-from service.db.models import AuditEntry, AuthToken, LoginAttempt
+from service.db.access_models import AuthToken, LoginAttempt
+from service.db.models import AuditEntry
 from service.ports import ManualClock
 from tests.integration.helpers import Client, staff_headers
 

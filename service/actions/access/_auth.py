@@ -9,8 +9,9 @@ from tortoise.transactions import in_transaction
 
 from service.actions.access._throttle import begin_attempt, finish_attempt
 from service.actions.errors import ActionError, Conflict, FieldInvalid, NotFound
+from service.db.access_models import ApiKey, AuthToken, StaffSession, StaffUser
 from service.db.audit import audit
-from service.db.models import ApiKey, AuthToken, Participant, StaffSession, StaffUser
+from service.db.models import Participant
 from service.domain.actors import Actor, participant_actor, participant_label, staff_label
 from service.domain.states import ActorKind, AuditAction, StaffRole
 from service.runtime import Runtime

@@ -7,7 +7,7 @@ site. Keys read and never write, so they act as a monitor would.
 
 from __future__ import annotations
 
-from service.db.models import ApiKey
+from service.db.access_models import ApiKey
 from service.domain.actors import Actor
 from service.domain.states import ActorKind, StaffRole
 from service.runtime import Runtime

@@ -38,8 +38,9 @@ from service.actions.errors import FieldInvalid
 from service.actions.outbox import render_text
 from service.adapters.phones import InvalidPhone, normalize_any
 from service.adapters.redaction import mask_phone
+from service.db.access_models import OneTimeCode
 from service.db.audit import audit
-from service.db.models import OneTimeCode, OutboundMessage, Participant
+from service.db.models import OutboundMessage, Participant
 from service.domain.actors import participant_label
 from service.domain.states import SENT, AuditAction, ParticipantStatus
 from service.runtime import Runtime

@@ -25,8 +25,9 @@ from typing import Final
 
 from tortoise.transactions import in_transaction
 
+from service.db.access_models import ParticipantSession
 from service.db.audit import audit
-from service.db.models import Participant, ParticipantSession
+from service.db.models import Participant
 from service.domain.actors import Actor, participant_actor, participant_label
 from service.domain.states import AuditAction, SessionEnd
 from service.runtime import Runtime

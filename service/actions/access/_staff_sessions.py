@@ -21,8 +21,8 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from service.actions.access._auth import staff_actor
+from service.db.access_models import StaffSession, StaffUser
 from service.db.audit import audit
-from service.db.models import StaffSession, StaffUser
 from service.domain.actors import Actor, staff_label
 from service.domain.languages import DEFAULT_LANGUAGE, LANGUAGES
 from service.domain.states import AuditAction

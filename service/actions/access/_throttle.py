@@ -29,8 +29,8 @@ from typing import Final
 from tortoise.transactions import in_transaction
 
 from service.actions.errors import ActionError
+from service.db.access_models import LoginAttempt
 from service.db.audit import audit
-from service.db.models import LoginAttempt
 from service.domain.states import AuditAction, LoginOutcome
 from service.runtime import Runtime
 from service.security import keyed_hash

@@ -135,7 +135,7 @@ class MobileController(Controller):
     async def calendar(self, rt: Runtime, actor: Actor) -> CalendarOut:
         participant = await own_participant(actor)
         rows = await calendar_with_status(rt, participant)
-        return calendar_out(rt, participant, rows, participant.language)
+        return calendar_out(rt, participant.study_id, rows, participant.language)
 
     @get("/checkins", summary="Check-ins due now, and the ones I sent")
     async def checkins(self, rt: Runtime, actor: Actor) -> MyCheckinsOut:
