@@ -82,10 +82,10 @@ def cmd_export_odm(settings: Settings, args: argparse.Namespace) -> int:
     from service.composition import build_runtime
     from service.db.lifecycle import with_database
     from service.domain.actors import Actor
-    from service.domain.states import StaffRole
+    from service.domain.states import ActorKind, StaffRole
 
     rt = build_runtime(settings)
-    actor = Actor(kind="system", label="system:cli", role=StaffRole.ADMIN)
+    actor = Actor(kind=ActorKind.SYSTEM, label="system:cli", role=StaffRole.ADMIN)
 
     async def work() -> str:
         from service.db.lifecycle import ensure_migrated

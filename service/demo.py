@@ -41,7 +41,7 @@ from service.db.models import Participant
 from service.domain.actors import Actor
 from service.domain.checkin_answers import ReportedSymptom, Severity, SymptomAnswers
 from service.domain.protocol import VisitKind
-from service.domain.states import StaffRole
+from service.domain.states import ActorKind, StaffRole
 from service.ports import (
     InboundSms,
     ManualClock,
@@ -135,7 +135,7 @@ async def _play_history(rt: Runtime) -> None:
     demo = dataclasses.replace(
         rt, clock=clock, gateway=_LandlineForOneNumber(rt.gateway, _FAILING_PHONE)
     )
-    actor = Actor(kind="staff", label="system:demo", role=StaffRole.ADMIN)
+    actor = Actor(kind=ActorKind.STAFF, label="system:demo", role=StaffRole.ADMIN)
     for code, phone in ON_CALL.items():
         await set_on_call(demo, actor, code, phone, None)
     await _enrol(demo, actor, today=now.astimezone(ZONE).date())

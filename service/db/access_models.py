@@ -51,9 +51,11 @@ class AuthToken(Model):
     staff: fields.ForeignKeyNullableRelation[StaffUser] = fields.ForeignKeyField(
         "followup.StaffUser", related_name="tokens", null=True, on_delete=fields.CASCADE
     )
+    staff_id: int | None
     participant: fields.ForeignKeyNullableRelation[Participant] = fields.ForeignKeyField(
         "followup.Participant", related_name="tokens", null=True, on_delete=fields.CASCADE
     )
+    participant_id: int | None
     created_at = fields.DatetimeField()
     expires_at = fields.DatetimeField()
 
@@ -70,6 +72,7 @@ class ParticipantSession(Model):
     participant: fields.ForeignKeyRelation[Participant] = fields.ForeignKeyField(
         "followup.Participant", related_name="sessions", on_delete=fields.CASCADE
     )
+    participant_id: int
     phone_hash = fields.CharField(max_length=64)
     created_at = fields.DatetimeField()
     last_used_at = fields.DatetimeField()
@@ -90,6 +93,7 @@ class StaffSession(Model):
     staff: fields.ForeignKeyRelation[StaffUser] = fields.ForeignKeyField(
         "followup.StaffUser", related_name="dashboard_sessions", on_delete=fields.CASCADE
     )
+    staff_id: int
     locale = fields.CharField(max_length=8, default="es")
     created_at = fields.DatetimeField()
     last_seen_at = fields.DatetimeField()

@@ -94,10 +94,10 @@ async def actor_for_token(rt: Runtime, token: str) -> Actor | None:
     row = await AuthToken.get_or_none(token_hash=keyed_hash(rt.settings.secret_key, token))
     if row is None or row.expires_at <= rt.clock.now():
         return None
-    if row.staff_id is not None:  # type: ignore[attr-defined]  # FK id attr
-        user = await StaffUser.get_or_none(id=row.staff_id, active=True)  # type: ignore[attr-defined]
+    if row.staff_id is not None:
+        user = await StaffUser.get_or_none(id=row.staff_id, active=True)
         return staff_actor(user) if user else None
-    participant = await Participant.get_or_none(id=row.participant_id)  # type: ignore[attr-defined]
+    participant = await Participant.get_or_none(id=row.participant_id)
     if participant is None or not participant.active or participant.opted_out:
         return None  # a pre-session participant token ends with follow-up or an opt-out
     return participant_actor(participant.study_id, participant.id)

@@ -81,7 +81,7 @@ async def participant_for_session(rt: Runtime, token: str) -> Actor | None:
     )
     if row is None or row.expires_at <= now or row.created_at + SESSION_MAX <= now:
         return None
-    participant = await Participant.get_or_none(id=row.participant_id)  # type: ignore[attr-defined]  # FK id attr
+    participant = await Participant.get_or_none(id=row.participant_id)
     if participant is None or not _usable(participant):
         return None
     if row.phone_hash != _phone_hash(rt, participant.phone):

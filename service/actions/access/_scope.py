@@ -33,7 +33,7 @@ async def participant_for(actor: Actor, study_id: str) -> Participant:
 def _visible(actor: Actor, participant: Participant) -> bool:
     if actor.kind == ActorKind.PARTICIPANT:
         return actor.participant_id == participant.id
-    return actor.can_see_site(participant.site_id)  # type: ignore[attr-defined]  # FK id attr
+    return actor.can_see_site(participant.site_id)
 
 
 def in_site_scope(query: QuerySet[M], actor: Actor) -> QuerySet[M]:

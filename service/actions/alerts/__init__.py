@@ -13,12 +13,20 @@ from service.actions.alerts._escalation import (
     escalate_overdue_alerts,
     escalation_job,
 )
-from service.actions.alerts._inbox import close_item, inbox_items, open_inbox_item
+from service.actions.alerts._inbox import (
+    InboxEntry,
+    close_item,
+    inbox_entry,
+    inbox_items,
+    open_inbox_item,
+)
 from service.actions.alerts._raise import PendingNotice, notify_alert, record_alert
 from service.actions.alerts._review import (
     ALERT_STATUSES,
     NOTE_MAX_CHARS,
+    AlertRecord,
     acknowledge_alert,
+    alert_record,
     visible_alert,
     visible_alerts,
 )
@@ -28,14 +36,18 @@ __all__ = [
     "ALERT_LANGUAGE",
     "ALERT_STATUSES",
     "NOTE_MAX_CHARS",
+    "AlertRecord",
+    "InboxEntry",
     "PendingNotice",
     "acknowledge_alert",
+    "alert_record",
     "alert_summary",
     "backfill_notified",
     "close_item",
     "escalate_overdue_alerts",
     "escalation_job",
     "finding_label",
+    "inbox_entry",
     "inbox_items",
     "notify_alert",
     "open_inbox_item",

@@ -4,6 +4,9 @@ puts it there (the inbound handling, a check-in conflict, an alert)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from tortoise.transactions import in_transaction
 
 from service.actions.access import in_site_scope
@@ -14,7 +17,40 @@ from service.domain.actors import Actor
 from service.domain.states import AuditAction, InboxReason, InboxStatus
 from service.runtime import Runtime
 
-__all__ = ["close_item", "inbox_items", "open_inbox_item"]
+__all__ = ["InboxEntry", "close_item", "inbox_entry", "inbox_items", "open_inbox_item"]
+
+
+@dataclass(frozen=True, slots=True)
+class InboxEntry:
+    """A queue item as staff read it through the API."""
+
+    id: int
+    reason: str
+    status: str
+    study_id: str | None
+    site: str | None
+    text: str | None  # the participant's message; a stranger's text stays out
+    received_at: datetime | None
+    created_at: datetime
+    closed_at: datetime | None
+    closed_by: str | None
+
+
+def inbox_entry(item: InboxItem) -> InboxEntry:
+    """``item`` with its participant and inbound message fetched."""
+    participant, inbound = item.participant, item.inbound
+    return InboxEntry(
+        id=item.id,
+        reason=item.reason,
+        status=item.status,
+        study_id=participant.study_id if participant else None,
+        site=item.site_id,
+        text=inbound.body if inbound and participant else None,
+        received_at=inbound.received_at if inbound else None,
+        created_at=item.created_at,
+        closed_at=item.closed_at,
+        closed_by=item.closed_by,
+    )
 
 
 async def open_inbox_item(
@@ -39,11 +75,11 @@ async def open_inbox_item(
 
 def _visible(actor: Actor, item: InboxItem) -> bool:
     # Messages from unknown numbers belong to no site: those who see every site handle them.
-    return actor.can_see_site(item.site_id)  # type: ignore[attr-defined]  # FK id attr
+    return actor.can_see_site(item.site_id)
 
 
 async def inbox_items(actor: Actor, status: str = InboxStatus.OPEN) -> list[InboxItem]:
-    """Every item of the actor's sites, newest first (the API pages it: ``service.actions.views``)."""
+    """Every item of the actor's sites, newest first (the API pages it: views.inbox_page)."""
     query = InboxItem.all().prefetch_related("participant", "inbound")
     if status != "all":
         query = query.filter(status=status)

@@ -3,7 +3,9 @@ acknowledgement with a note (its text is audited with phone numbers masked)."""
 
 from __future__ import annotations
 
-from typing import Final
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
 
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
@@ -20,12 +22,53 @@ from service.runtime import Runtime
 __all__ = [
     "ALERT_STATUSES",
     "NOTE_MAX_CHARS",
+    "AlertRecord",
     "acknowledge_alert",
+    "alert_record",
     "visible_alert",
     "visible_alerts",
 ]
 
 ALERT_STATUSES: Final = tuple(AlertStatus)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRecord:
+    """An alert as staff read it through the API (its findings as stored)."""
+
+    id: int
+    participant_id: int
+    site: str
+    findings: list[dict[str, Any]]
+    emergency: bool
+    status: str
+    checkin_id: int | None
+    raised_at: datetime
+    notified_at: datetime | None
+    escalated_at: datetime | None
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    note: str | None
+
+
+def alert_record(alert: Alert) -> AlertRecord:
+    return AlertRecord(
+        id=alert.id,
+        participant_id=alert.participant_id,
+        site=alert.site_id,
+        findings=list(alert.findings),
+        emergency=alert.emergency,
+        status=alert.status,
+        checkin_id=alert.checkin_id,
+        raised_at=alert.raised_at,
+        notified_at=alert.notified_at,
+        escalated_at=alert.escalated_at,
+        acknowledged_at=alert.acknowledged_at,
+        acknowledged_by=alert.acknowledged_by,
+        note=alert.note,
+    )
+
+
 NOTE_MAX_CHARS: Final = 2000
 
 

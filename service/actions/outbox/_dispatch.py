@@ -107,7 +107,7 @@ def _token() -> str:
 
 
 def _pid(row: OutboundMessage) -> int | None:
-    pid: int | None = row.participant_id  # type: ignore[attr-defined]  # Tortoise FK id attribute
+    pid: int | None = row.participant_id
     return pid
 
 

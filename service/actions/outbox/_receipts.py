@@ -155,7 +155,7 @@ async def _failed(rt: Runtime, row: OutboundMessage, status: str, code: int | No
         return ["error_code", "status", "send_at"]
     row.status = MessageStatus(status)
     await audit_message(now, TWILIO.label, message_action(status), row, error_code=code)
-    participant_id = row.participant_id  # type: ignore[attr-defined]  # FK id attr
+    participant_id = row.participant_id
     if code is not None and failure.blocks_number and participant_id is not None:
         participant = await Participant.get_or_none(id=participant_id)
         if participant is not None and row.to_phone in (None, participant.phone):

@@ -211,7 +211,7 @@ async def reconcile_stale_claims(rt: Runtime, older_than: timedelta = LEASE) -> 
 
 
 async def _reconcile_one(rt: Runtime, row: OutboundMessage, token: str) -> bool:
-    pid: int | None = row.participant_id  # type: ignore[attr-defined]  # FK id attribute
+    pid: int | None = row.participant_id
     participant = await Participant.get_or_none(id=pid) if pid is not None else None
     to = row.to_phone or (participant.phone if participant else None)
     try:

@@ -53,5 +53,5 @@ def render_text(
 async def render_for_participant(rt: Runtime, participant: Participant, key: str) -> str:
     """A parameterless text (safety advice) in the participant's language, with their
     site's name and help line filled in."""
-    site = await Site.get(code=participant.site_id)  # type: ignore[attr-defined]  # FK id attr
+    site = await Site.get(code=participant.site_id)
     return render_text(rt, key, participant.language, {}, site).text

@@ -106,7 +106,7 @@ async def prepare(
     now = rt.clock.now()
     ready: list[Ready] = []
     for row in rows:
-        participant = people.get(row.participant_id or 0)  # type: ignore[attr-defined]  # FK id
+        participant = people.get(row.participant_id or 0)
         token = row.claim_token or ""
         own_phone = participant is not None and row.to_phone in (None, participant.phone)
         to = row.to_phone or (participant.phone if participant else None)
@@ -130,11 +130,7 @@ async def prepare(
             if later is not None:
                 await defer(row, token, later, now, counts)
                 continue
-        site_code = str(
-            participant.site_id  # type: ignore[attr-defined]  # Tortoise FK id attribute
-            if participant
-            else row.params.get("site_code", "")
-        )
+        site_code = str(participant.site_id if participant else row.params.get("site_code", ""))
         try:
             rendered = render_text(
                 rt, row.message_key, row.language, row.params, sites.get(site_code)

@@ -97,7 +97,7 @@ def _texts(rows: list[OutboundMessage], site: SiteRecord | None) -> tuple[AlertT
 async def _present(rt: Runtime, alerts: list[Alert]) -> list[BoardAlert]:
     if not alerts:
         return []
-    ids = await study_ids(a.participant_id for a in alerts)  # type: ignore[attr-defined]  # FK id attr
+    ids = await study_ids(a.participant_id for a in alerts)
     sites = {site.code: site for site in await sites_by_code()}
     texts: dict[str, list[OutboundMessage]] = {}
     purposes = [f"alert:{a.id}" for a in alerts]
@@ -106,7 +106,7 @@ async def _present(rt: Runtime, alerts: list[Alert]) -> list[BoardAlert]:
     after = rt.protocol.safety.escalate_after_minutes
     board = []
     for alert in alerts:
-        code: str = alert.site_id  # type: ignore[attr-defined]  # FK id attr
+        code: str = alert.site_id
         site = sites.get(code)
         findings: list[dict[str, Any]] = list(alert.findings)
         sent = _texts(texts.get(f"alert:{alert.id}", []), site)
@@ -118,7 +118,7 @@ async def _present(rt: Runtime, alerts: list[Alert]) -> list[BoardAlert]:
         board.append(
             BoardAlert(
                 id=alert.id,
-                study_id=ids.get(alert.participant_id, "?"),  # type: ignore[attr-defined]  # FK id attr
+                study_id=ids.get(alert.participant_id, "?"),
                 site=code,
                 site_name=site.name if site else code,
                 timezone=site.timezone if site else "America/Santiago",
@@ -167,7 +167,7 @@ async def queue(actor: Actor) -> list[QueueItem]:
                 id=item.id,
                 reason=item.reason,
                 study_id=participant.study_id if participant else None,
-                site=item.site_id,  # type: ignore[attr-defined]  # FK id attr
+                site=item.site_id,
                 text=inbound.body if inbound and participant else None,
                 received_at=inbound.received_at if inbound else None,
                 created_at=item.created_at,

@@ -60,7 +60,7 @@ async def participant_messages(
 ) -> list[MessageView]:
     """Every message to or from ``participant``, oldest first."""
     tz = ZoneInfo(participant.timezone)
-    site = await Site.get_or_none(code=participant.site_id)  # type: ignore[attr-defined]  # FK id
+    site = await Site.get_or_none(code=participant.site_id)
     rows = await OutboundMessage.filter(participant_id=participant.id)
     # A message the daily budget dropped is shown (cancelled, with its note) anyway.
     shown = [

@@ -130,7 +130,7 @@ def _alert(rt: Runtime, alert: Alert) -> AlertEntry:
         status=alert.status,
         emergency=alert.emergency,
         summary=alert_summary(rt, alert.findings),
-        checkin_id=alert.checkin_id,  # type: ignore[attr-defined]  # FK id attr
+        checkin_id=alert.checkin_id,
         raised_at=alert.raised_at,
         notified_at=alert.notified_at,
         escalated_at=alert.escalated_at,
@@ -145,7 +145,7 @@ async def _checkins(participant_id: int, alerts: list[Alert]) -> list[CheckinRec
     already read, instead of one more query that would be skipped when there are none)."""
     raised: dict[int, list[int]] = {}
     for alert in sorted(alerts, key=lambda a: a.id):
-        checkin_id = alert.checkin_id  # type: ignore[attr-defined]  # FK id attr
+        checkin_id = alert.checkin_id
         if checkin_id is not None:
             raised.setdefault(checkin_id, []).append(alert.id)
     rows = await Checkin.filter(participant_id=participant_id).order_by("-submitted_at", "-id")

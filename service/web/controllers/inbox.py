@@ -8,7 +8,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import Provide
 from litestar.params import FromPath, Parameter
 
-from service.actions.alerts import close_item
+from service.actions.alerts import InboxEntry, close_item, inbox_entry
 from service.actions.views import inbox_page
 from service.domain.actors import Actor
 from service.domain.paging import DEFAULT_LIMIT
@@ -22,19 +22,15 @@ from service.web.schemas.alerts import CloseIn, InboxItemOut
 _STATUS_FILTER = f"^({'|'.join([*InboxStatus, 'all'])})$"
 
 
-def _out(item: Any) -> InboxItemOut:
-    """A queue row as the actions return it (participant and inbound fetched); typed
-    loosely so the web layer reads rows without importing the models."""
-    participant = item.participant
-    inbound = item.inbound
+def _out(item: InboxEntry) -> InboxItemOut:
     return InboxItemOut(
         id=item.id,
         reason=item.reason,
         status=item.status,
-        study_id=participant.study_id if participant else None,
-        site=item.site_id,
-        text=inbound.body if inbound and participant else None,  # strangers' texts stay out
-        received_at=inbound.received_at if inbound else None,
+        study_id=item.study_id,
+        site=item.site,
+        text=item.text,  # strangers' texts stay out (the entry leaves them out)
+        received_at=item.received_at,
         created_at=item.created_at,
         closed_at=item.closed_at,
         closed_by=item.closed_by,
@@ -62,11 +58,11 @@ class InboxController(Controller):
         cursor: Cursor = None,
     ) -> Response[list[InboxItemOut]]:
         page = await inbox_page(actor, status, limit=limit, cursor=cursor)
-        return paged(request, [_out(item) for item in page.items], page.next_cursor)
+        return paged(request, [_out(inbox_entry(item)) for item in page.items], page.next_cursor)
 
     @post("/{item_id:int}/close", summary="Mark a queue item handled", status_code=200)
     async def close(
         self, rt: Runtime, actor: Actor, item_id: FromPath[int], data: CloseIn | None = None
     ) -> InboxItemOut:
         item = await close_item(rt, actor, item_id, data.note if data else None)
-        return _out(item)
+        return _out(inbox_entry(item))
