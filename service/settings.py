@@ -56,7 +56,7 @@ class Settings:
     # scrypt's N = 2**password_hash_cost for new password hashes (service.security).
     password_hash_cost: int = DEFAULT_PASSWORD_HASH_COST
     # Dashboard sessions end after this much inactivity, and in any case this many
-    # hours after sign-in (service.actions.staff_sessions).
+    # hours after sign-in (service.actions.access).
     dashboard_idle_minutes: int = 30
     dashboard_session_hours: int = 12
 

@@ -86,7 +86,7 @@ class ParticipantSession(Model):
 
 class StaffSession(Model):
     # A dashboard sign-in: only the keyed hash of the cookie's token is stored. Idle
-    # timeout and absolute lifetime are checked on every request (actions/staff_sessions).
+    # timeout and absolute lifetime are checked on every request (actions/access).
 
     id = fields.IntField(primary_key=True)
     token_hash = fields.CharField(max_length=64, unique=True)
@@ -133,7 +133,7 @@ class OneTimeCode(Model):
 
 
 class LoginAttempt(Model):
-    # One staff sign-in attempt, kept for the throttle's window (actions/login_throttle.py).
+    # One staff sign-in attempt, kept for the throttle's window (actions/access).
     # The account is a keyed hash of the lower-cased email, so typed-in addresses of
     # people without an account leave nothing readable behind.
     id = fields.IntField(primary_key=True)

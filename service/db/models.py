@@ -244,7 +244,7 @@ class InboundMessage(Model):
 class EarlyStatusCallback(Model):
     # A delivery receipt that arrived before the send that it is about was recorded
     # (the provider can call back before our own commit). Kept until that provider id
-    # is recorded, then applied and deleted; see actions/early_callbacks.py.
+    # is recorded, then applied and deleted; see actions/outbox.
     id = fields.BigIntField(primary_key=True)
     message_sid = fields.CharField(max_length=64, db_index=True)
     status = fields.CharField(max_length=16)

@@ -3,7 +3,7 @@
 The outbox records the reason where the decision is made (the planner, the
 dispatcher's send-time checks, expiry), in ``outbound_message.skip_reason``, so a
 coordinator can answer "why did she not get the reminder?" without reading logs
-(rapidpro#813 is the complaint about systems that cannot). The codes are stable;
+(a common complaint about messaging systems that cannot). The codes are stable;
 words for them belong to the dashboard's catalogs.
 """
 

@@ -10,37 +10,37 @@ Outbound message (``OutboundMessage.status``)
 =============  =========================================  ==============================
 state          who moves it there                         what follows
 =============  =========================================  ==============================
-planned        the re-planner (actions/replanning), a     sending (claimed), cancelled,
-               retry (actions/delivery, reconcile)        expired
+planned        the re-planner (actions/outbox), a     sending (claimed), cancelled,
+               retry (actions/outbox, reconcile)        expired
 in_app         the re-planner, for a participant who      cancelled, planned (SMS again)
                gets no SMS (the app shows it)
 sending        a dispatcher's claim (actions/outbox,      sent, delivered, failed,
                jobs/dispatcher)                           planned (retry), expired
 sent           the provider accepted it                   delivered, undelivered, failed,
-               (actions/delivery.record_sent)             planned (retry)
+               (actions/outbox.record_sent)             planned (retry)
 delivered      the provider's receipt                     (final)
 undelivered    the provider's receipt, retries used up    (final)
 failed         the provider refused it, or retries used   (final)
-               up (actions/delivery, reconcile)
+               up (actions/outbox, reconcile)
 cancelled      the re-planner (no longer applies), the    planned / in_app (re-planned)
                dispatch rules (participant cannot get it)
 expired        its moment passed before it went out       (final)
-               (actions/dispatch, dispatch_rules)
+               (actions/outbox, dispatch_rules)
 =============  =========================================  ==============================
 
 Alert (``Alert.status``): open (raised, actions/alerts) → acknowledged (a coordinator,
-actions/alert_review); escalation (actions/alert_escalation) stamps ``escalated_at``
+actions/alerts); escalation (actions/alerts) stamps ``escalated_at``
 and leaves the status open.
 
 Inbox item (``InboxItem.status``): open (queued by the inbound handling or an alert
-nobody could be texted about) → closed (a coordinator, actions/inbox).
+nobody could be texted about) → closed (a coordinator, actions/alerts).
 
 Participant (``Participant.status``): active (enrolled) → withdrawn (staff,
 actions/participants.withdraw; final: no message is planned for them again).
 
 Conversation (``Conversation.status``): open (a check-in prompt answered, or
-SINTOMAS, actions/inbound_context and reports) → closed (finished, ended early or
-stopped by a keyword, actions/inbound_keywords.close_conversation); a new prompt
+SINTOMAS, actions/inbound and reports) → closed (finished, ended early or
+stopped by a keyword, actions/inbound.close_conversation); a new prompt
 reopens the participant's one row.
 
 Inbound message (``InboundMessage.handling``): stored ``pending``, then set once, in
@@ -161,7 +161,7 @@ class ConversationStatus(StrEnum):
 
 
 class LoginOutcome(StrEnum):
-    """One staff sign-in attempt (``LoginAttempt.outcome``, actions/login_throttle):
+    """One staff sign-in attempt (``LoginAttempt.outcome``, actions/access):
     recorded ``pending`` before the password is checked, then set once."""
 
     PENDING = "pending"

@@ -1,4 +1,4 @@
-"""Every ambiguous send outcome is looked up at Twilio before any retry (issue 8, point 1).
+"""Every ambiguous send outcome is looked up at Twilio before any retry.
 
 Only an answer that proves Twilio did not take the message (a 4xx with an error code,
 a 429) is retried directly. A 5xx after acceptance, a hang past the client timeout, a

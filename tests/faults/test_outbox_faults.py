@@ -1,4 +1,4 @@
-"""The outbox's fault suite (issue 8, "done when"): exactly once under every fault.
+"""The outbox's fault suite: exactly once under every fault.
 
 Two real ``worker`` processes dispatch from one PostgreSQL database to the local
 Twilio double, which in chaos mode accepts-then-answers-5xx, accepts-then-hangs past

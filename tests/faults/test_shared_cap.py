@@ -1,4 +1,4 @@
-"""Two worker processes share one send cap, counted in segments (issue 8, point 4)."""
+"""Two worker processes share one send cap, counted in segments."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Re-planning respects a dispatcher's claim (issue 8, point 2).
+"""Re-planning respects a dispatcher's claim.
 
 A re-plan changes a row only while it is still as it was read (same status, same
 version; a claim bumps both), writes only the fields that changed, and a re-plan

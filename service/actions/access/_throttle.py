@@ -15,7 +15,7 @@ only by spending one attempt per ``WINDOW / ACCOUNT_MAX_FAILURES``, the usual
 trade-off of account lock-outs, which the per-address limit makes costly.
 
 Any sign-in (the API's token route today, the dashboard's form tomorrow) calls
-``begin_attempt`` then ``finish_attempt``; ``service.actions.auth.authenticate_staff``
+``begin_attempt`` then ``finish_attempt``; ``service.actions.access.authenticate_staff``
 does both around the password check.
 """
 

@@ -1,7 +1,7 @@
 """Understanding an inbound SMS from a known participant: what it answers.
 
-In this order: a keyword (:mod:`service.actions.inbound_keywords`) in any state; then
-a red-flag report ("dolor de pecho", :mod:`service.actions.reports`) when no
+In this order: a keyword (:mod:`service.actions.inbound`) in any state; then
+a red-flag report ("dolor de pecho", :mod:`service.actions.inbound`) when no
 dialogue is open or the message answers nothing in it; then the open check-in
 conversation; outside one, SINTOMAS; "SI" right after a day-before reminder as a
 visit confirmation; a recent check-in prompt that this message starts answering;

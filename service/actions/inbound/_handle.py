@@ -11,8 +11,8 @@ Order of business, and why:
    transaction first takes a lock on the number (``service.db.locks``: a PostgreSQL
    advisory lock; SQLite's single writer), so two replies that arrive together are
    applied in order, never interleaved.
-3. What the message means is decided in :mod:`service.actions.inbound_dialogue`
-   (keywords first, :mod:`service.actions.inbound_keywords`, then reports, the
+3. What the message means is decided in :mod:`service.actions.inbound`
+   (keywords first, :mod:`service.actions.inbound`, then reports, the
    dialogue, SINTOMAS, "SI", the coordinators' queue).
 4. If understanding fails (a bug, a conversation state saved by another version),
    the whole transaction is rolled back and a second one stores the message for

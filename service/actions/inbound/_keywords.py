@@ -1,7 +1,7 @@
 """Opt-out, opt-in and help keywords in an inbound SMS: they work in any state.
 
 "BAJA" must stop our texts whatever we last asked, so keywords are handled before
-the dialogue (:mod:`service.actions.inbound_dialogue`). An opt-out that ends an open
+the dialogue (:mod:`service.actions.inbound`). An opt-out that ends an open
 check-in dialogue keeps what was already understood (flagged incomplete). When the provider
 handled the keyword itself (``InboundSms.opt_out_type``: Twilio's Advanced Opt-Out) it
 has confirmed already and blocks our reply, so the service confirms only the words the

@@ -4,8 +4,8 @@ Plain values, built with a fixed number of queries whatever the number of alerts
 the alerts, their participants' study ids, the sites and the alerts' text messages
 each come in one query. Phone numbers leave here masked; the raw ones never reach a
 page. Writes are not here: the board acknowledges through
-``service.actions.alert_review.acknowledge_alert`` and closes queue items through
-``service.actions.inbox.close_item``, the API's own actions.
+``service.actions.alerts.acknowledge_alert`` and closes queue items through
+``service.actions.alerts.close_item``, the API's own actions.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """What the dashboard reads, set-based: a fixed number of statements however many
-participants a site has (cht-core#4839, OpenClinica#2928: dashboards that time out as
-data grows are the complaint this answers).
+participants a site has (dashboards that time out as data grows
+are the common complaint about trial systems, and the one this answers).
 
 Each loader is one statement over every participant in scope, returning plain
 frozen values; nothing here loops over participants with a query inside. Scope is

@@ -1,5 +1,5 @@
 """Staff routes for safety alerts: list, read, acknowledge. Thin: scoping, roles and
-the once-only acknowledgement live in ``service.actions.alert_review``."""
+the once-only acknowledgement live in ``service.actions.alerts``."""
 
 from __future__ import annotations
 

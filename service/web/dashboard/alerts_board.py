@@ -1,7 +1,7 @@
 """GET /dashboard/alerts and /dashboard/inbox: the safety alerts still open (oldest
 first), the latest acknowledged, and the coordinators' queue, each with its form.
 
-Thin: the rows come from ``service.actions.alert_board`` (fixed number of queries,
+Thin: the rows come from ``service.actions.views`` (fixed number of queries,
 phones masked, site scoping by the actions), the writes go through the API's own
 actions (``acknowledge_alert``, ``close_item``), which audit. Every form is a plain
 POST answered with a 303 back to the page, so the board works without JavaScript;

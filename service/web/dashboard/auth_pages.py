@@ -1,6 +1,6 @@
 """Sign-in and sign-out, and ``/`` pointing at the dashboard.
 
-Sign-in goes through ``service.actions.auth.authenticate_staff`` like the API's token
+Sign-in goes through ``service.actions.access.authenticate_staff`` like the API's token
 route (same accounts, same throttle per account and per address, channel
 "dashboard"); a success starts a server-side session whose token is the cookie.
 """

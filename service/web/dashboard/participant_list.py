@@ -2,8 +2,8 @@
 participant × visit grid (one route, so both share filters, sorting, paging, CSV and
 site scoping by construction).
 
-Thin: rows come from service.actions.dashboard_rows (a fixed number of statements),
-filters, sorts, pages and CSV lines from service.actions.dashboard_list.
+Thin: rows come from service.actions.views (a fixed number of statements),
+filters, sorts, pages and CSV lines from service.actions.views.
 """
 
 from __future__ import annotations

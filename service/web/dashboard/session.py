@@ -10,7 +10,7 @@ first (its token was bound to the old cookie), with the same 403.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 from litestar import Request
@@ -21,8 +21,6 @@ from service.domain.actors import Actor
 from service.domain.languages import LANGUAGES
 from service.web.auth import runtime_of
 from service.web.dashboard.csrf import SESSION_COOKIE, session_token
-
-IDLE_NOTICE: Final = "expired"
 
 
 @dataclass(frozen=True, slots=True)
