@@ -83,7 +83,7 @@ async def bench(participants: int, requests: int) -> None:
     from service.db.models import Checkin, OutboundMessage
     from service.ports import ManualClock
     from service.settings import load_settings
-    from tests.integration.dashboard_seed import seed
+    from tests.support.dashboard_seed import seed
 
     with tempfile.TemporaryDirectory() as folder:
         url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite://{Path(folder) / 'bench.sqlite3'}"

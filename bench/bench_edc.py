@@ -133,7 +133,7 @@ async def main(participants: int, checkins: int) -> None:
     from service.db.lifecycle import apply_migrations, close_database, open_database
     from service.ports import ManualClock
     from service.settings import load_settings
-    from tests.fakes.redcap_server import TEST_TOKEN, RedcapFakeServer
+    from tests.support.fakes.redcap_server import TEST_TOKEN, RedcapFakeServer
 
     with tempfile.TemporaryDirectory() as folder:
         url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite://{Path(folder) / 'bench.sqlite3'}"

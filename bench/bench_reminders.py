@@ -168,7 +168,7 @@ async def bench_drain(count: int) -> None:
     from service.db.lifecycle import apply_migrations, close_database, open_database
     from service.ports import ManualClock
     from service.settings import load_settings
-    from tests.fakes.twilio_server import (
+    from tests.support.fakes.twilio_server import (
         TEST_ACCOUNT_SID,
         TEST_AUTH_TOKEN,
         TEST_MESSAGING_SERVICE_SID,

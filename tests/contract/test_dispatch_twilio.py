@@ -28,14 +28,14 @@ from service.domain.states import StaffRole
 from service.ports import ManualClock, SmsGateway
 from service.runtime import Runtime
 from service.settings import Settings
-from tests.fakes import (
+from tests.support.fakes import (
     TEST_ACCOUNT_SID,
     TEST_AUTH_TOKEN,
     TEST_MESSAGING_SERVICE_SID,
     TwilioFakeServer,
 )
-from tests.fakes.gateways import CallerClosedGateway, CrashingGateway
-from tests.integration.helpers import Client, enrollment, staff_headers
+from tests.support.fakes.gateways import CallerClosedGateway, CrashingGateway
+from tests.support.helpers import Client, enrollment, staff_headers
 
 ADMIN = Actor(kind="staff", label="staff:test@uandes.cl", role=StaffRole.ADMIN)
 PHONE = "+56961234567"

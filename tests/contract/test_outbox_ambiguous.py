@@ -24,13 +24,13 @@ from service.ports import ManualClock, ProviderReceipt, SmsGateway, SmsSendError
 from service.runtime import Runtime
 from service.settings import Settings
 from tests.contract.test_dispatch_twilio import due_now, enrol
-from tests.fakes import (
+from tests.support.fakes import (
     TEST_ACCOUNT_SID,
     TEST_AUTH_TOKEN,
     TEST_MESSAGING_SERVICE_SID,
     TwilioFakeServer,
 )
-from tests.fakes.gateways import CallerClosedGateway
+from tests.support.fakes.gateways import CallerClosedGateway
 
 
 @pytest.fixture

@@ -45,7 +45,7 @@ from service.ports import SystemClock
 from service.runtime import Runtime
 from service.settings import Settings
 from tests.conftest import SECRET
-from tests.fakes import (
+from tests.support.fakes import (
     TEST_ACCOUNT_SID,
     TEST_AUTH_TOKEN,
     TEST_MESSAGING_SERVICE_SID,
@@ -82,7 +82,7 @@ def worker_env(database_url: str, twilio: TwilioFakeServer, **extra: str) -> dic
 
 def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.faults.worker_process"],
+        [sys.executable, "-m", "tests.support.worker_process"],
         cwd=ROOT,
         env=env,
         stdin=subprocess.DEVNULL,

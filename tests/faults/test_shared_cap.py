@@ -13,8 +13,8 @@ from service.composition import build_runtime
 from service.db.models import OutboundMessage
 from service.ports import SystemClock
 from service.settings import Settings
-from tests.fakes import TwilioFakeServer
 from tests.faults.test_outbox_faults import seed, start_worker, stop_worker, worker_env
+from tests.support.fakes import TwilioFakeServer
 
 RATE = 50  # segments per second, for the whole cluster
 

@@ -16,7 +16,7 @@ from service.app import create_app
 from service.logs import build_handler
 from service.ports import ManualClock, SmsGateway
 from service.settings import Settings
-from tests.integration.helpers import enrollment, staff_headers
+from tests.support.helpers import enrollment, staff_headers
 
 PHONE = "+56961234567"
 

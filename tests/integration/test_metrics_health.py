@@ -17,7 +17,7 @@ from service.db.models import Alert, OutboundMessage, Participant
 from service.ports import ManualClock, SmsGateway
 from service.runtime import Runtime
 from service.settings import Settings, load_settings
-from tests.integration.helpers import Client, enrollment, staff_headers
+from tests.support.helpers import Client, enrollment, staff_headers
 
 METRICS_TOKEN = "metrics-token-that-is-long-enough-0123456789"
 
