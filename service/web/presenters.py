@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import msgspec
+
 from service.actions.calendars import CalendarRow
 from service.actions.participants import ParticipantRecord
 from service.runtime import Runtime
@@ -9,24 +11,7 @@ from service.web.schemas.participants import CalendarOut, ParticipantOut, VisitO
 
 
 def participant_out(p: ParticipantRecord) -> ParticipantOut:
-    return ParticipantOut(
-        study_id=p.study_id,
-        site=p.site,
-        phone=p.phone,
-        language=p.language,
-        timezone=p.timezone,
-        can_become_pregnant=p.can_become_pregnant,
-        baseline_infusion_date=p.baseline_infusion_date,
-        second_infusion_date=p.second_infusion_date,
-        sms_consent=p.sms_consent,
-        preferred_time=p.preferred_time,
-        status=p.status,
-        paused=p.paused,
-        opted_out=p.opted_out,
-        sms_blocked_code=p.sms_blocked_code,
-        withdrawn_at=p.withdrawn_at,
-        created_at=p.created_at,
-    )
+    return msgspec.convert(p, ParticipantOut, from_attributes=True)
 
 
 def calendar_out(rt: Runtime, study_id: str, rows: list[CalendarRow], lang: str) -> CalendarOut:

@@ -3,21 +3,20 @@
 Sorting is on computed figures (completion, visit adherence), so the list is built
 for everyone in scope first (a fixed number of statements, see dashboard_rows) and
 then filtered, sorted and cut. The cursor is the sort key of the last row shown,
-not an offset: a participant entered between two page loads does not shift the
-next page, and a tampered cursor is refused with a 4xx naming the field.
+not an offset (encoded like every cursor, by ``domain/paging.py``): a participant
+entered between two page loads does not shift the next page, and a tampered cursor
+is refused with a 4xx naming the field.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from service.actions.errors import FieldInvalid
 from service.actions.views._rows import Flag, ParticipantRow, worst_first
+from service.domain.paging import BadCursor, decode_sort_key, encode_cursor
 
 __all__ = [
     "LIST_HEADER",
@@ -70,21 +69,18 @@ def filter_rows(rows: Iterable[ParticipantRow], flags: frozenset[Flag]) -> list[
     return [row for row in rows if flags <= row.flags]
 
 
-def _encode(key: tuple[Any, ...]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(list(key)).encode()).decode().rstrip("=")
+_CURSOR_KIND = "participant-list"
 
 
 def _decode(cursor: str) -> tuple[Any, ...]:
+    """The sort key a page ended at; the last element is always the (text) study id."""
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        key = json.loads(raw)
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+        key = decode_sort_key(_CURSOR_KIND, cursor)
+    except BadCursor:
         raise FieldInvalid("cursor is not one this list gave", field="cursor") from None
-    if not isinstance(key, list) or not key or not isinstance(key[-1], str):
+    if not isinstance(key[-1], str):
         raise FieldInvalid("cursor is not one this list gave", field="cursor")
-    if not all(isinstance(part, (str, int, float)) for part in key):
-        raise FieldInvalid("cursor is not one this list gave", field="cursor")
-    return tuple(key)
+    return key
 
 
 def page_of(
@@ -111,7 +107,7 @@ def page_of(
     return RowPage(
         rows=shown,
         total=len(rows),
-        next_cursor=_encode(key(shown[-1])) if more and shown else None,
+        next_cursor=encode_cursor(_CURSOR_KIND, key(shown[-1])) if more and shown else None,
     )
 
 

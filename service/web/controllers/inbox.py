@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import Provide
 from litestar.params import FromPath, Parameter
@@ -23,18 +24,7 @@ _STATUS_FILTER = f"^({'|'.join([*InboxStatus, 'all'])})$"
 
 
 def _out(item: InboxEntry) -> InboxItemOut:
-    return InboxItemOut(
-        id=item.id,
-        reason=item.reason,
-        status=item.status,
-        study_id=item.study_id,
-        site=item.site,
-        text=item.text,  # strangers' texts stay out (the entry leaves them out)
-        received_at=item.received_at,
-        created_at=item.created_at,
-        closed_at=item.closed_at,
-        closed_by=item.closed_by,
-    )
+    return msgspec.convert(item, InboxItemOut, from_attributes=True)
 
 
 class InboxController(Controller):
