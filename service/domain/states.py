@@ -237,6 +237,8 @@ class AuditAction(StrEnum):
     STAFF_ADD = "staff.add"
     STAFF_ENABLE = "staff.enable"
     STAFF_DISABLE = "staff.disable"
+    STAFF_UPDATE = "staff.update"  # role or sites
+    STAFF_PASSWORD = "staff.password"  # noqa: S105  (an audit action name, not a secret)
     APIKEY_ADD = "apikey.add"
     SESSION_START = "session.start"
     SESSION_REVOKE = "session.revoke"
@@ -273,6 +275,7 @@ class AuditAction(StrEnum):
     EDC_ODM_PULL = "edc.odm.pull"
     EDC_REDCAP_PUSH = "edc.redcap.push"
     EDC_REDCAP_PUSH_RUN = "edc.redcap.push_run"
+    EDC_CONFLICT_RESOLVE = "edc.conflict.resolve"
 
 
 def message_action(status: MessageStatus | str) -> AuditAction:

@@ -19,6 +19,14 @@ from service.actions.access._auth import (
     set_staff_active,
 )
 from service.actions.access._edc_keys import actor_for_edc_key
+from service.actions.access._staff_admin import (
+    StaffAccount,
+    add_staff,
+    change_staff,
+    set_staff_active_by,
+    set_staff_password,
+    staff_accounts,
+)
 from service.actions.access._one_time_codes import (
     OTP_BODY_PLACEHOLDER,
     CodeRejected,
@@ -54,11 +62,14 @@ __all__ = [
     "CodeRejected",
     "LoginThrottled",
     "SignedIn",
+    "StaffAccount",
     "actor_for_edc_key",
     "actor_for_token",
     "add_api_key",
+    "add_staff",
     "add_staff_user",
     "authenticate_staff",
+    "change_staff",
     "end_session",
     "in_site_scope",
     "issue_token",
@@ -75,6 +86,9 @@ __all__ = [
     "scoped_participants",
     "set_session_locale",
     "set_staff_active",
+    "set_staff_active_by",
+    "set_staff_password",
+    "staff_accounts",
     "signed_in",
     "start_dashboard_session",
     "verify_code",

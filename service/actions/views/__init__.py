@@ -20,13 +20,9 @@ from service.actions.views._alert_board import (
 from service.actions.views._api_pages import Page, alerts_page, inbox_page, participants_page
 from service.actions.views._figures import Overview, SiteFigures, overview
 from service.actions.views._list import (
-    LIST_HEADER,
     SORTS,
     RowPage,
     filter_rows,
-    grid_csv_header,
-    grid_csv_rows,
-    list_csv_rows,
     page_of,
     parse_flags,
 )
@@ -48,7 +44,6 @@ from service.actions.views._preview import preview_lines
 from service.actions.views._rows import Flag, ParticipantRow, participant_rows
 
 __all__ = [
-    "LIST_HEADER",
     "METRICS_CONTENT_TYPE",
     "SORTS",
     "AlertBoard",
@@ -70,10 +65,7 @@ __all__ = [
     "alert_board",
     "alerts_page",
     "filter_rows",
-    "grid_csv_header",
-    "grid_csv_rows",
     "inbox_page",
-    "list_csv_rows",
     "overview",
     "page_of",
     "parse_flags",

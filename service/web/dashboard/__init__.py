@@ -22,6 +22,7 @@ from service.web.dashboard.participant_forms import ParticipantFormsController
 from service.web.dashboard.participant_list import ParticipantListController
 from service.web.dashboard.participant_page import ParticipantPageController
 from service.web.dashboard.session import provide_viewer
+from service.web.dashboard.staff_pages import StaffPagesController
 
 DASHBOARD_HANDLERS: list[type] = [
     DashboardAuthController,
@@ -30,6 +31,7 @@ DASHBOARD_HANDLERS: list[type] = [
     ParticipantPageController,
     ParticipantFormsController,
     ParticipantListController,
+    StaffPagesController,
 ]
 
 # No page of the dashboard may be framed (clickjacking a form), sniffed into another

@@ -28,6 +28,7 @@ from markupsafe import Markup, escape
 
 from service.adapters.dashboard_i18n import load_dashboard_translations
 from service.domain.languages import DEFAULT_LANGUAGE, formatting_locale
+from service.web.dashboard.people import actor_words
 from service.web.dashboard.session import Viewer
 from service.web.static_files import static_url
 
@@ -120,6 +121,18 @@ def rate_filter(context: Context, done: int, total: int) -> str:
     }
 
 
+def say_in(locale: str) -> Callable[[str], str]:
+    """The dashboard catalog's gettext for ``locale`` (Spanish when unknown)."""
+    catalog = translations().get(locale) or translations()["es"]
+    return lambda message: str(catalog.ugettext(message))
+
+
+@pass_context
+def who_filter(context: Context, label: str | None) -> str:
+    """``{{ entry.actor|who }}``: an audit label in words, never its internal prefix."""
+    return actor_words(label, say_in(str(context.get("locale", DEFAULT_LANGUAGE))))
+
+
 def environment(directory: Path = TEMPLATES) -> Environment:
     env = Environment(
         loader=FileSystemLoader(directory),
@@ -136,6 +149,7 @@ def environment(directory: Path = TEMPLATES) -> Environment:
         number=number_filter,
         percent=percent_filter,
         rate=rate_filter,
+        who=who_filter,
     )
     env.globals["rate"] = rate_filter
     env.globals["static_url"] = static_url  # /static/… with the file's hash (cache-busting)
