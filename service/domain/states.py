@@ -59,6 +59,7 @@ __all__ = [
     "ActorKind",
     "AlertStatus",
     "AuditAction",
+    "ConflictResolution",
     "ConflictStatus",
     "ConversationStatus",
     "InboundHandling",
@@ -226,6 +227,13 @@ class ConflictStatus(StrEnum):
 
     OPEN = "open"
     RESOLVED = "resolved"
+
+
+class ConflictResolution(StrEnum):
+    """What staff chose for a hand-edit conflict (``EdcConflict.resolution``)."""
+
+    KEEP_REDCAP = "keep_redcap"  # REDCap's value stays and becomes the feed's baseline
+    SEND_OURS = "send_ours"  # the next push writes the service's value over it
 
 
 class AuditAction(StrEnum):

@@ -47,9 +47,11 @@ async def run_form(
     action: Callable[[dict[str, str]], Awaitable[str]],
     messages: Mapping[str, str],
     multi: Iterable[str] = (),
+    done: Callable[[str], str] | None = None,
 ) -> Redirect:
     """Run ``action`` on the posted values; ``messages`` words an action's refusal per
-    field (``"409:phone"`` for a conflict on that field, else ``"phone"``)."""
+    field (``"409:phone"`` for a conflict on that field, else ``"phone"``); ``done``
+    maps what the action returned to the page to go to (default: ``back?saved=…``)."""
     values = await read_form(request, fields, multi=multi)
     try:
         saved = await action(values)
@@ -62,5 +64,6 @@ async def run_form(
         message = messages.get(f"{exc.status_code}:{name}") or messages.get(name)
         errors = {name: message or FORM_PROBLEM}
     else:
-        return Redirect(with_query(back, saved=saved), status_code=303)
+        to = done(saved) if done else with_query(back, saved=saved)
+        return Redirect(to, status_code=303)
     return refused(request, back, form, errors, values)
