@@ -14,8 +14,10 @@ from litestar.datastructures import ResponseHeader
 from litestar.di import Provide
 
 from service.web.dashboard.alerts_board import AlertsBoardController
+from service.web.dashboard.audit_page import AuditPageController
 from service.web.dashboard.auth_pages import DashboardAuthController
 from service.web.dashboard.csrf import csrf_guard
+from service.web.dashboard.edc_page import EdcPageController
 from service.web.dashboard.enrol_page import EnrolPageController
 from service.web.dashboard.errors import DASHBOARD_EXCEPTION_HANDLERS
 from service.web.dashboard.overview import OverviewController
@@ -36,6 +38,8 @@ DASHBOARD_HANDLERS: list[type] = [
     ParticipantListController,
     StaffPagesController,
     SitesPageController,
+    EdcPageController,
+    AuditPageController,
 ]
 
 # No page of the dashboard may be framed (clickjacking a form), sniffed into another

@@ -41,7 +41,6 @@ MESSAGES: Final = {
     "study_id": N_("Enter the study ID: 1 to 32 letters, digits or dashes, e.g. MSC-014."),
     "409:study_id": N_("This study ID is already enrolled."),
     "site": N_("Choose one of your sites."),
-    "403:site": N_("Choose one of your sites."),
     "phone": N_("Enter a Chilean mobile number, e.g. 9 1234 5678 or +56 9 1234 5678."),
     "409:phone": N_("This number belongs to another participant."),
     "language": N_("Choose Spanish or English."),

@@ -92,6 +92,17 @@ def datetime_filter(context: Context, value: datetime | None, zone: str | ZoneIn
 
 
 @pass_context
+def zoned_filter(context: Context, value: datetime | None, zone: str | ZoneInfo) -> str:
+    """``x|zoned(zone)``: like ``datetime``, with the zone's offset: "13-01-2027 12:05 (-03)"."""
+    if value is None:
+        return ""
+    tz = zone if isinstance(zone, ZoneInfo) else ZoneInfo(zone)
+    offset = value.astimezone(tz).strftime("%z")  # "-0300"
+    shown = offset[:3] if offset.endswith("00") else f"{offset[:3]}:{offset[3:]}"
+    return f"{datetime_filter(context, value, tz)} ({shown})"
+
+
+@pass_context
 def number_filter(context: Context, value: float | int | None) -> str:
     return "" if value is None else format_decimal(value, locale=_babel_locale(context))
 
@@ -146,6 +157,7 @@ def environment(directory: Path = TEMPLATES) -> Environment:
     env.filters.update(
         date=date_filter,
         datetime=datetime_filter,
+        zoned=zoned_filter,
         number=number_filter,
         percent=percent_filter,
         rate=rate_filter,
