@@ -16,9 +16,9 @@ __all__ = [
     "Actor",
     "ActorName",
     "actor_name",
-    "person_of",
     "participant_actor",
     "participant_label",
+    "person_of",
     "staff_label",
 ]
 

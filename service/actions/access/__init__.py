@@ -19,14 +19,6 @@ from service.actions.access._auth import (
     set_staff_active,
 )
 from service.actions.access._edc_keys import actor_for_edc_key
-from service.actions.access._staff_admin import (
-    StaffAccount,
-    add_staff,
-    change_staff,
-    set_staff_active_by,
-    set_staff_password,
-    staff_accounts,
-)
 from service.actions.access._one_time_codes import (
     OTP_BODY_PLACEHOLDER,
     CodeRejected,
@@ -40,6 +32,14 @@ from service.actions.access._participant_sessions import (
     revoke_sessions,
 )
 from service.actions.access._scope import in_site_scope, participant_for, scoped_participants
+from service.actions.access._staff_admin import (
+    StaffAccount,
+    add_staff,
+    change_staff,
+    set_staff_active_by,
+    set_staff_password,
+    staff_accounts,
+)
 from service.actions.access._staff_sessions import (
     SignedIn,
     end_session,
@@ -88,8 +88,8 @@ __all__ = [
     "set_staff_active",
     "set_staff_active_by",
     "set_staff_password",
-    "staff_accounts",
     "signed_in",
+    "staff_accounts",
     "start_dashboard_session",
     "verify_code",
 ]

@@ -86,9 +86,7 @@ async def _account(email: str) -> StaffUser:
 
 
 async def _other_active_admins(user: StaffUser) -> int:
-    return await (
-        StaffUser.filter(role=StaffRole.ADMIN, active=True).exclude(id=user.id).count()
-    )
+    return await StaffUser.filter(role=StaffRole.ADMIN, active=True).exclude(id=user.id).count()
 
 
 async def change_staff(

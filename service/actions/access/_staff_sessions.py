@@ -49,7 +49,6 @@ def session_hash(rt: Runtime, token: str) -> str:
     return keyed_hash(rt.settings.secret_key, "dashboard:" + token)
 
 
-
 def normal_locale(value: str | None) -> str:
     return value if value in LANGUAGES else DEFAULT_LANGUAGE
 
@@ -121,9 +120,9 @@ async def end_session(rt: Runtime, token: str) -> bool:
 async def set_session_locale(rt: Runtime, token: str, locale: str, *, email: str) -> None:
     """Remember the language the person chose (``?lang=``) for the rest of the session."""
     async with in_transaction():
-        changed = await StaffSession.filter(token_hash=session_hash(rt, token), revoked_at=None).update(
-            locale=normal_locale(locale)
-        )
+        changed = await StaffSession.filter(
+            token_hash=session_hash(rt, token), revoked_at=None
+        ).update(locale=normal_locale(locale))
         if changed:
             await audit(
                 at=rt.clock.now(),

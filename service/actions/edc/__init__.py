@@ -27,8 +27,8 @@ __all__ = [
     "odm_metadata",
     "push_if_due",
     "push_to_redcap",
+    "redcap_setup_files",
     "resolve_conflict",
     "resolved_conflicts",
-    "redcap_setup_files",
     "start_odm_export",
 ]

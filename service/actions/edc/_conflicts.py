@@ -98,7 +98,7 @@ async def resolved_conflicts(sites: Sequence[str] | None, limit: int = 20) -> li
 
 
 async def chosen_to_send() -> list[ConflictView]:
-    """"Send ours" choices the push has not written yet, oldest first."""
+    """ "Send ours" choices the push has not written yet, oldest first."""
     rows = await EdcConflict.filter(
         resolution=ConflictResolution.SEND_OURS, applied_at=None
     ).order_by("id")

@@ -16,14 +16,21 @@ number. Exports read the same query in batches.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
 from tortoise import connections
 
-from service.db.models import Alert, Checkin, InboundMessage, InboxItem, OutboundMessage, Participant
+from service.db.models import (
+    Alert,
+    Checkin,
+    InboundMessage,
+    InboxItem,
+    OutboundMessage,
+    Participant,
+)
 from service.domain.actors import Actor
 
 __all__ = ["AuditFilter", "AuditPage", "AuditRow", "audit_batches", "audit_page"]
@@ -89,19 +96,20 @@ class _Sql:
         return ", ".join(self.p(v) for v in values) or "NULL"
 
 
-def _about(sql: _Sql, people: str, sites: Sequence[str] | None) -> str:
-    """Entries about the participants chosen by ``people`` (a condition on table p)."""
-    chosen = f"SELECT p.id FROM participant p WHERE {people}"
+def _about(sql: _Sql, people: Callable[[], str], sites: Sequence[str] | None) -> str:
+    """Entries about the participants chosen by ``people`` (a condition on table p,
+    written afresh at each use: SQLite's ``?`` placeholders are bound in order)."""
     parts = [
         f"(a.entity = 'participant' AND a.entity_id IN (SELECT p.study_id FROM participant p"
-        f" WHERE {people}))",
+        f" WHERE {people()}))",
         f"a.actor IN (SELECT {sql.p('participant:')} || p.study_id FROM participant p"
-        f" WHERE {people})",
+        f" WHERE {people()})",
     ]
     for entity, table in _OWNED:
         parts.append(
             f"(a.entity = '{entity}' AND a.entity_id IN (SELECT CAST(t.id AS VARCHAR(20))"
-            f" FROM {table} t WHERE t.participant_id IN ({chosen})))"
+            f" FROM {table} t WHERE t.participant_id IN"
+            f" (SELECT p.id FROM participant p WHERE {people()})))"
         )
     if sites is not None:
         parts.append(f"(a.entity = 'site' AND a.entity_id IN ({sql.many(sites)}))")
@@ -112,9 +120,10 @@ def _where(sql: _Sql, actor: Actor, f: AuditFilter, before: int | None) -> str:
     conditions = []
     scope = actor.site_scope
     if scope is not None:
-        conditions.append(_about(sql, f"p.site_id IN ({sql.many(scope)})", scope))
+        conditions.append(_about(sql, lambda: f"p.site_id IN ({sql.many(scope)})", scope))
     if f.participant:
-        conditions.append(_about(sql, f"p.study_id = {sql.p(f.participant)}", None))
+        study_id = f.participant
+        conditions.append(_about(sql, lambda: f"p.study_id = {sql.p(study_id)}", None))
     if f.user:
         labels = (f.user, f"staff:{f.user.lower()}", f"participant:{f.user.upper()}")
         conditions.append(f"a.actor IN ({sql.many(labels)})")
@@ -139,7 +148,9 @@ def _row(raw: dict[str, Any]) -> dict[str, Any]:
     return {**raw, "changes": changes if isinstance(changes, dict) else {}, "at": at}
 
 
-async def _read(actor: Actor, f: AuditFilter, before: int | None, limit: int) -> list[dict[str, Any]]:
+async def _read(
+    actor: Actor, f: AuditFilter, before: int | None, limit: int
+) -> list[dict[str, Any]]:
     conn = connections.get("default")
     sql = _Sql(conn.capabilities.dialect)
     where = _where(sql, actor, f, before)
@@ -162,7 +173,11 @@ async def _subjects(rows: Sequence[dict[str, Any]]) -> dict[int, str]:
         found = await _MODELS[entity].filter(id__in=wanted).values_list("id", "participant_id")
         owner.update({(entity, int(i)): int(p) for i, p in found if p is not None})
     people = set(owner.values())
-    names = dict(await Participant.filter(id__in=people).values_list("id", "study_id")) if people else {}
+    names = (
+        dict(await Participant.filter(id__in=people).values_list("id", "study_id"))
+        if people
+        else {}
+    )
     out: dict[int, str] = {}
     for r in rows:
         if r["entity"] == "participant":

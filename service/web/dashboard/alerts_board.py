@@ -25,8 +25,8 @@ from service.actions.views import AlertBoard, BoardAlert, QueueItem, alert_board
 from service.domain.alert_board import age_words
 from service.runtime import Runtime
 from service.web.dashboard.exports import Column, Kind, download
-from service.web.dashboard.people import actor_words
 from service.web.dashboard.forms import read_form
+from service.web.dashboard.people import actor_words
 from service.web.dashboard.render import N_, render_page, say_in, translations
 from service.web.dashboard.session import Viewer, require_writer
 

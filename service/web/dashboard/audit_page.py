@@ -143,7 +143,9 @@ class AuditPageController(Controller):
             cursor=cursor,
             this_url="/dashboard/audit?" + urlencode({**query, "limit": limit}),
             next_url="/dashboard/audit?"
-            + urlencode({**query, "limit": limit, "cursor": encode_cursor(CURSOR_KIND, (page.next_before,))})
+            + urlencode(
+                {**query, "limit": limit, "cursor": encode_cursor(CURSOR_KIND, (page.next_before,))}
+            )
             if page.next_before
             else None,
             download_url="/dashboard/audit" + ("?" + urlencode(query) if query else ""),

@@ -49,7 +49,9 @@ RUN_WORDS: Final = {
     PushStatus.FORBIDDEN: N_(
         "REDCap refused the token: check REDCAP_API_TOKEN and the user's API rights."
     ),
-    PushStatus.UNAVAILABLE: N_("REDCap did not answer, even after retries; the next run tries again."),
+    PushStatus.UNAVAILABLE: N_(
+        "REDCap did not answer, even after retries; the next run tries again."
+    ),
     PushStatus.METADATA_MISMATCH: N_(
         "REDCap's project differs from what the service sends (fields, events or "
         "instruments): nothing is sent until they match."
@@ -102,7 +104,9 @@ def _zone(rt: Runtime, site: str) -> ZoneInfo:
     return ZoneInfo(next((s.timezone for s in rt.protocol.sites if s.code == site), "UTC"))
 
 
-def _row(rt: Runtime, viewer: Viewer, c: ConflictView, labels: dict[str, dict[str, str]]) -> list[Any]:
+def _row(
+    rt: Runtime, viewer: Viewer, c: ConflictView, labels: dict[str, dict[str, str]]
+) -> list[Any]:
     zone, choices = _zone(rt, c.site), labels["choices"]
     return [
         c.record,

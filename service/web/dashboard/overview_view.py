@@ -17,9 +17,9 @@ from markupsafe import Markup
 
 from service.actions.views import Overview, SiteFigures
 from service.domain.languages import formatting_locale
-from service.web.dashboard.participant_words import VISIT_STATUS
 from service.web.dashboard import exports
 from service.web.dashboard.exports import Kind
+from service.web.dashboard.participant_words import VISIT_STATUS
 from service.web.dashboard.render import N_, translations
 from service.web.dashboard.svg_charts import Series, grouped_bars
 

@@ -131,7 +131,9 @@ class ParticipantListController(Controller):
             locale = viewer.locale
             if view == "grid":
                 columns = [*columns_in(locale, LIST_COLUMNS[:2]), *(Column(c) for c in codes)]
-                return download(locale, format, "visit-grid", columns, _grid(ordered, codes, locale))
+                return download(
+                    locale, format, "visit-grid", columns, _grid(ordered, codes, locale)
+                )
             columns = columns_in(locale, LIST_COLUMNS)
             return download(locale, format, "participants", columns, _list(ordered, locale))
         page = lists.page_of(rows, sort=sort, limit=limit, cursor=cursor)

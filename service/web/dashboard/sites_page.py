@@ -21,7 +21,9 @@ from service.web.dashboard.session import Viewer, require_admin
 Format = Annotated[str | None, Parameter(pattern="^(html|csv|xlsx)$")]
 Saved = Annotated[str | None, Parameter(max_length=32)]
 PAGE: Final = "/dashboard/sites"
-PHONE_HINT: Final = N_("A Chilean mobile: 9 1234 5678 or +56 9 1234 5678 (spaces and dashes are fine).")
+PHONE_HINT: Final = N_(
+    "A Chilean mobile: 9 1234 5678 or +56 9 1234 5678 (spaces and dashes are fine)."
+)
 MESSAGES: Final = {
     "primary": N_("Enter the primary on-call mobile, e.g. +56 9 1234 5678."),
     "backup": N_("Enter a Chilean mobile for the backup, or leave it empty."),

@@ -45,9 +45,7 @@ MESSAGES: Final = {
     "email": N_("Enter an email address, e.g. ana@uandes.cl."),
     "409:email": N_("This email already has an account."),
     "role": N_("Choose a role."),
-    "409:role": N_(
-        "You cannot take away your own admin role, and the last active admin keeps it."
-    ),
+    "409:role": N_("You cannot take away your own admin role, and the last active admin keeps it."),
     "sites": N_("A coordinator needs at least one site."),
     "site": N_("A coordinator needs at least one site."),
     "password": N_("The password needs at least 10 characters."),

@@ -31,7 +31,9 @@ async def _post(client: Client, path: str, token: str, data: dict[str, object]) 
     return await client.post(path, data={"csrf_token": token, **data}, follow_redirects=False)
 
 
-@pytest.mark.parametrize("phone", ["9 6123 4567", "+56 9 6123 4567", "+56-9-6123-4567", "961234567"])
+@pytest.mark.parametrize(
+    "phone", ["9 6123 4567", "+56 9 6123 4567", "+56-9-6123-4567", "961234567"]
+)
 async def test_a_coordinator_enrols_with_a_chilean_number_as_people_write_it(
     client: Client, phone: str
 ) -> None:

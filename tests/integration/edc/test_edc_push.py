@@ -295,7 +295,9 @@ async def test_send_ours_is_written_by_the_next_push_and_audited(
     from service.domain.actors import Actor
 
     slot, conflict_id = await _a_conflict(edc_client, redcap)
-    ana = Actor(kind="staff", label="staff:ana@uandes.cl", role=StaffRole.COORDINATOR, sites=("CUA",))  # type: ignore[arg-type]
+    ana = Actor(
+        kind="staff", label="staff:ana@uandes.cl", role=StaffRole.COORDINATOR, sites=("CUA",)
+    )  # type: ignore[arg-type]
     await resolve_conflict(rt_of(edc_client), ana, conflict_id, "send_ours", "paper CRF says 39.5")
     assert redcap.slots("sintomas")[slot]["ce_fever_temp"] == "38.0"  # not until the push
     result = await push(edc_client)
