@@ -99,15 +99,16 @@ class _Sql:
 def _about(sql: _Sql, people: Callable[[], str], sites: Sequence[str] | None) -> str:
     """Entries about the participants chosen by ``people`` (a condition on table p,
     written afresh at each use: SQLite's ``?`` placeholders are bound in order)."""
+    # Only our own constants and placeholders are interpolated; values are parameters.
     parts = [
-        f"(a.entity = 'participant' AND a.entity_id IN (SELECT p.study_id FROM participant p"
+        f"(a.entity = 'participant' AND a.entity_id IN (SELECT p.study_id FROM participant p"  # noqa: S608
         f" WHERE {people()}))",
-        f"a.actor IN (SELECT {sql.p('participant:')} || p.study_id FROM participant p"
+        f"a.actor IN (SELECT {sql.p('participant:')} || p.study_id FROM participant p"  # noqa: S608
         f" WHERE {people()})",
     ]
     for entity, table in _OWNED:
         parts.append(
-            f"(a.entity = '{entity}' AND a.entity_id IN (SELECT CAST(t.id AS VARCHAR(20))"
+            f"(a.entity = '{entity}' AND a.entity_id IN (SELECT CAST(t.id AS VARCHAR(20))"  # noqa: S608
             f" FROM {table} t WHERE t.participant_id IN"
             f" (SELECT p.id FROM participant p WHERE {people()})))"
         )
@@ -155,7 +156,7 @@ async def _read(
     sql = _Sql(conn.capabilities.dialect)
     where = _where(sql, actor, f, before)
     query = (
-        "SELECT a.id, a.at, a.actor, a.action, a.entity, a.entity_id, a.changes, a.reason"
+        "SELECT a.id, a.at, a.actor, a.action, a.entity, a.entity_id, a.changes, a.reason"  # noqa: S608
         f" FROM audit_log a WHERE {where} ORDER BY a.id DESC LIMIT {int(limit)}"
     )
     rows = await conn.execute_query_dict(query, sql.params)

@@ -91,6 +91,13 @@ def _line(row: AuditRow, locale: str, zone: ZoneInfo) -> list[Any]:
     ]
 
 
+def _next_url(query: dict[str, str], limit: int, before: int | None) -> str | None:
+    if before is None:
+        return None
+    cursor = encode_cursor(CURSOR_KIND, (before,))
+    return "/dashboard/audit?" + urlencode({**query, "limit": limit, "cursor": cursor})
+
+
 class AuditPageController(Controller):
     path = "/dashboard/audit"
     include_in_schema = False
@@ -142,11 +149,6 @@ class AuditPageController(Controller):
             changes={r.id: change_lines(r.changes, say) for r in page.rows},
             cursor=cursor,
             this_url="/dashboard/audit?" + urlencode({**query, "limit": limit}),
-            next_url="/dashboard/audit?"
-            + urlencode(
-                {**query, "limit": limit, "cursor": encode_cursor(CURSOR_KIND, (page.next_before,))}
-            )
-            if page.next_before
-            else None,
+            next_url=_next_url(query, limit, page.next_before),
             download_url="/dashboard/audit" + ("?" + urlencode(query) if query else ""),
         )

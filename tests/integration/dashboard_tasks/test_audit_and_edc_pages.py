@@ -20,8 +20,8 @@ async def _enrol_two(client: Client) -> None:
     for body in (enrollment(), enrollment(study_id="HBL-001", site="HBLT", phone="+56961230002")):
         response = await client.post("/api/v1/participants", json=body, headers=headers)
         assert response.status_code == 201, response.text
-    change = await client.patch("/api/v1/participants/MSC-001", headers=headers,
-                                json={"language": "en", "reason": "asked at the visit"})  # fmt: skip
+    body = {"language": "en", "reason": "asked at the visit"}
+    change = await client.patch("/api/v1/participants/MSC-001", headers=headers, json=body)
     assert change.status_code == 200, change.text
 
 

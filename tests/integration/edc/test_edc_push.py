@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from service.actions.edc import push_to_redcap
 from service.domain.checkin_answers import ReportedSymptom, Severity, SymptomAnswers
-from service.domain.states import PushStatus, StaffRole
+from service.domain.states import ActorKind, PushStatus, StaffRole
 from service.runtime import Runtime
 from tests.support.edc_year import checkin, walk_a_year
 from tests.support.fakes.redcap_server import RedcapFakeServer
@@ -317,7 +317,7 @@ async def test_keep_redcap_stops_the_reports_and_is_never_overwritten(
     from service.domain.actors import Actor
 
     slot, conflict_id = await _a_conflict(edc_client, redcap)
-    boss = Actor(kind="staff", label="staff:boss@uandes.cl", role=StaffRole.ADMIN)  # type: ignore[arg-type]
+    boss = Actor(kind=ActorKind.STAFF, label="staff:boss@uandes.cl", role=StaffRole.ADMIN)
     await resolve_conflict(rt_of(edc_client), boss, conflict_id, "keep_redcap")
     result = await push(edc_client)
     assert result.chosen == 0 and result.conflicts == 0
@@ -333,7 +333,7 @@ async def test_a_value_changed_by_hand_again_reopens_the_conflict(
     from service.domain.actors import Actor
 
     slot, conflict_id = await _a_conflict(edc_client, redcap)
-    boss = Actor(kind="staff", label="staff:boss@uandes.cl", role=StaffRole.ADMIN)  # type: ignore[arg-type]
+    boss = Actor(kind=ActorKind.STAFF, label="staff:boss@uandes.cl", role=StaffRole.ADMIN)
     await resolve_conflict(rt_of(edc_client), boss, conflict_id, "send_ours")
     redcap.edit(*slot, "ce_fever_temp", "38.4")  # someone edits it once more meanwhile
     assert (await push(edc_client)).chosen == 0
