@@ -86,7 +86,7 @@ FIELD_WORDS: Final = {
     "record": N_("record"),
     "field": N_("field"),
     "value": N_("value"),
-    "redcap": N_("REDCap's value"),
+    "redcap": N_("value in REDCap"),
     "primary": N_("on-call primary"),
     "backup": N_("on-call backup"),
     "locale": N_("language"),
