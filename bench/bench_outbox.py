@@ -1,4 +1,4 @@
-"""Benchmark: the outbox at the provider's pace (issue 8), every figure in one run.
+"""Benchmark: the outbox at the provider's pace, every figure in one run.
 
 Run from the repository root (not part of the test suite):
 
