@@ -10,8 +10,10 @@ With SCREENSHOTS=1 each page is saved at desktop and phone size (docs/dashboard.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
+from typing import Any
 
 import httpx
 from playwright.async_api import Page, expect
@@ -200,9 +202,12 @@ async def test_a_coordinator_resolves_an_edc_conflict(page: Page, live_server: L
     await page.goto("/dashboard/edc?lang=es")
 
 
-async def test_a_monitor_reviews_the_audit_trail(
-    page: Page, live_server: LiveServer, tmp_path: Path
-) -> None:
+async def _downloaded(info: Any) -> bytes:  # the expect_download() context manager
+    path = await (await info.value).path()
+    return await asyncio.to_thread(Path(path).read_bytes)
+
+
+async def test_a_monitor_reviews_the_audit_trail(page: Page, live_server: LiveServer) -> None:
     study_id, phone = unique("HBLT-"), unique_phone()
     live_server.enrol(ADMIN, study_id, "HBLT", phone)
     for language in ("en", "es"):
@@ -232,14 +237,14 @@ async def test_a_monitor_reviews_the_audit_trail(
 
     async with page.expect_download() as csv_download:
         await page.get_by_role("link", name="CSV", exact=True).click()
-    data = Path(await (await csv_download.value).path()).read_bytes()
+    data = await _downloaded(csv_download)
     assert data.startswith(b"\xef\xbb\xbf")
     rows = as_excel_es_cl(data)
     assert rows[0][:3] == ["Cuándo", "Quién", "Qué"]
     assert {r[2] for r in rows[1:]} == {"Datos del participante modificados"}
     async with page.expect_download() as xlsx_download:
         await page.get_by_role("link", name="Excel (XLSX)").click()
-    book = workbook_rows(Path(await (await xlsx_download.value).path()).read_bytes())
+    book = workbook_rows(await _downloaded(xlsx_download))
     assert book[0][0] == "Cuándo (hora local)" and len(book) == len(rows)
 
     await page.goto(f"/dashboard/audit?participant={study_id}&lang=en")

@@ -29,8 +29,8 @@ from service.domain.states import PushStatus
 from service.runtime import Runtime
 from service.web.dashboard.exports import Kind, columns_in, download, say
 from service.web.dashboard.form_flow import run_form
+from service.web.dashboard.form_state import FormState, cleared, pending
 from service.web.dashboard.people import actor_words
-from service.web.dashboard.refusals import shown, taken
 from service.web.dashboard.render import N_, render_page, say_in
 from service.web.dashboard.session import Viewer, require_writer
 
@@ -145,7 +145,7 @@ class EdcPageController(Controller):
             rows = [_row(rt, viewer, c, labels) for c in [*status.conflicts, *resolved]]
             locale = viewer.locale
             return download(locale, format, "edc-conflicts", columns_in(locale, COLUMNS), rows)
-        refusal = taken(request)
+        refusal = pending(request) or FormState()
         page = render_page(
             viewer,
             "dashboard/edc.html",
@@ -159,7 +159,7 @@ class EdcPageController(Controller):
             refusal=refusal,
             flash=SAVED.get(saved or ""),
         )
-        return shown(request, page, refusal)
+        return cleared(request, page)
 
     @post("/conflicts/{conflict_id:int}/resolve", status_code=303)
     async def resolve(

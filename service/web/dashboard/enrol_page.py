@@ -19,8 +19,8 @@ from litestar.response import Redirect, Template
 from service.actions import participants as act
 from service.runtime import Runtime
 from service.web.dashboard.form_flow import Refuse, run_form
+from service.web.dashboard.form_state import FormState, cleared, pending
 from service.web.dashboard.participant_words import LANGUAGE
-from service.web.dashboard.refusals import shown, taken
 from service.web.dashboard.render import N_, render_page
 from service.web.dashboard.session import Viewer, require_writer
 
@@ -75,7 +75,7 @@ class EnrolPageController(Controller):
     @get("/")
     async def form(self, rt: Runtime, viewer: Viewer, request: Request[Any, Any, Any]) -> Template:
         require_writer(viewer)
-        refusal = taken(request)
+        refusal = pending(request) or FormState()
         sites = [s for s in rt.protocol.sites if viewer.actor.can_see_site(s.code)]
         page = render_page(
             viewer,
@@ -86,7 +86,7 @@ class EnrolPageController(Controller):
             yes_no=YES_NO,
             zones=ZONES,
         )
-        return shown(request, page, refusal)
+        return cleared(request, page)
 
     @post("/", status_code=303)
     async def enrol(self, rt: Runtime, viewer: Viewer, request: Request[Any, Any, Any]) -> Redirect:

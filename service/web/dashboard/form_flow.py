@@ -4,7 +4,7 @@ Order of checks on a POST: the router's CSRF guard (403, nothing read), the page
 role check (403), the form's shape (unknown or repeated fields: 400), then the action,
 which validates and writes in one transaction. Success: 303 to the page with
 ``?saved=<what>``, which says so. A refusal the person can correct: 303 back to the page
-with the message beside the field and what was typed kept (``refusals``). A 403/404
+with the message beside the field and what was typed kept (``form_state``). A 403/404
 from the action (another site's record) stays the dashboard's error page.
 """
 
@@ -18,8 +18,8 @@ from litestar import Request
 from litestar.response import Redirect
 
 from service.actions.errors import ActionError
+from service.web.dashboard.form_state import FormState, refused
 from service.web.dashboard.forms import read_form
-from service.web.dashboard.refusals import refused
 from service.web.dashboard.render import N_
 
 FORM_PROBLEM: Final = N_("Please correct the marked field; nothing was saved.")
@@ -66,4 +66,4 @@ async def run_form(
     else:
         to = done(saved) if done else with_query(back, saved=saved)
         return Redirect(to, status_code=303)
-    return refused(request, back, form, errors, values)
+    return refused(request, back, FormState(form=form, errors=errors, values=values))

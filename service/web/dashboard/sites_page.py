@@ -14,7 +14,7 @@ from service.actions.participants import set_on_call, visible_sites
 from service.runtime import Runtime
 from service.web.dashboard.exports import Kind, columns_in, download
 from service.web.dashboard.form_flow import Refuse, run_form
-from service.web.dashboard.refusals import shown, taken
+from service.web.dashboard.form_state import FormState, cleared, pending
 from service.web.dashboard.render import N_, render_page
 from service.web.dashboard.session import Viewer, require_admin
 
@@ -60,7 +60,7 @@ class SitesPageController(Controller):
             ]
             locale = viewer.locale
             return download(locale, format, "sites", columns_in(locale, COLUMNS), rows)
-        refusal = taken(request)
+        refusal = pending(request) or FormState()
         page = render_page(
             viewer,
             "dashboard/sites.html",
@@ -69,7 +69,7 @@ class SitesPageController(Controller):
             hint=PHONE_HINT,
             flash=SAVED.get(saved or ""),
         )
-        return shown(request, page, refusal)
+        return cleared(request, page)
 
     @post("/{code:str}/on-call", status_code=303)
     async def on_call(

@@ -21,7 +21,7 @@ from service.runtime import Runtime
 from service.web.dashboard.csrf import SESSION_COOKIE
 from service.web.dashboard.exports import Kind, columns_in, download, say
 from service.web.dashboard.form_flow import Refuse, run_form
-from service.web.dashboard.refusals import shown, taken
+from service.web.dashboard.form_state import FormState, cleared, pending
 from service.web.dashboard.render import N_, render_page
 from service.web.dashboard.session import Viewer, require_admin
 
@@ -94,7 +94,7 @@ class StaffPagesController(Controller):
                 for a in accounts
             ]
             return download(locale, format, "staff", columns_in(locale, COLUMNS), rows)
-        refusal = taken(request)
+        refusal = pending(request) or FormState()
         page = render_page(
             viewer,
             "dashboard/staff.html",
@@ -106,7 +106,7 @@ class StaffPagesController(Controller):
             flash=SAVED.get(saved or ""),
             me=viewer.email,
         )
-        return shown(request, page, refusal)
+        return cleared(request, page)
 
     @post("/", status_code=303)
     async def add(self, rt: Runtime, viewer: Viewer, request: Request[Any, Any, Any]) -> Redirect:
