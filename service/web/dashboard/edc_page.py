@@ -28,10 +28,9 @@ from service.actions.edc import (
 from service.domain.states import PushStatus
 from service.runtime import Runtime
 from service.web.dashboard.exports import Kind, columns_in, download, say
-from service.web.dashboard.form_flow import run_form
-from service.web.dashboard.form_state import FormState, cleared, pending
+from service.web.dashboard.form_flow import form_page, run_form
 from service.web.dashboard.people import actor_words
-from service.web.dashboard.render import N_, render_page, say_in
+from service.web.dashboard.render import N_, say_in
 from service.web.dashboard.session import Viewer, require_writer
 
 Format = Annotated[str | None, Parameter(pattern="^(html|csv|xlsx)$")]
@@ -145,8 +144,8 @@ class EdcPageController(Controller):
             rows = [_row(rt, viewer, c, labels) for c in [*status.conflicts, *resolved]]
             locale = viewer.locale
             return download(locale, format, "edc-conflicts", columns_in(locale, COLUMNS), rows)
-        refusal = pending(request) or FormState()
-        page = render_page(
+        return form_page(
+            request,
             viewer,
             "dashboard/edc.html",
             status=status,
@@ -156,10 +155,8 @@ class EdcPageController(Controller):
             choice_words=CHOICE_WORDS,
             zone=rt.protocol.sites[0].timezone,
             zones={s.code: s.timezone for s in rt.protocol.sites},
-            refusal=refusal,
             flash=SAVED.get(saved or ""),
         )
-        return cleared(request, page)
 
     @post("/conflicts/{conflict_id:int}/resolve", status_code=303)
     async def resolve(

@@ -18,10 +18,9 @@ from litestar.response import Redirect, Template
 
 from service.actions import participants as act
 from service.runtime import Runtime
-from service.web.dashboard.form_flow import Refuse, run_form
-from service.web.dashboard.form_state import FormState, cleared, pending
+from service.web.dashboard.form_flow import Refuse, form_page, run_form
 from service.web.dashboard.participant_words import LANGUAGE
-from service.web.dashboard.render import N_, render_page
+from service.web.dashboard.render import N_
 from service.web.dashboard.session import Viewer, require_writer
 
 PAGE: Final = "/dashboard/participants/new"
@@ -75,18 +74,16 @@ class EnrolPageController(Controller):
     @get("/")
     async def form(self, rt: Runtime, viewer: Viewer, request: Request[Any, Any, Any]) -> Template:
         require_writer(viewer)
-        refusal = pending(request) or FormState()
         sites = [s for s in rt.protocol.sites if viewer.actor.can_see_site(s.code)]
-        page = render_page(
+        return form_page(
+            request,
             viewer,
             "dashboard/enrol.html",
-            refusal=refusal,
             sites=sites,
             languages=LANGUAGE,
             yes_no=YES_NO,
             zones=ZONES,
         )
-        return cleared(request, page)
 
     @post("/", status_code=303)
     async def enrol(self, rt: Runtime, viewer: Viewer, request: Request[Any, Any, Any]) -> Redirect:

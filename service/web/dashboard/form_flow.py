@@ -15,12 +15,13 @@ from typing import Any, Final
 from urllib.parse import urlencode
 
 from litestar import Request
-from litestar.response import Redirect
+from litestar.response import Redirect, Template
 
 from service.actions.errors import ActionError
-from service.web.dashboard.form_state import FormState, refused
+from service.web.dashboard.form_state import FormState, cleared, pending, refused
 from service.web.dashboard.forms import read_form
-from service.web.dashboard.render import N_
+from service.web.dashboard.render import N_, render_page
+from service.web.dashboard.session import Viewer
 
 FORM_PROBLEM: Final = N_("Please correct the marked field; nothing was saved.")
 
@@ -67,3 +68,11 @@ async def run_form(
         to = done(saved) if done else with_query(back, saved=saved)
         return Redirect(to, status_code=303)
     return refused(request, back, FormState(form=form, errors=errors, values=values))
+
+
+def form_page(
+    request: Request[Any, Any, Any], viewer: Viewer, template: str, **context: Any
+) -> Template:
+    """A page with forms: the refusal waiting for it (if any) as ``refusal``, shown once."""
+    refusal = pending(request) or FormState()
+    return cleared(request, render_page(viewer, template, refusal=refusal, **context))

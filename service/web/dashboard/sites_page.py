@@ -13,9 +13,8 @@ from litestar.response import Redirect, Template
 from service.actions.participants import set_on_call, visible_sites
 from service.runtime import Runtime
 from service.web.dashboard.exports import Kind, columns_in, download
-from service.web.dashboard.form_flow import Refuse, run_form
-from service.web.dashboard.form_state import FormState, cleared, pending
-from service.web.dashboard.render import N_, render_page
+from service.web.dashboard.form_flow import Refuse, form_page, run_form
+from service.web.dashboard.render import N_
 from service.web.dashboard.session import Viewer, require_admin
 
 Format = Annotated[str | None, Parameter(pattern="^(html|csv|xlsx)$")]
@@ -60,16 +59,14 @@ class SitesPageController(Controller):
             ]
             locale = viewer.locale
             return download(locale, format, "sites", columns_in(locale, COLUMNS), rows)
-        refusal = pending(request) or FormState()
-        page = render_page(
+        return form_page(
+            request,
             viewer,
             "dashboard/sites.html",
             sites=sites,
-            refusal=refusal,
             hint=PHONE_HINT,
             flash=SAVED.get(saved or ""),
         )
-        return cleared(request, page)
 
     @post("/{code:str}/on-call", status_code=303)
     async def on_call(

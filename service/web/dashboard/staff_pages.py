@@ -20,9 +20,8 @@ from service.domain.states import StaffRole
 from service.runtime import Runtime
 from service.web.dashboard.csrf import SESSION_COOKIE
 from service.web.dashboard.exports import Kind, columns_in, download, say
-from service.web.dashboard.form_flow import Refuse, run_form
-from service.web.dashboard.form_state import FormState, cleared, pending
-from service.web.dashboard.render import N_, render_page
+from service.web.dashboard.form_flow import Refuse, form_page, run_form
+from service.web.dashboard.render import N_
 from service.web.dashboard.session import Viewer, require_admin
 
 Format = Annotated[str | None, Parameter(pattern="^(html|csv|xlsx)$")]
@@ -94,19 +93,17 @@ class StaffPagesController(Controller):
                 for a in accounts
             ]
             return download(locale, format, "staff", columns_in(locale, COLUMNS), rows)
-        refusal = pending(request) or FormState()
-        page = render_page(
+        return form_page(
+            request,
             viewer,
             "dashboard/staff.html",
             accounts=accounts,
             roles=ROLE_WORDS,
             sites=rt.protocol.sites,
             site_words={a.email: _sites(rt, a, viewer.locale) for a in accounts},
-            refusal=refusal,
             flash=SAVED.get(saved or ""),
             me=viewer.email,
         )
-        return cleared(request, page)
 
     @post("/", status_code=303)
     async def add(self, rt: Runtime, viewer: Viewer, request: Request[Any, Any, Any]) -> Redirect:
