@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from litestar import Controller, Response, get
 from litestar.exceptions import ValidationException
-from litestar.params import Parameter
+from litestar.params import Parameter, QueryParameter
 from litestar.response import Template
 
 from service.actions.views import AuditFilter, AuditRow, audit_batches, audit_page
@@ -33,7 +33,7 @@ from service.web.dashboard.session import Viewer, require_reviewer
 Format = Annotated[str | None, Parameter(pattern="^(html|csv|xlsx)$")]
 Text = Annotated[str | None, Parameter(max_length=254)]
 Day = Annotated[str | None, Parameter(max_length=10)]
-From = Annotated[str | None, Parameter(query="from", max_length=10)]
+From = Annotated[str | None, QueryParameter(name="from", max_length=10)]
 Limit = Annotated[int, Parameter(ge=1, le=200)]
 Cursor = Annotated[str | None, Parameter(max_length=200)]
 CURSOR_KIND: Final = "audit"
