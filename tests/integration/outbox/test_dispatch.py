@@ -301,12 +301,13 @@ async def test_the_dispatcher_wakes_at_the_next_due_row_not_the_interval(
     dispatcher = Dispatcher(live_rt, interval_s=30)
     await dispatcher.start()
     try:
-        await _until_sent(row, 2.0)
+        await _until_sent(row, 10.0)
     finally:
         await dispatcher.stop()
     await row.refresh_from_db()
     assert row.status == "sent" and row.sent_at is not None
-    assert due <= row.sent_at < due + timedelta(seconds=1)  # the interval alone: 30 s
+    # Woken by the row, not the 30 s interval; 10 s of slack for a loaded machine.
+    assert due <= row.sent_at < due + timedelta(seconds=10)
 
 
 async def test_a_wake_after_commit_sends_at_once(
