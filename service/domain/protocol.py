@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import time
 from enum import StrEnum
 
+from service.domain.concepts import Concept, FreeText
+
 
 class Anchor(StrEnum):
     """What a visit's offset counts from."""
@@ -128,6 +130,9 @@ class Symptom:
     # Phrases that report this symptom in an SMS sent outside a dialogue
     # ("dolor de pecho"); see service/domain/red_flags.py.
     report_phrases: tuple[str, ...] = ()
+    # How a participant writes it in a message of their own (``says``/``hints``/
+    # ``unless``); see service/domain/red_flag_reader.py.
+    concept: Concept | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +143,10 @@ class SafetyRules:
     escalate_after_minutes: int = 30
     # Phrases that report a pregnancy in an SMS sent outside a dialogue.
     pregnancy_phrases: tuple[str, ...] = ()
+    # How a pregnancy is written (``pregnancy_says``...), and how scope is written
+    # (``[safety.free_text]``: negation, questions, other people).
+    pregnancy: Concept | None = field(default=None, compare=False)
+    free_text: FreeText | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

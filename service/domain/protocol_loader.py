@@ -40,6 +40,7 @@ from service.domain.protocol import (
     VisitDefinition,
     VisitKind,
 )
+from service.domain.protocol_concepts import check_unique_concepts, concept, free_text
 from service.domain.protocol_entry import ProtocolError, TableEntry, is_int
 from service.domain.protocol_extras import check_unique_phrases, daily_budget, phrases
 
@@ -102,6 +103,7 @@ def parse_protocol(text: str, source: str) -> Protocol:
         )
     safety = _safety(TableEntry(source, "safety", top.subtable("safety")))
     check_unique_phrases(symptoms, safety, lambda name, problem: _fail(source, name, problem))
+    check_unique_concepts(symptoms, safety, lambda name, problem: _fail(source, name, problem))
     budget = None
     if "daily_budget" in top.table:
         codes = {r.code for _, r in reminders} | {c.code for _, c in checkins}
@@ -289,7 +291,15 @@ def _checkin(e: TableEntry) -> tuple[TableEntry, CheckinDefinition]:
 def _symptom(e: TableEntry) -> tuple[TableEntry, Symptom]:
     e.check_keys(
         required=("number", "code", "label_key"),
-        optional=("red_flag", "emergency", "asks_temperature", "report_phrases"),
+        optional=(
+            "red_flag",
+            "emergency",
+            "asks_temperature",
+            "report_phrases",
+            "says",
+            "hints",
+            "unless",
+        ),
     )
     symptom = Symptom(
         code=e.code("code"),
@@ -299,6 +309,7 @@ def _symptom(e: TableEntry) -> tuple[TableEntry, Symptom]:
         emergency=e.boolean("emergency", default=False),
         asks_temperature=e.boolean("asks_temperature", default=False),
         report_phrases=phrases(e, "report_phrases"),
+        concept=concept(e),
     )
     if symptom.emergency and not symptom.red_flag:
         e.fail("emergency = true needs red_flag = true (an emergency always alerts the team)")
@@ -329,7 +340,13 @@ def _safety(e: TableEntry) -> SafetyRules:
             "pregnancy_yes_alerts",
             "escalate_after_minutes",
         ),
-        optional=("pregnancy_phrases",),
+        optional=(
+            "pregnancy_phrases",
+            "pregnancy_says",
+            "pregnancy_hints",
+            "pregnancy_unless",
+            "free_text",
+        ),
     )
     fever = e.number("fever_threshold_c")
     if not 37.0 <= fever <= 41.0:
@@ -343,6 +360,12 @@ def _safety(e: TableEntry) -> SafetyRules:
         pregnancy_yes_alerts=e.boolean("pregnancy_yes_alerts"),
         escalate_after_minutes=e.integer("escalate_after_minutes", minimum=1),
         pregnancy_phrases=phrases(e, "pregnancy_phrases"),
+        pregnancy=concept(e, "pregnancy_"),
+        free_text=(
+            free_text(TableEntry(e.source, "safety.free_text", e.subtable("free_text")))
+            if "free_text" in e.table
+            else None
+        ),
     )
 
 
