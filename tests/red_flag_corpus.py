@@ -128,6 +128,8 @@ class Figures:
             f" = {self.recall:.1%}",
             f"  reach on ambiguous          {self.reached['all']}/{self.ambiguous['all']}"
             f" = {self.reach:.1%} (to the queue, not alerting: {self.queued['all']})",
+            f"  alerts on ambiguous         {self.reached['all'] - self.queued['all']}"
+            " (a red flag scoped out or unclear, alerted on anyway)",
             f"  false alerts on benign      {self.false_alerts}/{self.benign}"
             f" = {self.false_alert_rate:.1%}",
             f"  lost (red flag not seen)    {self.lost}",
