@@ -76,8 +76,10 @@ class Span:
 Phrase = tuple[str, ...]
 
 
-def _phrases(entries: Iterable[str], shorthand: dict[str, str]) -> tuple[Phrase, ...]:
-    return tuple(tuple(shorthand.get(w, w) for w in plain_word(entry).split()) for entry in entries)
+def _phrases(entries: Iterable[str], shorthand: dict[str, str]) -> PhraseSet:
+    return PhraseSet(
+        tuple(shorthand.get(w, w) for w in plain_word(entry).split()) for entry in entries
+    )
 
 
 class ScopeReader:
@@ -91,9 +93,9 @@ class ScopeReader:
         self.hypothetical = _phrases(free_text.hypothetical, short)
         self.others = _phrases(free_text.others, short)
         self.first_person = frozenset(
-            p for ph in _phrases(free_text.first_person, short) for p in ph
+            w for ph in _phrases(free_text.first_person, short).phrases for w in ph
         )
-        self.negation_words = frozenset(p[0] for p in self.negation if len(p) == 1)
+        self.negation_words = frozenset(p[0] for p in self.negation.phrases if len(p) == 1)
 
     # ---- one mention --------------------------------------------------------------
 
@@ -109,7 +111,7 @@ class ScopeReader:
 
     def _negated(self, tokens: Sequence[Token], span: Span) -> bool:
         first = tokens[span.start]
-        for start, end in _occurrences(tokens, self.negation):
+        for start, end in self.negation.occurrences(tokens):
             if any(i in span.used for i in range(start, end + 1)):
                 continue
             if start > span.start and end < span.end:
@@ -128,7 +130,7 @@ class ScopeReader:
 
     def _someone_else(self, tokens: Sequence[Token], span: Span) -> bool:
         segment = tokens[span.start].segment
-        for start, end in _occurrences(tokens, self.others):
+        for start, end in self.others.occurrences(tokens):
             if end >= span.start or tokens[start].segment != segment:
                 continue
             between = range(end + 1, span.end + 1)
@@ -138,12 +140,12 @@ class ScopeReader:
 
     def _question(self, tokens: Sequence[Token], span: Span) -> bool:
         clause = tokens[span.start].clause
-        before = [(s, e) for s, e in _occurrences(tokens, self.hypothetical) if e < span.start]
+        before = [(s, e) for s, e in self.hypothetical.occurrences(tokens) if e < span.start]
         if any(tokens[s].clause == clause and self._is_if(tokens, s) for s, _ in before):
             return True
         if _clause_end(tokens, tokens[span.end].clause) != "?":
             return False
-        openers = _occurrences(tokens, self.question)
+        openers = self.question.occurrences(tokens)
         if any(e < span.start and tokens[s].clause == clause for s, e in openers):
             return True
         in_clause = (t for t in tokens[: span.end + 1] if t.clause == clause)
@@ -172,7 +174,7 @@ class ScopeReader:
         """(code, span start) of every mention a ``resolved`` phrase takes back."""
         used = {i for _, span in spans for i in span.used}
         taken: set[tuple[str, int]] = set()
-        for start, end in _occurrences(tokens, self.resolved):
+        for start, end in self.resolved.occurrences(tokens):
             if any(i in used for i in range(start, end + 1)) or self._negated_cue(tokens, start):
                 continue
             target = self._resolved_code(tokens, spans, start, end)
@@ -217,15 +219,26 @@ def _in_reach(tokens: Sequence[Token], span: Span, start: int, end: int, forward
     return span.end < start and tokens[span.end].sentence == tokens[start].sentence
 
 
-def _occurrences(tokens: Sequence[Token], phrases: Iterable[Phrase]) -> list[tuple[int, int]]:
-    """(first, last) token index of every phrase, words consecutive (marks break it)."""
-    found: list[tuple[int, int]] = []
-    for phrase in phrases:
-        size = len(phrase)
-        for i in range(len(tokens) - size + 1):
-            if all(tokens[i + k].plain == phrase[k] for k in range(size)):
-                found.append((i, i + size - 1))
-    return found
+class PhraseSet:
+    """Phrases indexed by their first word, so one pass over a message finds them all."""
+
+    def __init__(self, phrases: Iterable[Phrase]) -> None:
+        self.phrases = tuple(phrases)
+        self._by_first: dict[str, list[Phrase]] = {}
+        for phrase in self.phrases:
+            self._by_first.setdefault(phrase[0], []).append(phrase)
+
+    def occurrences(self, tokens: Sequence[Token]) -> list[tuple[int, int]]:
+        """(first, last) token index of every phrase, words consecutive (marks break it)."""
+        found: list[tuple[int, int]] = []
+        for i, token in enumerate(tokens):
+            for phrase in self._by_first.get(token.plain, ()):
+                end = i + len(phrase) - 1
+                if end < len(tokens) and all(
+                    tokens[i + k].plain == phrase[k] for k in range(1, len(phrase))
+                ):
+                    found.append((i, end))
+        return found
 
 
 def _clause_end(tokens: Sequence[Token], clause: int) -> str | None:
