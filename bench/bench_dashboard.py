@@ -36,7 +36,7 @@ def _bare_app() -> object:
     """The floor any page pays: one small query, a tiny HTML page, no session."""
     from litestar import Litestar, MediaType, get
 
-    from service.db.dashboard_queries import scoped_sites
+    from service.actions.views._queries import scoped_sites
 
     @get("/bare", media_type=MediaType.HTML)
     async def bare() -> str:
@@ -75,15 +75,15 @@ def _p(samples: list[float], fraction: float) -> float:
 async def bench(participants: int, requests: int) -> None:
     import httpx
 
-    from service.actions.auth import add_staff_user
-    from service.actions.sites import sync_sites
+    from service.actions.access import add_staff_user
+    from service.actions.participants import sync_sites
     from service.adapters.console_sms import ConsoleSmsGateway
     from service.app import create_app
     from service.db.lifecycle import apply_migrations, close_database, open_database
     from service.db.models import Checkin, OutboundMessage
     from service.ports import ManualClock
     from service.settings import load_settings
-    from tests.integration.dashboard_seed import seed
+    from tests.support.dashboard_seed import seed
 
     with tempfile.TemporaryDirectory() as folder:
         url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite://{Path(folder) / 'bench.sqlite3'}"

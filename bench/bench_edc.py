@@ -90,10 +90,13 @@ async def _seed(participants: int, checkins: int) -> None:
 
 
 async def _odm(rt: Any) -> int:
-    from service.actions.actors import Actor, Role
-    from service.actions.edc_export import start_odm_export
+    from service.actions.edc import start_odm_export
+    from service.domain.actors import Actor
+    from service.domain.states import StaffRole
 
-    export = await start_odm_export(rt, Actor(kind="system", label="bench", role=Role.ADMIN), None)
+    export = await start_odm_export(
+        rt, Actor(kind="system", label="bench", role=StaffRole.ADMIN), None
+    )
     size = 0
     with open(os.devnull, "w", encoding="utf-8") as sink:  # noqa: ASYNC230  # a bench
         async for chunk in export.chunks:
@@ -122,16 +125,15 @@ async def _bare_imports(url: str, token: str, rows: list[dict[str, str]], batch:
 
 
 async def main(participants: int, checkins: int) -> None:
-    from service.actions.edc_mapping import redcap_setup_files
-    from service.actions.edc_push import BATCH, push_to_redcap
-    from service.actions.sites import sync_sites
+    from service.actions.edc import BATCH, push_to_redcap, redcap_setup_files
+    from service.actions.edc._sequence import sequence_changes
+    from service.actions.participants import sync_sites
     from service.adapters.redcap_http import RedcapHttpApi
     from service.composition import build_runtime
-    from service.db.edc_sequence import sequence_changes
     from service.db.lifecycle import apply_migrations, close_database, open_database
     from service.ports import ManualClock
     from service.settings import load_settings
-    from tests.fakes.redcap_server import TEST_TOKEN, RedcapFakeServer
+    from tests.support.fakes.redcap_server import TEST_TOKEN, RedcapFakeServer
 
     with tempfile.TemporaryDirectory() as folder:
         url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite://{Path(folder) / 'bench.sqlite3'}"

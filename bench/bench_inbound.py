@@ -191,7 +191,7 @@ async def _post_all(url: str, forms: list[dict[str, str]], concurrency: int, sig
 
 
 async def bench_inbound(messages: int, concurrency: int) -> None:
-    from service.actions.sites import sync_sites
+    from service.actions.participants import sync_sites
     from service.adapters.console_sms import ConsoleSmsGateway
     from service.app import create_app
     from service.db.lifecycle import apply_migrations, close_database, open_database

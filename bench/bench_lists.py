@@ -107,7 +107,7 @@ def _ms(times: list[float]) -> str:
 async def bench(few: int, many: int, requests: int, walk: bool) -> None:
     from litestar.testing import AsyncTestClient
 
-    from service.actions.auth import add_staff_user
+    from service.actions.access import add_staff_user
     from service.adapters.console_sms import ConsoleSmsGateway
     from service.app import create_app
     from service.domain.paging import DEFAULT_LIMIT

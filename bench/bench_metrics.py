@@ -101,11 +101,11 @@ async def _seed(participants: int, per_participant: int) -> int:
 async def bench(participants: int, per_participant: int, scrapes: int) -> None:
     from tortoise import connections
 
-    from service.actions.sites import sync_sites
+    from service.actions.participants import sync_sites
+    from service.actions.views import render_metrics
     from service.adapters.console_sms import ConsoleSmsGateway
     from service.composition import build_runtime
     from service.db.lifecycle import apply_migrations, close_database, open_database
-    from service.metrics import render_metrics
     from service.ports import ManualClock
     from service.settings import load_settings
 

@@ -1,4 +1,4 @@
-"""Benchmark: the outbox at the provider's pace (issue 8), every figure in one run.
+"""Benchmark: the outbox at the provider's pace, every figure in one run.
 
 Run from the repository root (not part of the test suite):
 
@@ -52,7 +52,7 @@ def _settings(url: str, **extra: str) -> Any:
 
 def _gateway(base_url: str) -> Any:
     from service.adapters.twilio_sms import TwilioSmsGateway
-    from tests.fakes.twilio_server import (
+    from tests.support.fakes.twilio_server import (
         TEST_ACCOUNT_SID,
         TEST_AUTH_TOKEN,
         TEST_MESSAGING_SERVICE_SID,
@@ -67,7 +67,7 @@ def _gateway(base_url: str) -> Any:
 
 
 async def _bare_posts(base_url: str, count: int) -> float:
-    from tests.fakes.twilio_server import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
+    from tests.support.fakes.twilio_server import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
 
     url = f"{base_url}/2010-04-01/Accounts/{TEST_ACCOUNT_SID}/Messages.json"
     headers = {"Authorization": aiohttp.encode_basic_auth(TEST_ACCOUNT_SID, TEST_AUTH_TOKEN)}
@@ -149,12 +149,12 @@ async def _fresh(url: str) -> None:
 
 
 async def bench_drain(url: str, count: int, latency_s: float) -> None:
-    from service.actions.dispatch import dispatch_due
-    from service.actions.sites import sync_sites
+    from service.actions.outbox import dispatch_due
+    from service.actions.participants import sync_sites
     from service.composition import build_runtime
     from service.db.lifecycle import close_database
     from service.ports import ManualClock
-    from tests.fakes.twilio_server import TwilioFakeServer
+    from tests.support.fakes.twilio_server import TwilioFakeServer
 
     with TwilioFakeServer() as server:
         server.delay_s = latency_s
@@ -185,13 +185,13 @@ async def bench_drain(url: str, count: int, latency_s: float) -> None:
 
 
 async def bench_lateness(url: str, cap: float, window_s: float) -> None:
-    from service.actions.sites import sync_sites
+    from service.actions.participants import sync_sites
     from service.composition import build_runtime
     from service.db.lifecycle import close_database
     from service.db.models import OutboundMessage
     from service.jobs.dispatcher import Dispatcher
     from service.ports import SystemClock
-    from tests.fakes.twilio_server import TwilioFakeServer
+    from tests.support.fakes.twilio_server import TwilioFakeServer
 
     rng = random.Random(8)
     count = int(cap * 0.8 * window_s)
@@ -249,12 +249,12 @@ async def bench_recovery(url: str) -> None:
     import subprocess
     import sys
 
-    from service.actions.sites import sync_sites
+    from service.actions.participants import sync_sites
     from service.composition import build_runtime
     from service.db.lifecycle import close_database
     from service.db.models import OutboundMessage
-    from tests.fakes.twilio_server import TwilioFakeServer
     from tests.faults.test_outbox_faults import ROOT, worker_env
+    from tests.support.fakes.twilio_server import TwilioFakeServer
 
     with TwilioFakeServer() as server:
         server.delay_s = 0.5  # sends in flight when the process dies
@@ -262,7 +262,7 @@ async def bench_recovery(url: str) -> None:
         await _fresh(url)
         try:
             await sync_sites(rt)
-            from service.actions.replanning import replan_if_protocol_changed
+            from service.actions.outbox import replan_if_protocol_changed
 
             await replan_if_protocol_changed(rt)
             now = datetime.now(UTC)
@@ -271,7 +271,7 @@ async def bench_recovery(url: str) -> None:
 
             def start() -> subprocess.Popen[bytes]:
                 return subprocess.Popen(
-                    [sys.executable, "-m", "tests.faults.worker_process"],
+                    [sys.executable, "-m", "tests.support.worker_process"],
                     cwd=ROOT,
                     env=env,
                     stdout=subprocess.DEVNULL,
@@ -313,8 +313,8 @@ async def bench_recovery(url: str) -> None:
 async def bench_replan(url: str, count: int) -> None:
     from dataclasses import replace
 
-    from service.actions.replanning import desired_messages, replan_if_protocol_changed
-    from service.actions.sites import sync_sites
+    from service.actions.outbox import desired_messages, replan_if_protocol_changed
+    from service.actions.participants import sync_sites
     from service.composition import build_runtime
     from service.db.lifecycle import close_database
     from service.db.models import OutboundMessage, Participant, Site

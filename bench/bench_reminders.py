@@ -161,14 +161,14 @@ async def _seed_due_rows(count: int) -> None:
 
 
 async def bench_drain(count: int) -> None:
-    from service.actions.dispatch import dispatch_due
-    from service.actions.sites import sync_sites
+    from service.actions.outbox import dispatch_due
+    from service.actions.participants import sync_sites
     from service.adapters.twilio_sms import TwilioSmsGateway
     from service.composition import build_runtime
     from service.db.lifecycle import apply_migrations, close_database, open_database
     from service.ports import ManualClock
     from service.settings import load_settings
-    from tests.fakes.twilio_server import (
+    from tests.support.fakes.twilio_server import (
         TEST_ACCOUNT_SID,
         TEST_AUTH_TOKEN,
         TEST_MESSAGING_SERVICE_SID,

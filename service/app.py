@@ -20,15 +20,14 @@ from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.htmx import HTMXPlugin
-from tortoise.exceptions import ValidationError
 
-from service.actions.edc_mapping import edc_mapping
-from service.actions.edc_metrics import edc_metrics
+from service.actions.edc import edc_mapping, edc_metrics
 from service.actions.errors import ActionError
+from service.actions.views import register_metrics_source
 from service.composition import build_runtime, running
+from service.db.errors import ColumnValueInvalid
 from service.domain.protocol import Protocol
 from service.jobs.scheduler import DispatchScheduler
-from service.metrics import register_metrics_source
 from service.ports import Clock, RedcapApi, SmsGateway, Translator
 from service.settings import Settings
 from service.web.auth import provide_runtime
@@ -118,7 +117,7 @@ def create_app(
         exception_handlers={
             ActionError: action_error_handler,
             HTTPException: http_error_handler,
-            ValidationError: model_validation_handler,
+            ColumnValueInvalid: model_validation_handler,
             500: internal_error_handler,
         },
         middleware=[InputGuard()],

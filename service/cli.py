@@ -9,7 +9,6 @@ import getpass
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from service.actions.errors import ActionError
@@ -34,22 +33,10 @@ def _configure_logging() -> None:
     configure_logging("json" if fmt == "json" else "text", "INFO")
 
 
-def _ensure_sqlite_folder(settings: Settings) -> None:
-    if settings.is_sqlite:
-        path = settings.database_url.removeprefix("sqlite://")
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-
-
 async def _with_database(settings: Settings, work: Callable[[], Awaitable[Any]]) -> Any:
-    from service.db.lifecycle import close_database, open_database
+    from service.db.lifecycle import with_database  # the ORM loads only for commands that need it
 
-    _ensure_sqlite_folder(settings)
-    await open_database(settings.database_url)
-    try:
-        return await work()
-    finally:
-        await close_database()
+    return await with_database(settings, work)
 
 
 def _runtime(settings: Settings) -> Runtime:
@@ -89,7 +76,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
-    from service.jobs.worker import run_worker
+    from service.worker import run_worker
 
     asyncio.run(_preflight(settings))
     asyncio.run(run_worker(settings))
@@ -114,8 +101,8 @@ def _read_password() -> str:
 
 
 def cmd_user_add(settings: Settings, args: argparse.Namespace) -> int:
-    from service.actions.auth import add_staff_user
-    from service.actions.sites import sync_sites
+    from service.actions.access import add_staff_user
+    from service.actions.participants import sync_sites
 
     password = _read_password()
     rt = _runtime(settings)
@@ -133,7 +120,7 @@ def cmd_user_add(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_user_set_active(settings: Settings, args: argparse.Namespace) -> int:
-    from service.actions.auth import set_staff_active
+    from service.actions.access import set_staff_active
 
     rt = _runtime(settings)
     active = args.sub == "enable"
@@ -150,7 +137,7 @@ def cmd_user_set_active(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_apikey_add(settings: Settings, args: argparse.Namespace) -> int:
-    from service.actions.auth import add_api_key
+    from service.actions.access import add_api_key
 
     rt = _runtime(settings)
 
@@ -167,7 +154,7 @@ def cmd_apikey_add(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_reminders_preview(settings: Settings, args: argparse.Namespace) -> int:
-    from service.actions.preview import preview_lines
+    from service.actions.views import preview_lines
 
     rt = _runtime(settings)
     lines = asyncio.run(_with_database(settings, lambda: preview_lines(rt, args.study_id)))

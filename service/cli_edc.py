@@ -15,7 +15,7 @@ __all__ = ["add_edc_commands"]
 
 
 def cmd_redcap_setup(settings: Settings, args: argparse.Namespace) -> int:
-    from service.actions.edc_mapping import redcap_setup_files
+    from service.actions.edc import redcap_setup_files
     from service.composition import build_runtime
 
     folder = Path(args.dir)
@@ -30,10 +30,10 @@ def cmd_push(settings: Settings, args: argparse.Namespace) -> int:
     import asyncio
     import json
 
-    from service.actions.edc_push import push_to_redcap
-    from service.cli import _with_database
+    from service.actions.edc import push_to_redcap
     from service.composition import build_runtime
-    from service.db.edc_models import PushStatus
+    from service.db.lifecycle import with_database
+    from service.domain.states import PushStatus
 
     rt = build_runtime(settings)
 
@@ -47,7 +47,7 @@ def cmd_push(settings: Settings, args: argparse.Namespace) -> int:
             if rt.redcap is not None:
                 await rt.redcap.aclose()
 
-    result = asyncio.run(_with_database(settings, work))
+    result = asyncio.run(with_database(settings, work))
     if args.dry_run:
         for row in result.would_send:
             print(json.dumps(row, ensure_ascii=False))
@@ -78,13 +78,14 @@ def cmd_export_odm(settings: Settings, args: argparse.Namespace) -> int:
     import asyncio
     import sys
 
-    from service.actions.actors import Actor, Role
-    from service.actions.edc_export import start_odm_export
-    from service.cli import _with_database
+    from service.actions.edc import start_odm_export
     from service.composition import build_runtime
+    from service.db.lifecycle import with_database
+    from service.domain.actors import Actor
+    from service.domain.states import ActorKind, StaffRole
 
     rt = build_runtime(settings)
-    actor = Actor(kind="system", label="system:cli", role=Role.ADMIN)
+    actor = Actor(kind=ActorKind.SYSTEM, label="system:cli", role=StaffRole.ADMIN)
 
     async def work() -> str:
         from service.db.lifecycle import ensure_migrated
@@ -101,5 +102,5 @@ def cmd_export_odm(settings: Settings, args: argparse.Namespace) -> int:
                 out.close()
         return f"{export.entries} entries; next cursor (--since): {export.file_oid}"
 
-    print(asyncio.run(_with_database(settings, work)), file=sys.stderr)
+    print(asyncio.run(with_database(settings, work)), file=sys.stderr)
     return 0

@@ -15,9 +15,8 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from service.actions.dispatch import reconcile_stale_claims
-from service.actions.replanning import replan_if_protocol_changed
-from service.actions.sites import sync_sites
+from service.actions.outbox import reconcile_stale_claims, replan_if_protocol_changed
+from service.actions.participants import sync_sites
 from service.adapters.gateways import build_gateway
 from service.adapters.holidays_cl import non_working_predicate
 from service.adapters.i18n import load_renderer

@@ -23,23 +23,25 @@ from datetime import date, datetime, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from service.actions.actors import Actor, Role
-from service.actions.alert_escalation import escalation_job
-from service.actions.auth import add_staff_user
+from service.actions.access import add_staff_user
+from service.actions.alerts import escalation_job
 from service.actions.calendars import calendar_for
 from service.actions.checkins import CheckinSubmission, submit
-from service.actions.dispatch import dispatch_due
 from service.actions.inbound import handle_inbound
+from service.actions.outbox import dispatch_due
 from service.actions.participants import (
     EnrollmentRequest,
     enroll,
     record_infusion,
     record_visit_outcome,
+    set_on_call,
 )
-from service.actions.sites import set_on_call
-from service.db.models import Participant, StaffUser
+from service.db.access_models import StaffUser
+from service.db.models import Participant
+from service.domain.actors import Actor
 from service.domain.checkin_answers import ReportedSymptom, Severity, SymptomAnswers
 from service.domain.protocol import VisitKind
+from service.domain.states import ActorKind, StaffRole
 from service.ports import (
     InboundSms,
     ManualClock,
@@ -104,8 +106,8 @@ class _LandlineForOneNumber:
     async def find_sent(self, to: str, body: str, since: datetime) -> ProviderReceipt | None:
         return await self._inner.find_sent(to, body, since)
 
-    def explain_error(self, code: int | None) -> ProviderError:
-        return self._inner.explain_error(code)
+    def explain_error(self, code: int | None, language: str = "en") -> ProviderError:
+        return self._inner.explain_error(code, language)
 
     async def aclose(self) -> None:
         """The inner gateway is the app's; it closes it."""
@@ -133,7 +135,7 @@ async def _play_history(rt: Runtime) -> None:
     demo = dataclasses.replace(
         rt, clock=clock, gateway=_LandlineForOneNumber(rt.gateway, _FAILING_PHONE)
     )
-    actor = Actor(kind="staff", label="system:demo", role=Role.ADMIN)
+    actor = Actor(kind=ActorKind.STAFF, label="system:demo", role=StaffRole.ADMIN)
     for code, phone in ON_CALL.items():
         await set_on_call(demo, actor, code, phone, None)
     await _enrol(demo, actor, today=now.astimezone(ZONE).date())

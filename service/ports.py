@@ -68,13 +68,15 @@ class SmsFailure(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ProviderError:
-    """A provider's error code with its neutral class and its meaning in (English) words,
-    for operators and the dashboard; the code stays, since coordinators quote it to the
-    provider's support."""
+    """A provider's error code with its neutral class, its meaning in (English) words
+    for operators, and ``words``: what a coordinator reads next to the failed message,
+    in the language asked (None without a code). The code stays, since coordinators
+    quote it to the provider's support."""
 
     code: int | None
     failure: SmsFailure
     meaning: str
+    words: str | None = None
 
 
 class SmsSendError(Exception):
@@ -155,9 +157,10 @@ class SmsGateway(Protocol):
         """Look a message up at the provider, for reconciling a send that crashed midway."""
         ...
 
-    def explain_error(self, code: int | None) -> ProviderError:
+    def explain_error(self, code: int | None, language: str = "en") -> ProviderError:
         """Classify one of this provider's error codes (a refused send, a failed
-        delivery, a code stored on a message or a participant) and say it in words."""
+        delivery, a code stored on a message or a participant) and say it in words,
+        for people in ``language``."""
         ...
 
     async def aclose(self) -> None:

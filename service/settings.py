@@ -56,7 +56,7 @@ class Settings:
     # scrypt's N = 2**password_hash_cost for new password hashes (service.security).
     password_hash_cost: int = DEFAULT_PASSWORD_HASH_COST
     # Dashboard sessions end after this much inactivity, and in any case this many
-    # hours after sign-in (service.actions.staff_sessions).
+    # hours after sign-in (service.actions.access).
     dashboard_idle_minutes: int = 30
     dashboard_session_hours: int = 12
 
@@ -78,7 +78,11 @@ def tortoise_config(database_url: str) -> dict[str, object]:
         "connections": {"default": database_url},
         "apps": {
             "followup": {
-                "models": ["service.db.models", "service.db.edc_models"],
+                "models": [
+                    "service.db.models",
+                    "service.db.access_models",
+                    "service.db.edc_models",
+                ],
                 "default_connection": "default",
                 "migrations": "service.db.migrations",
             }

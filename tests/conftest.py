@@ -227,7 +227,7 @@ def app(settings: Settings, clock: ManualClock, gateway: SmsGateway) -> Litestar
 async def client(app: Litestar, database_url: str) -> AsyncIterator[AsyncTestClient[Litestar]]:
     async with AsyncTestClient(app=app) as test_client:
         await _truncate(database_url)
-        from service.actions.sites import sync_sites
+        from service.actions.participants import sync_sites
 
         await sync_sites(app.state.runtime)
         yield test_client

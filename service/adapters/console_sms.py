@@ -112,9 +112,9 @@ class ConsoleSmsGateway:
                 )
         return None
 
-    def explain_error(self, code: int | None) -> ProviderError:
+    def explain_error(self, code: int | None, language: str = "en") -> ProviderError:
         """Twilio's table: the console stands in for Twilio and refuses with its codes."""
-        return explain_twilio_error(code)
+        return explain_twilio_error(code, language)
 
     async def aclose(self) -> None:
         """Nothing to release; the memory ring stays readable for the demo."""

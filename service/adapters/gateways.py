@@ -2,7 +2,7 @@
 
 The send cap (``SMS_RATE_PER_SECOND``) is not applied here: it is shared by every
 process, so the outbox's dispatcher takes tokens from the database before it claims
-(see ``service.actions.send_cap``). A per-process limiter would multiply the cap.
+(see ``service.actions.outbox``). A per-process limiter would multiply the cap.
 """
 
 from __future__ import annotations

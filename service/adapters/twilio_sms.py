@@ -236,8 +236,8 @@ class TwilioSmsGateway:
         floor = datetime.min.replace(tzinfo=UTC)
         return max(candidates, key=lambda m: (m.date_created or floor, m.date_sent or floor))
 
-    def explain_error(self, code: int | None) -> ProviderError:
-        return explain_twilio_error(code)
+    def explain_error(self, code: int | None, language: str = "en") -> ProviderError:
+        return explain_twilio_error(code, language)
 
     async def aclose(self) -> None:
         if self._http is not None:

@@ -2,8 +2,8 @@
 app sessions, EDC API keys, one-time sign-in codes and the sign-in throttle's attempts.
 
 Secrets are never stored: tokens, keys and codes are keyed hashes (HMAC under
-``SECRET_KEY``), passwords scrypt hashes. Re-exported by :mod:`service.db.models`,
-which is the app's model list.
+``SECRET_KEY``), passwords scrypt hashes. One of the app's model modules (the
+Tortoise configuration in ``service.settings`` lists them).
 """
 
 from __future__ import annotations
@@ -51,9 +51,11 @@ class AuthToken(Model):
     staff: fields.ForeignKeyNullableRelation[StaffUser] = fields.ForeignKeyField(
         "followup.StaffUser", related_name="tokens", null=True, on_delete=fields.CASCADE
     )
+    staff_id: int | None
     participant: fields.ForeignKeyNullableRelation[Participant] = fields.ForeignKeyField(
         "followup.Participant", related_name="tokens", null=True, on_delete=fields.CASCADE
     )
+    participant_id: int | None
     created_at = fields.DatetimeField()
     expires_at = fields.DatetimeField()
 
@@ -70,6 +72,7 @@ class ParticipantSession(Model):
     participant: fields.ForeignKeyRelation[Participant] = fields.ForeignKeyField(
         "followup.Participant", related_name="sessions", on_delete=fields.CASCADE
     )
+    participant_id: int
     phone_hash = fields.CharField(max_length=64)
     created_at = fields.DatetimeField()
     last_used_at = fields.DatetimeField()
@@ -83,13 +86,14 @@ class ParticipantSession(Model):
 
 class StaffSession(Model):
     # A dashboard sign-in: only the keyed hash of the cookie's token is stored. Idle
-    # timeout and absolute lifetime are checked on every request (actions/staff_sessions).
+    # timeout and absolute lifetime are checked on every request (actions/access).
 
     id = fields.IntField(primary_key=True)
     token_hash = fields.CharField(max_length=64, unique=True)
     staff: fields.ForeignKeyRelation[StaffUser] = fields.ForeignKeyField(
         "followup.StaffUser", related_name="dashboard_sessions", on_delete=fields.CASCADE
     )
+    staff_id: int
     locale = fields.CharField(max_length=8, default="es")
     created_at = fields.DatetimeField()
     last_seen_at = fields.DatetimeField()
@@ -129,7 +133,7 @@ class OneTimeCode(Model):
 
 
 class LoginAttempt(Model):
-    # One staff sign-in attempt, kept for the throttle's window (actions/login_throttle.py).
+    # One staff sign-in attempt, kept for the throttle's window (actions/access).
     # The account is a keyed hash of the lower-cased email, so typed-in addresses of
     # people without an account leave nothing readable behind.
     id = fields.IntField(primary_key=True)

@@ -16,6 +16,8 @@ from enum import StrEnum
 from tortoise import fields
 from tortoise.models import Model
 
+from service.domain.states import ConflictStatus, PushStatus
+
 
 class EdcSource(StrEnum):
     CHECKIN = "checkin"
@@ -46,22 +48,6 @@ class EdcChange(Model):
         table = "edc_change"
         unique_together = (("source", "source_id"),)
         indexes = (("participant_id", "form", "repeat_key"), ("site_code", "id"))
-
-
-class PushStatus(StrEnum):
-    RUNNING = "running"
-    OK = "ok"
-    DRY_RUN = "dry_run"
-    REFUSED = "refused"  # REDCap answered 400: the batch stays pending until fixed
-    FORBIDDEN = "forbidden"  # 403: bad token or rights; nothing sent
-    UNAVAILABLE = "unavailable"  # 5xx/timeouts after every retry
-    METADATA_MISMATCH = "metadata_mismatch"  # REDCap's project differs from the mapping
-    MAPPING_ERROR = "mapping_error"  # a record the mapping cannot place: fix, then push
-
-
-class ConflictStatus(StrEnum):
-    OPEN = "open"
-    RESOLVED = "resolved"
 
 
 class EdcPushSlot(Model):

@@ -7,13 +7,15 @@ the very same steps.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from tortoise import Tortoise
 from tortoise.connection import get_connection
 from tortoise.migrations.executor import MigrationExecutor
 
-from service.settings import tortoise_config
+from service.settings import Settings, tortoise_config
 
 APP_LABEL = "followup"
 
@@ -36,6 +38,16 @@ async def open_database(database_url: str) -> None:
 
 async def close_database() -> None:
     await Tortoise.close_connections()
+
+
+def database_dialect() -> str:
+    """``postgres`` or ``sqlite``: the open database's dialect."""
+    return str(get_connection("default").capabilities.dialect)
+
+
+async def database_answers() -> None:
+    """One round trip (``SELECT 1``); raises when the database does not answer."""
+    await get_connection("default").execute_query("SELECT 1")
 
 
 def _executor() -> MigrationExecutor:
@@ -75,3 +87,17 @@ async def ensure_migrated(*, may_migrate: bool) -> None:
         f"the database has {len(pending)} unapplied migration(s) "
         f"({', '.join(pending)}); run `followup migrate` first"
     )
+
+
+async def with_database(settings: Settings, work: Callable[[], Awaitable[Any]]) -> Any:
+    """Run ``work`` with the database open (a command-line command's whole life); an
+    embedded SQLite file gets its folder first."""
+    if settings.is_sqlite:
+        path = settings.database_url.removeprefix("sqlite://")
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    await open_database(settings.database_url)
+    try:
+        return await work()
+    finally:
+        await close_database()

@@ -1,5 +1,9 @@
 """Tortoise models: the service's source of truth.
 
+Each foreign key's id attribute (``site_id``, ``participant_id`` …) is declared under
+its relation: Tortoise sets it on every row, and the declaration lets the type checker
+see it (an annotation only: no column, no schema change).
+
 Conventions that matter for the trial:
 - every timestamp is timezone-aware UTC; local dates (baseline, visits) are plain dates
   in the participant's zone, because that is how the protocol speaks;
@@ -15,18 +19,6 @@ from typing import Any
 from tortoise import fields
 from tortoise.models import Model
 
-# Who may sign in (staff, participants' app sessions, API keys, codes, attempts) lives
-# in access_models; imported here so this module stays the app's one list of models
-# (Tortoise discovers them here, migrations name them by app and class).
-from service.db.access_models import (
-    ApiKey,
-    AuthToken,
-    LoginAttempt,
-    OneTimeCode,
-    ParticipantSession,
-    StaffSession,
-    StaffUser,
-)
 from service.db.columns import enum_column
 from service.domain.calendar import RecordedOutcome
 from service.domain.states import (
@@ -42,25 +34,18 @@ from service.domain.states import (
 
 __all__ = [
     "Alert",
-    "ApiKey",
     "AuditEntry",
-    "AuthToken",
     "Checkin",
     "Conversation",
     "EarlyStatusCallback",
     "InboundMessage",
     "InboxItem",
     "Infusion",
-    "LoginAttempt",
-    "OneTimeCode",
     "OutboundMessage",
     "Participant",
-    "ParticipantSession",
     "SendBucket",
     "ServiceState",
     "Site",
-    "StaffSession",
-    "StaffUser",
     "VisitOutcome",
 ]
 
@@ -84,6 +69,7 @@ class Participant(Model):
     site: fields.ForeignKeyRelation[Site] = fields.ForeignKeyField(
         "followup.Site", related_name="participants", on_delete=fields.RESTRICT
     )
+    site_id: str  # the FK's column, set by Tortoise (declared for the type checker)
     phone = fields.CharField(max_length=20, unique=True)
     language = fields.CharField(max_length=5, default="es")
     timezone = fields.CharField(max_length=64)
@@ -115,6 +101,7 @@ class Infusion(Model):
     participant: fields.ForeignKeyRelation[Participant] = fields.ForeignKeyField(
         "followup.Participant", related_name="infusions", on_delete=fields.RESTRICT
     )
+    participant_id: int
     number = fields.SmallIntField()
     date = fields.DateField()
     recorded_by = fields.CharField(max_length=128)
@@ -131,6 +118,7 @@ class VisitOutcome(Model):
     participant: fields.ForeignKeyRelation[Participant] = fields.ForeignKeyField(
         "followup.Participant", related_name="visit_outcomes", on_delete=fields.RESTRICT
     )
+    participant_id: int
     visit_code = fields.CharField(max_length=16)
     status = enum_column(RecordedOutcome, max_length=16)
     date = fields.DateField()
@@ -172,6 +160,7 @@ class OutboundMessage(Model):
     participant: fields.ForeignKeyNullableRelation[Participant] = fields.ForeignKeyField(
         "followup.Participant", related_name="messages", null=True, on_delete=fields.RESTRICT
     )
+    participant_id: int | None
     to_phone = fields.CharField(max_length=20, null=True)
     kind = enum_column(MessageKind, max_length=16)
     purpose = fields.CharField(max_length=64)
@@ -238,6 +227,7 @@ class InboundMessage(Model):
     participant: fields.ForeignKeyNullableRelation[Participant] = fields.ForeignKeyField(
         "followup.Participant", related_name="inbound", null=True, on_delete=fields.RESTRICT
     )
+    participant_id: int | None
     from_phone = fields.CharField(max_length=20)
     to_phone = fields.CharField(max_length=20, null=True)
     body = fields.TextField()
@@ -254,7 +244,7 @@ class InboundMessage(Model):
 class EarlyStatusCallback(Model):
     # A delivery receipt that arrived before the send that it is about was recorded
     # (the provider can call back before our own commit). Kept until that provider id
-    # is recorded, then applied and deleted; see actions/early_callbacks.py.
+    # is recorded, then applied and deleted; see actions/outbox.
     id = fields.BigIntField(primary_key=True)
     message_sid = fields.CharField(max_length=64, db_index=True)
     status = fields.CharField(max_length=16)
@@ -272,6 +262,7 @@ class Conversation(Model):
     participant: fields.OneToOneRelation[Participant] = fields.OneToOneField(
         "followup.Participant", related_name="conversation", on_delete=fields.CASCADE
     )
+    participant_id: int
     checkin_key = fields.CharField(max_length=96)
     state: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     status = enum_column(ConversationStatus, max_length=16, default=ConversationStatus.OPEN)
@@ -290,6 +281,7 @@ class Checkin(Model):
     participant: fields.ForeignKeyRelation[Participant] = fields.ForeignKeyField(
         "followup.Participant", related_name="checkins", on_delete=fields.RESTRICT
     )
+    participant_id: int
     checkin_key = fields.CharField(max_length=96)
     questionnaire = fields.CharField(max_length=16)
     channel = fields.CharField(max_length=8)
@@ -311,13 +303,16 @@ class Alert(Model):
     participant: fields.ForeignKeyRelation[Participant] = fields.ForeignKeyField(
         "followup.Participant", related_name="alerts", on_delete=fields.RESTRICT
     )
+    participant_id: int
     site: fields.ForeignKeyRelation[Site] = fields.ForeignKeyField(
         "followup.Site", related_name="alerts", on_delete=fields.RESTRICT
     )
+    site_id: str
     dedupe_key = fields.CharField(max_length=96, unique=True)
     checkin: fields.ForeignKeyNullableRelation[Checkin] = fields.ForeignKeyField(
         "followup.Checkin", related_name="alerts", null=True, on_delete=fields.RESTRICT
     )
+    checkin_id: int | None
     findings: fields.JSONField[list[dict[str, Any]]] = fields.JSONField(default=list)
     emergency = fields.BooleanField(default=False)
     status = enum_column(AlertStatus, max_length=16, default=AlertStatus.OPEN)
@@ -339,12 +334,15 @@ class InboxItem(Model):
     participant: fields.ForeignKeyNullableRelation[Participant] = fields.ForeignKeyField(
         "followup.Participant", related_name="inbox", null=True, on_delete=fields.RESTRICT
     )
+    participant_id: int | None
     site: fields.ForeignKeyNullableRelation[Site] = fields.ForeignKeyField(
         "followup.Site", related_name="inbox", null=True, on_delete=fields.RESTRICT
     )
+    site_id: str | None
     inbound: fields.ForeignKeyNullableRelation[InboundMessage] = fields.ForeignKeyField(
         "followup.InboundMessage", related_name="inbox", null=True, on_delete=fields.RESTRICT
     )
+    inbound_id: int | None
     reason = enum_column(InboxReason, max_length=32)
     status = enum_column(InboxStatus, max_length=16, default=InboxStatus.OPEN)
     created_at = fields.DatetimeField()

@@ -11,9 +11,9 @@ from enum import StrEnum
 
 from babel.units import format_unit
 
-__all__ = ["Escalation", "age_words", "escalates_at", "escalation_state", "text_slot"]
+from service.domain.languages import formatting_locale
 
-BABEL_LOCALES = {"es": "es_CL", "en": "en"}
+__all__ = ["Escalation", "age_words", "escalates_at", "escalation_state", "text_slot"]
 
 
 class Escalation(StrEnum):
@@ -51,7 +51,7 @@ def age_words(since: datetime, now: datetime, locale: str) -> str:
     rounds, so a 50-minute-old alert read "1 hora" and 45 days "2 meses"): an alert
     must never look older than it is, and a month is too coarse for a safety alert.
     """
-    babel_locale = BABEL_LOCALES.get(locale, "es_CL")
+    babel_locale = formatting_locale(locale)
     seconds = max(int((now - since).total_seconds()), 0)
     for unit, size in (("duration-day", 86400), ("duration-hour", 3600)):
         if seconds >= size:

@@ -3,13 +3,13 @@
 The outbox records the reason where the decision is made (the planner, the
 dispatcher's send-time checks, expiry), in ``outbound_message.skip_reason``, so a
 coordinator can answer "why did she not get the reminder?" without reading logs
-(rapidpro#813 is the complaint about systems that cannot). The codes are stable;
+(a common complaint about messaging systems that cannot). The codes are stable;
 words for them belong to the dashboard's catalogs.
 """
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, Protocol
 
 __all__ = [
     "BLOCKED",
@@ -23,6 +23,9 @@ __all__ = [
     "QUIET_HOURS",
     "REASONS",
     "WITHDRAWN",
+    "SmsRecipient",
+    "may_receive_sms",
+    "recipient_barrier",
     "sms_barrier",
 ]
 
@@ -70,3 +73,31 @@ def sms_barrier(
     if blocked:
         return BLOCKED
     return None
+
+
+class SmsRecipient(Protocol):
+    """What the barrier reads of a participant (the model row has these fields)."""
+
+    @property
+    def active(self) -> bool: ...
+
+    sms_consent: bool
+    opted_out: bool
+    paused: bool
+    sms_blocked_code: int | None
+
+
+def recipient_barrier(participant: SmsRecipient) -> str | None:
+    """Why planned SMS cannot go to ``participant`` now (a code above), or None: the
+    rule the planner and the dispatcher's send-time check share."""
+    return sms_barrier(
+        active=participant.active,
+        sms_consent=participant.sms_consent,
+        opted_out=participant.opted_out,
+        paused=participant.paused,
+        blocked=participant.sms_blocked_code is not None,
+    )
+
+
+def may_receive_sms(participant: SmsRecipient) -> bool:
+    return recipient_barrier(participant) is None

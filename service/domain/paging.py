@@ -15,7 +15,7 @@ import base64
 import binascii
 import json
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 __all__ = [
     "CURSOR_MAX_CHARS",
@@ -23,6 +23,7 @@ __all__ = [
     "MAX_LIMIT",
     "BadCursor",
     "decode_cursor",
+    "decode_sort_key",
     "encode_cursor",
     "instant",
 ]
@@ -31,7 +32,7 @@ DEFAULT_LIMIT: Final = 100
 MAX_LIMIT: Final = 500
 CURSOR_MAX_CHARS: Final = 200
 
-Key = tuple[str | int, ...]
+Key = tuple[str | int | float, ...]
 
 
 class BadCursor(ValueError):
@@ -43,8 +44,7 @@ def encode_cursor(kind: str, key: Key) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_cursor(kind: str, cursor: str, shape: tuple[type, ...]) -> Key:
-    """The sort key inside ``cursor``; ``shape`` gives each element's type (str/int)."""
+def _payload(kind: str, cursor: str) -> list[Any]:
     if not cursor or len(cursor) > CURSOR_MAX_CHARS:
         raise BadCursor("cursor is empty or too long")
     try:
@@ -52,9 +52,27 @@ def decode_cursor(kind: str, cursor: str, shape: tuple[type, ...]) -> Key:
         value = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
     except (ValueError, binascii.Error, UnicodeError):
         raise BadCursor("cursor is not one this service gave out") from None
-    if not isinstance(value, list) or len(value) != len(shape) + 1 or value[0] != kind:
+    if not isinstance(value, list) or len(value) < 2 or value[0] != kind:
         raise BadCursor("cursor belongs to another list")
-    key = tuple(value[1:])
+    return value[1:]
+
+
+def decode_sort_key(kind: str, cursor: str) -> Key:
+    """The sort key inside ``cursor`` for a list sorted in memory (the dashboard's
+    participant list): any length, each element a text or a number."""
+    key = tuple(_payload(kind, cursor))
+    for item in key:
+        if isinstance(item, bool) or not isinstance(item, str | int | float):
+            raise BadCursor("cursor is not one this service gave out")
+    return key
+
+
+def decode_cursor(kind: str, cursor: str, shape: tuple[type, ...]) -> Key:
+    """The sort key inside ``cursor``; ``shape`` gives each element's type (str/int)."""
+    value = _payload(kind, cursor)
+    if len(value) != len(shape):
+        raise BadCursor("cursor belongs to another list")
+    key = tuple(value)
     for item, wanted in zip(key, shape, strict=True):
         # bool is an int to isinstance; a cursor never holds one.
         if not isinstance(item, wanted) or isinstance(item, bool):
@@ -62,7 +80,7 @@ def decode_cursor(kind: str, cursor: str, shape: tuple[type, ...]) -> Key:
     return key
 
 
-def instant(text: str | int) -> datetime:
+def instant(text: str | int | float) -> datetime:
     """A cursor's timestamp element back as an aware datetime."""
     try:
         moment = datetime.fromisoformat(str(text))

@@ -85,6 +85,18 @@ def evaluate_pregnancy(answer: PregnancyAnswer, rules: SafetyRules) -> list[Safe
     return []
 
 
+def evaluate_answers(
+    answers: SymptomAnswers | PregnancyAnswer,
+    protocol_symptoms: Iterable[Symptom],
+    rules: SafetyRules,
+) -> list[SafetyFinding]:
+    """Findings for either questionnaire's answers: the one entry point for a check-in
+    from SMS or the app and for a red-flag report, so all are judged alike."""
+    if isinstance(answers, PregnancyAnswer):
+        return evaluate_pregnancy(answers, rules)
+    return evaluate_symptoms(answers, protocol_symptoms, rules)
+
+
 def participant_advice(findings: Sequence[SafetyFinding]) -> str | None:
     """The message key to send the participant: emergency first, else contact the team."""
     if not findings:

@@ -10,37 +10,37 @@ Outbound message (``OutboundMessage.status``)
 =============  =========================================  ==============================
 state          who moves it there                         what follows
 =============  =========================================  ==============================
-planned        the re-planner (actions/replanning), a     sending (claimed), cancelled,
-               retry (actions/delivery, reconcile)        expired
+planned        the re-planner (actions/outbox), a     sending (claimed), cancelled,
+               retry (actions/outbox, reconcile)        expired
 in_app         the re-planner, for a participant who      cancelled, planned (SMS again)
                gets no SMS (the app shows it)
 sending        a dispatcher's claim (actions/outbox,      sent, delivered, failed,
                jobs/dispatcher)                           planned (retry), expired
 sent           the provider accepted it                   delivered, undelivered, failed,
-               (actions/delivery.record_sent)             planned (retry)
+               (actions/outbox.record_sent)             planned (retry)
 delivered      the provider's receipt                     (final)
 undelivered    the provider's receipt, retries used up    (final)
 failed         the provider refused it, or retries used   (final)
-               up (actions/delivery, reconcile)
+               up (actions/outbox, reconcile)
 cancelled      the re-planner (no longer applies), the    planned / in_app (re-planned)
                dispatch rules (participant cannot get it)
 expired        its moment passed before it went out       (final)
-               (actions/dispatch, dispatch_rules)
+               (actions/outbox, dispatch_rules)
 =============  =========================================  ==============================
 
 Alert (``Alert.status``): open (raised, actions/alerts) → acknowledged (a coordinator,
-actions/alert_review); escalation (actions/alert_escalation) stamps ``escalated_at``
+actions/alerts); escalation (actions/alerts) stamps ``escalated_at``
 and leaves the status open.
 
 Inbox item (``InboxItem.status``): open (queued by the inbound handling or an alert
-nobody could be texted about) → closed (a coordinator, actions/inbox).
+nobody could be texted about) → closed (a coordinator, actions/alerts).
 
 Participant (``Participant.status``): active (enrolled) → withdrawn (staff,
 actions/participants.withdraw; final: no message is planned for them again).
 
 Conversation (``Conversation.status``): open (a check-in prompt answered, or
-SINTOMAS, actions/inbound_context and reports) → closed (finished, ended early or
-stopped by a keyword, actions/inbound_keywords.close_conversation); a new prompt
+SINTOMAS, actions/inbound and reports) → closed (finished, ended early or
+stopped by a keyword, actions/inbound.close_conversation); a new prompt
 reopens the participant's one row.
 
 Inbound message (``InboundMessage.handling``): stored ``pending``, then set once, in
@@ -54,9 +54,12 @@ from typing import Final
 
 __all__ = [
     "PARTICIPANT_KINDS",
+    "PUSH_FAILED",
     "SENT",
+    "ActorKind",
     "AlertStatus",
     "AuditAction",
+    "ConflictStatus",
     "ConversationStatus",
     "InboundHandling",
     "InboxReason",
@@ -65,7 +68,9 @@ __all__ = [
     "MessageKind",
     "MessageStatus",
     "ParticipantStatus",
+    "PushStatus",
     "SessionEnd",
+    "StaffRole",
     "message_action",
 ]
 
@@ -156,7 +161,7 @@ class ConversationStatus(StrEnum):
 
 
 class LoginOutcome(StrEnum):
-    """One staff sign-in attempt (``LoginAttempt.outcome``, actions/login_throttle):
+    """One staff sign-in attempt (``LoginAttempt.outcome``, actions/access):
     recorded ``pending`` before the password is checked, then set once."""
 
     PENDING = "pending"
@@ -171,6 +176,56 @@ class SessionEnd(StrEnum):
     STAFF = "staff"  # a coordinator ended it
     PHONE_CHANGE = "phone_change"  # the participant's number changed
     WITHDRAWN = "withdrawn"  # the participant withdrew
+
+
+class StaffRole(StrEnum):
+    """What a staff account may do (``StaffUser.role``, a plain VARCHAR holding the value)."""
+
+    ADMIN = "admin"
+    COORDINATOR = "coordinator"
+    MONITOR = "monitor"
+
+
+class ActorKind(StrEnum):
+    """Who is acting (``Actor.kind``); the audit log's actor label starts with it."""
+
+    STAFF = "staff"
+    PARTICIPANT = "participant"
+    SYSTEM = "system"
+    TWILIO = "twilio"
+    APIKEY = "apikey"
+
+
+class PushStatus(StrEnum):
+    """One REDCap push run (``EdcPushRun.status``)."""
+
+    RUNNING = "running"
+    OK = "ok"
+    DRY_RUN = "dry_run"
+    REFUSED = "refused"  # REDCap answered 400: the batch stays pending until fixed
+    FORBIDDEN = "forbidden"  # 403: bad token or rights; nothing sent
+    UNAVAILABLE = "unavailable"  # 5xx/timeouts after every retry
+    METADATA_MISMATCH = "metadata_mismatch"  # REDCap's project differs from the mapping
+    MAPPING_ERROR = "mapping_error"  # a record the mapping cannot place: fix, then push
+
+
+# Push runs that ended without REDCap taking the batch.
+PUSH_FAILED: Final = frozenset(
+    {
+        PushStatus.REFUSED,
+        PushStatus.FORBIDDEN,
+        PushStatus.UNAVAILABLE,
+        PushStatus.METADATA_MISMATCH,
+        PushStatus.MAPPING_ERROR,
+    }
+)
+
+
+class ConflictStatus(StrEnum):
+    """A value changed by hand in REDCap (``EdcConflict.status``)."""
+
+    OPEN = "open"
+    RESOLVED = "resolved"
 
 
 class AuditAction(StrEnum):

@@ -30,10 +30,8 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_skeleton, format_time
 
+from service.domain.languages import BABEL_LOCALES
 from service.domain.texts import MESSAGES, placeholders
-
-BABEL_LOCALES: Final[Mapping[str, str]] = {"es": "es_CL", "en": "en"}
-"""Participant language -> Babel locale used for dates and times."""
 
 _DATE_PATTERNS: Final[Mapping[str, str]] = {
     "es": "EEEE d 'de' MMMM",

@@ -25,13 +25,14 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from tortoise import connections
-
-from service.actions.dispatch import dispatch_due, next_due_at
-from service.actions.enqueue import NOTIFY_CHANNEL
-from service.actions.send_cap import SendCap
-from service.db.models import OutboundMessage
-from service.domain.states import MessageStatus
+from service.actions.outbox import (
+    NOTIFY_CHANNEL,
+    SendCap,
+    dispatch_due,
+    next_due_at,
+    next_lease_lapse,
+)
+from service.db.lifecycle import database_dialect
 from service.runtime import Runtime
 
 __all__ = ["WAKE_RECHECK_S", "Dispatcher"]
@@ -124,7 +125,7 @@ class Dispatcher:
         due = await next_due_at(self.rt)
         if due is not None:
             moments.append(due)
-        lapse = await _next_lease_lapse()
+        lapse = await next_lease_lapse()
         if lapse is not None:
             moments.append(lapse + timedelta(milliseconds=50))
         delay = self.interval_s
@@ -137,8 +138,7 @@ class Dispatcher:
 
     async def _listen(self) -> None:
         """LISTEN on PostgreSQL (a dedicated connection); nothing to do on SQLite."""
-        conn = connections.get("default")
-        if conn.capabilities.dialect != "postgres":
+        if database_dialect() != "postgres":
             return
         try:
             import asyncpg
@@ -150,13 +150,3 @@ class Dispatcher:
         except Exception:  # the loop still polls; a missing listener only costs latency
             log.exception("could not LISTEN for due messages; polling only")
             self._listener = None
-
-
-async def _next_lease_lapse() -> datetime | None:
-    row = (
-        await OutboundMessage.filter(status=MessageStatus.SENDING, lease_until__isnull=False)
-        .order_by("lease_until")
-        .first()
-        .only("id", "lease_until")
-    )
-    return None if row is None else row.lease_until

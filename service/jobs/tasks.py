@@ -5,23 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from service.actions.alert_escalation import escalation_job
-from service.actions.dispatch import dispatch_due
-from service.actions.login_throttle import purge_old_attempts
-from service.actions.mobile_auth import purge_stale_codes
-from service.actions.staff_sessions import purge_ended_sessions
+from service.actions.access import purge_ended_sessions, purge_old_attempts, purge_stale_codes
+from service.actions.alerts import escalation_job
 from service.runtime import Runtime
 
 log = logging.getLogger("service.jobs")
 
 Job = Callable[[Runtime], Awaitable[None]]
-
-DISPATCH = "dispatch"
-
-
-async def dispatch(rt: Runtime) -> None:
-    """Send what is due; the counts are logged by the action (only when non-zero)."""
-    await dispatch_due(rt)
 
 
 async def purge_codes(rt: Runtime) -> None:
@@ -33,7 +23,7 @@ async def purge_codes(rt: Runtime) -> None:
 
 async def edc_push(rt: Runtime) -> None:
     """Push to REDCap when configured and EDC_PUSH_INTERVAL_MINUTES passed since the last run."""
-    from service.actions.edc_push import push_if_due
+    from service.actions.edc import push_if_due
 
     result = await push_if_due(rt)
     if result is not None and (result.rows or result.conflicts or result.status != "ok"):

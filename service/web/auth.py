@@ -5,9 +5,8 @@ from __future__ import annotations
 from litestar import Request
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 
-from service.actions.actors import Actor
-from service.actions.auth import actor_for_token
-from service.actions.participant_sessions import participant_for_session
+from service.actions.access import actor_for_token, participant_for_session
+from service.domain.actors import Actor
 from service.runtime import Runtime
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from litestar import Request
 from litestar.exceptions import NotAuthorizedException
 
-from service.actions.actors import Actor
-from service.actions.edc_access import actor_for_edc_key
+from service.actions.access import actor_for_edc_key
+from service.domain.actors import Actor
 from service.web.auth import runtime_of
 
 

@@ -12,9 +12,9 @@ import logging
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
-from tortoise.exceptions import ValidationError
 
 from service.actions.errors import ActionError
+from service.db.errors import ColumnValueInvalid
 
 log = logging.getLogger("service.web")
 
@@ -48,7 +48,7 @@ def http_error_handler(_: Request, exc: HTTPException) -> Response[dict[str, obj
     )
 
 
-def model_validation_handler(_: Request, exc: ValidationError) -> Response[dict[str, object]]:
+def model_validation_handler(_: Request, exc: ColumnValueInvalid) -> Response[dict[str, object]]:
     """A value the database column cannot hold, caught by Tortoise (too long for a
     lookup, say). Actions check their input first; this is the net under them. The
     value itself is never echoed: it is whatever a caller sent."""

@@ -2,36 +2,21 @@
 
 from __future__ import annotations
 
+import msgspec
+
 from service.actions.calendars import CalendarRow
-from service.db.models import Participant
+from service.actions.participants import ParticipantRecord
 from service.runtime import Runtime
 from service.web.schemas.participants import CalendarOut, ParticipantOut, VisitOut
 
 
-def participant_out(p: Participant) -> ParticipantOut:
-    return ParticipantOut(
-        study_id=p.study_id,
-        site=p.site_id,  # type: ignore[attr-defined]  # FK id attr
-        phone=p.phone,
-        language=p.language,
-        timezone=p.timezone,
-        can_become_pregnant=p.can_become_pregnant,
-        baseline_infusion_date=p.baseline_infusion_date,
-        second_infusion_date=p.second_infusion_date,
-        sms_consent=p.sms_consent,
-        preferred_time=p.preferred_time,
-        status=p.status,
-        paused=p.paused,
-        opted_out=p.opted_out,
-        sms_blocked_code=p.sms_blocked_code,
-        withdrawn_at=p.withdrawn_at,
-        created_at=p.created_at,
-    )
+def participant_out(p: ParticipantRecord) -> ParticipantOut:
+    return msgspec.convert(p, ParticipantOut, from_attributes=True)
 
 
-def calendar_out(rt: Runtime, p: Participant, rows: list[CalendarRow], lang: str) -> CalendarOut:
+def calendar_out(rt: Runtime, study_id: str, rows: list[CalendarRow], lang: str) -> CalendarOut:
     return CalendarOut(
-        study_id=p.study_id,
+        study_id=study_id,
         protocol_revision=rt.protocol.revision,
         visits=[
             VisitOut(

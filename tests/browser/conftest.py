@@ -41,7 +41,7 @@ from tests.browser.support import (
     stop_server,
     wait_until_live,
 )
-from tests.fakes.twilio_server import TwilioFakeServer
+from tests.support.fakes.twilio_server import TwilioFakeServer
 
 HERE = Path(__file__).resolve().parent
 _SESSION_LOOP = pytest.mark.asyncio(loop_scope="session")

@@ -31,7 +31,7 @@ from playwright.async_api import Page
 
 from service.settings import REPO_ROOT
 from tests.conftest import SECRET, TEST_PASSWORD_HASH_COST
-from tests.fakes.twilio_server import (
+from tests.support.fakes.twilio_server import (
     TEST_ACCOUNT_SID,
     TEST_AUTH_TOKEN,
     TEST_FROM_NUMBER,

@@ -18,26 +18,26 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from service.actions.actors import Actor, Role
-from service.actions.dispatch import dispatch_due
-from service.actions.participants import EnrollmentRequest, enroll
-from service.actions.sites import sync_sites
+from service.actions.outbox import dispatch_due
+from service.actions.participants import EnrollmentRequest, enroll, sync_sites
 from service.adapters.twilio_sms import TwilioSmsGateway
 from service.composition import build_runtime
 from service.db.models import AuditEntry, OutboundMessage, Participant
+from service.domain.actors import Actor
+from service.domain.states import StaffRole
 from service.ports import ManualClock, SmsGateway
 from service.runtime import Runtime
 from service.settings import Settings
-from tests.fakes import (
+from tests.support.fakes import (
     TEST_ACCOUNT_SID,
     TEST_AUTH_TOKEN,
     TEST_MESSAGING_SERVICE_SID,
     TwilioFakeServer,
 )
-from tests.fakes.gateways import CallerClosedGateway, CrashingGateway
-from tests.integration.helpers import Client, enrollment, staff_headers
+from tests.support.fakes.gateways import CallerClosedGateway, CrashingGateway
+from tests.support.helpers import Client, enrollment, staff_headers
 
-ADMIN = Actor(kind="staff", label="staff:test@uandes.cl", role=Role.ADMIN)
+ADMIN = Actor(kind="staff", label="staff:test@uandes.cl", role=StaffRole.ADMIN)
 PHONE = "+56961234567"
 SANTIAGO = ZoneInfo("America/Santiago")
 

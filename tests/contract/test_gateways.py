@@ -18,7 +18,7 @@ from service.adapters.console_sms import ConsoleSmsGateway
 from service.adapters.twilio_errors import CODES, explain_twilio_error
 from service.adapters.twilio_sms import TwilioSmsGateway
 from service.ports import ProviderReceipt, SmsFailure, SmsGateway, SmsSendError
-from tests.fakes import (
+from tests.support.fakes import (
     TEST_ACCOUNT_SID,
     TEST_AUTH_TOKEN,
     TEST_FROM_NUMBER,

@@ -1,4 +1,4 @@
-"""Every ambiguous send outcome is looked up at Twilio before any retry (issue 8, point 1).
+"""Every ambiguous send outcome is looked up at Twilio before any retry.
 
 Only an answer that proves Twilio did not take the message (a 4xx with an error code,
 a 429) is retried directly. A 5xx after acceptance, a hang past the client timeout, a
@@ -14,8 +14,9 @@ from datetime import datetime
 
 import pytest
 
-from service.actions.dispatch import LEASE, dispatch_due
-from service.actions.sites import sync_sites
+from service.actions.outbox import dispatch_due
+from service.actions.outbox._reconcile import LEASE
+from service.actions.participants import sync_sites
 from service.adapters.twilio_sms import TwilioSmsGateway
 from service.composition import build_runtime
 from service.db.models import AuditEntry, OutboundMessage
@@ -23,13 +24,13 @@ from service.ports import ManualClock, ProviderReceipt, SmsGateway, SmsSendError
 from service.runtime import Runtime
 from service.settings import Settings
 from tests.contract.test_dispatch_twilio import due_now, enrol
-from tests.fakes import (
+from tests.support.fakes import (
     TEST_ACCOUNT_SID,
     TEST_AUTH_TOKEN,
     TEST_MESSAGING_SERVICE_SID,
     TwilioFakeServer,
 )
-from tests.fakes.gateways import CallerClosedGateway
+from tests.support.fakes.gateways import CallerClosedGateway
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import pytest
 
 from service.adapters.redcap_http import RedcapHttpApi
 from service.ports import RedcapError
-from tests.fakes.redcap_server import TEST_TOKEN, RedcapFakeServer, redcap_event_names
-from tests.integration.edc_push_fixtures import setup_files
+from tests.support.edc_push_fixtures import setup_files
+from tests.support.fakes.redcap_server import TEST_TOKEN, RedcapFakeServer, redcap_event_names
 
 PRO = "reportes_del_parti_arm_1"
 GOOD = {

@@ -16,7 +16,7 @@ from twilio.request_validator import HMAC_SHA256, RequestValidator
 from twilio.rest import Client
 
 from service.ports import ManualClock
-from tests.fakes import (
+from tests.support.fakes import (
     TEST_ACCOUNT_SID,
     TEST_AUTH_TOKEN,
     TEST_FROM_NUMBER,
@@ -26,7 +26,7 @@ from tests.fakes import (
     sign,
     status_callback,
 )
-from tests.fakes.twilio_server import num_segments
+from tests.support.fakes.twilio_server import num_segments
 
 STATUS_URL = "https://followup.example.org/webhooks/twilio/status"
 INBOUND_URL = "https://followup.example.org/webhooks/twilio/sms"

@@ -1,4 +1,4 @@
-"""The outbox's fault suite (issue 8, "done when"): exactly once under every fault.
+"""The outbox's fault suite: exactly once under every fault.
 
 Two real ``worker`` processes dispatch from one PostgreSQL database to the local
 Twilio double, which in chaos mode accepts-then-answers-5xx, accepts-then-hangs past
@@ -35,18 +35,17 @@ from zoneinfo import ZoneInfo
 import pytest
 from tortoise.expressions import F
 
-from service.actions.actors import SYSTEM, Actor, Role
-from service.actions.outbox import enqueue_now
-from service.actions.participants import EnrollmentRequest, enroll
-from service.actions.replanning import replan_if_protocol_changed, replan_participant
-from service.actions.sites import sync_sites
+from service.actions.outbox import enqueue_now, replan_if_protocol_changed, replan_participant
+from service.actions.participants import EnrollmentRequest, enroll, sync_sites
 from service.composition import build_runtime
 from service.db.models import AuditEntry, OutboundMessage, Participant
+from service.domain.actors import SYSTEM, Actor
+from service.domain.states import StaffRole
 from service.ports import SystemClock
 from service.runtime import Runtime
 from service.settings import Settings
 from tests.conftest import SECRET
-from tests.fakes import (
+from tests.support.fakes import (
     TEST_ACCOUNT_SID,
     TEST_AUTH_TOKEN,
     TEST_MESSAGING_SERVICE_SID,
@@ -54,7 +53,7 @@ from tests.fakes import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-ADMIN = Actor(kind="staff", label="staff:faults@uandes.cl", role=Role.ADMIN)
+ADMIN = Actor(kind="staff", label="staff:faults@uandes.cl", role=StaffRole.ADMIN)
 ALERTS = 150
 PARTICIPANTS = 20
 CHAOS_S = 12.0
@@ -83,7 +82,7 @@ def worker_env(database_url: str, twilio: TwilioFakeServer, **extra: str) -> dic
 
 def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.faults.worker_process"],
+        [sys.executable, "-m", "tests.support.worker_process"],
         cwd=ROOT,
         env=env,
         stdin=subprocess.DEVNULL,

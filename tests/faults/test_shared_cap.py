@@ -1,4 +1,4 @@
-"""Two worker processes share one send cap, counted in segments (issue 8, point 4)."""
+"""Two worker processes share one send cap, counted in segments."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from service.actions.replanning import replan_if_protocol_changed
-from service.actions.sites import sync_sites
+from service.actions.outbox import replan_if_protocol_changed
+from service.actions.participants import sync_sites
 from service.composition import build_runtime
 from service.db.models import OutboundMessage
 from service.ports import SystemClock
 from service.settings import Settings
-from tests.fakes import TwilioFakeServer
 from tests.faults.test_outbox_faults import seed, start_worker, stop_worker, worker_env
+from tests.support.fakes import TwilioFakeServer
 
 RATE = 50  # segments per second, for the whole cluster
 

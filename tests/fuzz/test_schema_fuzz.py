@@ -36,7 +36,7 @@ from schemathesis.checks import (
 )
 
 from tests.conftest import SECRET
-from tests.fakes.twilio_server import (
+from tests.support.fakes.twilio_server import (
     TEST_ACCOUNT_SID,
     TEST_AUTH_TOKEN,
     TEST_FROM_NUMBER,

@@ -1,5 +1,5 @@
 """Fixtures shared by the integration tests beyond tests/conftest.py: the REDCap double."""
 
-from tests.integration.edc_push_fixtures import edc_client, redcap
+from tests.support.edc_push_fixtures import edc_client, redcap
 
 __all__ = ["edc_client", "redcap"]

@@ -15,7 +15,7 @@ from service.db.models import (
 )
 from service.demo import DEMO_COORDINATOR, DEMO_PASSWORD, LANDLINE, load_demo_data
 from service.ports import ManualClock
-from tests.integration.dashboard_support import dashboard_login
+from tests.support.dashboard_support import dashboard_login
 
 Client = AsyncTestClient[Litestar]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.helpers import Client, database_snapshot, enrollment, staff_headers
+from tests.support.helpers import Client, database_snapshot, enrollment, staff_headers
 
 LONG = "x" * 5000
 

@@ -16,7 +16,7 @@ from service.app import create_app
 from service.logs import build_handler
 from service.ports import ManualClock, SmsGateway
 from service.settings import Settings
-from tests.integration.helpers import enrollment, staff_headers
+from tests.support.helpers import enrollment, staff_headers
 
 PHONE = "+56961234567"
 
@@ -61,7 +61,7 @@ async def test_a_500_is_logged_with_traceback_and_request_id(
         from tests.conftest import _truncate
 
         await _truncate(database_url)
-        from service.actions.sites import sync_sites
+        from service.actions.participants import sync_sites
 
         await sync_sites(app.state.runtime)
         headers = await staff_headers(client, "admin@example.org", "admin")

@@ -11,13 +11,13 @@ from litestar.testing import AsyncTestClient
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.parser import text_string_to_metric_families
 
-from service import metrics
+from service.actions.views import _metrics as metrics
 from service.app import create_app
 from service.db.models import Alert, OutboundMessage, Participant
 from service.ports import ManualClock, SmsGateway
 from service.runtime import Runtime
 from service.settings import Settings, load_settings
-from tests.integration.helpers import Client, enrollment, staff_headers
+from tests.support.helpers import Client, enrollment, staff_headers
 
 METRICS_TOKEN = "metrics-token-that-is-long-enough-0123456789"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.integration.helpers import Client, staff_headers
+from tests.support.helpers import Client, staff_headers
 
 
 async def _document(client: Client) -> dict[str, Any]:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.integration.helpers import Client, enrollment, staff_headers
-from tests.integration.sql_counter import count_sql
+from tests.support.helpers import Client, enrollment, staff_headers
+from tests.support.sql_counter import count_sql
 
 
 async def test_counts_the_statements_of_a_request_and_nothing_outside_it(client: Client) -> None:

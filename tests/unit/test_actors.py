@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import pytest
 
-from service.actions.actors import Actor, Role
+from service.domain.actors import Actor
+from service.domain.states import StaffRole
 
 
-def staff(role: Role, *sites: str) -> Actor:
+def staff(role: StaffRole, *sites: str) -> Actor:
     return Actor(kind="staff", label="staff:x", role=role, sites=sites)
 
 
 @pytest.mark.parametrize(
     ("actor", "visible", "scope"),
     [
-        (staff(Role.ADMIN), {"CUA", "HBLT", None}, None),
-        (staff(Role.ADMIN, "CUA"), {"CUA", "HBLT", None}, None),
-        (staff(Role.MONITOR), {"CUA", "HBLT", None}, None),
-        (staff(Role.MONITOR, "HBLT"), {"HBLT"}, ("HBLT",)),
-        (staff(Role.COORDINATOR, "CUA"), {"CUA"}, ("CUA",)),
-        (staff(Role.COORDINATOR), set(), ()),
+        (staff(StaffRole.ADMIN), {"CUA", "HBLT", None}, None),
+        (staff(StaffRole.ADMIN, "CUA"), {"CUA", "HBLT", None}, None),
+        (staff(StaffRole.MONITOR), {"CUA", "HBLT", None}, None),
+        (staff(StaffRole.MONITOR, "HBLT"), {"HBLT"}, ("HBLT",)),
+        (staff(StaffRole.COORDINATOR, "CUA"), {"CUA"}, ("CUA",)),
+        (staff(StaffRole.COORDINATOR), set(), ()),
     ],
 )
 def test_one_rule_for_rows_and_queries(

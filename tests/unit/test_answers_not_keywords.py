@@ -28,7 +28,7 @@ from service.domain.keywords import KEYWORD_WORDS, Keyword, classify_keyword, no
 from service.domain.protocol import Questionnaire
 from service.domain.replies import ANSWER_VOCABULARY, SEVERITY_ANSWER_WORDS
 from service.domain.sms_encoding import fold_to_gsm
-from tests.unit.symptom_fixtures import EXPIRES, SYMPTOMS, T0
+from tests.support.symptom_fixtures import EXPIRES, SYMPTOMS, T0
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 NOW = T0 + timedelta(minutes=5)

@@ -23,7 +23,7 @@ from service.domain.conversation import (
     start_conversation,
 )
 from service.domain.protocol import Questionnaire
-from tests.unit.symptom_fixtures import EXPIRES, SYMPTOMS, T0
+from tests.support.symptom_fixtures import EXPIRES, SYMPTOMS, T0
 
 LATER = T0 + timedelta(minutes=5)
 

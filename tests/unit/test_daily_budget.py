@@ -59,7 +59,7 @@ def test_the_second_infusion_day_gets_two_texts_and_the_rest_is_recorded() -> No
     baseline, infusion_2 = date(2027, 1, 6), date(2027, 7, 6)
     now = datetime(2027, 1, 1, tzinfo=UTC)
     plan = planned(baseline, now)
-    assert len(on(infusion_2, plan)) == 4  # the pile-up of the issue
+    assert len(on(infusion_2, plan)) == 4  # the pile-up the budget is for
     kept, dropped = apply_daily_budget(
         plan, BUDGET, timezone="America/Santiago", quiet=QUIET, now=now
     )

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from service.adapters.twilio_errors import explain_twilio_error
 from service.domain import not_sent
-from service.domain.provider_codes import code_meaning
 
 
 def test_barrier_order_follows_what_a_coordinator_fixes_first() -> None:
@@ -29,6 +29,10 @@ def test_barrier_order_follows_what_a_coordinator_fixes_first() -> None:
 
 def test_codes_fit_the_column() -> None:
     assert all(len(code) <= 24 for code in not_sent.REASONS)
+
+
+def code_meaning(code: int | None, language: str = "es") -> str | None:
+    return explain_twilio_error(code, language).words
 
 
 def test_code_meaning_in_both_languages_and_unknown_as_number() -> None:

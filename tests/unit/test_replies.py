@@ -14,7 +14,7 @@ from service.domain.replies import (
     parse_temperature,
     parse_yes_no,
 )
-from tests.unit.symptom_fixtures import SYMPTOMS
+from tests.support.symptom_fixtures import SYMPTOMS
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,7 @@ from service.domain.safety import (
     evaluate_symptoms,
     participant_advice,
 )
-from tests.unit.symptom_fixtures import EXPIRES, RULES, SYMPTOMS, T0
+from tests.support.symptom_fixtures import EXPIRES, RULES, SYMPTOMS, T0
 
 
 def answers(*reported: ReportedSymptom) -> SymptomAnswers:

@@ -9,7 +9,7 @@ from enum import Enum
 import pytest
 from tortoise.fields.data import CharEnumFieldInstance
 
-from service.db import models
+from service.db import access_models, models
 from service.domain import states
 from service.domain.languages import LANGUAGE_PATTERN, LANGUAGES
 from service.domain.states import SENT, AuditAction, MessageStatus, message_action
@@ -17,11 +17,12 @@ from service.domain.states import SENT, AuditAction, MessageStatus, message_acti
 
 def _enum_columns() -> list[tuple[str, str, CharEnumFieldInstance]]:
     found = []
-    for name in models.__all__:
-        model = getattr(models, name)
-        for field_name, field in model._meta.fields_map.items():
-            if isinstance(field, CharEnumFieldInstance):
-                found.append((name, field_name, field))
+    for module in (models, access_models):
+        for name in module.__all__:
+            model = getattr(module, name)
+            for field_name, field in model._meta.fields_map.items():
+                if isinstance(field, CharEnumFieldInstance):
+                    found.append((name, field_name, field))
     return found
 
 

@@ -99,10 +99,6 @@ class Instrument:
     repeating: bool = False
     custom_label: str = ""  # REDCap's custom repeating-instance label
 
-    @property
-    def complete_field(self) -> str:
-        return f"{self.name}_complete"
-
 
 @dataclass(frozen=True, slots=True)
 class EdcEvent:

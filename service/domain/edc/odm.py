@@ -19,7 +19,7 @@ corrections, and the source: Twilio MessageSid or app submission).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Final
 from xml.sax.saxutils import escape, quoteattr
@@ -30,7 +30,6 @@ from service.domain.edc.records import Entry, Value
 __all__ = [
     "CLINICAL_DATA_TAIL",
     "ODM_NS",
-    "clinical_data_chunks",
     "clinical_data_head",
     "entry_xml",
     "file_oid",
@@ -216,30 +215,6 @@ def entry_xml(entry: Entry, mdv_fields: set[str]) -> str:
         f"<ItemGroupData ItemGroupOID={_a('IG.' + entry.form)}>{''.join(items)}"
         "</ItemGroupData></FormData></StudyEventData></SubjectData>\n"
     )
-
-
-def clinical_data_chunks(
-    mapping: EdcMapping,
-    revision: str,
-    *,
-    oid: str,
-    prior: str | None,
-    created: datetime,
-    staff_users: Iterable[str],
-    entries: Iterable[Entry],
-) -> Iterator[str]:
-    """A Transactional ODM file, as a stream of strings, for ``entries`` in cursor order.
-
-    ``staff_users`` lists the staff labels the entries mention (AdminData comes before
-    ClinicalData in ODM, so the caller collects them first).
-    """
-    yield clinical_data_head(
-        mapping, revision, oid=oid, prior=prior, created=created, staff_users=staff_users
-    )
-    fields = {f.name for f in mapping.fields()}
-    for entry in entries:
-        yield entry_xml(entry, fields)
-    yield CLINICAL_DATA_TAIL
 
 
 CLINICAL_DATA_TAIL: Final = "</ClinicalData>\n</ODM>\n"

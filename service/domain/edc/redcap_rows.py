@@ -31,7 +31,6 @@ __all__ = [
     "participant_row",
     "redcap_value",
     "row_for",
-    "slot_of",
     "without_hand_edits",
 ]
 
@@ -81,11 +80,6 @@ def participant_row(mapping: EdcMapping, study_id: str, site: str) -> dict[str, 
         "redcap_data_access_group": mapping.dag_for_site(site),
         "pt_site": site,
     }
-
-
-def slot_of(mapping: EdcMapping, row: Mapping[str, str], form: str) -> Slot:
-    instance = row.get("redcap_repeat_instance") or "1"
-    return (row[mapping.record_field], row["redcap_event_name"], form, int(instance))
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,6 @@ __all__ = [
     "EVENT_COLUMNS",
     "MAPPING_COLUMNS",
     "REPEATING_COLUMNS",
-    "SETUP_FILES",
     "data_dictionary_rows",
     "event_rows",
     "instrument_event_rows",
@@ -145,14 +144,6 @@ def to_csv(columns: Sequence[str], rows: Iterable[Row]) -> str:
     writer.writeheader()
     writer.writerows(rows)
     return buffer.getvalue()
-
-
-SETUP_FILES: Final = (
-    "data-dictionary.csv",
-    "events.csv",
-    "instrument-event-mappings.csv",
-    "repeating-instruments.csv",
-)
 
 
 def setup_files(mapping: EdcMapping) -> dict[str, str]:

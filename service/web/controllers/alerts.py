@@ -1,5 +1,5 @@
 """Staff routes for safety alerts: list, read, acknowledge. Thin: scoping, roles and
-the once-only acknowledgement live in ``service.actions.alert_review``."""
+the once-only acknowledgement live in ``service.actions.alerts``."""
 
 from __future__ import annotations
 
@@ -9,21 +9,16 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import Provide
 from litestar.params import FromPath, Parameter
 
-from service.actions import alert_review as act
-from service.actions.actors import Actor
-from service.actions.alert_text import alert_summary, finding_label
-from service.actions.listing import alerts_page
-from service.db.queries import study_ids
+from service.actions import alerts as act
+from service.actions.alerts import AlertRecord, alert_record, alert_summary, finding_label
+from service.actions.participants import study_ids
+from service.actions.views import alerts_page
+from service.domain.actors import Actor
 from service.domain.paging import DEFAULT_LIMIT
 from service.runtime import Runtime
 from service.web.auth import provide_staff
 from service.web.paging import LINK_HEADER, Cursor, Limit, paged
 from service.web.schemas.alerts import AcknowledgeIn, AlertOut, FindingOut
-
-# An alert row as the actions return it. Typed loosely on purpose: the web layer reads
-# it (including Tortoise's FK id attributes) but does not import the models.
-AlertRow = Any
-
 
 StatusFilter = Annotated[
     Literal["open", "acknowledged", "all"],
@@ -40,11 +35,11 @@ def _finding_out(rt: Runtime, finding: dict[str, Any]) -> FindingOut:
     )
 
 
-def alert_out(rt: Runtime, alert: AlertRow, study_id: str) -> AlertOut:
+def alert_out(rt: Runtime, alert: AlertRecord, study_id: str) -> AlertOut:
     return AlertOut(
         id=alert.id,
         study_id=study_id,
-        site=alert.site_id,
+        site=alert.site,
         findings=[_finding_out(rt, f) for f in alert.findings],
         summary=alert_summary(rt, alert.findings),
         emergency=alert.emergency,
@@ -59,7 +54,7 @@ def alert_out(rt: Runtime, alert: AlertRow, study_id: str) -> AlertOut:
     )
 
 
-async def _study_ids(alerts: list[AlertRow]) -> dict[int, str]:
+async def _study_ids(alerts: list[AlertRecord]) -> dict[int, str]:
     return await study_ids(a.participant_id for a in alerts)
 
 
@@ -84,14 +79,15 @@ class AlertController(Controller):
         cursor: Cursor = None,
     ) -> Response[list[AlertOut]]:
         page = await alerts_page(actor, status, limit=limit, cursor=cursor)
-        study_ids = await _study_ids(page.items)
-        body = [alert_out(rt, a, study_ids[a.participant_id]) for a in page.items]  # type: ignore[attr-defined]  # FK id attr
+        records = [alert_record(a) for a in page.items]
+        study_ids = await _study_ids(records)
+        body = [alert_out(rt, a, study_ids[a.participant_id]) for a in records]
         return paged(request, body, page.next_cursor)
 
     @get("/{alert_id:int}", summary="One safety alert")
     async def read(self, rt: Runtime, actor: Actor, alert_id: FromPath[int]) -> AlertOut:
-        alert = await act.visible_alert(actor, alert_id)
-        return alert_out(rt, alert, (await _study_ids([alert]))[alert.participant_id])  # type: ignore[attr-defined]  # FK id attr
+        alert = alert_record(await act.visible_alert(actor, alert_id))
+        return alert_out(rt, alert, (await _study_ids([alert]))[alert.participant_id])
 
     @post(
         "/{alert_id:int}/acknowledge",
@@ -101,5 +97,5 @@ class AlertController(Controller):
     async def acknowledge(
         self, rt: Runtime, actor: Actor, alert_id: FromPath[int], data: AcknowledgeIn
     ) -> AlertOut:
-        alert = await act.acknowledge_alert(rt, actor, alert_id, data.note)
-        return alert_out(rt, alert, (await _study_ids([alert]))[alert.participant_id])  # type: ignore[attr-defined]  # FK id attr
+        alert = alert_record(await act.acknowledge_alert(rt, actor, alert_id, data.note))
+        return alert_out(rt, alert, (await _study_ids([alert]))[alert.participant_id])

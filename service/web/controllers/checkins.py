@@ -8,8 +8,8 @@ from litestar.di import Provide
 from litestar.params import FromPath
 
 from service.actions.access import participant_for
-from service.actions.actors import Actor
-from service.db.queries import checkin_records
+from service.actions.checkins import checkin_records
+from service.domain.actors import Actor
 from service.web.auth import provide_staff
 from service.web.schemas.checkins import CheckinRecordOut
 

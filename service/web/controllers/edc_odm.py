@@ -9,8 +9,8 @@ from litestar.di import Provide
 from litestar.params import Parameter
 from litestar.response import Stream
 
-from service.actions.actors import Actor
-from service.actions.edc_export import odm_metadata, start_odm_export
+from service.actions.edc import odm_metadata, start_odm_export
+from service.domain.actors import Actor
 from service.web.auth import runtime_of
 from service.web.edc_auth import provide_edc_key
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from litestar import Controller, Request, Response, get
 from litestar.di import Provide
 
-from service.actions.actors import Actor
-from service.actions.edc_mapping import redcap_setup_files
+from service.actions.edc import redcap_setup_files
+from service.domain.actors import Actor
 from service.web.auth import runtime_of
 from service.web.edc_auth import provide_edc_key
 

@@ -8,8 +8,8 @@ from typing import Any
 from litestar import Controller, Request, get
 from litestar.di import Provide
 
-from service.actions.actors import Actor
-from service.actions.edc_status import edc_push_status
+from service.actions.edc import edc_push_status
+from service.domain.actors import Actor
 from service.web.auth import provide_staff, runtime_of
 
 

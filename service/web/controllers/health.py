@@ -13,10 +13,9 @@ from datetime import timedelta
 from typing import Any
 
 from litestar import Controller, Request, Response, get
-from tortoise import connections
 
-from service.db.lifecycle import pending_migrations
-from service.db.queries import oldest_due_unsent
+from service.actions.outbox import oldest_due_unsent
+from service.db.lifecycle import database_answers, pending_migrations
 from service.web.auth import runtime_of
 
 BACKLOG_WARNING = timedelta(minutes=10)
@@ -44,7 +43,7 @@ class HealthController(Controller):
     async def ready(self, request: Request[Any, Any, Any]) -> Response[dict[str, object]]:
         checks: dict[str, str] = {}
         try:
-            await connections.get("default").execute_query("SELECT 1")
+            await database_answers()
             checks["database"] = "ok"
         except Exception as exc:  # readiness must report, never raise
             checks["database"] = f"unreachable: {type(exc).__name__}"

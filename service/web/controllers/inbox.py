@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import Provide
 from litestar.params import FromPath, Parameter
 
-from service.actions.actors import Actor
-from service.actions.inbox import close_item
-from service.actions.listing import inbox_page
+from service.actions.alerts import InboxEntry, close_item, inbox_entry
+from service.actions.views import inbox_page
+from service.domain.actors import Actor
 from service.domain.paging import DEFAULT_LIMIT
 from service.domain.states import InboxStatus
 from service.runtime import Runtime
@@ -22,23 +23,8 @@ from service.web.schemas.alerts import CloseIn, InboxItemOut
 _STATUS_FILTER = f"^({'|'.join([*InboxStatus, 'all'])})$"
 
 
-def _out(item: Any) -> InboxItemOut:
-    """A queue row as the actions return it (participant and inbound fetched); typed
-    loosely so the web layer reads rows without importing the models."""
-    participant = item.participant
-    inbound = item.inbound
-    return InboxItemOut(
-        id=item.id,
-        reason=item.reason,
-        status=item.status,
-        study_id=participant.study_id if participant else None,
-        site=item.site_id,
-        text=inbound.body if inbound and participant else None,  # strangers' texts stay out
-        received_at=inbound.received_at if inbound else None,
-        created_at=item.created_at,
-        closed_at=item.closed_at,
-        closed_by=item.closed_by,
-    )
+def _out(item: InboxEntry) -> InboxItemOut:
+    return msgspec.convert(item, InboxItemOut, from_attributes=True)
 
 
 class InboxController(Controller):
@@ -62,11 +48,11 @@ class InboxController(Controller):
         cursor: Cursor = None,
     ) -> Response[list[InboxItemOut]]:
         page = await inbox_page(actor, status, limit=limit, cursor=cursor)
-        return paged(request, [_out(item) for item in page.items], page.next_cursor)
+        return paged(request, [_out(inbox_entry(item)) for item in page.items], page.next_cursor)
 
     @post("/{item_id:int}/close", summary="Mark a queue item handled", status_code=200)
     async def close(
         self, rt: Runtime, actor: Actor, item_id: FromPath[int], data: CloseIn | None = None
     ) -> InboxItemOut:
         item = await close_item(rt, actor, item_id, data.note if data else None)
-        return _out(item)
+        return _out(inbox_entry(item))

@@ -9,8 +9,8 @@ from litestar.di import Provide
 from litestar.params import FromPath, Parameter
 
 from service.actions.access import participant_for
-from service.actions.actors import Actor
-from service.actions.messages_view import participant_messages
+from service.actions.views import participant_messages
+from service.domain.actors import Actor
 from service.runtime import Runtime
 from service.web.auth import provide_staff
 from service.web.schemas.messages import MessageView

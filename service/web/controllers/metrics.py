@@ -14,9 +14,9 @@ from typing import Any
 from litestar import Controller, Request, Response, get
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 
-from service.actions.actors import Role
-from service.actions.auth import actor_for_token
-from service.metrics import CONTENT_TYPE, render_metrics
+from service.actions.access import actor_for_token
+from service.actions.views import METRICS_CONTENT_TYPE, render_metrics
+from service.domain.states import StaffRole
 from service.web.auth import runtime_of
 
 
@@ -34,7 +34,7 @@ async def _allowed(request: Request[Any, Any, Any]) -> None:
         raise NotAuthorizedException(
             "invalid or expired token", headers={"WWW-Authenticate": "Bearer"}
         )
-    if actor.kind != "staff" or actor.role != Role.ADMIN:
+    if actor.kind != "staff" or actor.role != StaffRole.ADMIN:
         raise PermissionDeniedException("metrics need METRICS_TOKEN or an admin token")
 
 
@@ -44,8 +44,10 @@ class MetricsController(Controller):
     security = [{"bearer": []}]
 
     @get(
-        "/", summary="Prometheus metrics (METRICS_TOKEN or an admin token)", media_type=CONTENT_TYPE
+        "/",
+        summary="Prometheus metrics (METRICS_TOKEN or an admin token)",
+        media_type=METRICS_CONTENT_TYPE,
     )
     async def metrics(self, request: Request[Any, Any, Any]) -> Response[bytes]:
         await _allowed(request)
-        return Response(await render_metrics(runtime_of(request)), media_type=CONTENT_TYPE)
+        return Response(await render_metrics(runtime_of(request)), media_type=METRICS_CONTENT_TYPE)

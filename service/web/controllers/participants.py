@@ -11,9 +11,10 @@ from litestar.params import FromPath, Parameter
 
 from service.actions import participants as act
 from service.actions.access import participant_for
-from service.actions.actors import Actor
 from service.actions.calendars import calendar_sequences, calendar_with_status
-from service.actions.listing import participants_page
+from service.actions.participants import participant_record
+from service.actions.views import participants_page
+from service.domain.actors import Actor
 from service.domain.languages import DEFAULT_LANGUAGE, LANGUAGE_PATTERN
 from service.domain.paging import DEFAULT_LIMIT
 from service.domain.states import ParticipantStatus
@@ -51,7 +52,7 @@ class ParticipantController(Controller):
             rt, actor, act.EnrollmentRequest(**msgspec.structs.asdict(data))
         )
         await participant.fetch_related("site")
-        return participant_out(participant)
+        return participant_out(participant_record(participant))
 
     @get(
         "/",
@@ -68,11 +69,12 @@ class ParticipantController(Controller):
         cursor: Cursor = None,
     ) -> Response[list[ParticipantOut]]:
         page = await participants_page(actor, site=site, status=status, limit=limit, cursor=cursor)
-        return paged(request, [participant_out(p) for p in page.items], page.next_cursor)
+        items = [participant_out(participant_record(p)) for p in page.items]
+        return paged(request, items, page.next_cursor)
 
     @get("/{study_id:str}", summary="One participant")
     async def read(self, actor: Actor, study_id: FromPath[str]) -> ParticipantOut:
-        return participant_out(await participant_for(actor, study_id))
+        return participant_out(participant_record(await participant_for(actor, study_id)))
 
     @patch("/{study_id:str}", summary="Change contact details and preferences")
     async def update(
@@ -84,7 +86,7 @@ class ParticipantController(Controller):
             if v is not msgspec.UNSET and k != "reason"
         }
         participant = await act.update_participant(rt, actor, study_id, changes, data.reason)
-        return participant_out(participant)
+        return participant_out(participant_record(participant))
 
     @post("/{study_id:str}/infusions", summary="Record an actual infusion date", status_code=201)
     async def record_infusion(
@@ -98,7 +100,8 @@ class ParticipantController(Controller):
         participant = await act.record_infusion(
             rt, actor, study_id, data.number, data.date, data.reason
         )
-        return calendar_out(rt, participant, await calendar_with_status(rt, participant), lang)
+        rows = await calendar_with_status(rt, participant)
+        return calendar_out(rt, participant.study_id, rows, lang)
 
     @put("/{study_id:str}/visits/{visit_code:str}", summary="Record what happened at a visit")
     async def record_visit(
@@ -127,14 +130,15 @@ class ParticipantController(Controller):
         self, rt: Runtime, actor: Actor, study_id: FromPath[str], data: WithdrawIn | None = None
     ) -> ParticipantOut:
         reason = data.reason if data else None
-        return participant_out(await act.withdraw(rt, actor, study_id, reason))
+        return participant_out(participant_record(await act.withdraw(rt, actor, study_id, reason)))
 
     @get("/{study_id:str}/calendar", summary="Visit calendar with windows and statuses")
     async def calendar(
         self, rt: Runtime, actor: Actor, study_id: FromPath[str], lang: Lang = DEFAULT_LANGUAGE
     ) -> CalendarOut:
         participant = await participant_for(actor, study_id)
-        return calendar_out(rt, participant, await calendar_with_status(rt, participant), lang)
+        rows = await calendar_with_status(rt, participant)
+        return calendar_out(rt, participant.study_id, rows, lang)
 
     @get(
         "/{study_id:str}/calendar.ics",

@@ -6,10 +6,9 @@ from litestar import Controller, post
 from litestar.di import Provide
 from litestar.params import FromPath
 
-from service.actions.access import participant_for
-from service.actions.actors import Actor
+from service.actions.access import participant_for, revoke_by_staff
 from service.actions.errors import Forbidden
-from service.actions.participant_sessions import revoke_by_staff
+from service.domain.actors import Actor
 from service.runtime import Runtime
 from service.web.auth import provide_staff
 from service.web.schemas.participants import SessionsRevokedOut

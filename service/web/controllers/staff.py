@@ -9,9 +9,9 @@ from litestar import Controller, Request, get, post, put
 from litestar.di import Provide
 from litestar.params import FromPath
 
-from service.actions.actors import Actor
-from service.actions.auth import login
-from service.actions.sites import set_on_call, visible_sites
+from service.actions.access import login
+from service.actions.participants import set_on_call, visible_sites
+from service.domain.actors import Actor
 from service.runtime import Runtime
 from service.web.auth import provide_staff
 from service.web.schemas.staff import OnCallIn, SiteOut, TokenRequest, TokenResponse

@@ -12,8 +12,8 @@ from __future__ import annotations
 from litestar import Controller, Request, Response, post
 from twilio.twiml.messaging_response import MessagingResponse
 
-from service.actions.delivery import apply_status_callback
 from service.actions.inbound import handle_inbound
+from service.actions.outbox import apply_status_callback
 from service.runtime import Runtime
 from service.web.twilio_forms import delivery_report, inbound_sms
 from service.web.twilio_signature import verified_twilio_form

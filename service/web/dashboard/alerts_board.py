@@ -1,7 +1,7 @@
 """GET /dashboard/alerts and /dashboard/inbox: the safety alerts still open (oldest
 first), the latest acknowledged, and the coordinators' queue, each with its form.
 
-Thin: the rows come from ``service.actions.alert_board`` (fixed number of queries,
+Thin: the rows come from ``service.actions.views`` (fixed number of queries,
 phones masked, site scoping by the actions), the writes go through the API's own
 actions (``acknowledge_alert``, ``close_item``), which audit. Every form is a plain
 POST answered with a 303 back to the page, so the board works without JavaScript;
@@ -19,10 +19,9 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, Parameter
 from litestar.response import Redirect, Template
 
-from service.actions.alert_board import AlertBoard, BoardAlert, QueueItem, alert_board, queue
-from service.actions.alert_review import NOTE_MAX_CHARS, acknowledge_alert
+from service.actions.alerts import NOTE_MAX_CHARS, acknowledge_alert, close_item
 from service.actions.errors import Conflict
-from service.actions.inbox import close_item
+from service.actions.views import AlertBoard, BoardAlert, QueueItem, alert_board, queue
 from service.domain.alert_board import age_words
 from service.runtime import Runtime
 from service.web.dashboard.csv_stream import csv_response

@@ -1,6 +1,6 @@
 """Sign-in and sign-out, and ``/`` pointing at the dashboard.
 
-Sign-in goes through ``service.actions.auth.authenticate_staff`` like the API's token
+Sign-in goes through ``service.actions.access.authenticate_staff`` like the API's token
 route (same accounts, same throttle per account and per address, channel
 "dashboard"); a success starts a server-side session whose token is the cookie.
 """
@@ -13,9 +13,13 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.response import Redirect, Template
 
-from service.actions.auth import BadCredentials, authenticate_staff
-from service.actions.login_throttle import LoginThrottled
-from service.actions.staff_sessions import end_session, start_session
+from service.actions.access import (
+    BadCredentials,
+    LoginThrottled,
+    authenticate_staff,
+    end_session,
+    start_dashboard_session,
+)
 from service.runtime import Runtime
 from service.security import new_secret
 from service.web.dashboard.csrf import PRESESSION_COOKIE, SESSION_COOKIE, presession_token
@@ -133,7 +137,7 @@ class DashboardAuthController(Controller):
         previous = request.cookies.get(SESSION_COOKIE, "")
         if previous:  # whoever was signed in on this browser is signed out first
             await end_session(rt, previous)
-        token = await start_session(rt, user, visitor_locale(request))
+        token = await start_dashboard_session(rt, user, visitor_locale(request))
         return Redirect(
             next_path, status_code=303, cookies=[_cookie(rt, request, SESSION_COOKIE, token)]
         )

@@ -2,7 +2,7 @@
 against formula injection (so "-3" comes out as "'-3": the price of the guard).
 
 ``csv_stream`` writes row by row, so a whole study's list never sits in memory as one
-string (REDCapR#627: exports that fail on large data); ``csv_response`` is the same
+string (exports that fail on large data are a common complaint); ``csv_response`` is the same
 bytes in one body, for the small tables."""
 
 from __future__ import annotations

@@ -15,8 +15,8 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException
 from litestar.response import Redirect
 
+from service.actions.access import normal_locale
 from service.actions.errors import ActionError
-from service.actions.staff_sessions import normal_locale
 from service.web.dashboard.csrf import PRESESSION_COOKIE, presession_token
 from service.web.dashboard.render import N_, render_public
 from service.web.dashboard.session import SignInRequired, login_url

@@ -1,6 +1,6 @@
 """GET /dashboard: the study overview, for all of the viewer's sites or one of them.
 
-Thin: the figures come from service.actions.dashboard_figures (a fixed number of
+Thin: the figures come from service.actions.views (a fixed number of
 statements), their charts and CSV lines from overview_view. ``?site=`` of a site the
 viewer does not see shows no figures (the same as the API: nothing of it leaks).
 """
@@ -13,7 +13,7 @@ from litestar import Controller, Response, get
 from litestar.params import Parameter
 from litestar.response import Template
 
-from service.actions.dashboard_figures import overview
+from service.actions.views import overview
 from service.runtime import Runtime
 from service.web.dashboard import overview_view as view
 from service.web.dashboard.csv_stream import csv_response

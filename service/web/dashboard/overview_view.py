@@ -15,9 +15,10 @@ from typing import Final
 from babel.dates import format_timedelta
 from markupsafe import Markup
 
-from service.actions.dashboard_figures import Overview, SiteFigures
+from service.actions.views import Overview, SiteFigures
+from service.domain.languages import formatting_locale
 from service.web.dashboard.participant_words import VISIT_STATUS
-from service.web.dashboard.render import BABEL_LOCALES, translations
+from service.web.dashboard.render import translations
 from service.web.dashboard.svg_charts import Series, grouped_bars
 
 # (state, column heading, css class): the grid, the overview's visit table and the
@@ -35,16 +36,12 @@ STATE_COLUMNS: Final = tuple(
 )
 
 
-def _babel(locale: str) -> str:
-    return BABEL_LOCALES.get(locale, "es_CL")
-
-
 def duration_text(seconds: float | None, locale: str) -> str:
     """A lateness in words ("2 minutos"); a dash when nothing was sent."""
     if seconds is None:
         return "—"
     return format_timedelta(
-        timedelta(seconds=seconds), threshold=2, locale=_babel(locale), format="long"
+        timedelta(seconds=seconds), threshold=2, locale=formatting_locale(locale), format="long"
     )
 
 
@@ -58,7 +55,9 @@ class Ages:
     def __call__(self, moment: datetime | None) -> str:
         if moment is None:
             return "—"
-        return format_timedelta(self.now - moment, threshold=2, locale=_babel(self.locale))
+        return format_timedelta(
+            self.now - moment, threshold=2, locale=formatting_locale(self.locale)
+        )
 
 
 def charts(figures: Overview, shown: SiteFigures, locale: str) -> dict[str, Markup]:

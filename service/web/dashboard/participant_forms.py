@@ -24,7 +24,7 @@ from litestar.response import Redirect, Template
 
 from service.actions import participants as act
 from service.actions.errors import ActionError, Conflict
-from service.actions.participant_page import participant_page
+from service.actions.views import participant_page
 from service.runtime import Runtime
 from service.web.dashboard import participant_words as words
 from service.web.dashboard.forms import read_form

@@ -2,8 +2,8 @@
 participant × visit grid (one route, so both share filters, sorting, paging, CSV and
 site scoping by construction).
 
-Thin: rows come from service.actions.dashboard_rows (a fixed number of statements),
-filters, sorts, pages and CSV lines from service.actions.dashboard_list.
+Thin: rows come from service.actions.views (a fixed number of statements),
+filters, sorts, pages and CSV lines from service.actions.views.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from litestar import Controller, Response, get
 from litestar.params import Parameter
 from litestar.response import Template
 
-from service.actions import dashboard_list as lists
-from service.actions.dashboard_rows import Flag, participant_rows
+from service.actions import views as lists
+from service.actions.views import Flag, participant_rows
 from service.runtime import Runtime
 from service.web.dashboard.csv_stream import csv_stream
 from service.web.dashboard.overview_view import STATE_COLUMNS

@@ -1,6 +1,6 @@
 """GET /dashboard/participants/{study_id}: one participant's page, and its tables as CSV.
 
-Thin: the data comes from ``service.actions.participant_page`` (seven statements
+Thin: the data comes from ``service.actions.views`` (seven statements
 however long the follow-up), scoped like the API (another site's study id is a 404
 page). The forms that write live in participant_forms.py; both render the page
 through :func:`page_response`, so a form error shows the same page with the message
@@ -18,14 +18,13 @@ from litestar import Controller, Response, get
 from litestar.params import FromPath, Parameter
 from litestar.response import Template
 
-from service.actions.participant_page import ParticipantPage, participant_page
+from service.actions.views import ParticipantPage, participant_page
 from service.runtime import Runtime
 from service.web.dashboard import participant_words as words
 from service.web.dashboard.csv_stream import csv_response
 from service.web.dashboard.render import N_, render_page, translations
 from service.web.dashboard.session import Viewer
 
-CSV_TABLES = ("timeline", "checkins")
 LATER = timedelta(days=14)  # planned further ahead than this: folded away on the page
 Format = Annotated[str | None, Parameter(pattern="^(html|csv)$")]
 Table = Annotated[str, Parameter(pattern="^(timeline|checkins)$")]

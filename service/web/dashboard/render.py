@@ -27,11 +27,11 @@ from litestar.template.config import TemplateConfig
 from markupsafe import Markup, escape
 
 from service.adapters.dashboard_i18n import load_dashboard_translations
+from service.domain.languages import DEFAULT_LANGUAGE, formatting_locale
 from service.web.dashboard.session import Viewer
 from service.web.static_files import static_url
 
 TEMPLATES: Final = Path(__file__).resolve().parent.parent / "templates"
-BABEL_LOCALES: Final = {"es": "es_CL", "en": "en"}
 
 
 def N_(message: str) -> str:  # the gettext convention for "mark, translate later"
@@ -46,7 +46,7 @@ def translations() -> dict[str, Translations]:
 
 
 def _babel_locale(context: Context) -> str:
-    return BABEL_LOCALES.get(str(context.get("locale", "es")), "es_CL")
+    return formatting_locale(str(context.get("locale", DEFAULT_LANGUAGE)))
 
 
 def _gettext(catalog: Translations) -> Callable[..., str]:

@@ -10,18 +10,17 @@ first (its token was bound to the old cookie), with the same 403.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 from litestar import Request
 from litestar.exceptions import PermissionDeniedException
 
-from service.actions.actors import Actor
-from service.actions.staff_sessions import LOCALES, set_session_locale, signed_in
+from service.actions.access import set_session_locale, signed_in
+from service.domain.actors import Actor
+from service.domain.languages import LANGUAGES
 from service.web.auth import runtime_of
 from service.web.dashboard.csrf import SESSION_COOKIE, session_token
-
-IDLE_NOTICE: Final = "expired"
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +77,7 @@ async def provide_viewer(request: Request[Any, Any, Any]) -> Viewer:
         raise NotAllowed("your session has ended; sign in again")
     locale = found.locale
     wanted = request.query_params.get("lang")
-    if wanted in LOCALES and wanted != locale:
+    if wanted in LANGUAGES and wanted != locale:
         await set_session_locale(rt, token, wanted, email=found.email)
         locale = wanted
     return Viewer(

@@ -8,6 +8,6 @@ files, not JSON bodies. Named here so every body the API speaks is found under
 
 from __future__ import annotations
 
-from service.actions.edc_status import EdcPushStatus
+from service.actions.edc import EdcPushStatus
 
 __all__ = ["EdcPushStatus"]

@@ -7,6 +7,6 @@ speaks is found under ``service.web.schemas``.
 
 from __future__ import annotations
 
-from service.actions.messages_view import MessageView
+from service.actions.views import MessageView
 
 __all__ = ["MessageView"]

@@ -5,7 +5,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from service.domain.edc.model import EdcMapping
-from service.domain.edc.odm import clinical_data_chunks, metadata_document
+from service.domain.edc.odm import (
+    CLINICAL_DATA_TAIL,
+    clinical_data_head,
+    entry_xml,
+    metadata_document,
+)
 from service.domain.edc.records import (
     CheckinFact,
     ContactFact,
@@ -77,17 +82,18 @@ def _entries(mapping: EdcMapping, participants: int = 1) -> list:
 
 
 def _clinical(mapping: EdcMapping, protocol: Protocol, participants: int = 1) -> str:
-    return "".join(
-        clinical_data_chunks(
-            mapping,
-            protocol.revision,
-            oid="MSC-ROLE.ODM.12",
-            prior="MSC-ROLE.ODM.6",
-            created=AT,
-            staff_users=["staff:ana@uandes.cl"],
-            entries=_entries(mapping, participants),
-        )
+    """A Transactional ODM file as the export streams it: head, entries, tail."""
+    head = clinical_data_head(
+        mapping,
+        protocol.revision,
+        oid="MSC-ROLE.ODM.12",
+        prior="MSC-ROLE.ODM.6",
+        created=AT,
+        staff_users=["staff:ana@uandes.cl"],
     )
+    fields = {f.name for f in mapping.fields()}
+    entries = "".join(entry_xml(entry, fields) for entry in _entries(mapping, participants))
+    return head + entries + CLINICAL_DATA_TAIL
 
 
 def test_metadata_validates(mapping: EdcMapping, protocol: Protocol) -> None:

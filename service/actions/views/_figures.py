@@ -1,0 +1,253 @@
+"""The study overview's figures, per site and for all of the actor's sites.
+
+Read-only, a fixed number of statements: the participant rows (four, see
+dashboard_rows), alerts and inbox items of the last two months in one statement each,
+and the SMS figures counted by the database (four per time zone). Every "this
+month / last month" pair uses the site's own zone; the all-sites total adds each
+site's figures in its own zone.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from service.actions.views import _queries as q
+from service.actions.views._rows import ParticipantRow, build_rows, scope_for
+from service.domain.actors import Actor
+from service.domain.adherence import (
+    NO_CHECKINS,
+    SETTLED,
+    CheckinCompletion,
+    MonthPeriods,
+    Period,
+    checkin_completion,
+    month_periods,
+    nearest_rank,
+    rate,
+)
+from service.domain.calendar import VisitStatus
+from service.runtime import Runtime
+
+__all__ = ["Overview", "SiteFigures", "overview"]
+
+IN_WINDOW = VisitStatus.ATTENDED_IN_WINDOW.value
+
+
+@dataclass(slots=True)
+class Pair:
+    """One figure this month and last month."""
+
+    this: int = 0
+    last: int = 0
+
+
+@dataclass(slots=True)
+class VisitFigure:
+    code: str
+    states: Counter[str] = field(default_factory=Counter)  # every visit, state now
+    in_window: Pair = field(default_factory=Pair)  # visits whose target is in the month
+    settled: Pair = field(default_factory=Pair)
+
+    def rate(self, which: str) -> float | None:
+        return rate(getattr(self.in_window, which), getattr(self.settled, which))
+
+
+@dataclass(slots=True)
+class Lateness:
+    seconds: list[float] = field(default_factory=list)
+
+    @property
+    def p50(self) -> float | None:
+        return nearest_rank(self.seconds, 0.50)
+
+    @property
+    def p95(self) -> float | None:
+        return nearest_rank(self.seconds, 0.95)
+
+
+@dataclass(slots=True)
+class SiteFigures:
+    code: str | None  # None: all of the actor's sites
+    name: str
+    months: MonthPeriods | None
+    enrolled: int = 0
+    active: int = 0
+    withdrawn: int = 0
+    enrolled_in: Pair = field(default_factory=Pair)
+    withdrawn_in: Pair = field(default_factory=Pair)
+    visits: dict[str, VisitFigure] = field(default_factory=dict)
+    checkins: CheckinCompletion = NO_CHECKINS
+    checkins_this: CheckinCompletion = NO_CHECKINS
+    checkins_last: CheckinCompletion = NO_CHECKINS
+    sent: Pair = field(default_factory=Pair)
+    delivered: Pair = field(default_factory=Pair)
+    failed: Pair = field(default_factory=Pair)
+    opted_out: int = 0  # participants now (a state, not an event)
+    blocked: int = 0
+    lateness_this: Lateness = field(default_factory=Lateness)
+    lateness_last: Lateness = field(default_factory=Lateness)
+    alerts_open: int = 0
+    alerts_oldest: datetime | None = None
+    alerts_raised: Pair = field(default_factory=Pair)
+    inbox_open: int = 0
+    inbox_oldest: datetime | None = None
+    inbox_created: Pair = field(default_factory=Pair)
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    now: datetime
+    visit_codes: list[str]
+    total: SiteFigures
+    sites: list[SiteFigures]
+
+
+def _bump(pair: Pair, months: MonthPeriods, moment: datetime | None) -> None:
+    if months.this.holds(moment):
+        pair.this += 1
+    elif months.last.holds(moment):
+        pair.last += 1
+
+
+def _older(current: datetime | None, candidate: datetime) -> datetime:
+    return candidate if current is None or candidate < current else current
+
+
+def _add_participant(fig: SiteFigures, row: ParticipantRow, months: MonthPeriods) -> None:
+    fact = row.fact
+    fig.enrolled += 1
+    fig.active += fact.active
+    fig.withdrawn += not fact.active
+    _bump(fig.enrolled_in, months, fact.created_at)
+    _bump(fig.withdrawn_in, months, fact.withdrawn_at)
+    fig.opted_out += fact.opted_out
+    fig.blocked += fact.sms_blocked_code is not None
+    for cell in row.cells:
+        visit = fig.visits.get(cell.code)
+        if visit is None:  # not setdefault: that would build a figure per cell
+            visit = fig.visits[cell.code] = VisitFigure(cell.code)
+        visit.states[cell.state] += 1
+        if cell.state not in SETTLED:
+            continue
+        if months.this.holds_day(cell.target_date):
+            visit.settled.this += 1
+            visit.in_window.this += cell.state == IN_WINDOW
+        elif months.last.holds_day(cell.target_date):
+            visit.settled.last += 1
+            visit.in_window.last += cell.state == IN_WINDOW
+    fig.checkins = fig.checkins + row.checkins
+    fig.checkins_this = fig.checkins_this + _within(row, months.this)
+    fig.checkins_last = fig.checkins_last + _within(row, months.last)
+
+
+def _within(row: ParticipantRow, period: Period) -> CheckinCompletion:
+    """The participant's completion over the prompts whose window closed in ``period``."""
+    closed = [o for o in row.expected if period.holds(o.expires_at)]
+    return checkin_completion(closed, row.answers)
+
+
+async def _add_messages(per_site: dict[str, SiteFigures], months: dict[str, MonthPeriods]) -> None:
+    """SMS counts and lateness, counted by the database: four statements per time
+    zone among the sites (one zone in this trial), none per participant."""
+    zones: dict[tuple[Period, Period], list[str]] = {}
+    for code, periods in months.items():
+        zones.setdefault((periods.this, periods.last), []).append(code)
+    for (this, last), codes in zones.items():
+        windows = [q.Window(this.start, this.end), q.Window(last.start, last.end)]
+        counts = await q.message_counts(codes, windows)
+        late_this = await q.reminder_lateness(codes, windows[0])
+        late_last = await q.reminder_lateness(codes, windows[1])
+        for code in codes:
+            fig = per_site[code]
+            now_counts, then_counts = counts.get(code, [q.SmsCounts(), q.SmsCounts()])
+            fig.sent = Pair(now_counts.sent, then_counts.sent)
+            fig.delivered = Pair(now_counts.delivered, then_counts.delivered)
+            fig.failed = Pair(now_counts.failed, then_counts.failed)
+            fig.lateness_this.seconds.extend(late_this.get(code, []))
+            fig.lateness_last.seconds.extend(late_last.get(code, []))
+
+
+def _add_alert(fig: SiteFigures, alert: q.AlertFact, months: MonthPeriods) -> None:
+    if alert.status == "open":
+        fig.alerts_open += 1
+        fig.alerts_oldest = _older(fig.alerts_oldest, alert.raised_at)
+    _bump(fig.alerts_raised, months, alert.raised_at)
+
+
+def _add_inbox(fig: SiteFigures, item: q.InboxFact, months: MonthPeriods) -> None:
+    if item.status == "open":
+        fig.inbox_open += 1
+        fig.inbox_oldest = _older(fig.inbox_oldest, item.created_at)
+    _bump(fig.inbox_created, months, item.created_at)
+
+
+def _merge(total: SiteFigures, part: SiteFigures) -> None:
+    """Add a site's figures into the all-sites total (each counted in its own zone)."""
+    for name in ("enrolled", "active", "withdrawn", "opted_out", "blocked"):
+        setattr(total, name, getattr(total, name) + getattr(part, name))
+    for name in (
+        "enrolled_in",
+        "withdrawn_in",
+        "sent",
+        "delivered",
+        "failed",
+        "alerts_raised",
+        "inbox_created",
+    ):
+        mine, theirs = getattr(total, name), getattr(part, name)
+        mine.this += theirs.this
+        mine.last += theirs.last
+    for code, visit in part.visits.items():
+        into = total.visits.setdefault(code, VisitFigure(code))
+        into.states.update(visit.states)
+        for pair in ("in_window", "settled"):
+            getattr(into, pair).this += getattr(visit, pair).this
+            getattr(into, pair).last += getattr(visit, pair).last
+    total.checkins = total.checkins + part.checkins
+    total.checkins_this = total.checkins_this + part.checkins_this
+    total.checkins_last = total.checkins_last + part.checkins_last
+    total.lateness_this.seconds.extend(part.lateness_this.seconds)
+    total.lateness_last.seconds.extend(part.lateness_last.seconds)
+    total.alerts_open += part.alerts_open
+    total.inbox_open += part.inbox_open
+    for name in ("alerts_oldest", "inbox_oldest"):
+        theirs_at = getattr(part, name)
+        if theirs_at is not None:
+            setattr(total, name, _older(getattr(total, name), theirs_at))
+
+
+async def overview(rt: Runtime, actor: Actor, *, site: str | None = None) -> Overview:
+    """Figures for the actor's sites (or one of them; another site gives none)."""
+    scope = scope_for(actor)
+    if site is not None:
+        scope = (site,) if actor.can_see_site(site) else ()
+    now = rt.clock.now()
+    sites = await q.scoped_sites(scope)
+    months = {s.code: month_periods(now, s.timezone) for s in sites}
+    since = min((m.last.start for m in months.values()), default=now)
+    facts = await q.participant_facts(scope)
+    outcomes = await q.visit_outcomes(scope)
+    answers = await q.checkin_answers(scope)
+    alerts = await q.open_alerts_and_recent(scope, since)
+    inbox = await q.inbox_open_and_recent(scope, since)
+    open_ids = frozenset(a.participant_id for a in alerts if a.status == "open")
+    rows = build_rows(rt, facts, outcomes, answers, open_ids)
+
+    per_site = {s.code: SiteFigures(s.code, s.name, months[s.code]) for s in sites}
+    for row in rows:
+        _add_participant(per_site[row.fact.site], row, months[row.fact.site])
+    await _add_messages(per_site, months)
+    for alert in alerts:
+        _add_alert(per_site[alert.site], alert, months[alert.site])
+    total = SiteFigures(None, "", next(iter(months.values()), None))
+    for item in inbox:
+        if item.site is None:  # of no site: counted in the all-sites total only
+            _add_inbox(total, item, total.months or month_periods(now, "UTC"))
+        else:
+            _add_inbox(per_site[item.site], item, months[item.site])
+    for fig in per_site.values():
+        _merge(total, fig)
+    codes = [visit.code for visit in rt.protocol.visits]
+    return Overview(now=now, visit_codes=codes, total=total, sites=list(per_site.values()))

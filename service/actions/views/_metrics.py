@@ -1,0 +1,162 @@
+"""What ``GET /metrics`` reports, in Prometheus' text format.
+
+Every figure is read from the database at scrape time, not counted in memory: any
+number of ``serve`` and ``worker`` processes send and receive, and the database is
+where all of them leave their work, so one scrape of any ``serve`` tells the whole
+truth (and a restart loses nothing). Each scrape runs a handful of indexed
+aggregate queries.
+
+Other parts of the service add their own figures through
+``register_metrics_source(name, source)``: ``source(rt, now)`` is an async function
+returning prometheus-client metric families (``GaugeMetricFamily`` …). The EDC push
+registers its status there; registering the same name again replaces the source.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime, timedelta
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.registry import Collector
+from tortoise.functions import Count
+
+from service.db.models import Alert, InboundMessage, OutboundMessage
+from service.domain.states import AlertStatus, MessageStatus
+from service.runtime import Runtime
+
+__all__ = ["METRICS_CONTENT_TYPE", "MetricsSource", "register_metrics_source", "render_metrics"]
+
+log = logging.getLogger("service.metrics")
+
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+LATENESS_BUCKETS = (1.0, 5.0, 30.0, 60.0, 300.0, 900.0, 3600.0)
+_LATENESS_WINDOW = timedelta(hours=1)
+_ERROR_WINDOW = timedelta(hours=24)
+
+Metric = GaugeMetricFamily | HistogramMetricFamily
+MetricsSource = Callable[[Runtime, datetime], Awaitable[Iterable[Metric]]]
+_SOURCES: dict[str, MetricsSource] = {}
+
+
+def register_metrics_source(name: str, source: MetricsSource) -> None:
+    """Add (or replace) a named source of extra metric families."""
+    _SOURCES[name] = source
+
+
+def _gauge(name: str, doc: str, value: float) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, doc, value=value)
+
+
+async def _messages(now: datetime) -> list[Metric]:
+    by_status = GaugeMetricFamily(
+        "followup_messages", "Outbound messages by status", labels=["status"]
+    )
+    rows = (
+        await OutboundMessage.all().group_by("status").annotate(n=Count("id")).values("status", "n")
+    )
+    for row in sorted(rows, key=lambda r: str(r["status"])):
+        by_status.add_metric([str(row["status"])], float(row["n"]))
+
+    due = OutboundMessage.filter(status=MessageStatus.PLANNED, send_at__lte=now)
+    due_count = await due.count()
+    first = await due.order_by("send_at").first().values_list("send_at", flat=True)
+    age = (now - first).total_seconds() if isinstance(first, datetime) else 0.0
+
+    errors = GaugeMetricFamily(
+        "followup_provider_errors_24h",
+        "Outbound messages that ended with a provider error code in the last 24 hours",
+        labels=["code"],
+    )
+    error_rows = (
+        await OutboundMessage.filter(error_code__isnull=False, updated_at__gte=now - _ERROR_WINDOW)
+        .group_by("error_code")
+        .annotate(n=Count("id"))
+        .values("error_code", "n")
+    )
+    for row in sorted(error_rows, key=lambda r: int(r["error_code"])):
+        errors.add_metric([str(row["error_code"])], float(row["n"]))
+    return [
+        by_status,
+        _gauge(
+            "followup_messages_due_unsent", "Planned messages whose send time has passed", due_count
+        ),
+        _gauge(
+            "followup_messages_due_unsent_oldest_age_seconds",
+            "How long the oldest due, unsent message has waited (0 when none)",
+            max(0.0, age),
+        ),
+        await _lateness(now),
+        errors,
+    ]
+
+
+async def _lateness(now: datetime) -> HistogramMetricFamily:
+    pairs = await OutboundMessage.filter(
+        sent_at__gte=now - _LATENESS_WINDOW, sent_at__lte=now
+    ).values_list("send_at", "sent_at")
+    late = [max(0.0, (sent - planned).total_seconds()) for planned, sent in pairs]
+    buckets = [
+        (str(bound), float(sum(1 for x in late if x <= bound))) for bound in LATENESS_BUCKETS
+    ]
+    buckets.append(("+Inf", float(len(late))))
+    return HistogramMetricFamily(
+        "followup_send_lateness_seconds",
+        "Seconds between planned and actual send, messages sent in the last hour",
+        buckets=buckets,
+        sum_value=sum(late),
+    )
+
+
+async def _inbound_and_alerts(now: datetime) -> list[Metric]:
+    last_5m = await InboundMessage.filter(received_at__gt=now - timedelta(minutes=5)).count()
+    total = await InboundMessage.all().count()
+    open_alerts = Alert.filter(status=AlertStatus.OPEN)
+    open_count = await open_alerts.count()
+    first = await open_alerts.order_by("raised_at").first().values_list("raised_at", flat=True)
+    age = (now - first).total_seconds() if isinstance(first, datetime) else 0.0
+    return [
+        _gauge(
+            "followup_inbound_messages_per_minute",
+            "Inbound SMS per minute, averaged over the last 5 minutes",
+            last_5m / 5,
+        ),
+        _gauge("followup_inbound_messages_stored", "Inbound SMS stored, all time", total),
+        _gauge("followup_alerts_open", "Safety alerts not yet acknowledged", open_count),
+        _gauge(
+            "followup_alerts_open_oldest_age_seconds",
+            "Age of the oldest unacknowledged safety alert (0 when none)",
+            max(0.0, age),
+        ),
+    ]
+
+
+class _Snapshot(Collector):
+    def __init__(self, families: list[Metric]) -> None:
+        self.families = families
+
+    def collect(self) -> Iterable[Metric]:
+        return self.families
+
+
+async def render_metrics(rt: Runtime) -> bytes:
+    now = rt.clock.now()
+    families = await _messages(now) + await _inbound_and_alerts(now)
+    failed = GaugeMetricFamily(
+        "followup_metrics_source_failed",
+        "1 when a registered metrics source raised during this scrape",
+        labels=["source"],
+    )
+    for name, source in sorted(_SOURCES.items()):
+        try:
+            families.extend(await source(rt, now))
+            failed.add_metric([name], 0.0)
+        except Exception:  # one broken source must not blind the whole scrape
+            log.exception("metrics source %s failed", name)
+            failed.add_metric([name], 1.0)
+    families.append(failed)
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Snapshot(families))
+    return generate_latest(registry)

@@ -1,0 +1,1 @@
+"""Helpers, seeds and fakes shared by the test kinds."""
