@@ -29,7 +29,7 @@ from bench.baseline_phrase_red_flags import baseline_read
 from service.domain.protocol_loader import load_protocol
 from service.domain.red_flag_reader import RedFlagReader
 from service.settings import REPO_ROOT
-from tests.red_flag_corpus import Message, Outcome, load_corpus, score
+from tests.support.red_flag_corpus import Message, Outcome, load_corpus, score
 
 
 def _best_per_message(read: Callable[[str], object], texts: list[str], rounds: int) -> float:

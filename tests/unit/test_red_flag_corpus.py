@@ -12,7 +12,7 @@ from pathlib import Path
 
 from service.domain.protocol_loader import load_protocol
 from service.domain.red_flag_reader import RedFlagReader
-from tests.red_flag_corpus import Message, Outcome, load_corpus, score
+from tests.support.red_flag_corpus import Message, Outcome, load_corpus, score
 
 REPO = Path(__file__).resolve().parents[2]
 PROTOCOL = load_protocol(REPO / "schedules" / "msc-role.toml")

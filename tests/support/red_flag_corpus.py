@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-CORPUS = Path(__file__).resolve().parent / "fixtures" / "red_flag_corpus.toml"
+CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "red_flag_corpus.toml"
 
 
 @dataclass(frozen=True)
