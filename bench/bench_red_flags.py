@@ -8,7 +8,7 @@ Both read every message of tests/fixtures/red_flag_corpus.toml in the same run:
 
 - baseline: the phrase matching the service used before concepts (a frozen copy in
   bench/baseline_phrase_red_flags.py, with the phrase lists the protocol held then);
-- reader: service.domain.red_flag_reader with the protocol file's concepts.
+- reader: service.domain.red_flags with the protocol file's concepts.
 
 Printed for each: recall on clear red flags, reach on ambiguous messages (and how
 many of them go to the queue rather than alerting), false alerts on benign ones, for
@@ -27,7 +27,7 @@ from decimal import Decimal
 
 from bench.baseline_phrase_red_flags import baseline_read
 from service.domain.protocol_loader import load_protocol
-from service.domain.red_flag_reader import RedFlagReader
+from service.domain.red_flags import RedFlagReader
 from service.settings import REPO_ROOT
 from tests.support.red_flag_corpus import Message, Outcome, load_corpus, score
 

@@ -127,11 +127,8 @@ class Symptom:
     red_flag: bool = False  # an alert whatever the severity
     emergency: bool = False  # tell the participant to call emergency services
     asks_temperature: bool = False
-    # Phrases that report this symptom in an SMS sent outside a dialogue
-    # ("dolor de pecho"); see service/domain/red_flags.py.
-    report_phrases: tuple[str, ...] = ()
     # How a participant writes it in a message of their own (``says``/``hints``/
-    # ``unless``); see service/domain/red_flag_reader.py.
+    # ``unless``); see service/domain/red_flags.py.
     concept: Concept | None = None
 
 
@@ -141,12 +138,10 @@ class SafetyRules:
     alert_on_severity: str = "severe"
     pregnancy_yes_alerts: bool = True
     escalate_after_minutes: int = 30
-    # Phrases that report a pregnancy in an SMS sent outside a dialogue.
-    pregnancy_phrases: tuple[str, ...] = ()
     # How a pregnancy is written (``pregnancy_says``...), and how scope is written
     # (``[safety.free_text]``: negation, questions, other people).
-    pregnancy: Concept | None = field(default=None, compare=False)
-    free_text: FreeText | None = field(default=None, compare=False)
+    pregnancy: Concept | None = None
+    free_text: FreeText | None = None
 
 
 @dataclass(frozen=True, slots=True)

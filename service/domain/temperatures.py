@@ -149,7 +149,7 @@ def read_temperatures(tokens: list[Token], fever_words: Collection[str]) -> list
             continue
         low, high, end, decimal_written = _decimals(tokens, value, end)
         degree = end + 1 < len(tokens) and tokens[end + 1].plain == "°"
-        plausible = low >= LOWEST and high <= HIGHEST + 1
+        plausible = LOWEST <= low <= HIGHEST
         looks_like = has_decimal or decimal_written or degree
         if (
             plausible

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from service.domain.protocol_loader import load_protocol
-from service.domain.red_flag_reader import RedFlagReader
+from service.domain.red_flags import RedFlagReader
 from tests.support.red_flag_corpus import Message, Outcome, load_corpus, score
 
 REPO = Path(__file__).resolve().parents[2]
