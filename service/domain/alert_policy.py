@@ -13,8 +13,10 @@ module says what to do:
 * except that an **emergency** the alert of the same check-in did not have yet is a
   new alert (the on-call phone must hear "call 131" level news at once);
 * a **repeat**: every finding is already covered by another alert of the participant
-  that is still open, or was raised less than :data:`REPEAT_WINDOW` ago: nothing is
-  raised and the participant is not advised again (the first advice stands);
+  raised less than :data:`REPEAT_WINDOW` ago, acknowledged or not: nothing is raised
+  and the participant is not advised again (the first advice stands). Older than
+  that, the same red flag is news again: acknowledged, the team had dealt with it;
+  still unacknowledged after so long, the on-call phone should hear it once more;
 * otherwise **raise** a new alert.
 
 Pure: the caller passes the alerts it found (in the transaction that holds the
@@ -34,7 +36,7 @@ from service.domain.safety import SafetyFinding
 __all__ = ["REPEAT_WINDOW", "AlertMove", "KnownAlert", "alert_move"]
 
 # Long enough for a day's repeats ("sigo con dolor de pecho" at night); short enough
-# that the same red flag tomorrow, after the team acknowledged it, is news again.
+# that the same red flag tomorrow is news again.
 REPEAT_WINDOW: Final = timedelta(hours=12)
 
 
@@ -53,7 +55,6 @@ class KnownAlert:
     codes: frozenset[str]
     emergency: bool
     same_checkin: bool
-    open: bool
     raised_at: datetime
 
 
@@ -68,7 +69,7 @@ def alert_move(
     if same:
         new_emergency = any(f.emergency for f in findings) and not any(a.emergency for a in same)
         return (AlertMove.RAISE, None) if new_emergency else (AlertMove.REFINE, same[-1])
-    recent = [a for a in known if a.open or now - a.raised_at < REPEAT_WINDOW]
+    recent = [a for a in known if now - a.raised_at < REPEAT_WINDOW]
     covered = {code for a in recent for code in a.codes}
     if {f.code for f in findings} <= covered:
         latest = max(recent, key=lambda a: a.raised_at)

@@ -23,7 +23,7 @@ from service.db.models import Alert, Checkin, Participant
 from service.domain.actors import SYSTEM
 from service.domain.alert_policy import REPEAT_WINDOW, AlertMove, KnownAlert, alert_move
 from service.domain.safety import SafetyFinding, alert_dedupe_key
-from service.domain.states import AlertStatus, AuditAction
+from service.domain.states import AuditAction
 from service.runtime import Runtime
 
 __all__ = ["AlertOutcome", "alert_once"]
@@ -47,11 +47,7 @@ async def _known(rt: Runtime, participant: Participant, checkin_key: str) -> lis
     now = rt.clock.now()
     rows = await (
         Alert.filter(participant_id=participant.id)
-        .filter(
-            Q(status=AlertStatus.OPEN)
-            | Q(raised_at__gte=now - REPEAT_WINDOW)
-            | Q(checkin__checkin_key=checkin_key)
-        )
+        .filter(Q(raised_at__gt=now - REPEAT_WINDOW) | Q(checkin__checkin_key=checkin_key))
         .prefetch_related("checkin")
     )
     return [
@@ -60,7 +56,6 @@ async def _known(rt: Runtime, participant: Participant, checkin_key: str) -> lis
             codes=frozenset(str(f["code"]) for f in row.findings),
             emergency=row.emergency,
             same_checkin=row.checkin is not None and row.checkin.checkin_key == checkin_key,
-            open=row.status == AlertStatus.OPEN,
             raised_at=row.raised_at,
         )
         for row in rows

@@ -142,7 +142,9 @@ async def test_a_burst_of_200_from_one_phone(client: Client, gateway: ConsoleSms
 
     async def one(n: int) -> None:
         started = time.perf_counter()
-        response = await post_sms(client, captured(Body=f"pregunta {n} sobre la visita", From=PHONE))
+        response = await post_sms(
+            client, captured(Body=f"pregunta {n} sobre la visita", From=PHONE)
+        )
         durations.append(time.perf_counter() - started)
         assert response.status_code == 200, response.text
 
