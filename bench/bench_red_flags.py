@@ -29,7 +29,13 @@ from bench.baseline_phrase_red_flags import baseline_read
 from service.domain.protocol_loader import load_protocol
 from service.domain.red_flags import RedFlagReader
 from service.settings import REPO_ROOT
-from tests.support.red_flag_corpus import Message, Outcome, load_corpus, score
+from tests.support.red_flag_corpus import (
+    Message,
+    Outcome,
+    load_corpus,
+    outcome_of_reading,
+    score,
+)
 
 
 def _best_per_message(read: Callable[[str], object], texts: list[str], rounds: int) -> float:
@@ -59,11 +65,7 @@ def main() -> None:
     start_up = time.perf_counter() - started
 
     def reader_outcome(message: Message) -> Outcome:
-        reading = reader.read(message.text)
-        if reading.alerts:
-            return Outcome("alert", reading.alerts)
-        reason = reading.queue_reason
-        return Outcome("queue", reason=reason.value) if reason else Outcome("benign")
+        return outcome_of_reading(reader.read(message.text))
 
     def baseline_outcome(message: Message) -> Outcome:
         alerts, matched = baseline_read(message.text, threshold)

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from service.domain.red_flags import TextReading
+
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "red_flag_corpus.toml"
 
 
@@ -47,6 +49,14 @@ class Outcome:
     kind: str
     flags: tuple[str, ...] = ()
     reason: str | None = None
+
+
+def outcome_of_reading(reading: TextReading) -> Outcome:
+    """The pure reader's verdict as an outcome: what the webhook then does with it."""
+    if reading.alerts:
+        return Outcome("alert", reading.alerts)
+    reason = reading.queue_reason
+    return Outcome("queue", reason=reason.value) if reason else Outcome("benign")
 
 
 def load_corpus(path: Path = CORPUS) -> list[Message]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from service.domain.protocol_loader import load_protocol
 from service.domain.red_flags import RedFlagReader
-from tests.support.red_flag_corpus import Message, Outcome, load_corpus, score
+from tests.support.red_flag_corpus import Message, Outcome, load_corpus, outcome_of_reading, score
 
 REPO = Path(__file__).resolve().parents[2]
 PROTOCOL = load_protocol(REPO / "schedules" / "msc-role.toml")
@@ -20,11 +20,7 @@ READER = RedFlagReader(PROTOCOL.symptoms, PROTOCOL.safety)
 
 
 def outcome(message: Message) -> Outcome:
-    reading = READER.read(message.text)
-    if reading.alerts:
-        return Outcome("alert", reading.alerts)
-    reason = reading.queue_reason
-    return Outcome("queue", reason=reason.value) if reason else Outcome("benign")
+    return outcome_of_reading(READER.read(message.text))
 
 
 def test_the_corpus_is_large_and_labelled() -> None:
