@@ -146,18 +146,30 @@ class Lexicon:
     """Which concept words a token may stand for (module docstring)."""
 
     def __init__(self, vocabulary: Iterable[str]) -> None:
-        words = sorted({plain_word(w) for w in vocabulary})
-        self._index: dict[str, set[str]] = {}
-        for word in words:
-            for key in _keys(word, word):
-                self._index.setdefault(key, set()).add(word)
-        self._fuzzy_targets = [w for w in words if len(w) >= MIN_FUZZY_LETTERS and w.isalpha()]
+        self._words = sorted({plain_word(w) for w in vocabulary})
+        self._index: dict[str, set[str]] | None = None  # built on first use: see warm()
+        self._fuzzy_targets = [
+            w for w in self._words if len(w) >= MIN_FUZZY_LETTERS and w.isalpha()
+        ]
         self._cache: dict[tuple[str, str], frozenset[str]] = {}
+
+    def warm(self) -> None:
+        """Index the concept words by form. The first call in a process loads the Spanish
+        dictionary (about half a second), so only a process that reads messages pays
+        it, when it starts serving or at its first message."""
+        if self._index is not None:
+            return
+        index: dict[str, set[str]] = {}
+        for word in self._words:
+            for key in _keys(word, word):
+                index.setdefault(key, set()).add(word)
+        self._index = index
 
     def meanings(self, token: Token) -> frozenset[str]:
         """The concept words ``token`` may be; empty for marks and unrelated words."""
         if token.kind in ("mark", "number"):
             return frozenset()
+        self.warm()
         cache_key = (token.raw, token.plain)
         found = self._cache.get(cache_key)
         if found is None:
@@ -167,6 +179,7 @@ class Lexicon:
         return found
 
     def _look_up(self, token: Token) -> frozenset[str]:
+        assert self._index is not None
         if token.kind == "symbol":
             return frozenset(self._index.get(f"p:{token.plain}", ()))
         raw = token.raw if plain_word(token.raw) == token.plain else token.plain

@@ -105,8 +105,8 @@ class _Mention:
 
 
 class RedFlagReader:
-    """The protocol's concepts compiled once (lemmas and stems of every word);
-    :meth:`read` is then pure and fast. Build one per protocol revision."""
+    """The protocol's concepts compiled once (lemmas and stems of every word, on first
+    use or :meth:`warm`); :meth:`read` is then pure and fast. One per protocol."""
 
     def __init__(
         self, symptoms: Sequence[Symptom], rules: SafetyRules, free_text: FreeText | None = None
@@ -127,6 +127,11 @@ class RedFlagReader:
             w for code, c in self._concepts if code in self._temperature_codes for w in c.words
         }
         self._fever_words = frozenset(fever_words)
+
+    def warm(self) -> None:
+        """Load the dictionary and index the concepts now rather than at the first
+        message (the web app does this at start-up; a worker never reads messages)."""
+        self._lexicon.warm()
 
     def read(self, text: str) -> TextReading:
         """Read one message (module docstring)."""
