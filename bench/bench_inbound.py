@@ -17,7 +17,7 @@ as Twilio's edge does:
 
 Rounds alternate (baseline, webhook, baseline, webhook) and each side's best round is
 reported, so a burst of load from another process on a shared machine hurts both
-sides alike. Then ``--count`` messages more go one at a time to each side while
+sides alike. Then 20 messages more (``COUNTED``) go one at a time to each side while
 every statement the database receives is counted (SQLite's trace callback,
 asyncpg's query logger: BEGIN, savepoints, NOTIFY and the pool's reset included),
 and the statements per message are printed with one message's sequence.

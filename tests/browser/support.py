@@ -58,7 +58,7 @@ SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 
 
 async def save_screenshot(page: Any, name: str, *, full_page: bool = True) -> None:
-    """Save the README's picture ``name`` when SCREENSHOTS=1 (committed, so an ordinary
+    """Save the docs' picture ``name`` when SCREENSHOTS=1 (committed, so an ordinary
     run leaves the working tree clean)."""
     if os.environ.get("SCREENSHOTS") == "1":
         SCREENSHOTS.mkdir(exist_ok=True)

@@ -2,7 +2,7 @@
 site's alerts, acknowledges one with a note, sees a new alert arrive without a reload,
 downloads the CSV, closes a queue item; axe finds nothing serious on either page.
 
-With SCREENSHOTS=1 the board and the queue are also saved as the README's pictures
+With SCREENSHOTS=1 the board and the queue are also saved as the pictures in docs/dashboard.md
 (tests/browser/screenshots/, committed).
 """
 

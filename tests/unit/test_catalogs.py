@@ -175,7 +175,7 @@ def _entries(catalog: Catalog) -> set[tuple[str | None, str, tuple[str, ...]]]:
 def test_no_drift_between_source_and_catalogs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Re-run the README's extract command in-process and compare with what is committed."""
+    """Re-run the extract command of docs/messages.md and compare with what is committed."""
     fresh = tmp_path / "messages.pot"
     monkeypatch.chdir(REPO)
     CommandLineInterface().run(
@@ -186,7 +186,7 @@ def test_no_drift_between_source_and_catalogs(
     assert extracted, "extraction found nothing: check locales/babel.cfg"
     with (LOCALES / "messages.pot").open("rb") as fp:
         committed = read_po(fp)
-    assert _entries(committed) == extracted, "run pybabel extract (see README)"
+    assert _entries(committed) == extracted, "run pybabel extract (see docs/messages.md)"
     for language in LANGUAGES:
         catalog = read_catalog(LOCALES, language)
         assert _entries(catalog) == extracted, f"run pybabel update for {language}"

@@ -27,5 +27,5 @@ def edc_mapping(rt: Runtime) -> EdcMapping:
 
 
 def redcap_setup_files(rt: Runtime) -> dict[str, str]:
-    """File name -> CSV text of the REDCap project set-up (see README)."""
+    """File name -> CSV text of the REDCap project set-up (see docs/edc.md)."""
     return setup_files(edc_mapping(rt))

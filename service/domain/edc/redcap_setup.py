@@ -1,7 +1,7 @@
 """The REDCap project set-up files, generated from the mapping.
 
-A REDCap administrator builds the project by uploading these (README: "Setting up
-REDCap"), so they follow REDCap's own column layouts exactly: the data dictionary's
+A REDCap administrator builds the project by uploading these (docs/edc.md, "Setting
+up the REDCap project"), so they follow REDCap's own column layouts exactly: the data dictionary's
 18 columns in REDCap's order, and the API layouts of ``content=event``,
 ``content=formEventMapping`` and ``content=repeatingFormsEvents``. The same rows are
 what the push compares with REDCap's metadata before its first write.

@@ -137,7 +137,7 @@ async def test_a_late_evening_preference_skips_the_tomorrow_reminders(
     client: Client, admin: dict[str, str]
 ) -> None:
     """22:30 is inside quiet hours: "tomorrow" reminders would land on the visit day
-    itself at 09:00, where their words are wrong, so they are dropped (README)."""
+    itself at 09:00, where their words are wrong, so they are dropped (docs/messages.md)."""
     await enrol(client, admin, preferred_time="22:30")
     assert not await OutboundMessage.filter(purpose="reminder:clinic_day_before").exists()
     assert await OutboundMessage.filter(purpose="reminder:clinic_week_before").exists()
