@@ -16,7 +16,7 @@ from enum import StrEnum
 from tortoise import fields
 from tortoise.models import Model
 
-from service.domain.states import ConflictStatus, PushStatus
+from service.domain.states import ConflictResolution, ConflictStatus, PushStatus
 
 
 class EdcSource(StrEnum):
@@ -68,7 +68,9 @@ class EdcPushSlot(Model):
 
 
 class EdcConflict(Model):
-    # A value changed in REDCap by hand that the feed did not overwrite.
+    # A value changed in REDCap by hand that the feed did not overwrite, and what staff
+    # chose: keep REDCap's value (adopted as the feed's baseline at once) or send ours
+    # (written by the next push, which sets ``applied_at``).
     id = fields.BigIntField(primary_key=True)
     record = fields.CharField(max_length=32)
     site_code = fields.CharField(max_length=16)
@@ -80,6 +82,10 @@ class EdcConflict(Model):
     theirs = fields.TextField()
     status = fields.CharEnumField(ConflictStatus, max_length=16, default=ConflictStatus.OPEN)
     detected_at = fields.DatetimeField()
+    resolution = fields.CharEnumField(ConflictResolution, max_length=16, null=True)
+    resolved_by = fields.CharField(max_length=160, null=True)
+    resolved_at = fields.DatetimeField(null=True)
+    applied_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "edc_conflict"

@@ -14,8 +14,11 @@ __all__ = [
     "SYSTEM",
     "TWILIO",
     "Actor",
+    "ActorName",
+    "actor_name",
     "participant_actor",
     "participant_label",
+    "person_of",
     "staff_label",
 ]
 
@@ -75,3 +78,28 @@ def participant_actor(study_id: str, participant_id: int) -> Actor:
 
 SYSTEM = Actor(kind=ActorKind.SYSTEM, label="system")
 TWILIO = Actor(kind=ActorKind.TWILIO, label="twilio")
+
+
+@dataclass(frozen=True, slots=True)
+class ActorName:
+    """An audit label taken apart for people to read: ``kind`` says how to word it
+    ("staff", "participant", "system", "twilio", "apikey", "anonymous", "sms"),
+    ``name`` is what follows the prefix (an email, a study id, "cli", a key's name).
+    Pages, exports and the ODM's ``LoginName`` word it; the prefix itself is never shown."""
+
+    kind: str
+    name: str
+
+
+def actor_name(label: str | None) -> ActorName:
+    """``"staff:ana@uandes.cl"`` -> ActorName("staff", "ana@uandes.cl"); an unprefixed
+    label (``"system"``, ``"twilio"``) is its own kind with no name."""
+    kind, _, name = (label or "system").partition(":")
+    return ActorName(kind=kind, name=name)
+
+
+def person_of(label: str) -> str:
+    """The human-readable part of a staff label (its email); other labels unchanged.
+    For places that show a login rather than a sentence (the ODM's ``LoginName``)."""
+    found = actor_name(label)
+    return found.name if found.kind == ActorKind.STAFF and found.name else label

@@ -59,6 +59,7 @@ __all__ = [
     "ActorKind",
     "AlertStatus",
     "AuditAction",
+    "ConflictResolution",
     "ConflictStatus",
     "ConversationStatus",
     "InboundHandling",
@@ -236,6 +237,13 @@ class ConflictStatus(StrEnum):
     RESOLVED = "resolved"
 
 
+class ConflictResolution(StrEnum):
+    """What staff chose for a hand-edit conflict (``EdcConflict.resolution``)."""
+
+    KEEP_REDCAP = "keep_redcap"  # REDCap's value stays and becomes the feed's baseline
+    SEND_OURS = "send_ours"  # the next push writes the service's value over it
+
+
 class AuditAction(StrEnum):
     """Every ``action`` the audit log records (``service.db.audit``)."""
 
@@ -245,6 +253,8 @@ class AuditAction(StrEnum):
     STAFF_ADD = "staff.add"
     STAFF_ENABLE = "staff.enable"
     STAFF_DISABLE = "staff.disable"
+    STAFF_UPDATE = "staff.update"  # role or sites
+    STAFF_PASSWORD = "staff.password"  # noqa: S105  (an audit action name, not a secret)
     APIKEY_ADD = "apikey.add"
     SESSION_START = "session.start"
     SESSION_REVOKE = "session.revoke"
@@ -282,6 +292,7 @@ class AuditAction(StrEnum):
     EDC_ODM_PULL = "edc.odm.pull"
     EDC_REDCAP_PUSH = "edc.redcap.push"
     EDC_REDCAP_PUSH_RUN = "edc.redcap.push_run"
+    EDC_CONFLICT_RESOLVE = "edc.conflict.resolve"
 
 
 def message_action(status: MessageStatus | str) -> AuditAction:

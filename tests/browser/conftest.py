@@ -36,11 +36,14 @@ from tests.browser.support import (
     drop_browser_database,
     free_port,
     is_local,
+    redcap_setup,
     server_env,
     start_server,
     stop_server,
     wait_until_live,
 )
+from tests.support.fakes.redcap_server import TEST_TOKEN as REDCAP_TOKEN
+from tests.support.fakes.redcap_server import RedcapFakeServer
 from tests.support.fakes.twilio_server import TwilioFakeServer
 
 HERE = Path(__file__).resolve().parent
@@ -69,10 +72,14 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     tmp = tmp_path_factory.mktemp("browser")
     database_url = browser_database(tmp)
     port = free_port()
-    with TwilioFakeServer() as twilio:
+    with TwilioFakeServer() as twilio, RedcapFakeServer(redcap_setup()) as redcap:
         env = server_env(database_url, port, twilio.base_url)
+        # The study's REDCap is the double; pushes happen when a test asks (the CLI).
+        env.update(REDCAP_API_URL=redcap.url, REDCAP_API_TOKEN=REDCAP_TOKEN,
+                   EDC_PUSH_INTERVAL_MINUTES="1440")  # fmt: skip
         base_url = f"http://127.0.0.1:{port}"
         server = LiveServer(base_url=base_url, env=env, log=tmp / "serve.log", twilio=twilio)
+        server.redcap = redcap
         server.cli("migrate")
         proc = start_server(env, port, server.log)
         try:

@@ -101,6 +101,7 @@ class LiveServer:
     env: dict[str, str]
     log: Path
     twilio: TwilioFakeServer
+    redcap: Any = None  # the REDCap double the server pushes to (RedcapFakeServer)
     _tokens: dict[str, str] = field(default_factory=dict)
 
     def cli(self, *args: str, stdin: str | None = None) -> str:
@@ -206,6 +207,15 @@ class LiveServer:
 
     def log_tail(self, chars: int = 3000) -> str:
         return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""
+
+
+def redcap_setup() -> dict[str, str]:
+    """The REDCap project set-up files the service writes, for the REDCap double."""
+    from service.settings import load_settings
+    from tests.support.edc_push_fixtures import setup_files
+
+    env = {"DATABASE_URL": "sqlite://:memory:", "SECRET_KEY": SECRET}
+    return setup_files(load_settings(env))
 
 
 def server_env(database_url: str, port: int, twilio_url: str) -> dict[str, str]:

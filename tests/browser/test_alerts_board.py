@@ -23,6 +23,7 @@ from tests.browser.support import (
     unique,
     unique_phone,
 )
+from tests.support.spreadsheets import as_excel_es_cl
 
 CHEST_PAIN = [{"code": "chest_pain", "severity": "severe"}]
 NAUSEA = [{"code": "nausea_vomiting", "severity": "severe"}]
@@ -96,9 +97,11 @@ async def test_the_csv_download_holds_the_coordinators_site_only(
         await page.get_by_role("link", name="Descargar CSV").click()
     download = await download_info.value
     assert download.suggested_filename == "alerts.csv"
-    text = await asyncio.to_thread(Path(await download.path()).read_text, encoding="utf-8")
-    assert text.startswith("Alerta,Estado,Participante,Centro")
-    assert ours in text and theirs not in text
+    data = await asyncio.to_thread(Path(await download.path()).read_bytes)
+    rows = as_excel_es_cl(data)  # opened as Excel in Chile opens it: BOM, ";"
+    assert data.startswith(b"\xef\xbb\xbf")
+    assert rows[0][:4] == ["Alerta", "Estado", "Participante", "Centro"]
+    assert ours in data.decode("utf-8-sig") and theirs not in data.decode("utf-8-sig")
 
 
 async def test_coordinator_closes_a_queue_item(page: Page, live_server: LiveServer) -> None:

@@ -59,6 +59,18 @@ PARTICIPANTS = 20
 CHAOS_S = 12.0
 SETTLE_S = 60.0
 KILL_EVERY_S = 3.0
+BOOT_S = 60.0
+MIN_KILLS = 3
+MIN_FAULTS = 20
+
+
+def _traffic(twilio: TwilioFakeServer) -> int:
+    """Requests the double has seen: accepted sends plus injected faults."""
+    return len(twilio.journal) + sum(twilio.chaos_counts.values())
+
+
+def _enough_faults(kills: int, twilio: TwilioFakeServer) -> bool:
+    return kills >= MIN_KILLS and sum(twilio.chaos_counts.values()) >= MIN_FAULTS
 
 
 def worker_env(database_url: str, twilio: TwilioFakeServer, **extra: str) -> dict[str, str]:
@@ -177,8 +189,18 @@ async def test_every_due_message_is_sent_exactly_once_under_faults(
         kills = 0
         try:
             loop = asyncio.get_running_loop()
+            # The chaos clock starts when the workers' first request reaches the
+            # double: on a loaded machine two fresh processes take seconds to boot,
+            # and killing them before they send proves nothing.
+            boot_deadline = loop.time() + BOOT_S
+            while not _traffic(twilio) and loop.time() < boot_deadline:
+                await replan_someone(rt, rng)
+                await asyncio.sleep(0.2)
             end, next_kill = loop.time() + CHAOS_S, loop.time() + KILL_EVERY_S
-            while loop.time() < end:
+            overtime = end + CHAOS_S
+            while loop.time() < end or (
+                not _enough_faults(kills, twilio) and loop.time() < overtime
+            ):
                 await replan_someone(rt, rng)
                 if loop.time() >= next_kill:
                     victim = rng.randrange(len(workers))
@@ -207,7 +229,7 @@ async def test_every_due_message_is_sent_exactly_once_under_faults(
         journal = twilio.journal
 
     print(f"\nfaults: kills={kills} injected={injected} journal={len(journal)}")
-    assert kills >= 3 and sum(injected.values()) >= 20, (kills, injected)
+    assert kills >= MIN_KILLS and sum(injected.values()) >= MIN_FAULTS, (kills, injected)
     end_time = datetime.now(UTC)
     rows = await OutboundMessage.all()
     people = {p.id: p.phone for p in await Participant.all()}

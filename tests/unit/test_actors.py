@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.domain.actors import Actor
+from service.domain.actors import Actor, actor_name, person_of
 from service.domain.states import StaffRole
 
 
@@ -30,3 +30,25 @@ def test_one_rule_for_rows_and_queries(
     assert actor.site_scope == scope
     if scope is not None:  # a query limited to the scope finds exactly the visible sites
         assert set(scope) == visible - {None}
+
+
+@pytest.mark.parametrize(
+    ("label", "kind", "name"),
+    [
+        ("staff:ana@uandes.cl", "staff", "ana@uandes.cl"),
+        ("participant:DEMO-001", "participant", "DEMO-001"),
+        ("system", "system", ""),
+        ("system:cli", "system", "cli"),
+        ("twilio", "twilio", ""),
+        ("anonymous:dashboard", "anonymous", "dashboard"),
+        (None, "system", ""),
+    ],
+)
+def test_labels_come_apart_for_people_to_read(label: str | None, kind: str, name: str) -> None:
+    found = actor_name(label)
+    assert (found.kind, found.name) == (kind, name)
+
+
+def test_a_login_shows_the_email_never_the_prefix() -> None:
+    assert person_of("staff:ana@uandes.cl") == "ana@uandes.cl"
+    assert person_of("system") == "system"

@@ -3,14 +3,11 @@ cells a spreadsheet will not execute."""
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, date, datetime
 
 import pytest
 from jinja2 import Environment
 
-from service.web.dashboard.csv_stream import csv_response
 from service.web.dashboard.render import environment, page_context
 from service.web.dashboard.session import safe_next
 
@@ -51,23 +48,6 @@ def test_translations_are_escaped_and_per_render(env: Environment) -> None:
     assert (
         _render(env, "{{ csrf_field() }}") == '<input type="hidden" name="csrf_token" value="tok">'
     )
-
-
-def test_csv_guards_formulas_and_keeps_utf8() -> None:
-    response = csv_response(
-        "participantes.csv",
-        ["study_id", "nota"],
-        [["MSC-001", '=HYPERLINK("http://x")'], ["MSC-002", "+1"], ["MSC-003", "Ñuñoa"]],
-    )
-    assert response.media_type == "text/csv; charset=utf-8"
-    assert response.headers["Content-Disposition"] == 'attachment; filename="participantes.csv"'
-    rows = list(csv.reader(io.StringIO(bytes(response.content).decode("utf-8"))))  # type: ignore[arg-type]
-    assert rows == [
-        ["study_id", "nota"],
-        ["MSC-001", '\'=HYPERLINK("http://x")'],
-        ["MSC-002", "'+1"],
-        ["MSC-003", "Ñuñoa"],
-    ]
 
 
 @pytest.mark.parametrize(

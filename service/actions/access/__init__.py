@@ -32,6 +32,14 @@ from service.actions.access._participant_sessions import (
     revoke_sessions,
 )
 from service.actions.access._scope import in_site_scope, participant_for, scoped_participants
+from service.actions.access._staff_admin import (
+    StaffAccount,
+    add_staff,
+    change_staff,
+    set_staff_active_by,
+    set_staff_password,
+    staff_accounts,
+)
 from service.actions.access._staff_sessions import (
     SignedIn,
     end_session,
@@ -54,11 +62,14 @@ __all__ = [
     "CodeRejected",
     "LoginThrottled",
     "SignedIn",
+    "StaffAccount",
     "actor_for_edc_key",
     "actor_for_token",
     "add_api_key",
+    "add_staff",
     "add_staff_user",
     "authenticate_staff",
+    "change_staff",
     "end_session",
     "in_site_scope",
     "issue_token",
@@ -75,7 +86,10 @@ __all__ = [
     "scoped_participants",
     "set_session_locale",
     "set_staff_active",
+    "set_staff_active_by",
+    "set_staff_password",
     "signed_in",
+    "staff_accounts",
     "start_dashboard_session",
     "verify_code",
 ]

@@ -104,7 +104,13 @@ async def actor_for_token(rt: Runtime, token: str) -> Actor | None:
 
 
 async def add_staff_user(
-    rt: Runtime, email: str, role: str, sites: list[str], password: str
+    rt: Runtime,
+    email: str,
+    role: str,
+    sites: list[str],
+    password: str,
+    *,
+    actor_label: str = "system:cli",
 ) -> StaffUser:
     email = email.strip().lower()
     if "@" not in email:
@@ -130,7 +136,7 @@ async def add_staff_user(
         )
         await audit(
             at=rt.clock.now(),
-            actor="system:cli",
+            actor=actor_label,
             action=AuditAction.STAFF_ADD,
             entity="staff_user",
             entity_id=email,

@@ -44,7 +44,8 @@ class SignedIn:
     locale: str
 
 
-def _hash(rt: Runtime, token: str) -> str:
+def session_hash(rt: Runtime, token: str) -> str:
+    """What the session row stores for a cookie token (its keyed hash)."""
     return keyed_hash(rt.settings.secret_key, "dashboard:" + token)
 
 
@@ -58,7 +59,7 @@ async def start_dashboard_session(rt: Runtime, user: StaffUser, locale: str | No
     token = new_secret("fud_")
     async with in_transaction():
         await StaffSession.create(
-            token_hash=_hash(rt, token),
+            token_hash=session_hash(rt, token),
             staff=user,
             locale=normal_locale(locale),
             created_at=now,
@@ -83,7 +84,7 @@ async def signed_in(rt: Runtime, token: str) -> SignedIn | None:
     """
     if not token:
         return None
-    row = await StaffSession.get_or_none(token_hash=_hash(rt, token)).select_related("staff")
+    row = await StaffSession.get_or_none(token_hash=session_hash(rt, token)).select_related("staff")
     now = rt.clock.now()
     if row is None or row.revoked_at is not None or row.expires_at <= now:
         return None
@@ -100,7 +101,7 @@ async def signed_in(rt: Runtime, token: str) -> SignedIn | None:
 async def end_session(rt: Runtime, token: str) -> bool:
     """Log out: the row is revoked, so the old cookie opens nothing afterwards."""
     now = rt.clock.now()
-    row = await StaffSession.get_or_none(token_hash=_hash(rt, token)).select_related("staff")
+    row = await StaffSession.get_or_none(token_hash=session_hash(rt, token)).select_related("staff")
     if row is None or row.revoked_at is not None:
         return False
     async with in_transaction():
@@ -119,9 +120,9 @@ async def end_session(rt: Runtime, token: str) -> bool:
 async def set_session_locale(rt: Runtime, token: str, locale: str, *, email: str) -> None:
     """Remember the language the person chose (``?lang=``) for the rest of the session."""
     async with in_transaction():
-        changed = await StaffSession.filter(token_hash=_hash(rt, token), revoked_at=None).update(
-            locale=normal_locale(locale)
-        )
+        changed = await StaffSession.filter(
+            token_hash=session_hash(rt, token), revoked_at=None
+        ).update(locale=normal_locale(locale))
         if changed:
             await audit(
                 at=rt.clock.now(),

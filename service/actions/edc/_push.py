@@ -26,6 +26,7 @@ from datetime import timedelta
 from typing import Any, Final, TypeVar
 
 from service.actions.edc import _push_state as state
+from service.actions.edc._conflicts import chosen_to_send, record_chosen
 from service.actions.edc._export import calendar_windows, infusion_visits
 from service.actions.edc._mapping import edc_mapping
 from service.actions.edc._queries import feed_chunk, last_change_id
@@ -64,12 +65,14 @@ class PushResult:
     rows: int = 0
     conflicts: int = 0
     pending: int = 0
+    chosen: int = 0  # "send ours" choices written this run
     detail: str | None = None
     would_send: list[dict[str, str]] = field(default_factory=list)
 
     def summary(self) -> str:
         line = (f"{self.status}: {self.records} records, {self.rows} instances, "
                 f"{self.conflicts} conflicts, {self.pending} pending")  # fmt: skip
+        line += f", {self.chosen} chosen values sent" if self.chosen else ""
         return line + (f"\n{self.detail}" if self.detail else "")
 
 
@@ -173,16 +176,22 @@ def _groups(
     return groups
 
 
+Overrides = dict[state.Slot, dict[str, str]]  # "send ours" choices: field -> REDCap's value
+
+
 async def _push_group(
-    api: RedcapApi, group: list[Planned], delays: Sequence[float]
+    api: RedcapApi, group: list[Planned], delays: Sequence[float], overrides: Overrides
 ) -> tuple[list[dict[str, str]], list[Any], list[Any]]:
-    """(rows to import, (slot, row) baselines to store, conflicts) for one group."""
+    """(rows to import, (slot, row) baselines to store, conflicts) for one group.
+
+    A field whose conflict staff resolved with "send ours" is not a hand edit any more:
+    REDCap's value there counts as the baseline, so our newest value goes in."""
     held = await _held(api, [row for _, _, row in group], delays)
     baselines = await state.sent_baselines(_slot(f, r) for f, _, r in group)
     rows, sent, conflicts = [], [], []
     for form, site, row in group:
         slot = _slot(form, row)
-        baseline = baselines.get(slot, {})
+        baseline = {**baselines.get(slot, {}), **overrides.get(slot, {})}
         clean, edits = without_hand_edits(row, held.get(_key(row), {}), baseline)
         conflicts += [(slot, site, e.field, e.ours, e.theirs) for e in edits]
         if all(baseline.get(k) == v for k, v in clean.items() if v and k not in KEY_FIELDS):
@@ -201,6 +210,10 @@ async def _push_batches(rt: Runtime, api: RedcapApi, run_id: int, *, dry_run: bo
     cursor, upto = await state.push_cursor(), await last_change_id()
     result = PushResult(PushStatus.DRY_RUN if dry_run else PushStatus.OK)
     records: set[str] = set()
+    overrides: Overrides = {}
+    for chosen in await chosen_to_send():
+        slot = (chosen.record, chosen.event, chosen.form, chosen.instance)
+        overrides.setdefault(slot, {})[chosen.field] = chosen.theirs
     while True:
         window = await feed_chunk(cursor, upto, None, windows, infusions, limit=WINDOW)
         if not window:
@@ -210,7 +223,7 @@ async def _push_batches(rt: Runtime, api: RedcapApi, run_id: int, *, dry_run: bo
         end = window[-1][0].seq
         groups = _groups(planned)
         for n, group in enumerate(groups, start=1):
-            rows, sent, conflicts = await _push_group(api, group, delays)
+            rows, sent, conflicts = await _push_group(api, group, delays, overrides)
             result.rows += len(rows)
             if dry_run:
                 result.would_send += rows
@@ -224,8 +237,41 @@ async def _push_batches(rt: Runtime, api: RedcapApi, run_id: int, *, dry_run: bo
             )  # fmt: skip
         cursor = end
     result.records = len(records)
+    if not dry_run:
+        result.chosen = await _send_chosen(rt, api, actor, delays)
     result.pending = await state.pending_changes(await state.push_cursor())
     return result
+
+
+async def _send_chosen(rt: Runtime, api: RedcapApi, actor: str, delays: Sequence[float]) -> int:
+    """Write the "send ours" choices: only where REDCap still holds the hand-edited
+    value (or nothing); a value changed by hand once more opens the conflict again.
+    A field this run already wrote (a newer answer went in) is simply marked done."""
+    chosen = await chosen_to_send()
+    if not chosen:
+        return 0
+    slots = [(c.record, c.event, c.form, c.instance) for c in chosen]
+    baselines = await state.sent_baselines(slots)
+    planned = []
+    for c, slot in zip(chosen, slots, strict=True):
+        keys = {k: v for k, v in baselines.get(slot, {}).items() if k in KEY_FIELDS}
+        if "record_id" in keys:
+            planned.append((c, slot, {**keys, c.field: c.ours}))
+    held = await _held(api, [row for _, _, row in planned], delays)
+    rows, written, again = [], [], []
+    for c, slot, row in planned:
+        now_there = held.get(_key(row), {}).get(c.field, "")
+        if now_there and now_there == baselines.get(slot, {}).get(c.field) != c.theirs:
+            written.append((c, now_there))  # this run already wrote a newer value of ours
+        elif now_there in ("", c.theirs, c.ours):
+            rows.append(row)
+            written.append((c, c.ours))
+        else:
+            again.append((c, now_there))
+    if rows:
+        await _import(api, rows, delays)
+    await record_chosen(now=rt.clock.now(), actor=actor, written=written, changed_again=again)
+    return len(rows)
 
 
 async def push_to_redcap(

@@ -25,6 +25,7 @@ __all__ = [
     "RunView",
     "Slot",
     "claim_push_lock",
+    "conflict_view",
     "finish_run",
     "last_runs",
     "metadata_verified",
@@ -71,6 +72,18 @@ class ConflictView:
     ours: str
     theirs: str
     detected_at: datetime
+    resolution: str | None = None  # keep_redcap / send_ours, once chosen
+    resolved_by: str | None = None
+    resolved_at: datetime | None = None
+    applied_at: datetime | None = None  # when the choice took effect in REDCap
+
+
+def conflict_view(r: EdcConflict) -> ConflictView:
+    return ConflictView(
+        r.id, r.record, r.site_code, r.event, r.form, r.instance, r.field_name, r.ours,
+        r.theirs, r.detected_at, r.resolution.value if r.resolution else None, r.resolved_by,
+        r.resolved_at, r.applied_at,
+    )  # fmt: skip
 
 
 async def _state(key: str) -> str | None:
@@ -196,10 +209,11 @@ async def record_batch(
         if fresh:
             await EdcPushSlot.bulk_create(fresh)
         for (record, event, form, instance), site, name, ours, theirs in conflicts:
+            # The same hand edit still open: keep one conflict, showing our newest value.
             exists = await EdcConflict.filter(
                 record=record, event=event, form=form, instance=instance, field_name=name,
                 theirs=theirs, status=ConflictStatus.OPEN,
-            ).exists()  # fmt: skip
+            ).update(ours=ours)  # fmt: skip
             if not exists:
                 new += 1
                 await EdcConflict.create(record=record, site_code=site, event=event, form=form,
@@ -222,11 +236,7 @@ async def open_conflicts(sites: Sequence[str] | None) -> list[ConflictView]:
     if sites is not None:
         query = query.filter(site_code__in=list(sites))
     rows = await query.order_by("id")
-    return [
-        ConflictView(r.id, r.record, r.site_code, r.event, r.form, r.instance, r.field_name,
-                     r.ours, r.theirs, r.detected_at)
-        for r in rows
-    ]  # fmt: skip
+    return [conflict_view(r) for r in rows]
 
 
 async def last_runs(limit: int = 10) -> list[RunView]:

@@ -26,6 +26,7 @@ class EdcPushStatus:
     last_failure: state.RunView | None
     pending_changes: int
     conflicts: list[state.ConflictView]
+    recent_runs: list[state.RunView]  # newest first, at most 20
 
 
 async def edc_push_status(rt: Runtime, actor: Actor | None = None) -> EdcPushStatus:
@@ -40,4 +41,5 @@ async def edc_push_status(rt: Runtime, actor: Actor | None = None) -> EdcPushSta
         last_failure=next((r for r in runs if r.status in PUSH_FAILED), None),
         pending_changes=await state.pending_changes(await state.push_cursor()),
         conflicts=await state.open_conflicts(sites),
+        recent_runs=runs[:20],
     )

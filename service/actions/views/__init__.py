@@ -3,7 +3,8 @@ as plain values built with a fixed number of statements whatever the study's siz
 
 Nothing here writes. Private modules: ``_api_pages`` (the API's keyset-paged lists),
 ``_rows`` with ``_list`` (the dashboard's participant list: rows, filters, sorts,
-pages, CSV lines), ``_figures`` (the study overview), ``_participant_page``,
+pages), ``_audit`` (the audit trail, filtered and scoped), ``_figures`` (the study
+overview), ``_participant_page``,
 ``_messages`` (a participant's messages, planned ones rendered), ``_preview`` (the
 CLI's), ``_alert_board`` (the alerts board and the queue), ``_queries`` (the
 set-based reads the dashboard's figures come from), ``_metrics`` (``GET /metrics``).
@@ -18,15 +19,18 @@ from service.actions.views._alert_board import (
     queue,
 )
 from service.actions.views._api_pages import Page, alerts_page, inbox_page, participants_page
+from service.actions.views._audit import (
+    AuditFilter,
+    AuditPage,
+    AuditRow,
+    audit_batches,
+    audit_page,
+)
 from service.actions.views._figures import Overview, SiteFigures, overview
 from service.actions.views._list import (
-    LIST_HEADER,
     SORTS,
     RowPage,
     filter_rows,
-    grid_csv_header,
-    grid_csv_rows,
-    list_csv_rows,
     page_of,
     parse_flags,
 )
@@ -48,12 +52,14 @@ from service.actions.views._preview import preview_lines
 from service.actions.views._rows import Flag, ParticipantRow, participant_rows
 
 __all__ = [
-    "LIST_HEADER",
     "METRICS_CONTENT_TYPE",
     "SORTS",
     "AlertBoard",
     "AlertEntry",
     "AlertText",
+    "AuditFilter",
+    "AuditPage",
+    "AuditRow",
     "BoardAlert",
     "Flag",
     "MessageView",
@@ -69,11 +75,10 @@ __all__ = [
     "TimelineEntry",
     "alert_board",
     "alerts_page",
+    "audit_batches",
+    "audit_page",
     "filter_rows",
-    "grid_csv_header",
-    "grid_csv_rows",
     "inbox_page",
-    "list_csv_rows",
     "overview",
     "page_of",
     "parse_flags",

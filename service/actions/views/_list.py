@@ -19,13 +19,9 @@ from service.actions.views._rows import Flag, ParticipantRow, worst_first
 from service.domain.paging import BadCursor, decode_sort_key, encode_cursor
 
 __all__ = [
-    "LIST_HEADER",
     "SORTS",
     "RowPage",
     "filter_rows",
-    "grid_csv_header",
-    "grid_csv_rows",
-    "list_csv_rows",
     "page_of",
     "parse_flags",
 ]
@@ -109,61 +105,3 @@ def page_of(
         total=len(rows),
         next_cursor=encode_cursor(_CURSOR_KIND, key(shown[-1])) if more and shown else None,
     )
-
-
-LIST_HEADER = (
-    "study_id",
-    "site",
-    "status",
-    "checkins_completed",
-    "checkins_expected",
-    "checkins_rate",
-    "checkins_late",
-    "longest_miss_run",
-    "visits_in_window",
-    "visits_settled",
-    "visits_rate",
-    "flags",
-)
-
-
-def _ratio(value: float | None) -> str:
-    return "" if value is None else f"{value:.3f}"
-
-
-def list_csv_rows(rows: Iterable[ParticipantRow]) -> Iterable[list[str]]:
-    """The list's rows for CSV: machine-readable (rates 0..1, flags by name)."""
-    for row in rows:
-        yield [
-            row.study_id,
-            row.fact.site,
-            row.fact.status,
-            str(row.checkins.completed),
-            str(row.checkins.expected),
-            _ratio(row.checkins.rate),
-            str(row.checkins.late),
-            str(row.checkins.longest_miss_run),
-            str(row.visits_in_window),
-            str(row.visits_settled),
-            _ratio(row.visit_rate),
-            " ".join(sorted(flag.value for flag in row.flags)),
-        ]
-
-
-def grid_csv_header(codes: Sequence[str]) -> list[str]:
-    return ["study_id", "site", *codes]
-
-
-def grid_csv_rows(rows: Iterable[ParticipantRow], codes: Sequence[str]) -> Iterable[list[str]]:
-    """One line per participant, one column per visit: ``state (window start..end)``."""
-    for row in rows:
-        cells = {cell.code: cell for cell in row.cells}
-        line = [row.study_id, row.fact.site]
-        for code in codes:
-            cell = cells.get(code)
-            if cell is None:
-                line.append("")
-                continue
-            window = f"{cell.window_start.isoformat()}..{cell.window_end.isoformat()}"
-            line.append(f"{cell.state} ({window})")
-        yield line

@@ -24,6 +24,7 @@ from datetime import UTC, date, datetime
 from typing import Final
 from xml.sax.saxutils import escape, quoteattr
 
+from service.domain.actors import person_of
 from service.domain.edc.model import EdcField, EdcMapping
 from service.domain.edc.records import Entry, Value
 
@@ -169,7 +170,7 @@ def _admin_data(mapping: EdcMapping, revision: str, users: Iterable[str]) -> str
     out = [f"<AdminData StudyOID={_a(mapping.study_code)}>"]
     for user in users:
         name = {"participant": "Participante (autorreporte)", "system": "Servicio de seguimiento"}
-        login = name.get(user, user)
+        login = name.get(user) or person_of(user)  # the OID keeps the label; no "staff:"
         kind = "Other" if user in name else "Investigator"
         out.append(f"<User OID={_a(user_oid(user))} UserType=\"{kind}\">"
                    f"<LoginName>{escape(login)}</LoginName></User>")  # fmt: skip

@@ -14,22 +14,32 @@ from litestar.datastructures import ResponseHeader
 from litestar.di import Provide
 
 from service.web.dashboard.alerts_board import AlertsBoardController
+from service.web.dashboard.audit_page import AuditPageController
 from service.web.dashboard.auth_pages import DashboardAuthController
 from service.web.dashboard.csrf import csrf_guard
+from service.web.dashboard.edc_page import EdcPageController
+from service.web.dashboard.enrol_page import EnrolPageController
 from service.web.dashboard.errors import DASHBOARD_EXCEPTION_HANDLERS
 from service.web.dashboard.overview import OverviewController
 from service.web.dashboard.participant_forms import ParticipantFormsController
 from service.web.dashboard.participant_list import ParticipantListController
 from service.web.dashboard.participant_page import ParticipantPageController
 from service.web.dashboard.session import provide_viewer
+from service.web.dashboard.sites_page import SitesPageController
+from service.web.dashboard.staff_pages import StaffPagesController
 
 DASHBOARD_HANDLERS: list[type] = [
     DashboardAuthController,
     OverviewController,
     AlertsBoardController,
+    EnrolPageController,
     ParticipantPageController,
     ParticipantFormsController,
     ParticipantListController,
+    StaffPagesController,
+    SitesPageController,
+    EdcPageController,
+    AuditPageController,
 ]
 
 # No page of the dashboard may be framed (clickjacking a form), sniffed into another

@@ -24,12 +24,15 @@ from service.actions.errors import Conflict
 from service.actions.views import AlertBoard, BoardAlert, QueueItem, alert_board, queue
 from service.domain.alert_board import age_words
 from service.runtime import Runtime
-from service.web.dashboard.csv_stream import csv_response
+from service.web.dashboard.exports import Column, Kind, download
 from service.web.dashboard.forms import read_form
-from service.web.dashboard.render import N_, render_page, translations
+from service.web.dashboard.people import actor_words
+from service.web.dashboard.render import N_, render_page, say_in, translations
 from service.web.dashboard.session import Viewer, require_writer
 
-Format = Annotated[str | None, Parameter(pattern="^csv$", description="csv: the table as CSV")]
+Format = Annotated[
+    str | None, Parameter(pattern="^(csv|xlsx)$", description="the table as CSV or XLSX")
+]
 Done = Annotated[int | None, Parameter(ge=1)]
 
 NOTE_REQUIRED: Final = N_("Write what was done: the note is required.")
@@ -40,30 +43,30 @@ ACKNOWLEDGED: Final = N_("Alert acknowledged. Thank you.")
 CLOSED: Final = N_("Item closed.")
 
 ALERT_HEADER: Final = (
-    N_("Alert"),
-    N_("State"),
-    N_("Participant"),
-    N_("Site"),
-    N_("Findings"),
-    N_("Emergency"),
-    N_("Raised at"),
-    N_("Age"),
-    N_("Texted"),
-    N_("Escalation"),
-    N_("Escalates at"),
-    N_("Acknowledged at"),
-    N_("Acknowledged by"),
-    N_("Note"),
+    (N_("Alert"), Kind.INTEGER),
+    (N_("State"), Kind.TEXT),
+    (N_("Participant"), Kind.TEXT),
+    (N_("Site"), Kind.TEXT),
+    (N_("Findings"), Kind.TEXT),
+    (N_("Emergency"), Kind.TEXT),
+    (N_("Raised at"), Kind.DATETIME),
+    (N_("Age"), Kind.TEXT),
+    (N_("Texted"), Kind.TEXT),
+    (N_("Escalation"), Kind.TEXT),
+    (N_("Escalates at"), Kind.DATETIME),
+    (N_("Acknowledged at"), Kind.DATETIME),
+    (N_("Acknowledged by"), Kind.TEXT),
+    (N_("Note"), Kind.TEXT),
 )
 QUEUE_HEADER: Final = (
-    N_("Item"),
-    N_("Reason"),
-    N_("Participant"),
-    N_("Site"),
-    N_("Message"),
-    N_("Received at"),
-    N_("Queued at"),
-    N_("Waiting"),
+    (N_("Item"), Kind.INTEGER),
+    (N_("Reason"), Kind.TEXT),
+    (N_("Participant"), Kind.TEXT),
+    (N_("Site"), Kind.TEXT),
+    (N_("Message"), Kind.TEXT),
+    (N_("Received at"), Kind.DATETIME),
+    (N_("Queued at"), Kind.DATETIME),
+    (N_("Waiting"), Kind.TEXT),
 )
 
 
@@ -73,9 +76,13 @@ def _word(viewer: Viewer, message: str) -> str:
     return str(catalog.ugettext(message))
 
 
-def _local(moment: datetime | None, zone: str) -> str:
-    """ISO 8601 in the site's zone, with its offset: unambiguous in a spreadsheet."""
-    return "" if moment is None else moment.astimezone(ZoneInfo(zone)).isoformat(timespec="minutes")
+def _local(moment: datetime | None, zone: str) -> datetime | None:
+    """The moment in the site's zone (the download writes it with its offset)."""
+    return None if moment is None else moment.astimezone(ZoneInfo(zone))
+
+
+def _columns(viewer: Viewer, spec: tuple[tuple[str, Kind], ...]) -> list[Column]:
+    return [Column(_word(viewer, header), kind) for header, kind in spec]
 
 
 async def _board_page(
@@ -129,7 +136,7 @@ def _alert_row(viewer: Viewer, alert: BoardAlert, now: datetime) -> list[object]
         _word(viewer, ESCALATION_WORDS[alert.escalation]),
         _local(alert.escalates_at, alert.timezone),
         _local(alert.acknowledged_at, alert.timezone),
-        alert.acknowledged_by or "",
+        actor_words(alert.acknowledged_by, say_in(viewer.locale)) if alert.acknowledged_by else "",
         alert.note or "",
     ]
 
@@ -187,12 +194,12 @@ class AlertsBoardController(Controller):
     async def board(
         self, rt: Runtime, viewer: Viewer, format: Format = None, acknowledged: Done = None
     ) -> Response[Any]:
-        if format == "csv":
+        if format:
             board = await alert_board(rt, viewer.actor)
             now = rt.clock.now()
             rows = [_alert_row(viewer, a, now) for a in [*board.open, *board.recent]]
-            header = [_word(viewer, h) for h in ALERT_HEADER]
-            return csv_response("alerts.csv", header, rows)
+            columns = _columns(viewer, ALERT_HEADER)
+            return download(viewer.locale, format, "alerts", columns, rows)
         return await _board_page(rt, viewer, flash=ACKNOWLEDGED if acknowledged else None)
 
     @get("/alerts/open")
@@ -231,11 +238,11 @@ class AlertsBoardController(Controller):
         self, rt: Runtime, viewer: Viewer, format: Format = None, closed: Done = None
     ) -> Response[Any]:
         items = await queue(viewer.actor)
-        if format == "csv":
+        if format:
             now = rt.clock.now()
-            header = [_word(viewer, h) for h in QUEUE_HEADER]
             rows = [_queue_row(rt, viewer, item, now) for item in items]
-            return csv_response("inbox.csv", header, rows)
+            columns = _columns(viewer, QUEUE_HEADER)
+            return download(viewer.locale, format, "inbox", columns, rows)
         return _inbox_page(rt, viewer, items, flash=CLOSED if closed else None)
 
     @post("/inbox/{item_id:int}/close", status_code=303)

@@ -23,18 +23,24 @@ def _refuse(field: str, message: str) -> ValidationException:
     )
 
 
-async def read_form(request: Request[Any, Any, Any], fields: Iterable[str]) -> dict[str, str]:
-    """The posted form as ``{field: value}``, every allowed field present ("" if absent)."""
-    allowed = {*fields, "csrf_token"}
+async def read_form(
+    request: Request[Any, Any, Any], fields: Iterable[str], *, multi: Iterable[str] = ()
+) -> dict[str, str]:
+    """The posted form as ``{field: value}``, every allowed field present ("" if absent).
+
+    A field named in ``multi`` (a group of checkboxes) may come several times; its
+    values are joined with commas (they are codes that never hold one)."""
+    repeated = set(multi)
+    allowed = {*fields, *repeated, "csrf_token"}
     form = await request.form()
     values: dict[str, str] = dict.fromkeys(allowed - {"csrf_token"}, "")
     for key in form:
         if key not in allowed:
             raise _refuse(key[:64], "is not a field of this form")
         items = form.getall(key)
-        if len(items) != 1 or not isinstance(items[0], str):
+        if not all(isinstance(i, str) for i in items) or (len(items) != 1 and key not in repeated):
             raise _refuse(key, "must be sent once, as text")
-        value = items[0]
+        value = ",".join(str(i) for i in items)
         if "\x00" in value or len(value) > MAX_VALUE:
             raise _refuse(key, f"must be text without NUL, at most {MAX_VALUE} characters")
         if key != "csrf_token":

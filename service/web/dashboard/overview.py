@@ -16,12 +16,12 @@ from litestar.response import Template
 from service.actions.views import overview
 from service.runtime import Runtime
 from service.web.dashboard import overview_view as view
-from service.web.dashboard.csv_stream import csv_response
+from service.web.dashboard.exports import columns_in, download
 from service.web.dashboard.render import render_page
 from service.web.dashboard.session import Viewer
 
 SiteCode = Annotated[str | None, Parameter(max_length=16)]
-Format = Annotated[str | None, Parameter(pattern="^(html|csv)$")]
+Format = Annotated[str | None, Parameter(pattern="^(html|csv|xlsx)$")]
 
 
 class OverviewController(Controller):
@@ -33,8 +33,10 @@ class OverviewController(Controller):
         self, rt: Runtime, viewer: Viewer, site: SiteCode = None, format: Format = None
     ) -> Template | Response[Any]:
         figures = await overview(rt, viewer.actor, site=site or None)
-        if format == "csv":
-            return csv_response("overview.csv", view.CSV_HEADER, view.csv_rows(figures))
+        if format in ("csv", "xlsx"):
+            columns = columns_in(viewer.locale, view.CSV_COLUMNS)
+            rows = view.csv_rows(figures, viewer.locale)
+            return download(viewer.locale, format, "overview", columns, rows)
         chosen = next((s for s in figures.sites if s.code == site), None) if site else None
         shown = chosen or figures.total
         return render_page(

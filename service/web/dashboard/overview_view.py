@@ -7,7 +7,7 @@ dashboard catalog in the viewer's language, like the template's.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
@@ -17,8 +17,10 @@ from markupsafe import Markup
 
 from service.actions.views import Overview, SiteFigures
 from service.domain.languages import formatting_locale
+from service.web.dashboard import exports
+from service.web.dashboard.exports import Kind
 from service.web.dashboard.participant_words import VISIT_STATUS
-from service.web.dashboard.render import translations
+from service.web.dashboard.render import N_, translations
 from service.web.dashboard.svg_charts import Series, grouped_bars
 
 # (state, column heading, css class): the grid, the overview's visit table and the
@@ -98,45 +100,66 @@ def charts(figures: Overview, shown: SiteFigures, locale: str) -> dict[str, Mark
     return {"visits": Markup(visits), "checkins": Markup(checkins)}  # noqa: S704
 
 
-CSV_HEADER: Final = ("scope", "figure", "now", "this_month", "last_month")
+CSV_COLUMNS: Final = (
+    (N_("Scope"), Kind.TEXT),
+    (N_("Figure"), Kind.TEXT),
+    (N_("Now"), Kind.INTEGER),
+    (N_("This month"), Kind.NUMBER),
+    (N_("Last month"), Kind.NUMBER),
+)
+Line = tuple[str, object, object, object]
 
 
-def _figure_lines(fig: SiteFigures) -> Iterable[tuple[str, object, object, object]]:
-    yield "enrolled", fig.enrolled, fig.enrolled_in.this, fig.enrolled_in.last
-    yield "active", fig.active, "", ""
-    yield "withdrawn", fig.withdrawn, fig.withdrawn_in.this, fig.withdrawn_in.last
+def _figure_lines(fig: SiteFigures, say: Callable[[str], str]) -> Iterable[Line]:
+    """Every figure of the page in the page's words: (name, now, this month, last month)."""
+    yield say(N_("Enrolled")), fig.enrolled, fig.enrolled_in.this, fig.enrolled_in.last
+    yield say(N_("Active")), fig.active, None, None
+    yield say(N_("Withdrawn")), fig.withdrawn, fig.withdrawn_in.this, fig.withdrawn_in.last
     for code, visit in fig.visits.items():
-        for state, _label, _css in STATE_COLUMNS:
-            yield f"visit:{code}:{state}", visit.states.get(state, 0), "", ""
-        yield f"visit:{code}:in_window", "", visit.in_window.this, visit.in_window.last
-        yield f"visit:{code}:settled", "", visit.settled.this, visit.settled.last
-    for name in ("expected", "completed", "on_time", "late"):
+        for state, label, _css in STATE_COLUMNS:
+            yield f"{code}: {say(label)}", visit.states.get(state, 0), None, None
+        in_window = say(N_("attended in window, of visits settled"))
+        yield f"{code}: {in_window}", None, visit.in_window.this, visit.in_window.last
+        yield f"{code}: {say(N_('settled'))}", None, visit.settled.this, visit.settled.last
+    for name, label in (
+        ("expected", N_("Check-ins expected")),
+        ("completed", N_("Check-ins completed")),
+        ("on_time", N_("Check-ins on time")),
+        ("late", N_("Check-ins late")),
+    ):
         yield (
-            f"checkins_{name}",
+            say(label),
             getattr(fig.checkins, name),
             getattr(fig.checkins_this, name),
             getattr(fig.checkins_last, name),
         )
-    yield "sms_sent", "", fig.sent.this, fig.sent.last
-    yield "sms_delivered", "", fig.delivered.this, fig.delivered.last
-    yield "sms_failed", "", fig.failed.this, fig.failed.last
-    yield "participants_opted_out", fig.opted_out, "", ""
-    yield "participants_blocked", fig.blocked, "", ""
-    yield "reminder_lateness_p50_s", "", fig.lateness_this.p50, fig.lateness_last.p50
-    yield "reminder_lateness_p95_s", "", fig.lateness_this.p95, fig.lateness_last.p95
-    yield "alerts_open", fig.alerts_open, "", ""
-    yield "alerts_raised", "", fig.alerts_raised.this, fig.alerts_raised.last
-    yield "inbox_open", fig.inbox_open, "", ""
-    yield "inbox_created", "", fig.inbox_created.this, fig.inbox_created.last
+    yield say(N_("SMS sent")), None, fig.sent.this, fig.sent.last
+    yield say(N_("SMS delivered")), None, fig.delivered.this, fig.delivered.last
+    yield say(N_("SMS failed or undelivered")), None, fig.failed.this, fig.failed.last
+    yield say(N_("Opted out of SMS")), fig.opted_out, None, None
+    yield say(N_("Blocked numbers")), fig.blocked, None, None
+    this, last = fig.lateness_this, fig.lateness_last
+    median = say(N_("Reminder lateness, median (minutes)"))
+    yield median, None, _minutes(this.p50), _minutes(last.p50)
+    p95 = say(N_("Reminder lateness, 95th percentile (minutes)"))
+    yield p95, None, _minutes(this.p95), _minutes(last.p95)
+    yield say(N_("Open alerts")), fig.alerts_open, None, None
+    yield say(N_("Alerts raised")), None, fig.alerts_raised.this, fig.alerts_raised.last
+    yield say(N_("Open queue items")), fig.inbox_open, None, None
+    yield say(N_("Queue items created")), None, fig.inbox_created.this, fig.inbox_created.last
 
 
-def csv_rows(figures: Overview) -> Iterable[list[object]]:
+def _minutes(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds / 60, 1)
+
+
+def csv_rows(figures: Overview, locale: str) -> Iterable[list[object]]:
     """Every figure of the page, one line each, for the total and for each site."""
+
+    def say(message: str) -> str:
+        return exports.say(locale, message)
+
     for fig in [figures.total, *figures.sites]:
-        scope = fig.code or "all"
-        for name, now, this, last in _figure_lines(fig):
-            yield [scope, name, "" if now is None else now, _blank(this), _blank(last)]
-
-
-def _blank(value: object) -> object:
-    return "" if value is None else value
+        scope = fig.code or say(N_("All your sites"))
+        for name, now, this, last in _figure_lines(fig, say):
+            yield [scope, name, now, this, last]

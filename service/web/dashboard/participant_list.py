@@ -8,6 +8,7 @@ filters, sorts, pages and CSV lines from service.actions.views.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -16,10 +17,11 @@ from litestar.params import Parameter
 from litestar.response import Template
 
 from service.actions import views as lists
-from service.actions.views import Flag, participant_rows
+from service.actions.views import Flag, ParticipantRow, participant_rows
 from service.runtime import Runtime
-from service.web.dashboard.csv_stream import csv_stream
+from service.web.dashboard.exports import Column, Kind, columns_in, download, say
 from service.web.dashboard.overview_view import STATE_COLUMNS
+from service.web.dashboard.participant_words import VISIT_STATUS
 from service.web.dashboard.render import N_, render_page
 from service.web.dashboard.session import Viewer
 
@@ -27,7 +29,7 @@ SiteCode = Annotated[str | None, Parameter(max_length=16)]
 Status = Annotated[str | None, Parameter(pattern="^(active|withdrawn)?$")]
 Sort = Annotated[str, Parameter(pattern="^(worst|study_id|site|checkins|visits)$")]
 View = Annotated[str, Parameter(pattern="^(list|grid)$")]
-Format = Annotated[str | None, Parameter(pattern="^(html|csv)$")]
+Format = Annotated[str | None, Parameter(pattern="^(html|csv|xlsx)$")]
 Limit = Annotated[int, Parameter(ge=1, le=500)]
 Cursor = Annotated[str | None, Parameter(max_length=400)]
 Flags = Annotated[list[str] | None, Parameter(max_items=5)]
@@ -46,6 +48,60 @@ SORT_LABELS = {
     "study_id": N_("Study ID"),
     "site": N_("Site"),
 }
+
+
+LIST_COLUMNS = (
+    (N_("Study ID"), Kind.TEXT),
+    (N_("Site"), Kind.TEXT),
+    (N_("Status"), Kind.TEXT),
+    (N_("Check-ins completed"), Kind.INTEGER),
+    (N_("Check-ins expected"), Kind.INTEGER),
+    (N_("Check-in completion"), Kind.PERCENT),
+    (N_("Late"), Kind.INTEGER),
+    (N_("Longest run of misses"), Kind.INTEGER),
+    (N_("Visits in window"), Kind.INTEGER),
+    (N_("Visits settled"), Kind.INTEGER),
+    (N_("Visit adherence"), Kind.PERCENT),
+    (N_("Flags"), Kind.TEXT),
+)
+
+
+def _list(rows: Iterable[ParticipantRow], locale: str) -> Iterator[list[object]]:
+    """The list's rows in the page's words (rates as fractions, typed in XLSX)."""
+    for row in rows:
+        flags = [say(locale, label) for flag, label in FLAG_LABELS.items() if flag in row.flags]
+        yield [
+            row.study_id,
+            row.fact.site,
+            say(locale, N_("Active") if row.fact.active else N_("Withdrawn")),
+            row.checkins.completed,
+            row.checkins.expected,
+            row.checkins.rate,
+            row.checkins.late,
+            row.checkins.longest_miss_run,
+            row.visits_in_window,
+            row.visits_settled,
+            row.visit_rate,
+            ", ".join(flags),
+        ]
+
+
+def _grid(rows: Iterable[ParticipantRow], codes: list[str], locale: str) -> Iterator[list[object]]:
+    """One line per participant, one column per visit: the state and its window in words."""
+    for row in rows:
+        cells = {cell.code: cell for cell in row.cells}
+        line: list[object] = [row.study_id, row.fact.site]
+        for code in codes:
+            cell = cells.get(code)
+            if cell is None:
+                line.append("")
+                continue
+            state = say(locale, VISIT_STATUS.get(cell.state, cell.state))
+            line.append(
+                say(locale, N_("%(state)s (window %(start)s to %(end)s)"))
+                % {"state": state, "start": cell.window_start, "end": cell.window_end}
+            )
+        yield line
 
 
 class ParticipantListController(Controller):
@@ -70,12 +126,16 @@ class ParticipantListController(Controller):
         rows = await participant_rows(rt, viewer.actor, site=site or None, status=status or None)
         rows = lists.filter_rows(rows, flags)
         codes = [visit.code for visit in rt.protocol.visits]
-        if format == "csv":
+        if format in ("csv", "xlsx"):
             ordered = sorted(rows, key=lists.SORTS[sort])
+            locale = viewer.locale
             if view == "grid":
-                header = lists.grid_csv_header(codes)
-                return csv_stream("visit-grid.csv", header, lists.grid_csv_rows(ordered, codes))
-            return csv_stream("participants.csv", lists.LIST_HEADER, lists.list_csv_rows(ordered))
+                columns = [*columns_in(locale, LIST_COLUMNS[:2]), *(Column(c) for c in codes)]
+                return download(
+                    locale, format, "visit-grid", columns, _grid(ordered, codes, locale)
+                )
+            columns = columns_in(locale, LIST_COLUMNS)
+            return download(locale, format, "participants", columns, _list(ordered, locale))
         page = lists.page_of(rows, sort=sort, limit=limit, cursor=cursor)
         kept: dict[str, Any] = {
             "site": site or "",

@@ -21,12 +21,12 @@ from litestar.response import Template
 from service.actions.views import ParticipantPage, participant_page
 from service.runtime import Runtime
 from service.web.dashboard import participant_words as words
-from service.web.dashboard.csv_stream import csv_response
+from service.web.dashboard.exports import Column, Kind, download
 from service.web.dashboard.render import N_, render_page, translations
 from service.web.dashboard.session import Viewer
 
 LATER = timedelta(days=14)  # planned further ahead than this: folded away on the page
-Format = Annotated[str | None, Parameter(pattern="^(html|csv)$")]
+Format = Annotated[str | None, Parameter(pattern="^(html|csv|xlsx)$")]
 Table = Annotated[str, Parameter(pattern="^(timeline|checkins)$")]
 Saved = Annotated[str | None, Parameter(max_length=32)]
 
@@ -69,11 +69,17 @@ def page_response(
     )
 
 
-def _local(moment: Any, zone: str) -> str:
-    return "" if moment is None else moment.astimezone(ZoneInfo(zone)).isoformat()
+def _local(moment: Any, zone: str) -> Any:
+    return None if moment is None else moment.astimezone(ZoneInfo(zone))
 
 
-def _csv(viewer: Viewer, data: ParticipantPage, table: str) -> Response[bytes]:
+# Which columns of the two downloads hold moments, counts (the rest is text).
+_KINDS = {N_("Submitted"): Kind.DATETIME, N_("Version"): Kind.INTEGER, N_("When"): Kind.DATETIME,
+          N_("Planned for"): Kind.DATETIME, N_("Sent"): Kind.DATETIME,
+          N_("Delivered"): Kind.DATETIME}  # fmt: skip
+
+
+def _csv(viewer: Viewer, data: ParticipantPage, table: str, fmt: str) -> Response[Any]:
     say = translations()[viewer.locale].ugettext
     zone = data.participant.timezone
     sid = data.participant.study_id
@@ -103,7 +109,7 @@ def _csv(viewer: Viewer, data: ParticipantPage, table: str) -> Response[bytes]:
             ]
             for c in data.checkins
         ]
-        return csv_response(f"checkins-{sid}.csv", header, rows)
+        return _download(viewer, fmt, f"checkins-{sid}", header, rows)
     header = [
         say(N_("When")),
         say(N_("Direction")),
@@ -139,7 +145,16 @@ def _csv(viewer: Viewer, data: ParticipantPage, table: str) -> Response[bytes]:
         ]
         for e in data.timeline
     ]
-    return csv_response(f"messages-{sid}.csv", header, rows)
+    return _download(viewer, fmt, f"messages-{sid}", header, rows)
+
+
+def _download(
+    viewer: Viewer, fmt: str, stem: str, header: list[str], rows: list[list[Any]]
+) -> Response[Any]:
+    say = translations()[viewer.locale].ugettext
+    kinds = {say(msgid): kind for msgid, kind in _KINDS.items()}
+    columns = [Column(h, kinds.get(h, Kind.TEXT)) for h in header]
+    return download(viewer.locale, fmt, stem, columns, rows)
 
 
 class ParticipantPageController(Controller):
@@ -155,8 +170,8 @@ class ParticipantPageController(Controller):
         format: Format = None,  # the dashboard-wide ?format=csv
         table: Table = "timeline",
         saved: Saved = None,
-    ) -> Template | Response[bytes]:
+    ) -> Template | Response[Any]:
         data = await participant_page(rt, viewer.actor, study_id, locale=viewer.locale)
-        if format == "csv":
-            return _csv(viewer, data, table)
+        if format in ("csv", "xlsx"):
+            return _csv(viewer, data, table, format)
         return page_response(rt, viewer, data, flash=words.SAVED.get(saved or ""))

@@ -60,6 +60,7 @@ ALERT_STATUS: Final = {"open": N_("Open"), "acknowledged": N_("Acknowledged")}
 LANGUAGE: Final = {"es": N_("Spanish"), "en": N_("English")}
 
 SAVED: Final = {
+    "enrolled": N_("The participant was enrolled; the calendar and the messages are planned."),
     "visit": N_("The visit outcome was recorded."),
     "infusion": N_("The infusion date was recorded; the calendar follows it."),
     "paused": N_("Reminders are paused."),

@@ -28,6 +28,7 @@ from markupsafe import Markup, escape
 
 from service.adapters.dashboard_i18n import load_dashboard_translations
 from service.domain.languages import DEFAULT_LANGUAGE, formatting_locale
+from service.web.dashboard.people import actor_words
 from service.web.dashboard.session import Viewer
 from service.web.static_files import static_url
 
@@ -91,6 +92,17 @@ def datetime_filter(context: Context, value: datetime | None, zone: str | ZoneIn
 
 
 @pass_context
+def zoned_filter(context: Context, value: datetime | None, zone: str | ZoneInfo) -> str:
+    """``x|zoned(zone)``: like ``datetime``, with the zone's offset: "13-01-2027 12:05 (-03)"."""
+    if value is None:
+        return ""
+    tz = zone if isinstance(zone, ZoneInfo) else ZoneInfo(zone)
+    offset = value.astimezone(tz).strftime("%z")  # "-0300"
+    shown = offset[:3] if offset.endswith("00") else f"{offset[:3]}:{offset[3:]}"
+    return f"{datetime_filter(context, value, tz)} ({shown})"
+
+
+@pass_context
 def number_filter(context: Context, value: float | int | None) -> str:
     return "" if value is None else format_decimal(value, locale=_babel_locale(context))
 
@@ -120,6 +132,18 @@ def rate_filter(context: Context, done: int, total: int) -> str:
     }
 
 
+def say_in(locale: str) -> Callable[[str], str]:
+    """The dashboard catalog's gettext for ``locale`` (Spanish when unknown)."""
+    catalog = translations().get(locale) or translations()["es"]
+    return lambda message: str(catalog.ugettext(message))
+
+
+@pass_context
+def who_filter(context: Context, label: str | None) -> str:
+    """``{{ entry.actor|who }}``: an audit label in words, never its internal prefix."""
+    return actor_words(label, say_in(str(context.get("locale", DEFAULT_LANGUAGE))))
+
+
 def environment(directory: Path = TEMPLATES) -> Environment:
     env = Environment(
         loader=FileSystemLoader(directory),
@@ -133,9 +157,11 @@ def environment(directory: Path = TEMPLATES) -> Environment:
     env.filters.update(
         date=date_filter,
         datetime=datetime_filter,
+        zoned=zoned_filter,
         number=number_filter,
         percent=percent_filter,
         rate=rate_filter,
+        who=who_filter,
     )
     env.globals["rate"] = rate_filter
     env.globals["static_url"] = static_url  # /static/… with the file's hash (cache-busting)

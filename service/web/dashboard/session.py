@@ -19,6 +19,7 @@ from litestar.exceptions import PermissionDeniedException
 from service.actions.access import set_session_locale, signed_in
 from service.domain.actors import Actor
 from service.domain.languages import LANGUAGES
+from service.domain.states import StaffRole
 from service.web.auth import runtime_of
 from service.web.dashboard.csrf import SESSION_COOKIE, session_token
 
@@ -93,3 +94,15 @@ def require_writer(viewer: Viewer) -> None:
     """Monitors read everything of their sites and write nothing: 403."""
     if not viewer.can_write:
         raise NotAllowed("a monitor cannot change records")
+
+
+def require_admin(viewer: Viewer) -> None:
+    """Staff accounts and on-call numbers are an admin's: 403 for anyone else."""
+    if viewer.actor.role is not StaffRole.ADMIN:
+        raise NotAllowed("only an admin may open this page")
+
+
+def require_reviewer(viewer: Viewer) -> None:
+    """The audit trail is for monitors and admins (the review 21 CFR 11 expects)."""
+    if viewer.actor.role not in (StaffRole.ADMIN, StaffRole.MONITOR):
+        raise NotAllowed("only monitors and admins review the audit trail")

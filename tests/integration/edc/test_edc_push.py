@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from service.actions.edc import push_to_redcap
 from service.domain.checkin_answers import ReportedSymptom, Severity, SymptomAnswers
-from service.domain.states import PushStatus
+from service.domain.states import ActorKind, PushStatus, StaffRole
 from service.runtime import Runtime
 from tests.support.edc_year import checkin, walk_a_year
 from tests.support.fakes.redcap_server import RedcapFakeServer
@@ -272,3 +272,72 @@ async def test_a_record_the_mapping_cannot_place_stops_the_push(
     assert result.status == PushStatus.MAPPING_ERROR
     assert "hiccups" in (result.detail or "") and result.pending > 0
     assert redcap.imports == 0
+
+
+async def _a_conflict(edc_client: Client, redcap: RedcapFakeServer) -> tuple[object, int]:
+    participant = await walk_a_year(edc_client)
+    await push(edc_client)
+    slot = next(k for k, v in redcap.slots("sintomas").items() if v["ce_checkin_key"] == WEEKLY)
+    redcap.edit(*slot, "ce_fever_temp", "38.0")
+    fixed = ReportedSymptom("fever", Severity.SEVERE, 39.5)
+    await checkin(rt_of(edc_client), participant, WEEKLY, SymptomAnswers((fixed,)))
+    assert (await push(edc_client)).conflicts == 1
+    admin = await staff_headers(edc_client, "boss@uandes.cl", "admin")
+    [conflict] = (await edc_client.get("/api/v1/edc/status", headers=admin)).json()["conflicts"]
+    return slot, int(conflict["id"])
+
+
+async def test_send_ours_is_written_by_the_next_push_and_audited(
+    edc_client: Client, redcap: RedcapFakeServer
+) -> None:
+    from service.actions.edc import resolve_conflict
+    from service.db.models import AuditEntry
+    from service.domain.actors import Actor
+
+    slot, conflict_id = await _a_conflict(edc_client, redcap)
+    ana = Actor(
+        kind="staff", label="staff:ana@uandes.cl", role=StaffRole.COORDINATOR, sites=("CUA",)
+    )  # type: ignore[arg-type]
+    await resolve_conflict(rt_of(edc_client), ana, conflict_id, "send_ours", "paper CRF says 39.5")
+    assert redcap.slots("sintomas")[slot]["ce_fever_temp"] == "38.0"  # not until the push
+    result = await push(edc_client)
+    assert result.chosen == 1 and result.conflicts == 0
+    assert redcap.slots("sintomas")[slot]["ce_fever_temp"] == "39.5"
+    entry = await AuditEntry.get(action="edc.conflict.resolve")
+    assert entry.actor == "staff:ana@uandes.cl" and entry.reason == "paper CRF says 39.5"
+    assert entry.changes["value"] == ["38.0", "39.5"]
+    again = await push(edc_client)  # honoured once; nothing more to send
+    assert again.chosen == 0 and again.conflicts == 0
+
+
+async def test_keep_redcap_stops_the_reports_and_is_never_overwritten(
+    edc_client: Client, redcap: RedcapFakeServer
+) -> None:
+    from service.actions.edc import resolve_conflict
+    from service.domain.actors import Actor
+
+    slot, conflict_id = await _a_conflict(edc_client, redcap)
+    boss = Actor(kind=ActorKind.STAFF, label="staff:boss@uandes.cl", role=StaffRole.ADMIN)
+    await resolve_conflict(rt_of(edc_client), boss, conflict_id, "keep_redcap")
+    result = await push(edc_client)
+    assert result.chosen == 0 and result.conflicts == 0
+    assert redcap.slots("sintomas")[slot]["ce_fever_temp"] == "38.0"
+    admin = await staff_headers(edc_client, "boss2@uandes.cl", "admin")
+    assert (await edc_client.get("/api/v1/edc/status", headers=admin)).json()["conflicts"] == []
+
+
+async def test_a_value_changed_by_hand_again_reopens_the_conflict(
+    edc_client: Client, redcap: RedcapFakeServer
+) -> None:
+    from service.actions.edc import resolve_conflict
+    from service.domain.actors import Actor
+
+    slot, conflict_id = await _a_conflict(edc_client, redcap)
+    boss = Actor(kind=ActorKind.STAFF, label="staff:boss@uandes.cl", role=StaffRole.ADMIN)
+    await resolve_conflict(rt_of(edc_client), boss, conflict_id, "send_ours")
+    redcap.edit(*slot, "ce_fever_temp", "38.4")  # someone edits it once more meanwhile
+    assert (await push(edc_client)).chosen == 0
+    assert redcap.slots("sintomas")[slot]["ce_fever_temp"] == "38.4"
+    admin = await staff_headers(edc_client, "boss2@uandes.cl", "admin")
+    [open_again] = (await edc_client.get("/api/v1/edc/status", headers=admin)).json()["conflicts"]
+    assert open_again["id"] == conflict_id and open_again["theirs"] == "38.4"

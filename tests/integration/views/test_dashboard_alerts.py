@@ -5,8 +5,6 @@ number of SQL statements with 10 and with 500 participants."""
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from datetime import timedelta
 
@@ -17,6 +15,7 @@ from service.ports import ManualClock
 from tests.support.alert_board_seed import seed_board
 from tests.support.dashboard_support import dashboard_login
 from tests.support.helpers import Client
+from tests.support.spreadsheets import as_excel_es_cl
 from tests.support.sql_counter import count_sql
 
 ALERTS = "/dashboard/alerts"
@@ -28,8 +27,8 @@ async def _seed_two_sites(clock: ManualClock, count: int = 4) -> None:
     await seed_board(count, clock.now(), site="HBLT", prefix="HBL", phone_base=5000)
 
 
-def _rows(body: str) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(body)))
+def _rows(body: bytes) -> list[list[str]]:
+    return as_excel_es_cl(body)
 
 
 async def test_open_alerts_oldest_first_with_age_texts_and_escalation(
@@ -160,11 +159,11 @@ async def test_alerts_csv_has_the_pages_rows_and_scoping(
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/csv; charset=utf-8"
     assert "attachment" in response.headers["content-disposition"]
-    rows = _rows(response.text)
+    rows = _rows(response.content)
     assert rows[0][:4] == ["Alerta", "Estado", "Participante", "Centro"]
     assert [r[2] for r in rows[1:]] == ["CUA-0000", "CUA-0001", "CUA-0003", "CUA-0002"]
     assert all(r[3] == "CUA" for r in rows[1:])
-    assert rows[1][6].endswith("-03:00")  # the site's zone, with its offset
+    assert rows[1][6].endswith("(-03)")  # the site's zone, with its offset
     assert rows[1][8] == "Turno principal +56 9 **** **01 (entregado)"  # masked
     assert "+56961234501" not in response.text
 
@@ -190,7 +189,7 @@ async def test_inbox_lists_the_queue_oldest_first_and_closes_with_a_note(
     assert item.status == "closed" and item.closed_by == "staff:ana@uandes.cl"
     entry = await AuditEntry.get(action="inbox.close", entity_id=str(item.id))
     assert entry.reason == "Le expliqué por teléfono."
-    rows = _rows((await client.get(f"{INBOX}?format=csv")).text)
+    rows = _rows((await client.get(f"{INBOX}?format=csv")).content)
     assert [r[2] for r in rows[1:]] == ["CUA-0001"]
 
 
@@ -213,7 +212,7 @@ async def test_inbox_refuses_a_monitor_and_another_sites_item(
     )
     assert refused.status_code == 403
     assert (await InboxItem.get(id=hblt.id)).status == "open"
-    rows = _rows((await client.get(f"{INBOX}?format=csv")).text)
+    rows = _rows((await client.get(f"{INBOX}?format=csv")).content)
     assert [r[3] for r in rows[1:]] == ["HBLT"]
 
 
@@ -251,5 +250,5 @@ async def test_the_board_speaks_english_when_asked(client: Client, clock: Manual
     page = await client.get(f"{ALERTS}?lang=en")
     assert "Safety alerts" in page.text and "1 open alert" in page.text
     assert "On-call primary" in page.text and "1 hour" in page.text
-    rows = _rows((await client.get(f"{ALERTS}?format=csv")).text)
+    rows = _rows((await client.get(f"{ALERTS}?format=csv")).content)
     assert rows[0][:2] == ["Alert", "State"]

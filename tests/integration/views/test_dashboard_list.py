@@ -7,14 +7,10 @@ import pytest
 
 from service.actions.errors import FieldInvalid
 from service.actions.views import (
-    LIST_HEADER,
     SORTS,
     Flag,
     ParticipantRow,
     filter_rows,
-    grid_csv_header,
-    grid_csv_rows,
-    list_csv_rows,
     page_of,
     parse_flags,
     participant_rows,
@@ -67,17 +63,3 @@ async def test_flags_filter_and_bad_input_names_the_field(client: Client) -> Non
         page_of(rows, sort="arm", limit=5, cursor=None)
     with pytest.raises(FieldInvalid):
         page_of(rows, sort="worst", limit=0, cursor=None)
-
-
-async def test_csv_lines_follow_the_rows(client: Client) -> None:
-    rows = await _rows(client, 6)
-    lines = list(list_csv_rows(rows))
-    assert [line[0] for line in lines] == [r.study_id for r in rows]
-    assert all(len(line) == len(LIST_HEADER) for line in lines)
-    codes = [c.code for c in rows[0].cells]
-    grid = list(grid_csv_rows(rows, codes))
-    assert grid_csv_header(codes)[2:] == codes
-    first = rows[0].cells[0]
-    assert grid[0][2] == (
-        f"{first.state} ({first.window_start.isoformat()}..{first.window_end.isoformat()})"
-    )

@@ -4,8 +4,6 @@ nothing of another site on any page or CSV."""
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 
 import pytest
@@ -14,6 +12,7 @@ from service.db.models import Participant
 from tests.support.dashboard_seed import seed
 from tests.support.dashboard_support import dashboard_login
 from tests.support.helpers import Client
+from tests.support.spreadsheets import as_excel_es_cl
 from tests.support.sql_counter import count_sql
 
 PAGES = (
@@ -33,8 +32,8 @@ async def _two_sites(client: Client, cua: int = 12, hblt: int = 5) -> None:
     await seed(hblt, site="HBLT", prefix="HBL-", now=now, phone_offset=50000)
 
 
-def _csv(text: str) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(text)))
+def _csv(data: bytes) -> list[list[str]]:
+    return as_excel_es_cl(data)
 
 
 async def test_overview_reads_in_spanish_with_charts_tables_and_links(client: Client) -> None:
@@ -63,13 +62,16 @@ async def test_overview_csv_has_the_figures_of_the_viewers_sites_only(client: Cl
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")
     assert "attachment" in response.headers["content-disposition"]
-    lines = _csv(response.text)
-    assert lines[0] == ["scope", "figure", "now", "this_month", "last_month"]
-    assert {line[0] for line in lines[1:]} == {"all", "CUA"}
-    assert ["CUA", "enrolled", "12", "0", "0"] in lines
+    lines = _csv(response.content)
+    assert lines[0] == ["Ámbito", "Cifra", "Ahora", "Este mes", "Mes anterior"]
+    assert {line[0] for line in lines[1:]} == {"Todos sus centros", "CUA"}
+    assert ["CUA", "Enrolados", "12", "0", "0"] in lines
+    assert not any("_" in line[1] for line in lines)  # words, never snake_case codes
     other = await client.get("/dashboard?site=HBLT&format=csv")  # asked for by name
-    assert {line[0] for line in _csv(other.text)[1:]} == {"all"}
-    assert ["all", "enrolled", "0", "0", "0"] in _csv(other.text)
+    assert {line[0] for line in _csv(other.content)[1:]} == {"Todos sus centros"}
+    assert ["Todos sus centros", "Enrolados", "0", "0", "0"] in _csv(other.content)
+    english = _csv((await client.get("/dashboard?format=csv&lang=en")).content)
+    assert english[0] == ["Scope", "Figure", "Now", "This month", "Last month"]
 
 
 async def test_list_and_grid_never_show_another_sites_participant(client: Client) -> None:
@@ -81,7 +83,7 @@ async def test_list_and_grid_never_show_another_sites_participant(client: Client
         assert "HBL-" not in response.text, path
     asked = await client.get("/dashboard/participants?site=HBLT")
     assert "HBL-" not in asked.text and "CUA-" not in asked.text
-    listed = _csv((await client.get("/dashboard/participants?format=csv")).text)
+    listed = _csv((await client.get("/dashboard/participants?format=csv")).content)
     assert len(listed) == 13 and all(line[1] == "CUA" for line in listed[1:])
 
 

@@ -3,14 +3,13 @@ errors next to the field, post/redirect/get, CSV, and a fixed number of statemen
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from datetime import date
 
 from service.db.models import AuditEntry, OutboundMessage, Participant, Site, VisitOutcome
 from tests.support.dashboard_support import dashboard_login
 from tests.support.helpers import Client, enrollment, staff_headers
+from tests.support.spreadsheets import as_excel_es_cl, workbook_rows
 from tests.support.sql_counter import count_sql
 
 PAGE = "/dashboard/participants/MSC-001"
@@ -184,12 +183,14 @@ async def test_timeline_and_checkins_as_csv(client: Client) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv; charset=utf-8")
     assert "attachment" in response.headers["content-disposition"]
-    rows = list(csv.reader(io.StringIO(response.text)))
+    rows = as_excel_es_cl(response.content)
     assert rows[0][:4] == ["Cuándo", "Dirección", "Tipo", "Estado"]
     assert any("Número desconocido" in " ".join(row) for row in rows[1:])
     checkins = await client.get(f"{PAGE}?format=csv&table=checkins")
-    assert next(csv.reader(io.StringIO(checkins.text)))[0] == "Enviado"
-    assert (await client.get(f"{PAGE}?format=xlsx")).status_code == 400
+    assert as_excel_es_cl(checkins.content)[0][0] == "Enviado"
+    book = workbook_rows((await client.get(f"{PAGE}?format=xlsx")).content)
+    assert book[0][0] == "Cuándo (hora local)" and len(book) == len(rows)
+    assert (await client.get(f"{PAGE}?format=pdf")).status_code == 400
 
 
 async def _others(count: int) -> None:

@@ -10,6 +10,7 @@ from service.domain.edc.odm import (
     clinical_data_head,
     entry_xml,
     metadata_document,
+    user_oid,
 )
 from service.domain.edc.records import (
     CheckinFact,
@@ -151,3 +152,12 @@ def test_no_phone_number_in_output(mapping: EdcMapping, protocol: Protocol) -> N
 def test_mask_numbers_keeps_temperatures() -> None:
     assert mask_numbers("38,4 y 961234567") == "38,4 y [número]"
     assert mask_numbers("+56 (9) 6123-4567") == "[número]"
+
+
+def test_a_staff_user_is_named_by_email_under_a_stable_oid(
+    mapping: EdcMapping, protocol: Protocol
+) -> None:
+    text = _clinical(mapping, protocol)
+    assert "<LoginName>ana@uandes.cl</LoginName>" in text
+    assert "staff:" not in text  # no internal prefix anywhere a data manager reads
+    assert user_oid("staff:ana@uandes.cl") in text  # the OID did not change
