@@ -81,6 +81,7 @@ def create_app(
         redcap=redcap,
     )
     edc_mapping(runtime)  # a protocol the EDC feed cannot map stops start-up here
+    runtime.red_flags.warm()  # the first SMS should not wait for the Spanish dictionary
     register_metrics_source("edc", edc_metrics)
     scheduler = DispatchScheduler(runtime) if run_scheduler else None
 

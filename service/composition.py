@@ -24,6 +24,7 @@ from service.adapters.redcap_http import build_redcap
 from service.db.lifecycle import close_database, ensure_migrated, open_database
 from service.domain.protocol import Protocol
 from service.domain.protocol_loader import load_protocol
+from service.domain.red_flags import RedFlagReader
 from service.jobs.scheduler import DispatchScheduler
 from service.ports import Clock, RedcapApi, SmsGateway, SystemClock, Translator
 from service.runtime import Runtime
@@ -44,14 +45,16 @@ def build_runtime(
     redcap: RedcapApi | None = None,
 ) -> Runtime:
     """The runtime from settings; whatever is given (tests, benchmarks) is used as is."""
+    protocol = protocol or load_protocol(settings.study_file)
     return Runtime(
         settings=settings,
-        protocol=protocol or load_protocol(settings.study_file),
+        protocol=protocol,
         clock=clock or SystemClock(),
         gateway=gateway or build_gateway(settings),
         translator=translator or load_renderer(),
         non_working=non_working_predicate(),
         redcap=redcap or build_redcap(settings),
+        red_flags=RedFlagReader(protocol.symptoms, protocol.safety),
     )
 
 

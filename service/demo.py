@@ -64,7 +64,7 @@ LANDLINE: Final = 30006  # Twilio: "Landline or unreachable carrier"
 ON_CALL: Final = {"CUA": "+56961110090"}
 FEVER_FROM: Final = "DEMO-002"
 MISSED_BY: Final = "DEMO-003"
-UNPLACED_FROM: Final = "DEMO-001"
+FREE_TEXT_FROM: Final = "DEMO-001"
 
 # (study id, site, phone, days since baseline today, second infusion days after baseline,
 #  can become pregnant)
@@ -145,7 +145,7 @@ async def _play_history(rt: Runtime) -> None:
         clock.set(min(clock.now() + STEP, now))
         if not events_done and clock.now() >= halfway:
             await _fever(demo, FEVER_FROM)
-            await _unplaced_text(demo, UNPLACED_FROM)
+            await _free_text(demo, FREE_TEXT_FROM)
             events_done = True
         await dispatch_due(demo)
         await escalation_job(demo)  # as the scheduler would: records who was texted, when
@@ -194,8 +194,8 @@ async def _fever(rt: Runtime, study_id: str) -> None:
     )
 
 
-async def _unplaced_text(rt: Runtime, study_id: str) -> None:
-    """A text the service cannot file under any prompt: it waits in the inbox."""
+async def _free_text(rt: Runtime, study_id: str) -> None:
+    """A question the service cannot answer: it waits in the queue as "not understood"."""
     participant = await Participant.get(study_id=study_id)
     await handle_inbound(
         rt,

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from service.domain.protocol import Protocol
+from service.domain.red_flags import RedFlagReader
 from service.ports import Clock, RedcapApi, SmsGateway, Translator
 from service.settings import Settings
 
@@ -56,6 +57,8 @@ class Runtime:
     gateway: SmsGateway
     translator: Translator
     non_working: Callable[[date], bool]
+    # The protocol's red-flag concepts, compiled once from ``protocol`` (build_runtime).
+    red_flags: RedFlagReader
     # Called after a transaction that made an outbound row due now commits (the
     # outbox's ``wake``); the process's dispatcher loop listens on it while it runs.
     wake_dispatcher: WakeSignal = field(default_factory=WakeSignal)

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import time
 from enum import StrEnum
 
+from service.domain.concepts import Concept, FreeText
+
 
 class Anchor(StrEnum):
     """What a visit's offset counts from."""
@@ -125,9 +127,9 @@ class Symptom:
     red_flag: bool = False  # an alert whatever the severity
     emergency: bool = False  # tell the participant to call emergency services
     asks_temperature: bool = False
-    # Phrases that report this symptom in an SMS sent outside a dialogue
-    # ("dolor de pecho"); see service/domain/red_flags.py.
-    report_phrases: tuple[str, ...] = ()
+    # How a participant writes it in a message of their own (``says``/``hints``/
+    # ``unless``); see service/domain/red_flags.py.
+    concept: Concept | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,8 +138,10 @@ class SafetyRules:
     alert_on_severity: str = "severe"
     pregnancy_yes_alerts: bool = True
     escalate_after_minutes: int = 30
-    # Phrases that report a pregnancy in an SMS sent outside a dialogue.
-    pregnancy_phrases: tuple[str, ...] = ()
+    # How a pregnancy is written (``pregnancy_says``...), and how scope is written
+    # (``[safety.free_text]``: negation, questions, other people).
+    pregnancy: Concept | None = None
+    free_text: FreeText | None = None
 
 
 @dataclass(frozen=True, slots=True)

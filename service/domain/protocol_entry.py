@@ -22,6 +22,11 @@ _E = TypeVar("_E", bound=StrEnum)
 _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _MESSAGE_KEY = re.compile(r"[a-z0-9_]+(\.[a-z0-9_]+)*")
 _HH_MM = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
+# Keys an older protocol file may still hold: refused with what replaced them.
+_RETIRED = {
+    "report_phrases": '"says"',
+    "pregnancy_phrases": '"pregnancy_says"',
+}
 
 
 class ProtocolError(ValueError):
@@ -53,6 +58,11 @@ class TableEntry:
         required = tuple(required)
         allowed = (*required, *optional)
         for key in self.table:
+            if key not in allowed and key in _RETIRED:
+                self.fail(
+                    f'"{key}" is no longer read: red flags are written as patterns in '
+                    f'{_RETIRED[key]} (see schedules/README.md, "Red flags in free text")'
+                )
             if key not in allowed:
                 close = difflib.get_close_matches(key, allowed, n=1)
                 hint = f'did you mean "{close[0]}"?' if close else f"allowed: {', '.join(allowed)}"

@@ -1,4 +1,4 @@
-"""Protocol-file sections added for reports at any time and the daily budget.
+"""Protocol-file sections read apart from the loader: the daily budget.
 
 Kept apart from :mod:`service.domain.protocol_loader` (already the largest module)
 but checked the same way: every fault names the file, the entry and the fix. The
@@ -7,11 +7,10 @@ loader passes its entries in; they are typed here by what is used of them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any, NoReturn, Protocol
 
-from service.domain.protocol import DailyBudget, SafetyRules, Symptom
-from service.domain.red_flags import phrase_problem, phrase_words
+from service.domain.protocol import DailyBudget
 
 
 class Entry(Protocol):
@@ -26,31 +25,6 @@ class Entry(Protocol):
     ) -> None: ...
 
     def integer(self, key: str, minimum: int | None = None, default: int | None = None) -> int: ...
-
-
-def phrases(e: Entry, key: str) -> tuple[str, ...]:
-    """A list of red-flag phrases (see service/domain/red_flags.py), each usable."""
-    value = e.table.get(key, [])
-    if not isinstance(value, list):
-        e.fail(f'{key} must be a list of strings, e.g. {key} = ["dolor de pecho"]')
-    for phrase in value:
-        problem = phrase_problem(phrase)
-        if problem:
-            e.fail(f"{key}: {problem}")
-    return tuple(value)
-
-
-def check_unique_phrases(
-    symptoms: Iterable[Symptom], safety: SafetyRules, fail: Callable[[str, str], NoReturn]
-) -> None:
-    """One phrase reports one thing: the same words under two findings are refused."""
-    owners: dict[tuple[str, ...], str] = {}
-    named = [(f"symptoms ({s.code})", s.report_phrases) for s in symptoms]
-    for name, listed in [*named, ("safety", safety.pregnancy_phrases)]:
-        for phrase in listed:
-            words = phrase_words(phrase)
-            if owners.setdefault(words, name) != name:
-                fail(name, f"phrase {phrase!r} is already listed under {owners[words]}")
 
 
 def daily_budget(e: Entry, codes: set[str]) -> DailyBudget:

@@ -40,8 +40,9 @@ from service.domain.protocol import (
     VisitDefinition,
     VisitKind,
 )
+from service.domain.protocol_concepts import check_unique_concepts, concept, free_text
 from service.domain.protocol_entry import ProtocolError, TableEntry, is_int
-from service.domain.protocol_extras import check_unique_phrases, daily_budget, phrases
+from service.domain.protocol_extras import daily_budget
 
 __all__ = ["ProtocolError", "load_protocol", "parse_protocol"]
 
@@ -101,7 +102,7 @@ def parse_protocol(text: str, source: str) -> Protocol:
             source, "symptoms", "a symptoms check-in is defined but no [[symptoms]] are listed"
         )
     safety = _safety(TableEntry(source, "safety", top.subtable("safety")))
-    check_unique_phrases(symptoms, safety, lambda name, problem: _fail(source, name, problem))
+    check_unique_concepts(symptoms, safety, lambda name, problem: _fail(source, name, problem))
     budget = None
     if "daily_budget" in top.table:
         codes = {r.code for _, r in reminders} | {c.code for _, c in checkins}
@@ -289,7 +290,14 @@ def _checkin(e: TableEntry) -> tuple[TableEntry, CheckinDefinition]:
 def _symptom(e: TableEntry) -> tuple[TableEntry, Symptom]:
     e.check_keys(
         required=("number", "code", "label_key"),
-        optional=("red_flag", "emergency", "asks_temperature", "report_phrases"),
+        optional=(
+            "red_flag",
+            "emergency",
+            "asks_temperature",
+            "says",
+            "hints",
+            "unless",
+        ),
     )
     symptom = Symptom(
         code=e.code("code"),
@@ -298,7 +306,7 @@ def _symptom(e: TableEntry) -> tuple[TableEntry, Symptom]:
         red_flag=e.boolean("red_flag", default=False),
         emergency=e.boolean("emergency", default=False),
         asks_temperature=e.boolean("asks_temperature", default=False),
-        report_phrases=phrases(e, "report_phrases"),
+        concept=concept(e),
     )
     if symptom.emergency and not symptom.red_flag:
         e.fail("emergency = true needs red_flag = true (an emergency always alerts the team)")
@@ -329,7 +337,12 @@ def _safety(e: TableEntry) -> SafetyRules:
             "pregnancy_yes_alerts",
             "escalate_after_minutes",
         ),
-        optional=("pregnancy_phrases",),
+        optional=(
+            "pregnancy_says",
+            "pregnancy_hints",
+            "pregnancy_unless",
+            "free_text",
+        ),
     )
     fever = e.number("fever_threshold_c")
     if not 37.0 <= fever <= 41.0:
@@ -342,7 +355,12 @@ def _safety(e: TableEntry) -> SafetyRules:
         alert_on_severity=severity,
         pregnancy_yes_alerts=e.boolean("pregnancy_yes_alerts"),
         escalate_after_minutes=e.integer("escalate_after_minutes", minimum=1),
-        pregnancy_phrases=phrases(e, "pregnancy_phrases"),
+        pregnancy=concept(e, "pregnancy_"),
+        free_text=(
+            free_text(TableEntry(e.source, "safety.free_text", e.subtable("free_text")))
+            if "free_text" in e.table
+            else None
+        ),
     )
 
 

@@ -121,9 +121,16 @@ class InboxReason(StrEnum):
     """Why an item is in the coordinators' queue."""
 
     UNKNOWN_SENDER = "unknown_sender"  # an SMS from a number no participant has
-    NOT_UNDERSTOOD = "not_understood"  # no keyword, no open dialogue, no reminder
-    UNPLACED = "unplaced"  # an answer to a dialogue whose check-in is already stored
-    LATE_ANSWER = "late_answer"  # a check-in dialogue answered after its window
+    NOT_UNDERSTOOD = "not_understood"  # free text: no keyword, answer, red flag or reminder
+    # A red flag the message names but takes away (service/domain/red_flags.py):
+    SOMEONE_ELSE = "someone_else"  # about someone else ("mi papá tiene dolor de pecho")
+    QUESTION = "question"  # asked or supposed ("si me da fiebre de 38...?")
+    NEGATED = "negated"  # negated or over ("ya se me pasó", "test negativo")
+    RED_FLAG_UNCLEAR = "red_flag_unclear"  # hinted, or a fever without a temperature
+    BELOW_THRESHOLD = "below_threshold"  # a temperature under the protocol's threshold
+    # Stored rows may hold it: free text was filed so before the reasons above.
+    UNPLACED = "unplaced"
+    LATE_ANSWER = "late_answer"  # a check-in answered after its window
     UNPARSEABLE = "unparseable"  # a dialogue handed to people after repeated misses
     REPLIES_CAPPED = "replies_capped"  # the hourly reply cap held our answer back
     CHECKIN_CONFLICT = "checkin_conflict"  # SMS answers for a check-in the app already has
@@ -144,7 +151,8 @@ class InboundHandling(StrEnum):
     WHILE_OPTED_OUT = "while_opted_out"
     REPORT = "report"  # an unprompted red-flag report
     SYMPTOMS_ON_DEMAND = "symptoms_on_demand"
-    UNPLACED = "unplaced"
+    QUEUED = "queued"  # to the coordinators' queue; the item's reason says why
+    UNPLACED = "unplaced"  # stored rows only: what QUEUED was called before
     CHECKIN_ANSWER = "checkin_answer"
     CHECKIN_LATE = "checkin_late"
     CHECKIN_HANDOFF = "checkin_handoff"
@@ -270,6 +278,7 @@ class AuditAction(StrEnum):
     SMS_INBOUND = "sms.inbound"
     INBOX_CLOSE = "inbox.close"
     ALERT_RAISE = "alert.raise"
+    ALERT_REFINE = "alert.refine"
     ALERT_NOTIFY = "alert.notify"
     ALERT_ESCALATE = "alert.escalate"
     ALERT_ACKNOWLEDGE = "alert.acknowledge"

@@ -58,7 +58,7 @@ async def test_seeding_through_the_cli_and_the_api_raises_a_real_alert(
     assert [a["study_id"] for a in alerts if a["study_id"] == study_id] == [study_id]
 
 
-async def test_a_participants_unplaced_text_reaches_the_queue(live_server: LiveServer) -> None:
+async def test_a_participants_free_text_reaches_the_queue(live_server: LiveServer) -> None:
     study_id, phone = unique("BRW-"), unique_phone()
     live_server.enrol(ADMIN, study_id, "CUA", phone)
     live_server.text_from(phone, "hola, tengo una duda sobre la visita")

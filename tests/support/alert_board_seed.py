@@ -79,7 +79,7 @@ async def seed_board(
                 participant_id=p.id,
                 from_phone=p.phone,
                 body="no entiendo la pregunta",
-                handling="unplaced",
+                handling="queued",
                 received_at=now - timedelta(minutes=30),
             )
             for p in people
@@ -93,7 +93,7 @@ async def seed_board(
                 participant_id=message.participant_id,  # type: ignore[attr-defined]  # FK id attr
                 site_id=site,
                 inbound_id=message.id,
-                reason="unplaced",
+                reason="not_understood",
                 created_at=message.received_at,
             )
             for message in inbound

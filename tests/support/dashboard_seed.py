@@ -78,7 +78,7 @@ async def seed(
             alerts.append(_alert(pid, site, n, now))
         if n % 9 == 0:
             inbox.append(
-                InboxItem(participant_id=pid, site_id=site, reason="unplaced", created_at=now)
+                InboxItem(participant_id=pid, site_id=site, reason="not_understood", created_at=now)
             )
     await VisitOutcome.bulk_create(outcomes, batch_size=1000)
     await Checkin.bulk_create(checkins, batch_size=1000)

@@ -222,15 +222,32 @@ def test_shipped_reminders_checkins_symptoms_safety() -> None:
     }
     assert {s.code for s in protocol.symptoms if s.asks_temperature} == {"fever"}
     assert protocol.safety == SafetyRules(
-        38.0, "severe", True, 30, pregnancy_phrases=protocol.safety.pregnancy_phrases
+        38.0,
+        "severe",
+        True,
+        30,
+        pregnancy=protocol.safety.pregnancy,
+        free_text=protocol.safety.free_text,
     )
-    assert "estoy embarazada" in protocol.safety.pregnancy_phrases
-    assert {s.code for s in protocol.symptoms if s.report_phrases} == {
+    assert protocol.safety.pregnancy is not None and protocol.safety.free_text is not None
+    assert {s.code for s in protocol.symptoms if s.concept} == {
         "fever",
         "shortness_of_breath",
         "chest_pain",
         "less_urine",
     }
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [("report_phrases", "says"), ("pregnancy_phrases", "pregnancy_says")],
+)
+def test_the_old_phrase_keys_are_refused_with_what_replaced_them(old: str, new: str) -> None:
+    text = SCHEDULE.read_text(encoding="utf-8")
+    table = "[safety]\n" if old.startswith("pregnancy") else 'code = "chills"\n'
+    text = text.replace(table, f'{table}{old} = ["dolor de pecho"]\n', 1)
+    with pytest.raises(ProtocolError, match=f'"{old}" is no longer read.*"{new}"'):
+        parse_protocol(text, "msc-role.toml")
 
 
 def test_readme_example_parses() -> None:
@@ -543,3 +560,21 @@ def test_bad_edc_section(edc: str, problem: str) -> None:
     with pytest.raises(ProtocolError, match=problem) as info:
         parse_protocol(MINIMAL + f"\n[edc]\n{edc}\n", SOURCE)
     assert info.value.entry == "edc"
+
+
+@pytest.mark.parametrize(
+    ("budget", "problem"),
+    [
+        ("[daily_budget]\nmax_per_day = 0\nmin_gap_minutes = 120\n", ">= 1"),
+        ("[daily_budget]\nmax_per_day = 2\nmin_gap_minutes = 900\n", "at most 720"),
+        ('[daily_budget]\nmax_per_day = 2\nmin_gap_minutes = 0\npriority = ["nope"]\n', "nope"),
+        ("[daily_budget]\nmax_per_day = 2\n", "min_gap_minutes"),
+    ],
+)
+def test_a_bad_daily_budget_stops_start_up_naming_it(budget: str, problem: str) -> None:
+    text = SCHEDULE.read_text(encoding="utf-8")
+    start = text.index("[daily_budget]")
+    end = text.index("# ----", start)
+    with pytest.raises(ProtocolError, match=problem) as raised:
+        parse_protocol(text[:start] + budget + text[end:], "msc-role.toml")
+    assert "daily_budget" in str(raised.value)

@@ -49,6 +49,7 @@ __all__ = [
     "PendingNotice",
     "notify_alert",
     "record_alert",
+    "stored_finding",
     "text_on_call_or_queue",
 ]
 
@@ -68,7 +69,8 @@ class PendingNotice:
     row: OutboundMessage | None
 
 
-def _stored(finding: SafetyFinding) -> dict[str, Any]:
+def stored_finding(finding: SafetyFinding) -> dict[str, Any]:
+    """A finding as the alert row stores it (JSON)."""
     return {
         "code": finding.code,
         "params": dict(finding.params),
@@ -156,7 +158,7 @@ async def record_alert(
                 site=site,
                 dedupe_key=dedupe_key,
                 checkin=checkin,
-                findings=[_stored(f) for f in findings],
+                findings=[stored_finding(f) for f in findings],
                 emergency=any(f.emergency for f in findings),
                 raised_at=now,
             )

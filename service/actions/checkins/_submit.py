@@ -28,7 +28,7 @@ from typing import Any, Final, Literal
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from service.actions.alerts import PendingNotice, notify_alert, record_alert
+from service.actions.alerts import AlertOutcome, PendingNotice, alert_once, notify_alert
 from service.actions.errors import Conflict, FieldInvalid
 from service.adapters.redaction import redact_phones
 from service.db.audit import audit
@@ -36,12 +36,7 @@ from service.db.models import Alert, Checkin, Participant
 from service.domain.checkin_answers import PregnancyAnswer, SymptomAnswers
 from service.domain.protocol import Questionnaire
 from service.domain.replies import MAX_PLAUSIBLE_C, MIN_PLAUSIBLE_C
-from service.domain.safety import (
-    SafetyFinding,
-    alert_dedupe_key,
-    evaluate_answers,
-    participant_advice,
-)
+from service.domain.safety import SafetyFinding, evaluate_answers, participant_advice
 from service.domain.states import AuditAction
 from service.runtime import Runtime
 
@@ -97,7 +92,9 @@ class CheckinResult:
 
     ``advice`` is the message key to show or send the participant (``safety.*``) or
     None; ``alert`` is the alert this submission raised (None when nothing alerts or
-    the event had its alert already); ``created`` is False for an identical retry.
+    the event had its alert already); ``created`` is False for an identical retry;
+    ``repeat`` says every finding was already known to the team from another alert
+    (``alerts.alert_once``): the SMS side does not advise again.
     """
 
     checkin: Checkin
@@ -105,6 +102,7 @@ class CheckinResult:
     advice: str | None
     alert: Alert | None
     created: bool = True
+    repeat: bool = False
 
 
 def answers_to_dict(answers: SymptomAnswers | PregnancyAnswer) -> dict[str, Any]:
@@ -195,9 +193,10 @@ async def _store(
     participant: Participant,
     sub: CheckinSubmission,
     findings: list[SafetyFinding],
-) -> tuple[Checkin, bool, PendingNotice | None]:
+) -> tuple[Checkin, bool, AlertOutcome]:
     """One transaction: the new version (or the identical one found), its audit entry
-    and, when the answers alert, the alert with its on-call SMS row."""
+    and, when the answers alert, the alert with its on-call SMS row (or the alert of
+    this event refined, or nothing for a repeat: ``alert_once``)."""
     now = rt.clock.now()
     answers = answers_to_dict(sub.answers)
     raw_texts = sub.texts
@@ -244,16 +243,8 @@ async def _store(
             },
             reason=None if created else "identical to the stored version: not stored again",
         )
-        notice = None
-        if findings:
-            notice = await record_alert(
-                rt,
-                participant,
-                findings=findings,
-                dedupe_key=alert_dedupe_key(participant.id, sub.checkin_key, findings),
-                checkin=row,
-            )
-    return row, created, notice
+        outcome = await alert_once(rt, participant, findings=findings, checkin=row)
+    return row, created, outcome
 
 
 async def store_submission(
@@ -269,7 +260,7 @@ async def store_submission(
     findings = evaluate_answers(sub.answers, rt.protocol.symptoms, rt.protocol.safety)
     for attempt in range(_SUBMIT_ATTEMPTS):
         try:
-            row, created, notice = await _store(rt, participant, sub, findings)
+            row, created, outcome = await _store(rt, participant, sub, findings)
             break
         except IntegrityError:
             # Two submissions for the same key took the same version number; the
@@ -280,10 +271,11 @@ async def store_submission(
         checkin=row,
         findings=tuple(findings),
         advice=participant_advice(findings),
-        alert=notice.alert if notice is not None else None,
+        alert=outcome.notice.alert if outcome.notice is not None else None,
         created=created,
+        repeat=outcome.repeat,
     )
-    return result, notice
+    return result, outcome.notice
 
 
 async def submit(rt: Runtime, participant: Participant, sub: CheckinSubmission) -> CheckinResult:

@@ -17,7 +17,7 @@ from service.domain.protocol import Questionnaire
 from service.domain.states import SENT, ConversationStatus, MessageKind
 from service.runtime import Runtime
 
-__all__ = ["confirmable_visit", "conversation_from_prompt", "open_conversation"]
+__all__ = ["confirmable_visit", "conversation_from_prompt", "open_conversation", "was_prompted"]
 
 
 async def conversation_from_prompt(
@@ -49,6 +49,17 @@ async def conversation_from_prompt(
         prompt.expires_at,
     )
     return await open_conversation(rt, participant, state), state
+
+
+async def was_prompted(rt: Runtime, participant: Participant) -> bool:
+    """Whether a check-in prompt was ever sent to the participant (a bare "1 4" or
+    "no" then reads as a late answer to one)."""
+    return await OutboundMessage.filter(
+        participant_id=participant.id,
+        kind=MessageKind.CHECKIN,
+        status__in=SENT,
+        sent_at__lte=rt.clock.now(),
+    ).exists()
 
 
 async def open_conversation(

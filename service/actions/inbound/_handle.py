@@ -47,7 +47,7 @@ from tortoise.transactions import in_transaction
 from service.actions.inbound._checkins import store_sms_checkin
 from service.actions.inbound._dialogue import understand
 from service.actions.inbound._reports import store_sms_report
-from service.actions.inbound._work import Work, queue_for_people
+from service.actions.inbound._work import Work, queue_for_people, reply
 from service.actions.outbox import wake
 from service.adapters.phones import InvalidPhone, normalize_any
 from service.db.audit import audit
@@ -55,6 +55,7 @@ from service.db.insert_once import insert_unless_exists
 from service.db.locks import serialize_on
 from service.db.models import InboundMessage, OutboundMessage, Participant
 from service.domain.actors import participant_label
+from service.domain.conversation import Outgoing
 from service.domain.inbound_text import clean_field, raw_b64, understood_text
 from service.domain.states import AuditAction, InboundHandling, InboxReason
 from service.ports import InboundSms
@@ -154,7 +155,10 @@ async def _understood(
                 rt, participant, inbound.message_sid, inbound.body, work.report
             )
             work.alerted = work.alerted or alerted
-            work.replies.extend([advice] if advice is not None else [])
+            if advice is not None:
+                work.replies.append(advice)
+            else:  # a repeat of what the team was alerted to: acknowledged, not re-advised
+                await reply(rt, participant, inbound, Outgoing("inbound.received"), 0, work)
     except Exception as exc:
         raise _NotUnderstood(type(exc).__name__) from exc
     return work

@@ -35,8 +35,9 @@ class InboxController(Controller):
 
     @get(
         "/",
-        summary="The coordinators' queue: unplaced replies, hand-offs, late answers; "
-        "newest first, a page at a time",
+        summary="The coordinators' queue: texts not understood, red flags about someone "
+        "else, asked about, negated or unclear, hand-offs, late answers (each item's "
+        "reason says which); newest first, a page at a time",
         response_headers=[LINK_HEADER],
     )
     async def list_items(

@@ -163,8 +163,13 @@ ESCALATION_WORDS: Final = {
     "acknowledged": N_("Acknowledged"),
 }
 REASON_WORDS: Final = {
+    "not_understood": N_("Message not understood"),
+    "someone_else": N_("A red flag about someone else"),
+    "question": N_("A question about a red flag"),
+    "negated": N_("A red flag denied or already over"),
+    "red_flag_unclear": N_("A red flag not clear enough to alert: ask"),
+    "below_threshold": N_("A temperature under the alert threshold"),
     "unplaced": N_("Reply the service could not place"),
-    "not_understood": N_("Reply not understood"),
     "replies_capped": N_("Too many replies in a day"),
     "unknown_sender": N_("Message from an unknown number"),
     "late_answer": N_("Answer after the check-in closed"),

@@ -65,6 +65,6 @@ async def test_two_processes_racing_on_one_number(
         out, _ = await asyncio.wait_for(process.communicate(), 120)
         assert process.returncode == 0
         totals.update(json.loads(out.decode().strip().splitlines()[-1]))
-    assert totals == {"unplaced": 45, "duplicate": 15}  # no error, each sid once
+    assert totals == {"queued": 45, "duplicate": 15}  # no error, each sid once
     assert await InboundMessage.all().count() == 45
     assert await OutboundMessage.filter(kind="reply").count() == ACKNOWLEDGEMENTS_PER_HOUR

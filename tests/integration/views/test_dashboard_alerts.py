@@ -176,7 +176,7 @@ async def test_inbox_lists_the_queue_oldest_first_and_closes_with_a_note(
     page = await client.get(INBOX)
     assert page.status_code == 200
     assert "no entiendo la pregunta" in page.text and "HBL-" not in page.text
-    assert "Respuesta que el servicio no pudo ubicar" in page.text
+    assert "Mensaje no entendido" in page.text
     item = await InboxItem.filter(site_id="CUA").order_by("id").first()
     assert item is not None
     closed = await client.post(
