@@ -27,6 +27,7 @@ from service.actions.access._one_time_codes import (
     verify_code,
 )
 from service.actions.access._participant_sessions import (
+    SESSION_IDLE,
     participant_for_session,
     revoke_by_staff,
     revoke_sessions,
@@ -58,6 +59,7 @@ from service.actions.access._throttle import (
 __all__ = [
     "ACCOUNT_MAX_FAILURES",
     "OTP_BODY_PLACEHOLDER",
+    "SESSION_IDLE",
     "BadCredentials",
     "CodeRejected",
     "LoginThrottled",

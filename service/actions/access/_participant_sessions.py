@@ -91,7 +91,7 @@ async def participant_for_session(rt: Runtime, token: str) -> Actor | None:
         await ParticipantSession.filter(id=row.id, revoked_at=None).update(
             last_used_at=now, expires_at=expires
         )
-    return participant_actor(participant.study_id, participant.id)
+    return participant_actor(participant.study_id, participant.id, participant.language)
 
 
 async def revoke_sessions(

@@ -4,7 +4,7 @@ unasked), versioned, judged by the safety rules in the same transaction.
 Private modules: ``_submit`` (validation, storage, the alert), ``_advice`` (the
 safety advice sent back), ``_due`` (which prompts may be answered now, or late),
 ``_app`` (the app's check-in use case), ``_records`` (stored check-ins as plain
-values for pages and the app).
+values for pages and the app), ``_questionnaire`` (what a participant can report).
 """
 
 from service.actions.checkins._advice import ADVICE_TTL, advise_participant, enqueue_advice
@@ -16,6 +16,11 @@ from service.actions.checkins._due import (
     checkin_key_for,
     due_checkins,
     recently_expired_checkins,
+)
+from service.actions.checkins._questionnaire import (
+    QuestionnaireSymptom,
+    ReportableQuestionnaire,
+    questionnaire_for,
 )
 from service.actions.checkins._records import (
     CheckinRecord,
@@ -40,6 +45,8 @@ __all__ = [
     "CheckinSubmission",
     "CheckinVersion",
     "DueCheckin",
+    "QuestionnaireSymptom",
+    "ReportableQuestionnaire",
     "advise_participant",
     "answer_is_late",
     "app_report_key",
@@ -49,6 +56,7 @@ __all__ = [
     "due_checkins",
     "enqueue_advice",
     "latest_checkins",
+    "questionnaire_for",
     "recently_expired_checkins",
     "store_submission",
     "submit",

@@ -20,7 +20,7 @@ from datetime import datetime
 from service.actions.checkins._due import answer_is_late
 from service.actions.checkins._records import CheckinVersion, checkin_version
 from service.actions.checkins._submit import CheckinSubmission, submit
-from service.actions.outbox import render_for_participant
+from service.actions.outbox import render_for_screen
 from service.actions.participants import own_participant
 from service.domain.actors import Actor, participant_label
 from service.domain.checkin_answers import PregnancyAnswer, SymptomAnswers
@@ -80,7 +80,7 @@ async def submit_from_app(
     )
     advice = None
     if result.advice:
-        advice = await render_for_participant(rt, participant, result.advice)
+        advice = await render_for_screen(rt, participant, result.advice)
     return AppCheckin(
         checkin=checkin_version(result.checkin),
         alert_raised=result.alert is not None,

@@ -155,22 +155,32 @@ def _validate_symptoms(rt: Runtime, answers: SymptomAnswers, complete: bool) -> 
         where = f"symptoms[{index}]"
         symptom = known.get(reported.code)
         if symptom is None:
-            raise FieldInvalid(f"{where}: unknown symptom {reported.code!r}", field=where)
+            raise FieldInvalid(
+                f"{where}: unknown symptom {reported.code!r}", field=where, code="unknown_symptom"
+            )
         if reported.code in seen:
-            raise FieldInvalid(f"{where}: {reported.code!r} is listed twice", field=where)
+            raise FieldInvalid(
+                f"{where}: {reported.code!r} is listed twice", field=where, code="symptom_repeated"
+            )
         seen.add(reported.code)
         if reported.severity is None and complete:
-            raise FieldInvalid(f"{where}: a severity is required", field=f"{where}.severity")
+            raise FieldInvalid(
+                f"{where}: a severity is required",
+                field=f"{where}.severity",
+                code="severity_required",
+            )
         if reported.temperature_c is not None:
             if not symptom.asks_temperature:
                 raise FieldInvalid(
                     f"{where}: no temperature is asked for {reported.code!r}",
                     field=f"{where}.temperature_c",
+                    code="temperature_not_asked",
                 )
             if not MIN_PLAUSIBLE_C <= Decimal(str(reported.temperature_c)) <= MAX_PLAUSIBLE_C:
                 raise FieldInvalid(
                     f"{where}: temperature must be {MIN_PLAUSIBLE_C} to {MAX_PLAUSIBLE_C} °C",
                     field=f"{where}.temperature_c",
+                    code="temperature_implausible",
                 )
 
 
@@ -266,7 +276,9 @@ async def store_submission(
             # Two submissions for the same key took the same version number; the
             # loser tries again and becomes the next version (or finds it identical).
             if attempt == _SUBMIT_ATTEMPTS - 1:
-                raise Conflict("this check-in is being changed; try again") from None
+                raise Conflict(
+                    "this check-in is being changed; try again", code="checkin_busy"
+                ) from None
     result = CheckinResult(
         checkin=row,
         findings=tuple(findings),

@@ -60,7 +60,9 @@ async def update_own_preferences(rt: Runtime, actor: Actor, changes: dict[str, A
     participant = await own_participant(actor)
     clean = _clean(changes)
     if not participant.active:
-        raise Conflict("follow-up has ended; preferences can no longer change")
+        raise Conflict(
+            "follow-up has ended; preferences can no longer change", code="follow_up_ended"
+        )
     before = {name: getattr(participant, name) for name in PREFERENCE_FIELDS}
     changed = diff(before, {**before, **clean})
     if not changed:

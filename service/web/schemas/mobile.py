@@ -101,6 +101,31 @@ class CheckinResultOut(msgspec.Struct):
     advice: str | None
 
 
+class SymptomChoiceOut(msgspec.Struct):
+    code: str
+    number: int  # what the participant would type by SMS
+    label: str
+    emergency: bool  # the advice is to call 131 (SAMU) at once
+    red_flag: bool  # the team is alerted whatever the severity
+    asks_temperature: bool
+
+
+class SeverityOut(msgspec.Struct):
+    code: str
+    label: str
+
+
+class TemperatureRuleOut(msgspec.Struct):
+    threshold_c: Annotated[float, Meta(description="a temperature at or above it alerts")]
+
+
+class QuestionnairesOut(msgspec.Struct):
+    symptoms: list[SymptomChoiceOut]
+    severities: list[SeverityOut]
+    temperature: TemperatureRuleOut
+    pregnancy: Annotated[bool, Meta(description="whether the pregnancy question applies")]
+
+
 class PreferencesIn(StrictBody):
     """A full replacement (PUT): send all three; ``preferred_time`` null = protocol hours."""
 
