@@ -30,6 +30,7 @@ from service.domain.protocol import Protocol
 from service.jobs.scheduler import DispatchScheduler
 from service.ports import Clock, RedcapApi, SmsGateway, Translator
 from service.settings import Settings
+from service.web.app import app_router
 from service.web.auth import provide_runtime
 from service.web.controllers.alerts import AlertController
 from service.web.controllers.checkins import CheckinRecordController
@@ -110,6 +111,7 @@ def create_app(
             MetricsController,
             static_files_router(),
             dashboard_router(),
+            app_router(),
         ],
         template_config=template_config(),
         plugins=[HTMXPlugin()],

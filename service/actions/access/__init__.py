@@ -28,6 +28,7 @@ from service.actions.access._one_time_codes import (
 )
 from service.actions.access._participant_sessions import (
     SESSION_IDLE,
+    end_participant_session,
     participant_for_session,
     revoke_by_staff,
     revoke_sessions,
@@ -72,6 +73,7 @@ __all__ = [
     "add_staff_user",
     "authenticate_staff",
     "change_staff",
+    "end_participant_session",
     "end_session",
     "in_site_scope",
     "issue_token",

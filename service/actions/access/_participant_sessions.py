@@ -115,6 +115,31 @@ async def revoke_sessions(
     return revoked
 
 
+async def end_participant_session(rt: Runtime, token: str) -> None:
+    """The participant signs out: this session, and only it, stops working."""
+    if not token.startswith(TOKEN_PREFIX):
+        return
+    now = rt.clock.now()
+    row = await ParticipantSession.get_or_none(
+        token_hash=keyed_hash(rt.settings.secret_key, token), revoked_at=None
+    )
+    if row is None:
+        return
+    participant = await Participant.get(id=row.participant_id)
+    async with in_transaction():
+        await ParticipantSession.filter(id=row.id, revoked_at=None).update(
+            revoked_at=now, revoked_reason=SessionEnd.SIGNED_OUT
+        )
+        await audit(
+            at=now,
+            actor=participant_label(participant.study_id),
+            action=AuditAction.SESSION_REVOKE,
+            entity="participant_session",
+            entity_id=row.id,
+            changes={"sessions": 1, "reason": SessionEnd.SIGNED_OUT},
+        )
+
+
 async def revoke_by_staff(rt: Runtime, participant: Participant, actor: Actor) -> int:
     """A coordinator ends the participant's app sessions (a lost phone, a shared one)."""
     async with in_transaction():

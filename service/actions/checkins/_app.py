@@ -55,10 +55,12 @@ async def submit_from_app(
     answers: SymptomAnswers | PregnancyAnswer,
     checkin_key: str | None,
     body: bytes,
+    channel: str = "app",
 ) -> AppCheckin:
     """Store the signed-in participant's check-in (``body``: the app's JSON, kept as the
     participant's own words), alert the site when the answers call for it, and say
-    what to do now."""
+    what to do now. ``channel``: ``app`` (the API) or ``web`` (the web app's forms,
+    whose fields are kept as JSON the same way)."""
     participant = await own_participant(actor)
     if checkin_key is None:
         key, late = app_report_key(questionnaire, rt.clock.now(), body), False
@@ -71,7 +73,7 @@ async def submit_from_app(
         CheckinSubmission(
             checkin_key=key,
             questionnaire=questionnaire,
-            channel="app",
+            channel=channel,
             answers=answers,
             raw_texts=[body.decode()],
             late=late,

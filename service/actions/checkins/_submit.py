@@ -50,8 +50,8 @@ __all__ = [
 
 log = logging.getLogger("service.checkins")
 
-Channel = Literal["sms", "app"]
-CHANNELS: Final = ("sms", "app")
+Channel = Literal["sms", "app", "web"]
+CHANNELS: Final = ("sms", "app", "web")  # web: the participant web app at /app
 CHECKIN_KEY_MAX: Final = 96
 _SUBMIT_ATTEMPTS: Final = 3
 
@@ -128,7 +128,7 @@ def answers_to_dict(answers: SymptomAnswers | PregnancyAnswer) -> dict[str, Any]
 def _validate(rt: Runtime, sub: CheckinSubmission) -> None:
     """Refuse what the SMS parser can never produce and the app must not send."""
     if sub.channel not in CHANNELS:
-        raise ValueError(f"channel must be sms or app, not {sub.channel!r}")
+        raise ValueError(f"channel must be one of {CHANNELS}, not {sub.channel!r}")
     if not sub.checkin_key or len(sub.checkin_key) > CHECKIN_KEY_MAX:
         raise FieldInvalid(
             f"checkin_key must be 1 to {CHECKIN_KEY_MAX} characters", field="checkin_key"

@@ -54,7 +54,7 @@ NOT_SENT: Final = {
     "no_recipient": N_("No phone number"),
 }
 
-CHANNEL: Final = {"sms": N_("SMS"), "app": N_("App")}
+CHANNEL: Final = {"sms": N_("SMS"), "app": N_("App"), "web": N_("Web app")}
 QUESTIONNAIRE: Final = {"symptoms": N_("Symptoms"), "pregnancy": N_("Pregnancy")}
 ALERT_STATUS: Final = {"open": N_("Open"), "acknowledged": N_("Acknowledged")}
 LANGUAGE: Final = {"es": N_("Spanish"), "en": N_("English")}

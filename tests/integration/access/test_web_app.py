@@ -1,0 +1,140 @@
+"""The participant web app at /app over HTTP: sign-in by SMS code, CSRF, the next
+visit, a report (same record and alert as the API, channel ``web``), sign-out, and the
+session ending on withdrawal."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from service.adapters.console_sms import ConsoleSmsGateway
+from service.db.access_models import ParticipantSession
+from service.db.models import Alert, AuditEntry, Checkin
+from tests.integration.access.test_mobile_api import PHONE_A, enrol, last_code
+from tests.support.helpers import Client, staff_headers
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture
+async def admin(client: Client) -> dict[str, str]:
+    return await staff_headers(client, "admin@uandes.cl", "admin")
+
+
+def csrf_of(html: str) -> str:
+    match = CSRF.search(html)
+    assert match, "no CSRF field in the page"
+    return match.group(1)
+
+
+async def sign_in(client: Client, gateway: ConsoleSmsGateway, phone: str = "9 6123 4567") -> Any:
+    page = await client.get("/app")
+    sent = await client.post("/app/code", data={"phone": phone, "csrf_token": csrf_of(page.text)})
+    assert sent.status_code == 200 and 'name="code"' in sent.text
+    return await client.post(
+        "/app/verify",
+        data={
+            "phone": phone,
+            "code": last_code(gateway, PHONE_A),
+            "csrf_token": csrf_of(sent.text),
+        },
+    )
+
+
+async def test_sign_in_by_sms_code_then_the_next_visit_and_sign_out(
+    client: Client, admin: dict[str, str], gateway: ConsoleSmsGateway
+) -> None:
+    await enrol(client, admin)
+    page = await client.get("/app")
+    assert page.status_code == 200 and 'name="phone"' in page.text
+    assert "Número de celular" in page.text  # Spanish by default
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+    assert "<script>" not in page.text and " style=" not in page.text
+
+    refused = await client.post("/app/code", data={"phone": PHONE_A})
+    assert refused.status_code == 403 and not gateway.sent  # no CSRF token: nothing sent
+
+    code_page = await client.post(
+        "/app/code", data={"phone": "9 6123 4567", "csrf_token": csrf_of(page.text)}
+    )
+    wrong = await client.post(
+        "/app/verify",
+        data={"phone": "9 6123 4567", "code": "000000", "csrf_token": csrf_of(code_page.text)},
+    )
+    if last_code(gateway, PHONE_A) != "000000":
+        assert wrong.status_code == 400 and "Ese código no es correcto" in wrong.text
+    done = await client.post(
+        "/app/verify",
+        data={
+            "phone": "9 6123 4567",
+            "code": last_code(gateway, PHONE_A),
+            "csrf_token": csrf_of(code_page.text),
+        },
+        follow_redirects=False,
+    )
+    assert done.status_code == 303 and done.headers["location"] == "/app"
+    cookie = done.headers["set-cookie"].lower()
+    assert "fu_app=fp_" in cookie and "httponly" in cookie and "samesite=strict" in cookie
+
+    home = await client.get("/app")
+    assert "Mi próxima visita" in home.text and 'href="tel:+56226181000"' in home.text
+    assert "Clínica Universidad de los Andes" in home.text
+    ics = await client.get("/app/calendar.ics")
+    assert ics.headers["content-type"].startswith("text/calendar") and "BEGIN:VEVENT" in ics.text
+    assert "Mi próxima visita" not in (await client.get("/app?lang=en")).text
+
+    out = await client.post(
+        "/app/logout", data={"csrf_token": csrf_of(home.text)}, follow_redirects=False
+    )
+    assert out.status_code == 303
+    assert (await ParticipantSession.get()).revoked_reason == "signed_out"
+    assert 'name="phone"' in (await client.get("/app")).text
+
+
+async def test_a_report_is_the_same_record_and_alert_and_shows_the_emergency_advice(
+    client: Client, admin: dict[str, str], gateway: ConsoleSmsGateway
+) -> None:
+    await enrol(client, admin)
+    await sign_in(client, gateway)
+    form = await client.get("/app/report")
+    assert 'value="chest_pain"' in form.text and "Dolor al pecho" in form.text
+    answer = await client.post(
+        "/app/report",
+        data={
+            "questionnaire": "symptoms",
+            "symptom": "chest_pain",
+            "severity_chest_pain": "severe",
+            "csrf_token": csrf_of(form.text),
+        },
+    )
+    assert answer.status_code == 200
+    assert 'href="tel:131"' in answer.text and "Llama ahora al 131" in answer.text
+    assert "MSC-ROLE:" not in answer.text
+    checkin = await Checkin.get()
+    assert checkin.channel == "web" and checkin.answers["symptoms"][0]["code"] == "chest_pain"
+    assert checkin.raw_texts and "chest_pain" in checkin.raw_texts[0]
+    assert await Alert.all().count() == 1
+    assert await AuditEntry.filter(action="checkin.submit", actor="participant:MSC-001").exists()
+
+    bad = await client.post(
+        "/app/report",
+        data={"questionnaire": "symptoms", "symptom": "headache", "csrf_token": csrf_of(form.text)},
+    )
+    assert bad.status_code == 400 and "Ese síntoma no está en la lista." in bad.text
+    assert await Checkin.all().count() == 1
+
+
+async def test_withdrawal_ends_the_web_session(
+    client: Client, admin: dict[str, str], gateway: ConsoleSmsGateway
+) -> None:
+    await enrol(client, admin)
+    await sign_in(client, gateway)
+    assert "Mi próxima visita" in (await client.get("/app")).text
+    withdrawn = await client.post("/api/v1/participants/MSC-001/withdraw", json={}, headers=admin)
+    assert withdrawn.status_code == 200, withdrawn.text
+    assert 'name="phone"' in (await client.get("/app")).text
+    assert (await client.get("/app/report")).status_code in (200, 303)
+    assert "Dolor al pecho" not in (await client.get("/app/report")).text
