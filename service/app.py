@@ -149,4 +149,6 @@ def create_app(
     tell_the_truth(app.openapi_schema)  # the cached document /schema serves
     app.state.runtime = runtime
     app.state.scheduler = scheduler
+    # The demo's phones (/demo/phone): only with made-up numbers and console SMS.
+    app.state.demo_phone = demo and settings.sms_backend == "console"
     return app

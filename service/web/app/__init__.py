@@ -14,6 +14,7 @@ from typing import Any
 from litestar import Request, Response, Router
 from litestar.exceptions import HTTPException
 
+from service.web.app.demo_phone import DemoPhoneController
 from service.web.app.pages import AppPagesController
 from service.web.app.report import AppReportController
 from service.web.app.session import csrf_guard, render
@@ -35,9 +36,11 @@ def _error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any
 
 
 def app_router() -> Router:
+    """The app's pages, and ``/demo/phone`` (a 404 unless ``serve --demo`` with console
+    SMS: see ``demo_phone``)."""
     return Router(
         path="/",
-        route_handlers=[AppPagesController, AppReportController],
+        route_handlers=[AppPagesController, AppReportController, DemoPhoneController],
         guards=[csrf_guard],
         exception_handlers={HTTPException: _error_page},
         include_in_schema=False,
