@@ -1,7 +1,7 @@
 """The participant web app in Chromium's phone emulation (390×844, touch): sign in with
 the code the Twilio double received, see the next visit, report chest pain and see the
-emergency advice and one alert, sign out; be signed out when withdrawn. axe on every
-page; 320 px without sideways scrolling; tap targets of at least 44 px."""
+emergency advice and one alert, change preferences, sign out; be signed out when
+withdrawn. axe on every page; 320 px without sideways scrolling; 44 px tap targets."""
 
 from __future__ import annotations
 
@@ -154,6 +154,16 @@ async def test_sign_in_see_the_visit_report_chest_pain_and_sign_out(
     assert len(alerts) == 1
     checkins = live_server.api("GET", f"/api/v1/participants/{study_id}/checkins", ADMIN).json()
     assert [c["channel"] for c in checkins] == ["web"]
+
+    await phone.get_by_role("link", name="Volver a mi estudio").tap()
+    await phone.get_by_role("link", name="Mis preferencias").tap()
+    await phone.get_by_label("Hora preferida para los recordatorios").fill("19:30")
+    await phone.get_by_label("Pausar mis recordatorios por ahora").check()
+    await phone.get_by_role("button", name="Guardar").tap()
+    await expect(phone.get_by_role("status")).to_contain_text("Guardado")
+    await _check_page(phone, "app-preferences.png")
+    record = live_server.api("GET", f"/api/v1/participants/{study_id}", ADMIN).json()
+    assert record["preferred_time"] == "19:30" and record["paused"] is True
 
     await phone.get_by_role("link", name="Volver a mi estudio").tap()
     await phone.get_by_role("button", name="Cerrar sesión").tap()

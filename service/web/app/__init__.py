@@ -16,6 +16,7 @@ from litestar.exceptions import HTTPException
 
 from service.web.app.demo_phone import DemoPhoneController
 from service.web.app.pages import AppPagesController
+from service.web.app.preferences import AppPreferencesController
 from service.web.app.report import AppReportController
 from service.web.app.session import csrf_guard, render
 from service.web.error_codes import ERROR_CODES, error_code
@@ -40,7 +41,12 @@ def app_router() -> Router:
     SMS: see ``demo_phone``)."""
     return Router(
         path="/",
-        route_handlers=[AppPagesController, AppReportController, DemoPhoneController],
+        route_handlers=[
+            AppPagesController,
+            AppReportController,
+            AppPreferencesController,
+            DemoPhoneController,
+        ],
         guards=[csrf_guard],
         exception_handlers={HTTPException: _error_page},
         include_in_schema=False,

@@ -11,7 +11,7 @@ import pytest
 
 from service.adapters.console_sms import ConsoleSmsGateway
 from service.db.access_models import ParticipantSession
-from service.db.models import Alert, AuditEntry, Checkin
+from service.db.models import Alert, AuditEntry, Checkin, Participant
 from tests.integration.access.test_mobile_api import PHONE_A, enrol, last_code
 from tests.support.helpers import Client, staff_headers
 
@@ -138,3 +138,35 @@ async def test_withdrawal_ends_the_web_session(
     assert 'name="phone"' in (await client.get("/app")).text
     assert (await client.get("/app/report")).status_code in (200, 303)
     assert "Dolor al pecho" not in (await client.get("/app/report")).text
+
+
+async def test_preferences_change_through_the_apis_use_case(
+    client: Client, admin: dict[str, str], gateway: ConsoleSmsGateway
+) -> None:
+    await enrol(client, admin)
+    await sign_in(client, gateway)
+    form = await client.get("/app/preferences")
+    assert form.status_code == 200 and 'name="preferred_time"' in form.text
+    bad = await client.post(
+        "/app/preferences",
+        data={"language": "es", "preferred_time": "25:00", "csrf_token": csrf_of(form.text)},
+    )
+    assert bad.status_code == 400 and "Algo de lo que enviaste no es válido." in bad.text
+    saved = await client.post(
+        "/app/preferences",
+        data={
+            "language": "en",
+            "preferred_time": "19:30",
+            "paused": "yes",
+            "csrf_token": csrf_of(form.text),
+        },
+    )
+    assert saved.status_code == 200 and "Saved." in saved.text  # now in English
+    participant = await Participant.get(study_id="MSC-001")
+    assert (participant.language, participant.preferred_time, participant.paused) == (
+        "en",
+        "19:30",
+        True,
+    )
+    entry = await AuditEntry.get(action="participant.preferences")
+    assert entry.actor == "participant:MSC-001"
