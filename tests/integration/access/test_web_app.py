@@ -5,6 +5,7 @@ session ending on withdrawal."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -12,7 +13,8 @@ import pytest
 from service.adapters.console_sms import ConsoleSmsGateway
 from service.db.access_models import ParticipantSession
 from service.db.models import Alert, AuditEntry, Checkin, Participant
-from tests.integration.access.test_mobile_api import PHONE_A, enrol, last_code
+from service.ports import ManualClock
+from tests.integration.access.test_mobile_api import PHONE_A, WEEKLY_KEY, enrol, last_code
 from tests.support.helpers import Client, staff_headers
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -170,3 +172,35 @@ async def test_preferences_change_through_the_apis_use_case(
     )
     entry = await AuditEntry.get(action="participant.preferences")
     assert entry.actor == "participant:MSC-001"
+
+
+async def test_a_due_check_in_is_answered_on_its_own_key(
+    client: Client, admin: dict[str, str], gateway: ConsoleSmsGateway, clock: ManualClock
+) -> None:
+    clock.set(datetime(2027, 1, 13, 13, 1, tzinfo=UTC))  # the weekly prompt is due (10:00)
+    await enrol(client, admin, baseline_infusion_date="2027-01-06", can_become_pregnant=False)
+    await sign_in(client, gateway)
+    home = await client.get("/app")
+    link = re.search(r'href="(/app/report\?checkin=[^"]+)"', home.text)
+    assert link and "Responder las preguntas de esta semana" in home.text
+    form = await client.get(link.group(1).replace("&amp;", "&"))
+    assert f'name="checkin_key" value="{WEEKLY_KEY}"' in form.text
+    answer = await client.post(
+        "/app/report",
+        data={
+            "questionnaire": "symptoms",
+            "checkin_key": WEEKLY_KEY,
+            "symptom": "fever",
+            "severity_fever": "mild",
+            "temperature_fever": "37,8",
+            "csrf_token": csrf_of(form.text),
+        },
+    )
+    assert answer.status_code == 200 and "¡Gracias! Recibimos tus respuestas." in answer.text
+    checkin = await Checkin.get(checkin_key=WEEKLY_KEY)
+    assert checkin.channel == "web" and not checkin.late
+    assert checkin.answers == {
+        "symptoms": [{"code": "fever", "severity": "mild", "temperature_c": 37.8}]
+    }
+    assert "Responder las preguntas de esta semana" not in (await client.get("/app")).text
+    assert await Alert.all().count() == 0  # 37,8 °C is under the protocol's 38
