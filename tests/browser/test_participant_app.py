@@ -182,3 +182,44 @@ async def test_withdrawal_signs_the_participant_out(phone: Page, live_server: Li
     assert withdrawn.status_code == 200, withdrawn.text
     await phone.reload()
     await expect(phone.get_by_label("Número de celular")).to_be_visible()
+
+
+async def test_an_answer_given_offline_waits_on_the_phone_and_is_stored_once(
+    phone: Page, live_server: LiveServer
+) -> None:
+    study_id, number = _enrol(live_server)
+    await _sign_in(phone, live_server, number)
+    await phone.get_by_role("link", name="Contar un síntoma").tap()
+    await expect(phone.get_by_role("heading", level=1)).to_have_text("¿Cómo me siento?")
+    assert await phone.evaluate("navigator.serviceWorker.ready.then(() => true)")
+
+    await phone.context.set_offline(True)
+    nausea = phone.locator("fieldset.symptom").filter(has_text="Náuseas o vómitos")
+    await nausea.get_by_label("Náuseas o vómitos").check()
+    await nausea.get_by_label("Leve").check()
+    await phone.get_by_role("button", name="Enviar", exact=True).tap()
+    await expect(phone.get_by_role("status")).to_contain_text("Pendiente de envío")
+    await check_axe(phone)
+    await save_screenshot(phone, "app-offline-pending.png", full_page=False)
+    checkins = f"/api/v1/participants/{study_id}/checkins"
+    assert live_server.api("GET", checkins, ADMIN).json() == []
+
+    # The last home page and the form open without a connection (the service worker).
+    await phone.context.set_offline(False)
+    await expect(phone.get_by_role("status")).to_contain_text("Enviado")
+    stored = live_server.api("GET", checkins, ADMIN).json()
+    assert [c["channel"] for c in stored] == ["web"]
+    assert "client_time" in stored[0]["raw_texts"][0]  # the phone's time, beside the server's
+    left = await phone.evaluate(
+        """() => new Promise(done => { const r = indexedDB.open('msc-role-app', 1);
+             r.onsuccess = () => { const q = r.result.transaction('pending')
+               .objectStore('pending').count(); q.onsuccess = () => done(q.result); }; })"""
+    )
+    assert left == 0  # the phone keeps nothing once the server has it
+
+    await phone.goto("/app")
+    await phone.context.set_offline(True)
+    await phone.goto("/app")
+    await expect(phone.get_by_role("heading", name="Mi próxima visita")).to_be_visible()
+    await phone.context.set_offline(False)
+    assert len(live_server.api("GET", checkins, ADMIN).json()) == 1

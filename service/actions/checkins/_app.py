@@ -9,6 +9,11 @@ carries the minute and a digest of the body, so an app retry of the same report 
 lost response) is recognised as the same check-in, while a different report a minute
 later is new; it is never late. With a key, only the participant's own prompts that
 can still be answered qualify (``answer_is_late``).
+
+A client that queues answers while offline (the web app's service worker) sends a
+``client_submission_id`` it made when the form was filled: an unasked report's key is
+then built from it, so sending the queue twice, or an hour later, is still the same
+check-in (the identical resubmission is recognised by ``submit``).
 """
 
 from __future__ import annotations
@@ -40,8 +45,12 @@ class AppCheckin:
     advice: str | None
 
 
-def app_report_key(questionnaire: str, now: datetime, body: bytes) -> str:
+def app_report_key(
+    questionnaire: str, now: datetime, body: bytes, client_submission_id: str | None = None
+) -> str:
     """The key of an unscheduled app report (module docstring)."""
+    if client_submission_id:
+        return f"report:{questionnaire}:c:{client_submission_id}"
     minute = now.strftime("%Y%m%dT%H%MZ")
     digest = hashlib.sha256(body).hexdigest()[:16]
     return f"report:{questionnaire}:{minute}:{digest}"
@@ -56,6 +65,7 @@ async def submit_from_app(
     checkin_key: str | None,
     body: bytes,
     channel: str = "app",
+    client_submission_id: str | None = None,
 ) -> AppCheckin:
     """Store the signed-in participant's check-in (``body``: the app's JSON, kept as the
     participant's own words), alert the site when the answers call for it, and say
@@ -63,7 +73,8 @@ async def submit_from_app(
     whose fields are kept as JSON the same way)."""
     participant = await own_participant(actor)
     if checkin_key is None:
-        key, late = app_report_key(questionnaire, rt.clock.now(), body), False
+        key = app_report_key(questionnaire, rt.clock.now(), body, client_submission_id)
+        late = False
     else:
         key = checkin_key
         late = await answer_is_late(rt, participant, key, questionnaire)

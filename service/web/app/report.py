@@ -10,6 +10,7 @@ advice on the answer page at once, with ``tel:`` links to 131 and the site.
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
@@ -35,6 +36,18 @@ SYMPTOMS: Final = "symptoms"
 PREGNANCY: Final = "pregnancy"
 KEY_MAX: Final = 96
 EMERGENCY_ADVICE: Final = "safety.emergency"
+# Made by the page's script when the form is filled (a UUID), kept when it is sent later.
+_CLIENT_ID: Final = re.compile(r"[A-Za-z0-9-]{8,64}")
+_CLIENT_TIME: Final = re.compile(r"\d{4}-\d{2}-\d{2}T[\d:.]{5,15}(Z|[+-]\d{2}:\d{2})")
+
+
+def _from_the_phone(form: FormMultiDict) -> tuple[str | None, dict[str, str]]:
+    """The queued answer's id, and the phone's own time of the answer (kept beside
+    the server's ``submitted_at``): both only when well-formed, else ignored."""
+    client_id = _text(form, "client_submission_id", 64)
+    client_time = _text(form, "client_time", 40)
+    words = {"client_time": client_time} if _CLIENT_TIME.fullmatch(client_time) else {}
+    return (client_id if _CLIENT_ID.fullmatch(client_id) else None), words
 
 
 def _text(form: FormMultiDict, name: str, limit: int = 16) -> str:
@@ -132,14 +145,18 @@ class AppReportController(Controller):
         try:
             answers: SymptomAnswers | PregnancyAnswer
             answers, words = symptom_answers(form) if kind == SYMPTOMS else pregnancy_answer(form)
+            client_id, phone_words = _from_the_phone(form)
             done = await submit_from_app(
                 rt,
                 actor,
                 questionnaire=kind,
                 answers=answers,
                 checkin_key=key,
-                body=json.dumps(words, ensure_ascii=False, sort_keys=True).encode(),
+                body=json.dumps(
+                    {**words, **phone_words}, ensure_ascii=False, sort_keys=True
+                ).encode(),
                 channel="web",
+                client_submission_id=client_id,
             )
         except ActionError as exc:
             words_for = ERROR_CODES[error_code(exc.status_code, exc.code)].words

@@ -204,3 +204,30 @@ async def test_a_due_check_in_is_answered_on_its_own_key(
     }
     assert "Responder las preguntas de esta semana" not in (await client.get("/app")).text
     assert await Alert.all().count() == 0  # 37,8 °C is under the protocol's 38
+
+
+async def test_a_queued_answer_sent_twice_is_one_check_in(
+    client: Client, admin: dict[str, str], gateway: ConsoleSmsGateway, clock: ManualClock
+) -> None:
+    await enrol(client, admin)
+    await sign_in(client, gateway)
+    form = await client.get("/app/report")
+    queued = {
+        "questionnaire": "symptoms",
+        "symptom": "cough",
+        "severity_cough": "mild",
+        "client_submission_id": "3f1c2a9e-7d4b-4c1e-9a0f-2b6d8e4c1a77",
+        "client_time": "2027-01-13T14:58:12.345Z",
+        "csrf_token": csrf_of(form.text),
+    }
+    assert (await client.post("/app/report", data=queued)).status_code == 200
+    clock.advance(hours=2)  # the phone's queue is sent again, much later
+    assert (await client.post("/app/report", data=queued)).status_code == 200
+    stored = await Checkin.all()
+    assert len(stored) == 1 and stored[0].version == 1
+    assert '"client_time": "2027-01-13T14:58:12.345Z"' in stored[0].raw_texts[0]
+    assert stored[0].submitted_at.isoformat().startswith("2027-01-13T15:00")  # the server's
+    refused = {**queued, "client_submission_id": "no spaces allowed!", "symptom": "rash"}
+    refused["severity_rash"] = "mild"
+    assert (await client.post("/app/report", data=refused)).status_code == 200
+    assert await Checkin.all().count() == 2  # a malformed id is ignored, not trusted
