@@ -49,6 +49,7 @@ ERROR_CODES: Final[dict[str, ErrorCode]] = {
     "temperature_implausible": ErrorCode(400, N_("The temperature must be between 34 and 43 °C.")),
     "checkin_mismatch": ErrorCode(400, N_("These answers do not belong to this questionnaire.")),
     "checkin_closed": ErrorCode(404, N_("This questionnaire no longer takes answers.")),
+    "reason_required": ErrorCode(400, N_("Tell us why you are changing this answer.")),
     "checkin_busy": ErrorCode(409, N_("Your answer is being saved. Try again in a moment.")),
     # Preferences.
     "follow_up_ended": ErrorCode(409, N_("Your follow-up has ended, so this cannot change.")),

@@ -156,6 +156,20 @@ async def test_sign_in_see_the_visit_report_chest_pain_and_sign_out(
     assert [c["channel"] for c in checkins] == ["web"]
 
     await phone.get_by_role("link", name="Volver a mi estudio").tap()
+    await phone.get_by_role("link", name="Lo que he enviado").tap()
+    await expect(phone.get_by_role("main")).to_contain_text("Dolor al pecho · Severo")
+    await _check_page(phone, "app-history.png")
+    await phone.get_by_role("link", name="Corregir esta respuesta").tap()
+    chest = phone.locator("fieldset.symptom").filter(has_text="Dolor al pecho")
+    await chest.get_by_label("Moderado").check()
+    await phone.get_by_label("¿Por qué la cambias?").fill("Fue menos fuerte de lo que marqué")
+    await _check_page(phone, "app-correction.png")
+    await phone.get_by_role("button", name="Enviar", exact=True).tap()
+    await expect(phone.get_by_role("alert")).to_contain_text("Llama ahora al 131")
+    versions = live_server.api("GET", f"/api/v1/participants/{study_id}/checkins", ADMIN).json()
+    assert sorted(v["version"] for v in versions) == [1, 2]
+
+    await phone.get_by_role("link", name="Volver a mi estudio").tap()
     await phone.get_by_role("link", name="Mis preferencias").tap()
     await phone.get_by_label("Hora preferida para los recordatorios").fill("19:30")
     await phone.get_by_label("Pausar mis recordatorios por ahora").check()

@@ -8,7 +8,13 @@ values for pages and the app), ``_questionnaire`` (what a participant can report
 """
 
 from service.actions.checkins._advice import ADVICE_TTL, advise_participant, enqueue_advice
-from service.actions.checkins._app import AppCheckin, app_report_key, submit_from_app
+from service.actions.checkins._app import (
+    REASON_MAX,
+    AppCheckin,
+    app_report_key,
+    correct_from_app,
+    submit_from_app,
+)
 from service.actions.checkins._due import (
     LATE_ANSWER_WINDOW,
     DueCheckin,
@@ -39,6 +45,7 @@ from service.actions.checkins._submit import (
 __all__ = [
     "ADVICE_TTL",
     "LATE_ANSWER_WINDOW",
+    "REASON_MAX",
     "AppCheckin",
     "CheckinRecord",
     "CheckinResult",
@@ -53,6 +60,7 @@ __all__ = [
     "checkin_key_for",
     "checkin_record",
     "checkin_records",
+    "correct_from_app",
     "due_checkins",
     "enqueue_advice",
     "latest_checkins",

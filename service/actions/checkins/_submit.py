@@ -73,6 +73,7 @@ class CheckinSubmission:
     late: bool
     actor_label: str
     complete: bool | None = None
+    reason: str | None = None  # why the participant corrects an earlier version (audited)
 
     @property
     def is_complete(self) -> bool:
@@ -251,7 +252,7 @@ async def _store(
                 "raw_texts": [redact_phones(text) for text in raw_texts],
                 "findings": [f.code for f in findings],
             },
-            reason=None if created else "identical to the stored version: not stored again",
+            reason=sub.reason if created else "identical to the stored version: not stored again",
         )
         outcome = await alert_once(rt, participant, findings=findings, checkin=row)
     return row, created, outcome

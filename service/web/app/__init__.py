@@ -15,6 +15,7 @@ from litestar import Request, Response, Router
 from litestar.exceptions import HTTPException
 
 from service.web.app.demo_phone import DemoPhoneController
+from service.web.app.history import AppHistoryController
 from service.web.app.installable import AppInstallController
 from service.web.app.pages import AppPagesController
 from service.web.app.preferences import AppPreferencesController
@@ -46,6 +47,7 @@ def app_router() -> Router:
             AppPagesController,
             AppReportController,
             AppPreferencesController,
+            AppHistoryController,
             AppInstallController,
             DemoPhoneController,
         ],

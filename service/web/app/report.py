@@ -18,7 +18,15 @@ from litestar import Controller, Request, get, post
 from litestar.datastructures import FormMultiDict
 from litestar.response import Redirect, Template
 
-from service.actions.checkins import due_checkins, questionnaire_for, submit_from_app
+from service.actions.checkins import (
+    REASON_MAX,
+    AppCheckin,
+    checkin_records,
+    correct_from_app,
+    due_checkins,
+    questionnaire_for,
+    submit_from_app,
+)
 from service.actions.errors import ActionError, FieldInvalid
 from service.actions.participants import own_participant, site_record
 from service.domain.actors import Actor
@@ -102,8 +110,11 @@ async def _form_page(
     checkin_key: str,
     status_code: int = 200,
     error: str | None = None,
+    correct: str = "",
+    previous: dict[str, Any] | None = None,
 ) -> Template:
     participant = await own_participant(actor)
+    ticked = {item["code"]: item for item in (previous or {}).get("symptoms", [])}
     return render(
         request,
         "app/report.html",
@@ -113,6 +124,52 @@ async def _form_page(
         questionnaire=questionnaire_for(rt, participant),
         error=error,
         status_code=status_code,
+        correct=correct,
+        ticked=ticked,
+        previous=previous or {},
+        reason_max=REASON_MAX,
+    )
+
+
+async def _own_latest(actor: Actor, key: str) -> tuple[str, dict[str, Any]] | None:
+    """(questionnaire, answers) of the newest version of one of the participant's own
+    check-ins, or None."""
+    participant = await own_participant(actor)
+    for record in await checkin_records(participant.id):  # newest first
+        if record.checkin_key == key:
+            return record.questionnaire, record.answers
+    return None
+
+
+async def _send(
+    rt: Runtime, actor: Actor, form: FormMultiDict, kind: str, key: str | None, correct: str
+) -> AppCheckin:
+    """A new answer (``submit_from_app``), or a correction of one of the participant's
+    own check-ins with its reason (``correct_from_app``); channel ``web`` either way."""
+    answers: SymptomAnswers | PregnancyAnswer
+    answers, words = symptom_answers(form) if kind == SYMPTOMS else pregnancy_answer(form)
+    client_id, phone_words = _from_the_phone(form)
+    body = json.dumps({**words, **phone_words}, ensure_ascii=False, sort_keys=True).encode()
+    if correct:
+        return await correct_from_app(
+            rt,
+            actor,
+            checkin_key=correct,
+            questionnaire=kind,
+            answers=answers,
+            body=body,
+            reason=_text(form, "reason", REASON_MAX + 1),
+            channel="web",
+        )
+    return await submit_from_app(
+        rt,
+        actor,
+        questionnaire=kind,
+        answers=answers,
+        checkin_key=key,
+        body=body,
+        channel="web",
+        client_submission_id=client_id,
     )
 
 
@@ -127,6 +184,13 @@ class AppReportController(Controller):
             return Redirect("/app", status_code=303)
         key = request.query_params.get("checkin", "")[:KEY_MAX]
         kind = PREGNANCY if request.query_params.get("kind") == PREGNANCY else SYMPTOMS
+        correct = request.query_params.get("correct", "")[:KEY_MAX]
+        found = await _own_latest(actor, correct) if correct else None
+        if found is not None:
+            kind, previous = found
+            return await _form_page(
+                rt, request, actor, kind=kind, checkin_key="", correct=correct, previous=previous
+            )
         if key:
             due = await due_checkins(rt, await own_participant(actor))
             match = next((item for item in due if item.checkin_key == key), None)
@@ -142,22 +206,9 @@ class AppReportController(Controller):
         form = await request.form()
         kind = PREGNANCY if _text(form, "questionnaire") == PREGNANCY else SYMPTOMS
         key = _text(form, "checkin_key", KEY_MAX) or None
+        correct = _text(form, "correct", KEY_MAX)
         try:
-            answers: SymptomAnswers | PregnancyAnswer
-            answers, words = symptom_answers(form) if kind == SYMPTOMS else pregnancy_answer(form)
-            client_id, phone_words = _from_the_phone(form)
-            done = await submit_from_app(
-                rt,
-                actor,
-                questionnaire=kind,
-                answers=answers,
-                checkin_key=key,
-                body=json.dumps(
-                    {**words, **phone_words}, ensure_ascii=False, sort_keys=True
-                ).encode(),
-                channel="web",
-                client_submission_id=client_id,
-            )
+            done = await _send(rt, actor, form, kind, key, correct)
         except ActionError as exc:
             words_for = ERROR_CODES[error_code(exc.status_code, exc.code)].words
             return await _form_page(
@@ -168,6 +219,8 @@ class AppReportController(Controller):
                 checkin_key=key or "",
                 status_code=400 if exc.status_code == 400 else exc.status_code,
                 error=words_for,
+                correct=correct,
+                previous=(await _own_latest(actor, correct) or ("", {}))[1] if correct else None,
             )
         participant = await own_participant(actor)
         return render(

@@ -231,3 +231,38 @@ async def test_a_queued_answer_sent_twice_is_one_check_in(
     refused["severity_rash"] = "mild"
     assert (await client.post("/app/report", data=refused)).status_code == 200
     assert await Checkin.all().count() == 2  # a malformed id is ignored, not trusted
+
+
+async def test_a_correction_asks_for_a_reason_and_adds_a_version(
+    client: Client, admin: dict[str, str], gateway: ConsoleSmsGateway
+) -> None:
+    await enrol(client, admin)
+    await sign_in(client, gateway)
+    form = await client.get("/app/report")
+    token = csrf_of(form.text)
+    sent = {"questionnaire": "symptoms", "symptom": "cough", "severity_cough": "mild"}
+    await client.post("/app/report", data={**sent, "csrf_token": token})
+    history = await client.get("/app/history")
+    assert "Lo que he enviado" in history.text and "Tos · Leve" in history.text
+    link = re.search(r'href="(/app/report\?correct=[^"]+)"', history.text)
+    assert link
+    correcting = await client.get(link.group(1))
+    assert 'name="reason"' in correcting.text and 'value="cough" checked' in correcting.text
+    key = (await Checkin.get()).checkin_key
+    fixed = {**sent, "severity_cough": "severe", "correct": key, "csrf_token": token}
+    without = await client.post("/app/report", data={**fixed, "reason": "  "})
+    assert without.status_code == 400 and "Cuéntanos por qué" in without.text
+    assert await Checkin.all().count() == 1
+    done = await client.post("/app/report", data={**fixed, "reason": "era tos fuerte"})
+    assert done.status_code == 200
+    versions = await Checkin.filter(checkin_key=key).order_by("version")
+    assert [v.version for v in versions] == [1, 2]
+    assert versions[1].answers["symptoms"][0]["severity"] == "severe"
+    assert versions[1].channel == "web"
+    entry = await AuditEntry.filter(action="checkin.submit").order_by("-id").first()
+    assert entry is not None and entry.reason == "corrected by the participant: era tos fuerte"
+    page = (await client.get("/app/history")).text
+    assert "Corregida (versión 2)" in page and "Versiones anteriores" in page
+    assert (await client.get("/app/report?correct=report:symptoms:nobody")).status_code == 200
+    nobody = await client.post("/app/report", data={**fixed, "correct": "report:x", "reason": "r"})
+    assert nobody.status_code == 404
