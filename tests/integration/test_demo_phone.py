@@ -53,7 +53,7 @@ async def test_the_demo_phone_shows_codes_and_takes_replies(
     assert "Mi próxima visita" in signed.text
 
     before = await Checkin.all().count()
-    page = await client.get("/demo/phone")  # signed in to /app now: the form's token follows
+    # Signed in to /app since the page was drawn: its reply forms still work.
     reply = await client.post(
         "/demo/phone/DEMO-001/reply",
         data={"body": "me duele el pecho", "csrf_token": csrf_of(page.text)},

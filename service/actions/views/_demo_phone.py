@@ -63,7 +63,8 @@ async def demo_threads(remembered: Mapping[str, str], *, last: int = 40) -> list
             .limit(last)
         )
         lines.extend(PhoneLine(False, row.received_at, row.body, "sms") for row in inbound)
-        lines.sort(key=lambda line: line.at)
+        # At the same instant, what the participant wrote comes before the answer.
+        lines.sort(key=lambda line: (line.at, line.incoming))
         threads.append(
             DemoThread(
                 study_id=participant.study_id,

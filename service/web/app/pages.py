@@ -25,7 +25,6 @@ from service.domain.actors import Actor
 from service.domain.calendar import VisitStatus
 from service.runtime import Runtime
 from service.web.app.session import (
-    PRESESSION_COOKIE,
     SECURITY_HEADERS,
     SESSION_COOKIE,
     cookie,
@@ -124,7 +123,6 @@ class AppPagesController(Controller):
             )
         response: Redirect = Redirect("/app", status_code=303, headers=SECURITY_HEADERS)
         response.set_cookie(cookie(request, SESSION_COOKIE, token))
-        response.delete_cookie(PRESESSION_COOKIE, path="/")
         return response
 
     @post("/logout", status_code=303)

@@ -63,9 +63,15 @@ def _runtime(connection: ASGIConnection[Any, Any, Any, Any]) -> Runtime:
     return rt
 
 
-def csrf_token(secret_key: str, cookies: dict[str, str]) -> str | None:
-    """The token forms must carry with these cookies (None: no cookie to bind it to)."""
-    session = cookies.get(SESSION_COOKIE, "")
+DEMO_PREFIX: Final = "/demo/"
+
+
+def csrf_token(secret_key: str, cookies: dict[str, str], path: str = "/app") -> str | None:
+    """The token forms must carry with these cookies (None: no cookie to bind it to).
+
+    The demo's phones bind theirs to the pre-session cookie alone, so signing in to
+    ``/app`` in another tab does not expire the reply forms already on screen."""
+    session = "" if path.startswith(DEMO_PREFIX) else cookies.get(SESSION_COOKIE, "")
     if session:
         return keyed_hash(secret_key, "app-csrf:session:" + session)
     nonce = cookies.get(PRESESSION_COOKIE, "")
@@ -75,7 +81,9 @@ def csrf_token(secret_key: str, cookies: dict[str, str]) -> str | None:
 async def csrf_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     if connection.scope.get("method") not in _UNSAFE:
         return
-    expected = csrf_token(_runtime(connection).settings.secret_key, connection.cookies)
+    expected = csrf_token(
+        _runtime(connection).settings.secret_key, connection.cookies, connection.scope["path"]
+    )
     sent = ""
     if isinstance(connection, Request):
         value = (await connection.form()).get(FIELD, "")
@@ -136,13 +144,15 @@ def render(
     locale = locale_of(request, actor)
     cookies = dict(request.cookies)
     new: list[Cookie] = []
-    if not cookies.get(SESSION_COOKIE) and not cookies.get(PRESESSION_COOKIE):
+    path = request.url.path
+    bound_to_session = cookies.get(SESSION_COOKIE) and not path.startswith(DEMO_PREFIX)
+    if not bound_to_session and not cookies.get(PRESESSION_COOKIE):
         cookies[PRESESSION_COOKIE] = secrets.token_urlsafe(24)
         new.append(cookie(request, PRESESSION_COOKIE, cookies[PRESESSION_COOKIE]))
     wanted = request.query_params.get("lang")
     if wanted in LANGUAGES:
         new.append(cookie(request, LANG_COOKIE, str(wanted), max_age=_YEAR))
-    token = csrf_token(_runtime(request).settings.secret_key, cookies) or ""
+    token = csrf_token(_runtime(request).settings.secret_key, cookies, path) or ""
     return Template(
         template_name=template,
         context={**context, **page_context(locale, token), "signed_in": actor is not None},
