@@ -59,8 +59,14 @@ def _from_the_phone(form: FormMultiDict) -> tuple[str | None, dict[str, str]]:
 
 
 def _text(form: FormMultiDict, name: str, limit: int = 16) -> str:
+    """A form field, trimmed and cut to ``limit``; a NUL character (which PostgreSQL
+    cannot store) is refused naming the field."""
     value = form.get(name, "")
-    return value.strip()[:limit] if isinstance(value, str) else ""
+    if not isinstance(value, str):
+        return ""
+    if "\x00" in value:
+        raise FieldInvalid(f"{name} must not contain a NUL character", field=name)
+    return value.strip()[:limit]
 
 
 def _temperature(raw: str, code: str) -> float | None:
@@ -139,6 +145,12 @@ async def _own_latest(actor: Actor, key: str) -> tuple[str, dict[str, Any]] | No
         if record.checkin_key == key:
             return record.questionnaire, record.answers
     return None
+
+
+async def _previous(actor: Actor, correct: str) -> dict[str, Any] | None:
+    """The answers a refused correction form shows again (the stored ones)."""
+    found = await _own_latest(actor, correct) if correct else None
+    return found[1] if found else None
 
 
 async def _send(
@@ -220,7 +232,7 @@ class AppReportController(Controller):
                 status_code=400 if exc.status_code == 400 else exc.status_code,
                 error=words_for,
                 correct=correct,
-                previous=(await _own_latest(actor, correct) or ("", {}))[1] if correct else None,
+                previous=await _previous(actor, correct),
             )
         participant = await own_participant(actor)
         return render(

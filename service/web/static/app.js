@@ -101,7 +101,7 @@
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/app/sw.js", { scope: "/app" }).catch(function () {});
   }
-  if (document.body.getAttribute("data-signed-in") === "false" && window.caches) {
+  if (document.querySelector("form[action='/app/code']") && window.caches) {
     // Signed out: nothing of the participant's stays in the phone's caches.
     caches.keys().then(function (keys) {
       keys.forEach(function (key) { if (key.indexOf("msc-role-app") === 0) { caches.delete(key); } });

@@ -266,3 +266,20 @@ async def test_a_correction_asks_for_a_reason_and_adds_a_version(
     assert (await client.get("/app/report?correct=report:symptoms:nobody")).status_code == 200
     nobody = await client.post("/app/report", data={**fixed, "correct": "report:x", "reason": "r"})
     assert nobody.status_code == 404
+
+
+async def test_a_nul_character_is_refused_naming_the_field(
+    client: Client, admin: dict[str, str], gateway: ConsoleSmsGateway
+) -> None:
+    await enrol(client, admin)
+    await sign_in(client, gateway)
+    form = await client.get("/app/report")
+    token = csrf_of(form.text)
+    sent = {"questionnaire": "symptoms", "symptom": "cough", "severity_cough": "mild"}
+    await client.post("/app/report", data={**sent, "csrf_token": token})
+    key = (await Checkin.get()).checkin_key
+    refused = await client.post(
+        "/app/report", data={**sent, "correct": key, "reason": "a\x00b", "csrf_token": token}
+    )
+    assert refused.status_code == 400
+    assert await Checkin.all().count() == 1
