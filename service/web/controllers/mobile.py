@@ -226,6 +226,7 @@ async def _submit(
         answers=answers,
         checkin_key=data.checkin_key,
         body=msgspec.json.encode(data),
+        client_submission_id=data.client_submission_id,
     )
     return CheckinResultOut(
         checkin=_checkin_out(done.checkin),

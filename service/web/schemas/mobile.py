@@ -84,14 +84,28 @@ ReportKey = Annotated[
 ]
 
 
+ClientSubmissionId = Annotated[
+    str,
+    Meta(
+        pattern="^[A-Za-z0-9-]{8,64}$",
+        description=(
+            "made by the app when the answer is given (a UUID); a report sent again with "
+            "the same id, even much later (an offline queue), is the same check-in"
+        ),
+    ),
+]
+
+
 class SymptomsCheckinIn(StrictBody):
     symptoms: Annotated[list[SymptomIn], Meta(max_length=32, description="[] for none")]
     checkin_key: ReportKey = None
+    client_submission_id: ClientSubmissionId | None = None
 
 
 class PregnancyCheckinIn(StrictBody):
     pregnant: bool
     checkin_key: ReportKey = None
+    client_submission_id: ClientSubmissionId | None = None
 
 
 class CheckinResultOut(msgspec.Struct):

@@ -12,6 +12,7 @@ import pytest
 from service.adapters.console_sms import ConsoleSmsGateway
 from service.db.models import Participant
 from service.domain.protocol_loader import load_protocol
+from service.ports import ManualClock
 from service.web.error_codes import ERROR_CODES
 from tests.integration.access.test_mobile_api import MOBILE, PHONE_A, enrol, sign_in
 from tests.support.helpers import Client, staff_headers
@@ -185,3 +186,23 @@ async def test_advice_is_shown_without_the_sms_prefix(
 
 def test_the_error_table_has_a_word_for_every_code() -> None:
     assert all(dataclasses.astuple(item)[1] for item in ERROR_CODES.values())
+
+
+async def test_a_report_queued_offline_and_sent_twice_is_one_check_in(
+    client: Client, headers: dict[str, str], clock: ManualClock
+) -> None:
+    report = {
+        "symptoms": [{"code": "cough", "severity": "mild"}],
+        "client_submission_id": "9b2e4f1a-0c3d-4e5f-8a7b-6c5d4e3f2a1b",
+    }
+    first = await client.post(f"{MOBILE}/me/checkins/symptoms", json=report, headers=headers)
+    clock.advance(hours=3)
+    again = await client.post(f"{MOBILE}/me/checkins/symptoms", json=report, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert first.json()["checkin"] == again.json()["checkin"]
+    bad = await client.post(
+        f"{MOBILE}/me/checkins/symptoms",
+        json={**report, "client_submission_id": "x"},
+        headers=headers,
+    )
+    assert bad.status_code == 400 and bad.json()["code"] == "invalid_request"
