@@ -19,6 +19,7 @@ from tests.browser.support import (
     LOCALE,
     TIMEZONE,
     check_axe,
+    drop_browser_database,
     free_port,
     save_screenshot,
     server_env,
@@ -56,6 +57,7 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         stop_server(proc)
+        drop_browser_database(database_url)  # PostgreSQL only
 
 
 @pytest_asyncio.fixture(loop_scope="session")
