@@ -20,6 +20,7 @@ from tests.browser.support import (
     check_axe,
     is_local,
     save_screenshot,
+    sign_in,
     unique,
     unique_phone,
 )
@@ -105,7 +106,7 @@ async def _sign_in(page: Page, live_server: LiveServer, number: str) -> None:
 
 
 async def test_sign_in_see_the_visit_report_chest_pain_and_sign_out(
-    phone: Page, live_server: LiveServer
+    phone: Page, page: Page, live_server: LiveServer
 ) -> None:
     study_id, number = _enrol(live_server)
     await phone.goto("/app")
@@ -152,6 +153,9 @@ async def test_sign_in_see_the_visit_report_chest_pain_and_sign_out(
         if a["study_id"] == study_id
     ]
     assert len(alerts) == 1
+    await sign_in(page, ADMIN)  # a coordinator's board, on a desktop
+    await page.goto("/dashboard/alerts")
+    await expect(page.locator("#open-alerts")).to_contain_text(study_id)
     checkins = live_server.api("GET", f"/api/v1/participants/{study_id}/checkins", ADMIN).json()
     assert [c["channel"] for c in checkins] == ["web"]
 
