@@ -12,8 +12,8 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 
 # Build stage: a virtualenv with exactly the locked wheels (binary only, so no
-# compiler is needed anywhere), then the service itself, then pip and its build
-# tools taken out again.
+# compiler is needed anywhere), then the service itself, then pip, its build tools
+# and the test suites some wheels ship (icalendar, aiosqlite, certifi) taken out.
 FROM python AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3-venv \
@@ -32,7 +32,8 @@ COPY pyproject.toml README.md ./
 COPY service ./service
 RUN /venv/bin/pip install --no-deps --no-build-isolation --no-index . \
  && /venv/bin/pip uninstall -y setuptools wheel pip \
- && rm -f /venv/bin/pip* /venv/bin/wheel
+ && rm -f /venv/bin/pip* /venv/bin/wheel \
+ && find /venv -depth -type d -name tests -exec rm -rf {} +
 
 # Final stage: Python, the virtualenv, the protocol file and the catalogs. Nothing
 # else: no compiler, no pip, no caches, no tests.

@@ -53,6 +53,9 @@ found["test files in the service package"] = [
     for f in files
     if f.startswith("test_") or f == "conftest.py"
 ]
+found["test suites in the virtualenv"] = [
+    os.path.join(d, name) for d, dirs, _ in os.walk("/venv") for name in dirs if name == "tests"
+]
 found["compilers"] = [c for c in ("cc", "gcc", "g++", "c++", "clang", "make") if shutil.which(c)]
 found["pip or build tools"] = [
     m for m in ("pip", "setuptools", "wheel") if importlib.util.find_spec(m)
