@@ -40,42 +40,7 @@ ADMIN_EMAIL = "image-ci-admin@example.org"
 READY_TIMEOUT_S = 180.0  # a loaded 2-core machine starts a cold image slowly
 
 # Run inside the image as its own user: what the final stage must not contain.
-CONTENTS_PROBE = r"""
-import importlib.util, json, os, shutil, sys, sysconfig
-site = sysconfig.get_paths()["purelib"]
-found = {}
-found["tests or benchmarks in /app"] = [
-    p for p in ("/app/tests", "/app/bench") if os.path.exists(p)
-]
-found["test files in the service package"] = [
-    os.path.join(d, f)
-    for d, _, files in os.walk(os.path.join(site, "service"))
-    for f in files
-    if f.startswith("test_") or f == "conftest.py"
-]
-found["test suites in the virtualenv"] = [
-    os.path.join(d, name) for d, dirs, _ in os.walk("/venv") for name in dirs if name == "tests"
-]
-found["compilers"] = [c for c in ("cc", "gcc", "g++", "c++", "clang", "make") if shutil.which(c)]
-found["pip or build tools"] = [
-    m for m in ("pip", "setuptools", "wheel") if importlib.util.find_spec(m)
-]
-found["pip caches"] = [
-    p for p in ("/root/.cache", "/app/.cache", "/tmp/pip-cache") if os.path.exists(p)
-]
-found["wheels"] = [
-    os.path.join(d, f)
-    for top in ("/venv", "/app", "/tmp", "/root")
-    for d, _, files in os.walk(top)
-    for f in files
-    if f.endswith(".whl")
-]
-found["source tree"] = [p for p in ("/src",) if os.path.exists(p)]
-found["a non-empty build CA mount point"] = [
-    p for p in ("/run/build-ca.crt",) if os.path.exists(p) and os.path.getsize(p) > 0
-]
-print(json.dumps({"uid": os.getuid(), "found": {k: v for k, v in found.items() if v}}))
-"""
+CONTENTS_PROBE = (Path(__file__).parent / "image_contents.py").read_text(encoding="utf-8")
 
 
 class CheckFailed(Exception):
