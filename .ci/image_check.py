@@ -157,7 +157,7 @@ def check_logs(text: str) -> int:
             fail(f"a log line is not JSON: {line[:200]!r}")
         if not isinstance(record, dict) or not {"time", "level", "message"} <= record.keys():
             fail(f"a log line lacks time/level/message: {line[:200]!r}")
-    if PHONE_DIGITS in text:
+    if any(PHONE_DIGITS in re.sub(r"[\s\-().]", "", line) for line in lines):
         fail("the participant's phone number appears in the logs")
     if not any("Application shutdown complete" in line for line in lines):
         fail("serve did not shut down cleanly on SIGTERM")
