@@ -196,6 +196,15 @@ _ENTRIES: Final[tuple[tuple[str, str], ...]] = (
         "optin.confirm",
         "MSC-ROLE: Done, you will get study text messages again. To stop them, reply STOP.",
     ),
+    # TRANSLATORS: the statement a participant agrees to before anything goes to them by
+    # WhatsApp (shown on the enrolment form and in the app, kept with their opt-in). It
+    # must name the study and who writes. BAJA is the stop keyword; keep it.
+    NC_(
+        "whatsapp.opt_in",
+        "MSC-ROLE: I agree to receive my visit reminders and follow-up questions for the"
+        " MSC-ROLE study (Universidad de los Andes) by WhatsApp. I can stop them at any time by"
+        " replying BAJA.",
+    ),
     NC_(
         "help.reply",
         "MSC-ROLE: Messages from the MSC-ROLE study at {site}. To talk to your team,"

@@ -3,9 +3,11 @@ preferences, the sites' on-call numbers; one transaction each, audited, re-plann
 the participant's messages in the same transaction.
 
 Private modules: ``_enrolment`` (staff's changes), ``_preferences`` (the app's
-narrower ones), ``_sites``, ``_records`` (participants and sites as plain values).
+narrower ones), ``_channel`` (SMS or WhatsApp and the
+WhatsApp opt-in), ``_sites``, ``_records`` (participants and sites as plain values).
 """
 
+from service.actions.participants._channel import OptIn
 from service.actions.participants._enrolment import (
     EnrollmentRequest,
     enroll,
@@ -34,6 +36,7 @@ from service.actions.participants._sites import set_on_call, sync_sites, visible
 __all__ = [
     "PREFERENCE_FIELDS",
     "EnrollmentRequest",
+    "OptIn",
     "ParticipantProfile",
     "ParticipantRecord",
     "SiteRecord",
