@@ -11,9 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from service.actions.outbox import dispatch_due
+from service.adapters.i18n import load_renderer
 from service.adapters.twilio_sms import TwilioSmsGateway
 from service.db.models import OutboundMessage
-from service.runtime import Runtime
+from service.domain.whatsapp import WhatsAppTemplates
 from service.settings import Settings, load_settings
 from tests.conftest import SECRET, TEST_PASSWORD_HASH_COST
 from tests.support.fakes import (
@@ -57,18 +58,19 @@ def whatsapp_gateway(twilio: TwilioFakeServer) -> TwilioSmsGateway:
     )
 
 
-def approve_templates(rt: Runtime, twilio: TwilioFakeServer) -> None:
-    """Register every template of the runtime's file at the server, with the catalog
-    text and numbered variables (what the study team registers in Twilio)."""
+def approve_templates(twilio: TwilioFakeServer, templates: WhatsAppTemplates) -> None:
+    """Register every template at the server with the catalog text and numbered
+    variables (what the study team registers in Twilio), and approve our sender."""
     twilio.whatsapp.senders.add(TEST_FROM_NUMBER)
-    for template in rt.whatsapp_templates.by_key.values():
+    translator = load_renderer()
+    for template in templates.by_key.values():
         numbered = {name: f"{{{{{n}}}}}" for n, name in enumerate(template.variables, start=1)}
-        body = rt.translator.render(template.key, template.language, **numbered)
+        body = translator.render(template.key, template.language, **numbered)
         twilio.whatsapp.templates[template.content_sid] = body
 
 
 async def enrol_on_whatsapp(client: Client, twilio: TwilioFakeServer, **changes: Any) -> Any:
-    approve_templates(client.app.state.runtime, twilio)
+    approve_templates(twilio, client.app.state.runtime.whatsapp_templates)
     admin = await staff_headers(client, f"admin{next(_admins)}@uandes.cl", "admin")
     body = enrollment(
         can_become_pregnant=False, channel="whatsapp", whatsapp_opt_in=OPT_IN, **changes
