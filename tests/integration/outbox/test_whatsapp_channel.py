@@ -222,3 +222,28 @@ async def test_the_next_day_a_question_goes_as_template_again(
     weekly = [r for r in await outbound(kind="checkin") if r.status == "sent"]
     assert weekly and weekly[-1].channel == "whatsapp" and weekly[-1].content_sid
     assert timedelta(0) < clock.now() - weekly[-1].send_at < timedelta(days=1)
+
+
+async def test_the_preview_shows_each_messages_channel_and_template(
+    client: Client, twilio: TwilioFakeServer
+) -> None:
+    from service.actions.views import preview_lines
+
+    await enrol_on_whatsapp(client, twilio)
+    rt = client.app.state.runtime
+    await dispatch_due(rt)
+
+    lines = await preview_lines(rt, "MSC-001")
+
+    template = rt.whatsapp_templates.get("reminder.infusion.day_before", "es")
+    day_before = next(line for line in lines if "Mañana es tu infusión" in line)
+    assert f"whatsapp {template.content_sid}" in day_before  # accents kept: not folded
+    assert " x" not in day_before.split("MSC-ROLE:")[0]  # no segments on WhatsApp
+    messages = (
+        await client.get(
+            "/api/v1/participants/MSC-001/messages",
+            headers=await staff_headers(client, "mon@uandes.cl", "monitor"),
+        )
+    ).json()
+    assert {m["channel"] for m in messages} == {"whatsapp"}
+    assert all(m["template"] for m in messages if m["status"] == "planned")
