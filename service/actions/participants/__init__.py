@@ -7,7 +7,7 @@ narrower ones), ``_channel`` (SMS or WhatsApp and the
 WhatsApp opt-in), ``_sites``, ``_records`` (participants and sites as plain values).
 """
 
-from service.actions.participants._channel import OptIn
+from service.actions.participants._channel import OPT_IN_STATEMENT, OptIn
 from service.actions.participants._enrolment import (
     EnrollmentRequest,
     enroll,
@@ -34,6 +34,7 @@ from service.actions.participants._records import (
 from service.actions.participants._sites import set_on_call, sync_sites, visible_sites
 
 __all__ = [
+    "OPT_IN_STATEMENT",
     "PREFERENCE_FIELDS",
     "EnrollmentRequest",
     "OptIn",

@@ -22,7 +22,7 @@ from service.domain import whatsapp
 from service.domain.actors import Actor
 from service.runtime import Runtime
 
-__all__ = ["CHANNEL_AUDITED", "OptIn", "channel_changes"]
+__all__ = ["CHANNEL_AUDITED", "OPT_IN_STATEMENT", "OptIn", "channel_changes"]
 
 OPT_IN_STATEMENT = "whatsapp.opt_in"
 # A clock a few minutes ahead on the recording device is not a future opt-in.

@@ -46,6 +46,8 @@ class ParticipantProfile:
     status: str
     baseline_infusion_date: date
     second_infusion_date: date | None
+    channel: str = "sms"
+    whatsapp_opt_in_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +131,8 @@ def participant_profile(participant: Participant) -> ParticipantProfile:
         status=participant.status,
         baseline_infusion_date=participant.baseline_infusion_date,
         second_infusion_date=participant.second_infusion_date,
+        channel=participant.channel,
+        whatsapp_opt_in_at=participant.whatsapp_opt_in_at,
     )
 
 
