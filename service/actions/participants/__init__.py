@@ -25,11 +25,13 @@ from service.actions.participants._records import (
     ParticipantProfile,
     ParticipantRecord,
     SiteRecord,
+    WhatsAppOptIn,
     participant_profile,
     participant_record,
     site_record,
     sites_by_code,
     study_ids,
+    whatsapp_opt_in,
 )
 from service.actions.participants._sites import set_on_call, sync_sites, visible_sites
 
@@ -41,6 +43,7 @@ __all__ = [
     "ParticipantProfile",
     "ParticipantRecord",
     "SiteRecord",
+    "WhatsAppOptIn",
     "enroll",
     "own_participant",
     "participant_profile",
@@ -55,5 +58,6 @@ __all__ = [
     "update_own_preferences",
     "update_participant",
     "visible_sites",
+    "whatsapp_opt_in",
     "withdraw",
 ]
