@@ -55,7 +55,7 @@ MESSAGES: Final = {
     "preferred_time": N_("Enter a time of day as HH:MM, e.g. 10:30, or leave it empty."),
     "channel": N_("Choose SMS or WhatsApp."),
     "whatsapp_opt_in": N_(
-        "WhatsApp needs the participant's agreement to the statement below: say how they gave it."
+        "WhatsApp needs the participant's agreement to the statement shown: say how they gave it."
     ),
 }
 CHANNELS: Final = (("sms", N_("SMS")), ("whatsapp", N_("WhatsApp")))

@@ -103,7 +103,7 @@ FIELD_ERRORS: Final = {
     ),
     ("channel", "channel"): N_("Choose SMS or WhatsApp."),
     ("channel", "whatsapp_opt_in"): N_(
-        "WhatsApp needs the participant's agreement to the statement: say how they gave it."
+        "WhatsApp needs the participant's agreement to the statement shown: say how they gave it."
     ),
 }
 # How a coordinator records the WhatsApp opt-in ("" keeps the one on record).
