@@ -247,3 +247,25 @@ async def test_the_preview_shows_each_messages_channel_and_template(
     ).json()
     assert {m["channel"] for m in messages} == {"whatsapp"}
     assert all(m["template"] for m in messages if m["status"] == "planned")
+
+
+async def test_a_refusal_reported_later_by_callback_goes_once_by_sms(
+    client: Client, twilio: TwilioFakeServer
+) -> None:
+    await enrol_on_whatsapp(client, twilio)
+    rt = client.app.state.runtime
+    await dispatch_due(rt)
+    (accepted,) = twilio.messages  # Twilio took the template, then WhatsApp said no
+
+    for _ in range(2):  # Twilio may post the same callback twice
+        url, headers, form = twilio.status_callback_for(accepted.sid, "failed", error_code=63003)
+        path = url.removeprefix("http://testserver.local")
+        assert (await client.post(path, data=form, headers=headers)).status_code == 204
+        await dispatch_due(rt)
+
+    sms = [m for m in twilio.messages if m.to == PHONE]
+    assert len(sms) == 1 and len(twilio.messages) == 2
+    (row,) = await outbound(kind="reminder", status="sent")
+    assert row.channel == "sms" and row.fallback_reason == "refused" and row.error_code == 63003
+    assert row.provider_id == sms[0].sid and sms[0].body == row.body
+    assert await AuditEntry.filter(action="message.fallback", actor="twilio").count() == 1
