@@ -269,3 +269,21 @@ async def test_a_refusal_reported_later_by_callback_goes_once_by_sms(
     assert row.channel == "sms" and row.fallback_reason == "refused" and row.error_code == 63003
     assert row.provider_id == sms[0].sid and sms[0].body == row.body
     assert await AuditEntry.filter(action="message.fallback", actor="twilio").count() == 1
+
+
+async def test_a_whatsapp_message_from_a_number_known_for_sms_is_matched(
+    client: Client, twilio: TwilioFakeServer
+) -> None:
+    admin = await staff_headers(client, "lead@uandes.cl", "admin")
+    body = enrollment(can_become_pregnant=False)  # on SMS, no WhatsApp opt-in
+    assert (await client.post("/api/v1/participants", json=body, headers=admin)).status_code == 201
+
+    await whatsapp_says(client, twilio, "SINTOMAS")
+
+    inbound = await InboundMessage.get()
+    participant = await Participant.get()
+    assert inbound.participant_id == participant.id and inbound.channel == "whatsapp"
+    assert inbound.handling != "unknown_sender"
+    (reply,) = await outbound(kind="reply")
+    assert reply.channel == "sms"  # no opt-in to WhatsApp: the answer goes by SMS
+    assert twilio.messages[-1].form["To"] == PHONE
