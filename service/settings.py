@@ -242,7 +242,8 @@ def _whatsapp(env: Mapping[str, str], service_sid: str | None) -> tuple[str | No
     sender = raw.removeprefix("whatsapp:") or None
     if sender is not None and not re.fullmatch(r"\+[1-9]\d{6,14}", sender):
         raise ConfigError(
-            "TWILIO_WHATSAPP_FROM", f"must be whatsapp:+ and an E.164 number, got {raw!r}"
+            "TWILIO_WHATSAPP_FROM",
+            f"must be whatsapp: and an E.164 number, e.g. whatsapp:+56229999999, got {raw!r}",
         )
     via_service = _bool(env, "WHATSAPP_VIA_MESSAGING_SERVICE", False)
     if via_service and not service_sid:
