@@ -287,3 +287,22 @@ async def test_a_whatsapp_message_from_a_number_known_for_sms_is_matched(
     (reply,) = await outbound(kind="reply")
     assert reply.channel == "sms"  # no opt-in to WhatsApp: the answer goes by SMS
     assert twilio.messages[-1].form["To"] == PHONE
+
+
+async def test_stop_by_sms_stops_whatsapp_too(
+    client: Client, twilio: TwilioFakeServer, clock: ManualClock
+) -> None:
+    from tests.support.inbound_support import captured, post_sms
+
+    await enrol_on_whatsapp(client, twilio)
+    rt = client.app.state.runtime
+    await dispatch_due(rt)
+
+    await post_sms(client, captured(Body="STOP", From=PHONE, OptOutType="STOP"))
+    await dispatch_due(rt)
+    assert (await Participant.get()).opted_out
+    sent = len(twilio.messages)
+    for _ in range(6):
+        clock.advance(days=3)
+        await dispatch_due(rt)
+    assert len(twilio.messages) == sent  # nothing more on either channel
