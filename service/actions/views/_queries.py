@@ -77,6 +77,7 @@ class ParticipantFact:
     opted_out: bool
     paused: bool
     sms_blocked_code: int | None
+    channel: str = "sms"  # sms | whatsapp
 
     @property
     def active(self) -> bool:
@@ -143,6 +144,7 @@ _PARTICIPANT_COLUMNS = (
     "opted_out",
     "paused",
     "sms_blocked_code",
+    "channel",
 )
 
 

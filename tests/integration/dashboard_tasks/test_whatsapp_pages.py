@@ -95,5 +95,7 @@ async def test_the_channel_form_switches_and_the_timeline_shows_channel_and_fall
     rows = as_excel_es_cl((await client.get(f"{PAGE}?format=csv&table=timeline")).content)
     channel = rows[0].index("Canal")
     assert {r[channel] for r in rows[1:3]} == {"WhatsApp", "SMS"}
+    listed = as_excel_es_cl((await client.get("/dashboard/participants?format=csv")).content)
+    assert listed[1][listed[0].index("Canal")] == "WhatsApp"
     overview = (await client.get("/dashboard")).text
     assert "de ellos por WhatsApp" in overview and "por SMS en vez de WhatsApp" in overview
