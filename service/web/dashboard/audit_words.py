@@ -75,6 +75,7 @@ FIELD_WORDS: Final = {
     "second_infusion_date": N_("second infusion"),
     "number": N_("infusion"),
     "visit": N_("visit"),
+    "recorded_with": N_("recorded with"),
     "date": N_("date"),
     "role": N_("role"),
     "sites": N_("sites"),
@@ -101,6 +102,8 @@ VALUE_WORDS: Final = {
     "send_ours": N_("send ours"),
     "attended": N_("attended"),
     "missed": N_("missed"),
+    "infusion_1": N_("the first infusion's date"),
+    "infusion_2": N_("the second infusion's date"),
     "active": N_("active"),
     "withdrawn": N_("withdrawn"),
 }

@@ -62,7 +62,10 @@ LANGUAGE: Final = {"es": N_("Spanish"), "en": N_("English")}
 SAVED: Final = {
     "enrolled": N_("The participant was enrolled; the calendar and the messages are planned."),
     "visit": N_("The visit outcome was recorded."),
-    "infusion": N_("The infusion date was recorded; the calendar follows it."),
+    "infusion": N_(
+        "The infusion date was recorded: its visit is marked attended on that date and the "
+        "calendar follows it."
+    ),
     "paused": N_("Reminders are paused."),
     "resumed": N_("Reminders are on again."),
     "withdrawn": N_("The participant was withdrawn; nothing more will be sent."),
