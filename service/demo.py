@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 from service.actions.access import add_staff_user
 from service.actions.alerts import escalation_job
 from service.actions.calendars import calendar_for
-from service.actions.checkins import CheckinSubmission, submit
+from service.actions.checkins import CheckinSubmission, app_report_key, submit
 from service.actions.inbound import handle_inbound
 from service.actions.outbox import dispatch_due
 from service.actions.participants import (
@@ -234,19 +234,23 @@ async def _enrol(rt: Runtime, actor: Actor, *, today: date) -> None:
             )
 
 
+_FEVER_BODY: Final = (
+    '{"symptoms": [{"code": "fever", "severity": "moderate", "temperature_c": 39.1}]}'
+)
+
+
 async def _fever(rt: Runtime, study_id: str) -> None:
     """A symptom check-in from the app with 39.1 °C: the rules raise an alert."""
     participant = await Participant.get(study_id=study_id)
-    day = rt.clock.now().astimezone(ZONE).date()
     await submit(
         rt,
         participant,
         CheckinSubmission(
-            checkin_key=f"checkin:symptoms_on_demand:{day.isoformat()}",
+            checkin_key=app_report_key("symptoms", rt.clock.now(), _FEVER_BODY.encode()),
             questionnaire="symptoms",
             channel="app",
             answers=SymptomAnswers((ReportedSymptom("fever", Severity.MODERATE, 39.1),)),
-            raw_texts=["{}"],
+            raw_texts=[_FEVER_BODY],
             late=False,
             actor_label=f"participant:{study_id}",
         ),

@@ -7,6 +7,8 @@ domain/not_sent.py); an unknown code is shown as itself rather than as nothing.
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from typing import Final
 
 from service.web.dashboard.render import N_
@@ -96,3 +98,24 @@ PHONE_TAKEN: Final = N_("This number belongs to another participant.")
 UNREADABLE_DATE: Final = N_("Enter a date as day, month and year.")
 WITHDRAWN_ALREADY: Final = N_("The participant has withdrawn; this can no longer change.")
 FORM_PROBLEM: Final = N_("Please correct the marked field; nothing was saved.")
+
+
+# The daily budget's note is stored in English ("dropped (daily budget; planned
+# 2027-05-24 10:30)", domain/daily_budget.py); pages say it in their own words.
+BUDGET: Final = {
+    "moved": N_("Moved by the daily message budget; it was planned for %(when)s"),
+    "dropped": N_("Dropped by the daily message budget; it was planned for %(when)s"),
+    "kept over budget": N_("Sent over the daily message budget; planned for %(when)s"),
+}
+_BUDGET_NOTE: Final = re.compile(
+    r"(?P<what>.+) \(daily budget; planned (?P<day>\d{4}-\d{2}-\d{2}) (?P<time>\d{2}:\d{2})\)"
+)
+
+
+def budget_note(note: str | None) -> tuple[str, date, str] | None:
+    """``(msgid, planned day, "HH:MM")`` for a stored daily-budget note; None when
+    there is none or it is not one this code wrote (then it is not shown)."""
+    match = _BUDGET_NOTE.fullmatch(note or "")
+    if match is None or match["what"] not in BUDGET:
+        return None
+    return BUDGET[match["what"]], date.fromisoformat(match["day"]), match["time"]
