@@ -19,7 +19,7 @@ surface, one private module per step:
   ``_blocking`` (a number the provider refuses for good).
 """
 
-from service.actions.outbox._blocking import blocked_by_opt_out
+from service.actions.outbox._blocking import blocked_by_opt_out, unblock_participant
 from service.actions.outbox._counts import DispatchCounts
 from service.actions.outbox._dispatch import (
     dispatch_due,
@@ -59,5 +59,6 @@ __all__ = [
     "replan_if_protocol_changed",
     "replan_participant",
     "send_one_time",
+    "unblock_participant",
     "wake",
 ]

@@ -74,9 +74,10 @@ class QueueItem:
     reason: str
     study_id: str | None
     site: str | None
-    text: str | None  # the participant's message; a stranger's text stays out
+    text: str | None  # what was texted, a stranger's too (only all-site staff see those)
     received_at: datetime | None
     created_at: datetime
+    masked_from: str | None = None  # an unknown sender's number, masked
 
 
 def _texts(rows: list[OutboundMessage], site: SiteRecord | None) -> tuple[AlertText, ...]:
@@ -168,9 +169,10 @@ async def queue(actor: Actor) -> list[QueueItem]:
                 reason=item.reason,
                 study_id=participant.study_id if participant else None,
                 site=item.site_id,
-                text=inbound.body if inbound and participant else None,
+                text=inbound.body if inbound else None,
                 received_at=inbound.received_at if inbound else None,
                 created_at=item.created_at,
+                masked_from=mask_phone(inbound.from_phone) if inbound and not participant else None,
             )
         )
     return out

@@ -26,9 +26,10 @@ from service.actions.alerts import alert_summary
 from service.actions.calendars import CalendarRow, calendar_with_status
 from service.actions.checkins import CheckinRecord, checkin_record
 from service.actions.views._messages import participant_messages
-from service.db.models import Alert, Checkin
+from service.db.models import Alert, AuditEntry, Checkin
 from service.domain import not_sent
 from service.domain.actors import Actor
+from service.domain.states import AuditAction
 from service.runtime import Runtime
 
 __all__ = [
@@ -101,6 +102,16 @@ class ParticipantPage:
     timeline: list[TimelineEntry]  # oldest first
     checkins: list[CheckinRecord]  # every version, newest first
     alerts: list[AlertEntry]  # newest first
+    block: SmsBlock | None = None  # why SMS do not reach the number, when it is blocked
+
+
+@dataclass(frozen=True, slots=True)
+class SmsBlock:
+    """The provider's permanent refusal of the number: its code in words, and since when."""
+
+    code: int
+    meaning: str
+    since: datetime | None  # the audit entry that blocked it (None: written before audits)
 
 
 def _summary(p: Any) -> ParticipantSummary:
@@ -157,6 +168,20 @@ def _error_words(rt: Runtime, code: int | None, locale: str) -> str | None:
     return None if code is None else rt.gateway.explain_error(code, locale).words
 
 
+async def _block(rt: Runtime, study_id: str, code: int | None, locale: str) -> SmsBlock | None:
+    if code is None:
+        return None
+    blocked = (
+        await AuditEntry.filter(
+            entity="participant", entity_id=study_id, action=AuditAction.PARTICIPANT_SMS_BLOCKED
+        )
+        .order_by("-at", "-id")
+        .first()
+    )
+    meaning = _error_words(rt, code, locale) or str(code)
+    return SmsBlock(code=code, meaning=meaning, since=blocked.at if blocked else None)
+
+
 async def participant_page(
     rt: Runtime, actor: Actor, study_id: str, *, locale: str = "es"
 ) -> ParticipantPage:
@@ -190,6 +215,7 @@ async def participant_page(
     alerts = await Alert.filter(participant_id=participant.id).order_by("-raised_at", "-id")
     checkins = await _checkins(participant.id, alerts)
     return ParticipantPage(
+        block=await _block(rt, participant.study_id, participant.sms_blocked_code, locale),
         participant=_summary(participant),
         calendar=calendar,
         timeline=timeline,

@@ -1,5 +1,5 @@
 """The participant page's forms: visit outcome, infusion date, pause, withdrawal,
-contact details. Each goes through the same action as the API
+contact details, lifting a blocked number. Each goes through the same action as the API
 (``service.actions.participants``), which validates, writes and audits in one
 transaction; a refusal re-renders the page with the message beside the field.
 
@@ -79,6 +79,7 @@ async def _handle(
     except Conflict as exc:
         field = exc.field if exc.field in fields else "form"
         message = words.PHONE_TAKEN if exc.field == "phone" else words.WITHDRAWN_ALREADY
+        message = words.CANNOT_UNBLOCK if form == "unblock" else message
         status = 409
     except ActionError as exc:
         if exc.status_code != 400 or exc.field is None:
@@ -155,6 +156,19 @@ class ParticipantFormsController(Controller):
             return "withdrawn"
 
         return await _handle(rt, viewer, request, study_id, "withdraw", ("reason",), record)
+
+    @post("/unblock", status_code=303)
+    async def unblock(
+        self, rt: Runtime, viewer: Viewer, request: Request[Any, Any, Any], study_id: FromPath[str]
+    ) -> Redirect | Template:
+        async def record(v: dict[str, str]) -> str:
+            reason = v["reason"].strip()
+            if not reason or len(reason) > WITHDRAW_REASON_MAX:
+                raise FormRefused("reason", words.FIELD_ERRORS[("unblock", "reason")])
+            await act.lift_sms_block(rt, viewer.actor, study_id, reason)
+            return "unblocked"
+
+        return await _handle(rt, viewer, request, study_id, "unblock", ("reason",), record)
 
     @post("/contact", status_code=303)
     async def contact(

@@ -72,6 +72,7 @@ SAVED: Final = {
     "resumed": N_("Reminders are on again."),
     "withdrawn": N_("The participant was withdrawn; nothing more will be sent."),
     "contact": N_("The contact details were saved."),
+    "unblocked": N_("The block is lifted: the next message tries the number again."),
 }
 
 # (form, field) -> what to tell the coordinator, next to the field.
@@ -88,6 +89,7 @@ FIELD_ERRORS: Final = {
     ),
     ("pause", "paused"): N_("Choose whether reminders are paused."),
     ("withdraw", "reason"): N_("Say why the participant withdraws (at most 500 characters)."),
+    ("unblock", "reason"): N_("Say why the number can receive SMS now (at most 500 characters)."),
     ("contact", "phone"): N_("Enter a Chilean mobile number, e.g. +56 9 1234 5678."),
     ("contact", "language"): N_("Choose Spanish or English."),
     ("contact", "preferred_time"): N_(
@@ -95,6 +97,10 @@ FIELD_ERRORS: Final = {
     ),
 }
 PHONE_TAKEN: Final = N_("This number belongs to another participant.")
+CANNOT_UNBLOCK: Final = N_(
+    "The number is not blocked, or the participant opted out at the carrier: only their "
+    "own INICIAR lifts that."
+)
 UNREADABLE_DATE: Final = N_("Enter a date as day, month and year.")
 WITHDRAWN_ALREADY: Final = N_("The participant has withdrawn; this can no longer change.")
 FORM_PROBLEM: Final = N_("Please correct the marked field; nothing was saved.")
