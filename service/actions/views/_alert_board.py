@@ -60,6 +60,7 @@ class BoardAlert:
     acknowledged_by: str | None
     note: str | None
     texts: tuple[AlertText, ...]
+    on_call_set: bool = True  # False: the site has no on-call mobile, nobody can be texted
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +137,7 @@ async def _present(rt: Runtime, alerts: list[Alert]) -> list[BoardAlert]:
                 acknowledged_by=alert.acknowledged_by,
                 note=alert.note,
                 texts=sent,
+                on_call_set=bool(site and (site.on_call_primary or site.on_call_backup)),
             )
         )
     return board

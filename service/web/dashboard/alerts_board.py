@@ -150,6 +150,7 @@ def _alert_row(viewer: Viewer, alert: BoardAlert, now: datetime) -> list[object]
 SLOT_WORDS: Final = {
     "primary": N_("On-call primary"),
     "backup": N_("On-call backup"),
+    "primary_again": N_("On-call primary again (the site has no backup)"),
     "on_call": N_("On call"),
 }
 STATUS_WORDS: Final = {

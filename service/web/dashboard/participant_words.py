@@ -46,7 +46,7 @@ MESSAGE_KIND: Final = {
 NOT_SENT: Final = {
     "withdrawn": N_("Withdrawn from follow-up"),
     "no_consent": N_("No SMS consent"),
-    "opted_out": N_("Opted out (STOP)"),
+    "opted_out": N_("Opted out (BAJA or STOP)"),
     "paused": N_("Reminders paused"),
     "blocked": N_("Number blocked by the provider"),
     "budget": N_("Daily message budget full"),
