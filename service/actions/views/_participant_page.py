@@ -178,7 +178,7 @@ async def _block(rt: Runtime, study_id: str, code: int | None, locale: str) -> S
         .order_by("-at", "-id")
         .first()
     )
-    meaning = _error_words(rt, code, locale) or str(code)
+    meaning = (_error_words(rt, code, locale) or str(code)).rstrip(".")
     return SmsBlock(code=code, meaning=meaning, since=blocked.at if blocked else None)
 
 
