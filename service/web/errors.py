@@ -9,12 +9,16 @@ same request id, so a report from the field can be found in the log.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
 
 from service.actions.errors import ActionError
 from service.db.errors import ColumnValueInvalid
+from service.web.dashboard.errors import error_page
+
+DASHBOARD_PREFIX = "/dashboard/"
 
 log = logging.getLogger("service.web")
 
@@ -31,12 +35,16 @@ def action_error_handler(_: Request, exc: ActionError) -> Response[dict[str, obj
     )
 
 
-def http_error_handler(_: Request, exc: HTTPException) -> Response[dict[str, object]]:
+def http_error_handler(request: Request, exc: HTTPException) -> Response[Any]:
     """Litestar's own 4xx (auth, validation, not found) as JSON on every route.
 
     Without it an error on a route that answers another media type (calendar.ics)
     took that media type, and a client expecting the documented JSON error broke.
+    A path under /dashboard that matches no route is a person's mistyped address: the
+    dashboard's error page answers it, with the navigation.
     """
+    if exc.status_code == 404 and request.url.path.startswith(DASHBOARD_PREFIX):
+        return error_page(request, 404)
     body: dict[str, object] = {"status_code": exc.status_code, "detail": exc.detail}
     if exc.extra:
         body["extra"] = exc.extra
