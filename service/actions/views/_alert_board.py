@@ -47,7 +47,7 @@ class BoardAlert:
     site: str
     site_name: str
     timezone: str  # the site's: times on the board are shown in it
-    findings: tuple[str, ...]  # Spanish labels, as the SMS to the on-call phone says them
+    findings: tuple[str, ...]  # labels in the page's language
     summary: str
     emergency: bool
     status: str
@@ -96,7 +96,7 @@ def _texts(rows: list[OutboundMessage], site: SiteRecord | None) -> tuple[AlertT
     )
 
 
-async def _present(rt: Runtime, alerts: list[Alert]) -> list[BoardAlert]:
+async def _present(rt: Runtime, alerts: list[Alert], language: str) -> list[BoardAlert]:
     if not alerts:
         return []
     ids = await study_ids(a.participant_id for a in alerts)
@@ -124,8 +124,8 @@ async def _present(rt: Runtime, alerts: list[Alert]) -> list[BoardAlert]:
                 site=code,
                 site_name=site.name if site else code,
                 timezone=site.timezone if site else "America/Santiago",
-                findings=tuple(finding_label(rt, f) for f in findings),
-                summary=alert_summary(rt, findings),
+                findings=tuple(finding_label(rt, f, language=language) for f in findings),
+                summary=alert_summary(rt, findings, language=language),
                 emergency=alert.emergency,
                 status=alert.status,
                 escalation=escalation_state(alert.status, reached, alert.escalated_at),
@@ -144,16 +144,17 @@ async def _present(rt: Runtime, alerts: list[Alert]) -> list[BoardAlert]:
 
 
 async def alert_board(
-    rt: Runtime, actor: Actor, *, recent: int = RECENT_ACKNOWLEDGED
+    rt: Runtime, actor: Actor, *, recent: int = RECENT_ACKNOWLEDGED, language: str = "es"
 ) -> AlertBoard:
-    """Open alerts of the actor's sites oldest first, and the latest acknowledged."""
+    """Open alerts of the actor's sites oldest first, and the latest acknowledged; the
+    findings in ``language`` (the page's)."""
     open_rows = list(await visible_alerts(actor, "open").order_by("raised_at", "id"))
     done_rows = list(
         await visible_alerts(actor, "acknowledged")
         .order_by("-acknowledged_at", "-id")
         .limit(recent)
     )
-    both = await _present(rt, open_rows + done_rows)
+    both = await _present(rt, open_rows + done_rows, language)
     return AlertBoard(open=both[: len(open_rows)], recent=both[len(open_rows) :])
 
 

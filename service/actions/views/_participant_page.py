@@ -135,12 +135,12 @@ def _summary(p: Any) -> ParticipantSummary:
     )
 
 
-def _alert(rt: Runtime, alert: Alert) -> AlertEntry:
+def _alert(rt: Runtime, alert: Alert, language: str) -> AlertEntry:
     return AlertEntry(
         id=alert.id,
         status=alert.status,
         emergency=alert.emergency,
-        summary=alert_summary(rt, alert.findings),
+        summary=alert_summary(rt, alert.findings, language=language),
         checkin_id=alert.checkin_id,
         raised_at=alert.raised_at,
         notified_at=alert.notified_at,
@@ -220,5 +220,5 @@ async def participant_page(
         calendar=calendar,
         timeline=timeline,
         checkins=checkins,
-        alerts=[_alert(rt, alert) for alert in alerts],
+        alerts=[_alert(rt, alert, locale) for alert in alerts],
     )

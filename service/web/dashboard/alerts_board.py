@@ -100,7 +100,7 @@ async def _board_page(
     errors: dict[int, str] | None = None,
     notes: dict[int, str] | None = None,
 ) -> Template:
-    board = await alert_board(rt, viewer.actor)
+    board = await alert_board(rt, viewer.actor, language=viewer.locale)
     return render_page(
         viewer,
         "dashboard/alerts.html",
@@ -203,7 +203,7 @@ class AlertsBoardController(Controller):
         self, rt: Runtime, viewer: Viewer, format: Format = None, acknowledged: Done = None
     ) -> Response[Any]:
         if format:
-            board = await alert_board(rt, viewer.actor)
+            board = await alert_board(rt, viewer.actor, language=viewer.locale)
             now = rt.clock.now()
             rows = [_alert_row(viewer, a, now) for a in [*board.open, *board.recent]]
             columns = _columns(viewer, ALERT_HEADER)
@@ -213,7 +213,7 @@ class AlertsBoardController(Controller):
     @get("/alerts/open")
     async def open_partial(self, rt: Runtime, viewer: Viewer) -> Template:
         """The open alerts alone, for htmx's poll every 30 s (a full page without JS)."""
-        board = await alert_board(rt, viewer.actor)
+        board = await alert_board(rt, viewer.actor, language=viewer.locale)
         return render_page(
             viewer,
             "dashboard/partials/alerts_open.html",

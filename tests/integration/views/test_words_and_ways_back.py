@@ -3,8 +3,10 @@ replies, a 404 that keeps the navigation, a favicon, plural counts on the overvi
 
 from __future__ import annotations
 
+from service.actions.checkins import CheckinSubmission, submit
 from service.actions.inbound import handle_inbound
-from service.db.models import OutboundMessage
+from service.db.models import OutboundMessage, Participant
+from service.domain.checkin_answers import ReportedSymptom, Severity, SymptomAnswers
 from service.ports import InboundSms
 from tests.support.dashboard_support import dashboard_login
 from tests.support.helpers import Client, enrollment, staff_headers
@@ -41,3 +43,27 @@ async def test_a_404_keeps_the_navigation_and_the_favicon_exists(client: Client)
     assert svg.status_code == 200 and svg.headers["content-type"].startswith("image/svg+xml")
     overview = (await client.get("/dashboard")).text
     assert ">Activos<" in overview and ">Activo<" not in overview
+
+
+async def test_findings_are_in_the_pages_language(client: Client) -> None:
+    headers = await staff_headers(client, "enrol@uandes.cl", "admin")
+    await client.post("/api/v1/participants", json=enrollment(), headers=headers)
+    rt = client.app.state.runtime
+    fever = SymptomAnswers((ReportedSymptom("fever", Severity.MODERATE, 39.1),))
+    await submit(
+        rt,
+        await Participant.get(study_id="MSC-001"),
+        CheckinSubmission(
+            checkin_key="report:symptoms:20270113T1200Z:00000000000000ff",
+            questionnaire="symptoms",
+            channel="app",
+            answers=fever,
+            raw_texts=["{}"],
+            late=False,
+            actor_label="participant:MSC-001",
+        ),
+    )
+    await dashboard_login(client, "ana@uandes.cl", "coordinator", ["CUA"])
+    assert "Fiebre 39,1 °C (moderado)" in (await client.get("/dashboard/alerts")).text
+    english = (await client.get("/dashboard/alerts?lang=en")).text
+    assert "Fever 39.1 °C (moderate)" in english and "Fiebre" not in english
