@@ -12,9 +12,9 @@ them) a few minutes after their planned time, two participants answer some promp
 SMS, one participant's number turns out to be a landline (Twilio's 30006, as a gateway
 wrapper answers for that one number) and is blocked, a participant reports a fever (an
 open alert, texted to the site's on-call phone), another texts something the service
-cannot place (an inbox item). Infusions already given are recorded (their visits
-follow). Back at the present, visits whose window has closed are recorded as attended,
-but for one recorded as missed.
+cannot place (an inbox item), and a participant texts from a number nobody has.
+Infusions already given are recorded (their visits follow). Back at the present, visits
+whose window has closed are recorded as attended, but for one recorded as missed.
 """
 
 from __future__ import annotations
@@ -67,6 +67,7 @@ ON_CALL: Final = {"CUA": "+56961110090"}
 FEVER_FROM: Final = "DEMO-002"
 MISSED_BY: Final = "DEMO-003"
 FREE_TEXT_FROM: Final = "DEMO-001"
+STRANGER: Final = "+56961119999"
 REPLY_AFTER: Final = {"DEMO-001": timedelta(minutes=25), "DEMO-002": timedelta(hours=3)}
 
 # (study id, site, phone, days since baseline today, second infusion days after baseline,
@@ -152,6 +153,7 @@ async def _play_history(rt: Runtime) -> None:
         if not events_done and clock.now() >= halfway:
             await _fever(demo, FEVER_FROM)
             await _free_text(demo, FREE_TEXT_FROM)
+            await _stranger(demo)
             events_done = True
         await replies.send_due(demo)
         await dispatch_due(demo)
@@ -267,6 +269,20 @@ async def _free_text(rt: Runtime, study_id: str) -> None:
             from_phone=participant.phone,
             to_phone="+56229999999",
             body="Hola, ¿puedo cambiar la hora de mi próxima visita?",
+        ),
+    )
+
+
+async def _stranger(rt: Runtime) -> None:
+    """A participant's text from a new number: the queue shows it to the admin, who can
+    give the number to DEMO-001 (the demo numbers are made up, this one too)."""
+    await handle_inbound(
+        rt,
+        InboundSms(
+            provider_id="SMdemo" + "9" * 30,
+            from_phone=STRANGER,
+            to_phone="+56229999999",
+            body="Hola, soy de DEMO-001, cambié de número. ¿Me anotan este?",
         ),
     )
 
