@@ -19,6 +19,7 @@ from service.actions.access import participant_for, revoke_sessions
 from service.actions.calendars import local_today
 from service.actions.errors import Conflict, FieldInvalid, Forbidden, NotFound
 from service.actions.outbox import replan_participant
+from service.actions.participants._channel import CHANNEL_AUDITED, OptIn, channel_changes
 from service.adapters.phones import InvalidPhone, normalize_mobile
 from service.db.audit import audit, diff
 from service.db.models import Infusion, Participant, Site, VisitOutcome
@@ -38,6 +39,7 @@ _AUDITED = (
     "sms_consent",
     "preferred_time",
     "paused",
+    *CHANNEL_AUDITED,
 )
 
 
@@ -52,6 +54,8 @@ class EnrollmentRequest:
     language: str = "es"
     timezone: str | None = None
     preferred_time: str | None = None
+    channel: str = "sms"
+    whatsapp_opt_in: OptIn | None = None
 
 
 def _require_writer(actor: Actor) -> None:
@@ -118,6 +122,9 @@ async def enroll(rt: Runtime, actor: Actor, req: EnrollmentRequest) -> Participa
     )
     if problem:
         raise FieldInvalid(f"baseline_infusion_date {problem}", field="baseline_infusion_date")
+    channel = channel_changes(
+        rt, actor, channel=req.channel, opt_in=req.whatsapp_opt_in, language=req.language
+    )
     if await Participant.filter(study_id=study_id).exists():
         raise Conflict(f"study_id {study_id!r} is already enrolled", field="study_id")
     if await Participant.filter(phone=phone).exists():
@@ -136,6 +143,7 @@ async def enroll(rt: Runtime, actor: Actor, req: EnrollmentRequest) -> Participa
                 sms_consent=req.sms_consent,
                 preferred_time=req.preferred_time,
                 created_at=now,  # the action's clock, not the database's (time is an input)
+                **channel,
             )
             await audit(
                 at=now,
@@ -164,6 +172,8 @@ async def update_participant(
     if not participant.active:
         raise Conflict("participant has withdrawn; details can no longer change", field="study_id")
     clean: dict[str, Any] = {}
+    changes = dict(changes)
+    channel, opt_in = changes.pop("channel", None), changes.pop("whatsapp_opt_in", None)
     for name, value in changes.items():
         if name == "phone":
             value = _phone(value)
@@ -175,6 +185,11 @@ async def update_participant(
         else:
             _checked_optional(name, value)
         clean[name] = value
+    if channel is not None or opt_in is not None:
+        language = clean.get("language", participant.language)
+        clean |= channel_changes(
+            rt, actor, channel=channel, opt_in=opt_in, language=language, current=participant
+        )
     before = _snapshot(participant)
     async with in_transaction():
         for name, value in clean.items():

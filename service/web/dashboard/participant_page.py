@@ -18,6 +18,7 @@ from litestar import Controller, Response, get
 from litestar.params import FromPath, Parameter
 from litestar.response import Template
 
+from service.actions import participants as act
 from service.actions.views import ParticipantPage, participant_page
 from service.domain.languages import formatting_locale
 from service.runtime import Runtime
@@ -77,6 +78,9 @@ def page_response(
         visit_codes=[row.visit.code for row in data.calendar],
         timeline_now=[e for e in data.timeline if e not in later],
         timeline_later=later,
+        # What the participant agrees to for WhatsApp, in their language (the record
+        # keeps the text they were shown).
+        opt_in_statement=rt.translator.render(act.OPT_IN_STATEMENT, data.participant.language),
     )
 
 
@@ -126,6 +130,7 @@ def _csv(rt: Runtime, viewer: Viewer, data: ParticipantPage, table: str, fmt: st
         say(N_("Direction")),
         say(N_("Kind")),
         say(N_("Status")),
+        say(N_("Channel")),
         say(N_("Planned for")),
         say(N_("Sent")),
         say(N_("Delivered")),
@@ -133,6 +138,9 @@ def _csv(rt: Runtime, viewer: Viewer, data: ParticipantPage, table: str, fmt: st
         say(N_("What the code means")),
         say(N_("Why not sent")),
         say(N_("Daily budget")),
+        say(N_("By SMS instead of WhatsApp")),
+        say(N_("WhatsApp template")),
+        say(N_("Read")),
         say(N_("Text")),
     ]
     rows = [
@@ -143,6 +151,7 @@ def _csv(rt: Runtime, viewer: Viewer, data: ParticipantPage, table: str, fmt: st
             say(words.MESSAGE_STATUS.get(e.status, e.status))
             if e.direction == "outbound"
             else e.status,
+            say(words.CHANNEL.get(e.channel, e.channel)),
             _local(e.planned_at, zone),
             _local(e.sent_at, zone),
             _local(e.delivered_at, zone),
@@ -152,6 +161,11 @@ def _csv(rt: Runtime, viewer: Viewer, data: ParticipantPage, table: str, fmt: st
             if e.skip_reason in words.NOT_SENT
             else e.skip_reason,
             _budget_text(e.budget, say, viewer.locale),
+            say(words.FALLBACK[e.fallback_reason])
+            if e.fallback_reason in words.FALLBACK
+            else e.fallback_reason,
+            e.template,
+            say(N_("yes")) if e.read else "",
             e.body,
         ]
         for e in data.timeline
