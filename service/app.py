@@ -57,7 +57,7 @@ from service.web.errors import (
 from service.web.input_guard import InputGuard
 from service.web.openapi_truth import tell_the_truth
 from service.web.request_id import with_request_id
-from service.web.static_files import static_files_router, swagger_render_plugin
+from service.web.static_files import favicon, static_files_router, swagger_render_plugin
 
 log = logging.getLogger("service.app")
 
@@ -110,6 +110,7 @@ def create_app(
             EdcStatusController,
             MetricsController,
             static_files_router(),
+            favicon,
             dashboard_router(),
             app_router(),
         ],

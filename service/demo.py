@@ -4,15 +4,17 @@ Demo data is refused unless SMS goes to the console: the demo numbers are made u
 and made-up numbers belong to real people.
 
 The dashboard needs history to show anything, and history must be what the service
-itself would have written, so nothing here inserts rows by hand. The demo winds a
-clock of its own back ``HISTORY_DAYS`` days, enrols everybody then, and runs the
-dispatcher and the alert job every few hours of demo time up to now through the normal actions:
-reminders and check-in prompts go out (the console "delivers" them), one participant's
-number turns out to be a landline (Twilio's 30006, as a gateway wrapper answers for
-that one number) and is blocked, a participant reports a fever (an open alert, texted
-to the site's on-call phone), another texts something the service cannot place (an
-inbox item). Back at the present, visits whose window has closed are recorded as
-attended, but for one recorded as missed.
+itself would have written, so nothing here inserts rows by hand. The demo winds a clock
+of its own back ``HISTORY_DAYS`` days, enrols everybody then (each stamped with that
+clock), and runs the dispatcher and the alert job through the normal actions up to now,
+as the scheduler would: reminders and check-in prompts go out (the console "delivers"
+them) a few minutes after their planned time, two participants answer some prompts by
+SMS, one participant's number turns out to be a landline (Twilio's 30006, as a gateway
+wrapper answers for that one number) and is blocked, a participant reports a fever (an
+open alert, texted to the site's on-call phone), another texts something the service
+cannot place (an inbox item), and a participant texts from a number nobody has.
+Infusions already given are recorded (their visits follow). Back at the present, visits
+whose window has closed are recorded as attended, but for one recorded as missed.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from zoneinfo import ZoneInfo
 from service.actions.access import add_staff_user
 from service.actions.alerts import escalation_job
 from service.actions.calendars import calendar_for
-from service.actions.checkins import CheckinSubmission, submit
+from service.actions.checkins import CheckinSubmission, app_report_key, submit
 from service.actions.inbound import handle_inbound
 from service.actions.outbox import dispatch_due
 from service.actions.participants import (
@@ -37,11 +39,11 @@ from service.actions.participants import (
     set_on_call,
 )
 from service.db.access_models import StaffUser
-from service.db.models import Participant
+from service.db.models import OutboundMessage, Participant
 from service.domain.actors import Actor
 from service.domain.checkin_answers import ReportedSymptom, Severity, SymptomAnswers
 from service.domain.protocol import VisitKind
-from service.domain.states import ActorKind, StaffRole
+from service.domain.states import SENT, ActorKind, MessageStatus, StaffRole
 from service.ports import (
     InboundSms,
     ManualClock,
@@ -59,13 +61,15 @@ DEMO_ADMIN = "demo-admin@example.org"
 DEMO_COORDINATOR = "demo-coordinadora@example.org"
 DEMO_PASSWORD = "demo-password"  # noqa: S105  # printed for the demo; console SMS only
 HISTORY_DAYS: Final = 10
-STEP: Final = timedelta(hours=4)
+STEP: Final = timedelta(hours=1)
 ZONE: Final = ZoneInfo("America/Santiago")
 LANDLINE: Final = 30006  # Twilio: "Landline or unreachable carrier"
 ON_CALL: Final = {"CUA": "+56961110090"}
 FEVER_FROM: Final = "DEMO-002"
 MISSED_BY: Final = "DEMO-003"
 FREE_TEXT_FROM: Final = "DEMO-001"
+STRANGER: Final = "+56961119999"
+REPLY_AFTER: Final = {"DEMO-001": timedelta(minutes=25), "DEMO-002": timedelta(hours=3)}
 
 # (study id, site, phone, days since baseline today, second infusion days after baseline,
 #  can become pregnant)
@@ -149,16 +153,71 @@ async def _play_history(rt: Runtime) -> None:
     await _enrol(demo, actor, today=now.astimezone(ZONE).date())
     halfway = now - timedelta(days=HISTORY_DAYS // 2)
     events_done = False
+    replies = _Replies()
+    wakes = 0
     while clock.now() < now:
-        clock.set(min(clock.now() + STEP, now))
+        clock.set(min(await _next_wake(clock.now(), wakes), now))
+        wakes += 1
         if not events_done and clock.now() >= halfway:
             await _fever(demo, FEVER_FROM)
             await _free_text(demo, FREE_TEXT_FROM)
+            await _stranger(demo)
             events_done = True
+        await replies.send_due(demo)
         await dispatch_due(demo)
+        await replies.plan(clock.now())
         await escalation_job(demo)  # as the scheduler would: records who was texted, when
     await _record_visits(demo, actor)
     log.info("demo: %d participants, %d days of history", len(_PEOPLE), HISTORY_DAYS)
+
+
+async def _next_wake(moment: datetime, wakes: int) -> datetime:
+    """The scheduler's next useful pass: a few minutes after the next planned message
+    (it polls every 30 s; the delay varies so lateness reads as it would), at most
+    ``STEP`` later so replies and escalations are handled on time."""
+    upcoming = (
+        await OutboundMessage.filter(status=MessageStatus.PLANNED, send_at__gt=moment)
+        .order_by("send_at")
+        .first()
+    )
+    latest = moment + STEP
+    if upcoming is None:
+        return latest
+    return min(upcoming.send_at + timedelta(minutes=1 + (wakes * 7) % 9), latest)
+
+
+class _Replies:
+    """Participants answer some check-in prompts by SMS, as people do: DEMO-001 soon,
+    DEMO-002 hours later, DEMO-003 never (a run of misses); DEMO-004 gets no SMS."""
+
+    def __init__(self) -> None:
+        self._seen: set[int] = set()
+        self._due: list[tuple[datetime, int, str]] = []
+
+    async def plan(self, moment: datetime) -> None:
+        sent = await OutboundMessage.filter(
+            purpose__startswith="checkin:", status__in=tuple(SENT), participant_id__not_isnull=True
+        ).values_list("id", "participant__study_id", "participant__phone")
+        for message_id, study_id, phone in sent:
+            if message_id in self._seen:
+                continue
+            self._seen.add(message_id)
+            if study_id in REPLY_AFTER:
+                self._due.append((moment + REPLY_AFTER[study_id], message_id, phone))
+
+    async def send_due(self, rt: Runtime) -> None:
+        ready = [item for item in self._due if item[0] <= rt.clock.now()]
+        self._due = [item for item in self._due if item[0] > rt.clock.now()]
+        for _at, message_id, phone in sorted(ready):
+            await handle_inbound(
+                rt,
+                InboundSms(
+                    provider_id=f"SMdemoreply{message_id:021d}",
+                    from_phone=phone,
+                    to_phone="+56229999999",
+                    body="0",
+                ),
+            )
 
 
 async def _enrol(rt: Runtime, actor: Actor, *, today: date) -> None:
@@ -177,25 +236,31 @@ async def _enrol(rt: Runtime, actor: Actor, *, today: date) -> None:
                 preferred_time="10:30" if study_id == "DEMO-002" else None,
             ),
         )
+        if baseline <= rt.clock.now().astimezone(ZONE).date():
+            await record_infusion(rt, actor, study_id, 1, baseline, "demo data")
         if second_after is not None:
             await record_infusion(
                 rt, actor, study_id, 2, baseline + timedelta(days=second_after), "demo data"
             )
 
 
+_FEVER_BODY: Final = (
+    '{"symptoms": [{"code": "fever", "severity": "moderate", "temperature_c": 39.1}]}'
+)
+
+
 async def _fever(rt: Runtime, study_id: str) -> None:
     """A symptom check-in from the app with 39.1 °C: the rules raise an alert."""
     participant = await Participant.get(study_id=study_id)
-    day = rt.clock.now().astimezone(ZONE).date()
     await submit(
         rt,
         participant,
         CheckinSubmission(
-            checkin_key=f"checkin:symptoms_on_demand:{day.isoformat()}",
+            checkin_key=app_report_key("symptoms", rt.clock.now(), _FEVER_BODY.encode()),
             questionnaire="symptoms",
             channel="app",
             answers=SymptomAnswers((ReportedSymptom("fever", Severity.MODERATE, 39.1),)),
-            raw_texts=["{}"],
+            raw_texts=[_FEVER_BODY],
             late=False,
             actor_label=f"participant:{study_id}",
         ),
@@ -212,6 +277,20 @@ async def _free_text(rt: Runtime, study_id: str) -> None:
             from_phone=participant.phone,
             to_phone="+56229999999",
             body="Hola, ¿puedo cambiar la hora de mi próxima visita?",
+        ),
+    )
+
+
+async def _stranger(rt: Runtime) -> None:
+    """A participant's text from a new number: the queue shows it to the admin, who can
+    give the number to DEMO-001 (the demo numbers are made up, this one too)."""
+    await handle_inbound(
+        rt,
+        InboundSms(
+            provider_id="SMdemo" + "9" * 30,
+            from_phone=STRANGER,
+            to_phone="+56229999999",
+            body="Hola, soy de DEMO-001, cambié de número. ¿Me anotan este?",
         ),
     )
 

@@ -62,7 +62,9 @@ def age_words(since: datetime, now: datetime, locale: str) -> str:
 def text_slot(
     occurrence: str, to_phone: str | None, primary: str | None, backup: str | None
 ) -> str:
-    """``primary``, ``backup`` or ``on_call`` (a number no longer set on the site).
+    """``primary``, ``backup``, ``primary_again`` (the escalation went to the primary
+    because the site has no backup: said so, not listed as a second first text) or
+    ``on_call`` (a number no longer set on the site).
 
     The first SMS ("oncall") always goes to the primary; the escalation to the backup,
     or to the primary again when the site has none. The numbers are compared as they
@@ -71,7 +73,7 @@ def text_slot(
     if to_phone is not None and to_phone == backup:
         return "backup"
     if to_phone is not None and to_phone == primary:
-        return "primary"
+        return "primary" if occurrence == "oncall" or backup else "primary_again"
     if occurrence == "oncall" and primary is None and backup is None:
         return "primary"
     return "on_call"

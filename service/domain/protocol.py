@@ -22,6 +22,18 @@ class Anchor(StrEnum):
     SECOND_INFUSION = "second_infusion"
 
 
+class RecordedEvent(StrEnum):
+    """An event the service records on its own form; a visit may take its state from it
+    (``VisitDefinition.attended_on``), so staff enter the fact once."""
+
+    INFUSION_1 = "infusion_1"
+    INFUSION_2 = "infusion_2"
+
+    @classmethod
+    def infusion(cls, number: int) -> RecordedEvent:
+        return cls(f"infusion_{number}")
+
+
 class OffsetUnit(StrEnum):
     DAYS = "days"
     WEEKS = "weeks"
@@ -57,6 +69,8 @@ class VisitDefinition:
     ``window_before_days``/``window_after_days`` are whole days around the target,
     both ends included. ``anchors_second_infusion`` marks the single visit whose
     actual date, once recorded, becomes the ``second_infusion`` anchor.
+    ``attended_on`` names an event the service records (an infusion): recording it
+    records this visit attended on the event's date, in or out of its window.
     """
 
     code: str
@@ -68,6 +82,7 @@ class VisitDefinition:
     kind: VisitKind
     shift_off_working_days: bool = False
     anchors_second_infusion: bool = False
+    attended_on: RecordedEvent | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +219,10 @@ class Protocol:
             if visit.code == code:
                 return visit
         raise KeyError(code)
+
+    def visit_attended_on(self, event: RecordedEvent) -> VisitDefinition | None:
+        """The visit a recorded ``event`` marks attended, if the protocol ties one to it."""
+        return next((v for v in self.visits if v.attended_on is event), None)
 
     @property
     def second_infusion_visit(self) -> VisitDefinition:

@@ -33,6 +33,7 @@ from service.domain.protocol import (
     Protocol,
     Questionnaire,
     QuietHours,
+    RecordedEvent,
     ReminderRule,
     SafetyRules,
     Site,
@@ -92,6 +93,7 @@ def parse_protocol(text: str, source: str) -> Protocol:
     sites = _unique(source, [_site(e) for e in top.entries("sites", required=True)])
     visits = _unique(source, [_visit(e) for e in top.entries("visits", required=True)])
     _check_second_infusion(source, visits)
+    _check_attended_on(visits)
     quiet = _quiet_hours(TableEntry(source, "quiet_hours", top.subtable("quiet_hours")))
     reminders = _unique(source, [_reminder(e) for e in top.entries("reminders")])
     checkins = _unique(source, [_checkin(e) for e in top.entries("checkins")])
@@ -174,8 +176,9 @@ def _offset(e: TableEntry) -> Offset:
 def _visit(e: TableEntry) -> tuple[TableEntry, VisitDefinition]:
     e.check_keys(
         required=_VISIT_REQUIRED,
-        optional=("shift_off_working_days", "anchors_second_infusion"),
+        optional=("shift_off_working_days", "anchors_second_infusion", "attended_on"),
     )
+    attended_on = e.enum("attended_on", RecordedEvent) if "attended_on" in e.table else None
     return e, VisitDefinition(
         code=e.code("code"),
         name_key=e.message_key("name_key"),
@@ -186,7 +189,19 @@ def _visit(e: TableEntry) -> tuple[TableEntry, VisitDefinition]:
         kind=e.enum("kind", VisitKind),
         shift_off_working_days=e.boolean("shift_off_working_days", default=False),
         anchors_second_infusion=e.boolean("anchors_second_infusion", default=False),
+        attended_on=attended_on,
     )
+
+
+def _check_attended_on(visits: list[tuple[TableEntry, VisitDefinition]]) -> None:
+    """One visit per recorded event: the event's date cannot be two visits' attendance."""
+    seen: dict[RecordedEvent, str] = {}
+    for e, v in visits:
+        if v.attended_on is None:
+            continue
+        if v.attended_on in seen:
+            e.fail(f'attended_on = "{v.attended_on}" is already on visit {seen[v.attended_on]}')
+        seen[v.attended_on] = v.code
 
 
 def _check_second_infusion(source: str, visits: list[tuple[TableEntry, VisitDefinition]]) -> None:

@@ -121,6 +121,7 @@ class InboxReason(StrEnum):
     """Why an item is in the coordinators' queue."""
 
     UNKNOWN_SENDER = "unknown_sender"  # an SMS from a number no participant has
+    WHILE_OPTED_OUT = "while_opted_out"  # from a participant who opted out: no reply goes
     NOT_UNDERSTOOD = "not_understood"  # free text: no keyword, answer, red flag or reminder
     # A red flag the message names but takes away (service/domain/red_flags.py):
     SOMEONE_ELSE = "someone_else"  # about someone else ("mi papá tiene dolor de pecho")
@@ -271,6 +272,7 @@ class AuditAction(StrEnum):
     PARTICIPANT_PREFERENCES = "participant.preferences"
     PARTICIPANT_WITHDRAW = "participant.withdraw"
     PARTICIPANT_SMS_BLOCKED = "participant.sms_blocked"
+    PARTICIPANT_SMS_UNBLOCKED = "participant.sms_unblocked"
     INFUSION_RECORD = "infusion.record"
     VISIT_RECORD = "visit.record"
     VISIT_CONFIRM = "visit.confirm"
@@ -278,6 +280,8 @@ class AuditAction(StrEnum):
     CHECKIN_RESUBMIT = "checkin.resubmit"
     SMS_INBOUND = "sms.inbound"
     INBOX_CLOSE = "inbox.close"
+    INBOX_NUMBER_SHOWN = "inbox.number_shown"  # staff read an unknown sender's number
+    INBOX_ATTACH = "inbox.attach"  # an unknown number's text given to a participant
     ALERT_RAISE = "alert.raise"
     ALERT_REFINE = "alert.refine"
     ALERT_NOTIFY = "alert.notify"

@@ -192,7 +192,9 @@ _ENTRIES: Final[tuple[tuple[str, str], ...]] = (
         "MSC-ROLE: We got your message. Your study team will contact you. If it is"
         " urgent, call {help_line}. In an emergency, call 131 (SAMU).",
     ),
-    # TRANSLATORS: START and STOP are carrier keywords; keep them in English.
+    # TRANSLATORS: name the keywords participants of this language are told about: in
+    # English STOP and START (the carrier's), in Spanish BAJA and INICIAR (the service's
+    # own; both sets work in either language, service/domain/keywords.py).
     NC_(
         "optout.confirm",
         "MSC-ROLE: You will get no more messages from us, by SMS or WhatsApp. Your"

@@ -14,12 +14,14 @@ Spanish by default). The technical English stays in ``extra[].message``.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
 
 from service.actions.errors import ActionError
 from service.db.errors import ColumnValueInvalid
+from service.web.dashboard.errors import error_page
 from service.web.dashboard.render import say_in
 from service.web.error_codes import ERROR_CODES, error_code
 from service.web.participant_language import participant_locale
@@ -27,6 +29,7 @@ from service.web.participant_language import participant_locale
 log = logging.getLogger("service.web")
 
 MOBILE_PREFIX = "/api/v1/mobile/"
+DASHBOARD_PREFIX = "/dashboard/"
 
 
 def _for_participant(request: Request, body: dict[str, object], code: str | None) -> None:
@@ -55,12 +58,16 @@ def action_error_handler(request: Request, exc: ActionError) -> Response[dict[st
     )
 
 
-def http_error_handler(request: Request, exc: HTTPException) -> Response[dict[str, object]]:
+def http_error_handler(request: Request, exc: HTTPException) -> Response[Any]:
     """Litestar's own 4xx (auth, validation, not found) as JSON on every route.
 
     Without it an error on a route that answers another media type (calendar.ics)
     took that media type, and a client expecting the documented JSON error broke.
+    A path under /dashboard that matches no route is a person's mistyped address: the
+    dashboard's error page answers it, with the navigation.
     """
+    if exc.status_code == 404 and request.url.path.startswith(DASHBOARD_PREFIX):
+        return error_page(request, 404)
     body: dict[str, object] = {"status_code": exc.status_code, "detail": exc.detail}
     if exc.extra:
         body["extra"] = exc.extra

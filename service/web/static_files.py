@@ -16,9 +16,10 @@ import functools
 import hashlib
 from pathlib import Path
 
-from litestar import Router
+from litestar import Router, get
 from litestar.datastructures import CacheControlHeader
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -43,6 +44,15 @@ def static_files_router() -> Router:
         include_in_schema=False,
         cache_control=CacheControlHeader(max_age=ONE_YEAR, public=True, immutable=True),
     )
+
+
+FAVICON = "favicon.svg"
+
+
+@get("/favicon.ico", include_in_schema=False, sync_to_thread=False)
+def favicon() -> Redirect:
+    """Browsers ask for /favicon.ico whatever the page says: send them to the icon."""
+    return Redirect(static_url(FAVICON), status_code=301)
 
 
 def swagger_render_plugin() -> SwaggerRenderPlugin:

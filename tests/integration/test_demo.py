@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from service.actions.calendars import calendar_with_status
 from service.db.models import (
     Alert,
     AuditEntry,
+    Checkin,
     InboxItem,
     OutboundMessage,
     Participant,
     VisitOutcome,
 )
-from service.demo import DEMO_COORDINATOR, DEMO_PASSWORD, LANDLINE, load_demo_data
+from service.demo import (
+    DEMO_COORDINATOR,
+    DEMO_PASSWORD,
+    HISTORY_DAYS,
+    LANDLINE,
+    load_demo_data,
+)
 from service.ports import ManualClock
 from tests.support.dashboard_support import dashboard_login
 
@@ -54,3 +64,35 @@ async def test_the_demo_seeds_history_the_dashboard_can_show(
     await dashboard_login(client, DEMO_COORDINATOR, create=False, password=DEMO_PASSWORD)
     page = await client.get("/dashboard")
     assert page.status_code == 200 and DEMO_COORDINATOR in page.text
+
+
+async def test_the_demo_figures_tell_the_truth(client: Client, clock: ManualClock) -> None:
+    """Stamped with the demo's clock, its infusions recorded once, prompts answered by
+    some: every figure of the overview shows something real."""
+    rt = client.app.state.runtime
+    await load_demo_data(rt)
+    people = await Participant.all()
+    assert all(p.created_at == clock.now() - timedelta(days=HISTORY_DAYS) for p in people)
+    infused = await VisitOutcome.filter(visit_code="INF1").values_list(
+        "participant__study_id", "status", "source"
+    )
+    assert sorted(infused) == [
+        (f"DEMO-00{n}", "attended", "infusion_1") for n in (2, 3, 4)
+    ]  # DEMO-001's baseline is ahead
+    assert await VisitOutcome.filter(visit_code="INF2", status="attended").count() == 1
+    assert await Checkin.filter(channel="sms", complete=True).count() >= 2
+
+    await dashboard_login(client, "demo-admin@example.org", create=False, password=DEMO_PASSWORD)
+    page = (await client.get("/dashboard")).text
+    for participant in people:
+        rows = {row.visit.code: row.status for row in await calendar_with_status(rt, participant)}
+        assert rows["INF1"] != "missed" and rows["INF2"] != "missed", participant.study_id
+    assert "0 de 0" not in _row(page, "Todo el seguimiento")
+    lateness = _row(page, "Retraso de los recordatorios, mediana (p50)")
+    assert "minuto" in lateness and "hora" not in lateness, lateness
+
+
+def _row(page: str, label: str) -> str:
+    """The table row of the page whose first cell says ``label``."""
+    start = page.index(f">{label}<")
+    return page[start : page.index("</tr>", start)]

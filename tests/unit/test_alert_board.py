@@ -57,5 +57,5 @@ def test_escalates_at_only_while_open_and_not_escalated() -> None:
 def test_text_slot_follows_the_sites_numbers() -> None:
     assert text_slot("oncall", PRIMARY, PRIMARY, BACKUP) == "primary"
     assert text_slot("escalated", BACKUP, PRIMARY, BACKUP) == "backup"
-    assert text_slot("escalated", PRIMARY, PRIMARY, None) == "primary"  # no backup: again
+    assert text_slot("escalated", PRIMARY, PRIMARY, None) == "primary_again"  # no backup
     assert text_slot("oncall", "+56960000000", PRIMARY, BACKUP) == "on_call"  # changed since

@@ -15,6 +15,7 @@ from service.domain.protocol import (
     OffsetUnit,
     Questionnaire,
     QuietHours,
+    RecordedEvent,
     SafetyRules,
     VisitKind,
 )
@@ -72,6 +73,7 @@ window_before_days = 7
 window_after_days = 14
 kind = "infusion"
 anchors_second_infusion = true
+attended_on = "infusion_2"
 
 [[visits]]
 code = "W7"
@@ -248,6 +250,14 @@ def test_the_old_phrase_keys_are_refused_with_what_replaced_them(old: str, new: 
     text = text.replace(table, f'{table}{old} = ["dolor de pecho"]\n', 1)
     with pytest.raises(ProtocolError, match=f'"{old}" is no longer read.*"{new}"'):
         parse_protocol(text, "msc-role.toml")
+
+
+def test_the_shipped_infusion_visits_take_their_state_from_the_recorded_infusions() -> None:
+    protocol = load_protocol(SCHEDULE)
+    first = protocol.visit_attended_on(RecordedEvent.INFUSION_1)
+    second = protocol.visit_attended_on(RecordedEvent.INFUSION_2)
+    assert (first and first.code, second and second.code) == ("INF1", "INF2")
+    assert [v.code for v in protocol.visits if v.attended_on] == ["INF1", "INF2"]
 
 
 def test_readme_example_parses() -> None:
@@ -476,6 +486,18 @@ BAD_FILES = [
         "fever_threshold_c = 380",
         "safety",
         ("fever_threshold_c", "between"),
+    ),
+    (
+        'attended_on = "infusion_2"',
+        'attended_on = "infusion_3"',
+        'visits[4] (code "INF2")',
+        ("attended_on", '"infusion_1"', '"infusion_2"'),
+    ),
+    (
+        'kind = "clinic"\nshift_off_working_days = true',
+        'kind = "clinic"\nshift_off_working_days = true\nattended_on = "infusion_2"',
+        'visits[4] (code "INF2")',
+        ('attended_on = "infusion_2"', "already on visit M1"),
     ),
     ("escalate_after_minutes = 30\n", "", "safety", ("missing", "escalate_after_minutes")),
     (

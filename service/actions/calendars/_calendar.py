@@ -152,12 +152,14 @@ async def calendar_sequences(rt: Runtime, participant: Participant) -> dict[str,
         }
 
     versions = [version()]
-    for change in changes:
+    for index, change in enumerate(changes):
         if change.anchor_field is not None:
             anchors[change.anchor_field] = change.anchor
         elif change.visit_code is not None and change.outcome is not None:
             outcomes[change.visit_code] = change.outcome
         else:
             withdrawn_on = _withdrawn_on(participant)
-        versions.append(version())
+        following = changes[index + 1] if index + 1 < len(changes) else None
+        if following is None or following.at != change.at:
+            versions.append(version())  # one act (an infusion and its visit) is one version
     return event_sequences(versions)

@@ -82,7 +82,8 @@ async def understand(
     report = unprompted_report(rt, state, inbound.body, reading, rt.clock.now())
     if report is not None:  # unasked, or no answer to the open question; even opted out
         return Work(handling=InboundHandling.REPORT, report=report)
-    if participant.opted_out:
+    if participant.opted_out:  # no reply goes back, but a person reads it
+        await queue_for_people(rt, participant, inbound, InboxReason.WHILE_OPTED_OUT)
         return Work(handling=InboundHandling.WHILE_OPTED_OUT)
     if conversation is None and keyword is Keyword.SYMPTOMS:
         work = Work(handling=InboundHandling.SYMPTOMS_ON_DEMAND)

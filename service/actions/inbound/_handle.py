@@ -48,8 +48,8 @@ from tortoise.transactions import in_transaction
 from service.actions.inbound._checkins import store_sms_checkin
 from service.actions.inbound._dialogue import understand
 from service.actions.inbound._reports import store_sms_report
-from service.actions.inbound._work import Work, queue_for_people, reply
-from service.actions.outbox import wake
+from service.actions.inbound._work import Work, actor, queue_for_people, reply
+from service.actions.outbox import unblock_participant, wake
 from service.adapters.phones import InvalidPhone, normalize_any
 from service.db.audit import audit
 from service.db.insert_once import insert_unless_exists
@@ -66,6 +66,7 @@ from service.runtime import Runtime
 __all__ = ["InboundOutcome", "handle_inbound"]
 
 log = logging.getLogger("service.inbound")
+TEXTED_FROM_THE_NUMBER = "the participant texted from this number"
 
 
 @dataclass
@@ -161,6 +162,10 @@ async def _understood(
         await queue_for_people(rt, None, inbound, InboxReason.UNKNOWN_SENDER)
         return Work(handling=InboundHandling.UNKNOWN_SENDER)
     try:
+        if participant.sms_blocked_code is not None:  # a number that texts can be texted
+            await unblock_participant(
+                rt, participant, actor=actor(participant), reason=TEXTED_FROM_THE_NUMBER
+            )
         work = await understand(rt, participant, inbound, sms)
         if work.finished is not None:
             advice, work.alerted = await store_sms_checkin(rt, participant, inbound, *work.finished)

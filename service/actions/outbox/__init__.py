@@ -21,7 +21,7 @@ surface, one private module per step:
   ``_blocking`` (a number the provider refuses for good).
 """
 
-from service.actions.outbox._blocking import blocked_by_opt_out
+from service.actions.outbox._blocking import blocked_by_opt_out, unblock_participant
 from service.actions.outbox._channels import render_for_channel, wants_whatsapp
 from service.actions.outbox._counts import DispatchCounts
 from service.actions.outbox._dispatch import (
@@ -69,6 +69,7 @@ __all__ = [
     "replan_if_protocol_changed",
     "replan_participant",
     "send_one_time",
+    "unblock_participant",
     "wake",
     "wants_whatsapp",
 ]

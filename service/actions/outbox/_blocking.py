@@ -19,7 +19,7 @@ from service.domain.states import AuditAction
 from service.ports import SmsFailure
 from service.runtime import Runtime
 
-__all__ = ["block_participant", "blocked_by_opt_out", "failure_of"]
+__all__ = ["block_participant", "blocked_by_opt_out", "failure_of", "unblock_participant"]
 
 log = logging.getLogger("service.delivery")
 
@@ -66,4 +66,32 @@ async def block_participant(
     await replan_participant(rt, fresh, actor=actor)
     participant.sms_blocked_code, participant.opted_out = code, opted_out
     log.warning("participant %s: SMS stopped after provider error %s", fresh.study_id, code)
+    return True
+
+
+async def unblock_participant(
+    rt: Runtime, participant: Participant, *, actor: Actor, reason: str
+) -> bool:
+    """Send SMS to the number again: staff judged the block wrong or over, or the
+    participant texted from it (a number that sends SMS can receive them). Inside the
+    caller's transaction; planned messages are re-planned at once. An opt-out made at
+    the carrier is not lifted here: only the participant's own INICIAR lifts it."""
+    fresh = await Participant.filter(id=participant.id).select_for_update().first()
+    if fresh is None or fresh.sms_blocked_code is None or blocked_by_opt_out(rt, fresh):
+        return False
+    code = fresh.sms_blocked_code
+    fresh.sms_blocked_code = None
+    await fresh.save(update_fields=["sms_blocked_code", "updated_at"])
+    await audit(
+        at=rt.clock.now(),
+        actor=actor.label,
+        action=AuditAction.PARTICIPANT_SMS_UNBLOCKED,
+        entity="participant",
+        entity_id=fresh.study_id,
+        changes={"sms_blocked_code": [code, None]},
+        reason=reason,
+    )
+    await replan_participant(rt, fresh, actor=actor)
+    participant.sms_blocked_code = None
+    log.info("participant %s: SMS block (error %s) lifted", fresh.study_id, code)
     return True

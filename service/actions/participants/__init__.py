@@ -1,6 +1,6 @@
 """Participants and sites: enrolment and the changes staff make, a participant's own
-preferences, the sites' on-call numbers; one transaction each, audited, re-planning
-the participant's messages in the same transaction.
+preferences, the sites' on-call numbers, lifting a number's SMS block; one transaction
+each, audited, re-planning the participant's messages in the same transaction.
 
 Private modules: ``_enrolment`` (staff's changes), ``_preferences`` (the app's
 narrower ones), ``_channel`` (SMS or WhatsApp and the
@@ -34,6 +34,7 @@ from service.actions.participants._records import (
     whatsapp_opt_in,
 )
 from service.actions.participants._sites import set_on_call, sync_sites, visible_sites
+from service.actions.participants._sms_block import lift_sms_block
 
 __all__ = [
     "OPT_IN_STATEMENT",
@@ -45,6 +46,7 @@ __all__ = [
     "SiteRecord",
     "WhatsAppOptIn",
     "enroll",
+    "lift_sms_block",
     "own_participant",
     "participant_profile",
     "participant_record",

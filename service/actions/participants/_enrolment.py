@@ -8,7 +8,7 @@ single transaction, so a refusal leaves nothing behind and a success always has 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -27,6 +27,7 @@ from service.domain import enrollment as rules
 from service.domain.actors import Actor
 from service.domain.calendar import RecordedOutcome
 from service.domain.languages import LANGUAGES
+from service.domain.protocol import RecordedEvent
 from service.domain.states import AuditAction, ParticipantStatus, SessionEnd
 from service.runtime import Runtime
 
@@ -141,6 +142,7 @@ async def enroll(rt: Runtime, actor: Actor, req: EnrollmentRequest) -> Participa
                 baseline_infusion_date=req.baseline_infusion_date,
                 sms_consent=req.sms_consent,
                 preferred_time=req.preferred_time,
+                created_at=now,  # the action's clock, not the database's (time is an input)
                 **channel,
             )
             await audit(
@@ -232,6 +234,7 @@ async def record_infusion(
     ):
         raise FieldInvalid("date must be before the recorded second infusion", field="date")
     field = "baseline_infusion_date" if number == 1 else "second_infusion_date"
+    now = rt.clock.now()  # one moment for the act: the calendar replays it as one change
     async with in_transaction():
         previous = getattr(participant, field)
         await Infusion.create(
@@ -239,12 +242,12 @@ async def record_infusion(
             number=number,
             date=when,
             recorded_by=actor.label,
-            recorded_at=rt.clock.now(),
+            recorded_at=now,
         )
         setattr(participant, field, when)
         await participant.save(update_fields=[field, "updated_at"])
         await audit(
-            at=rt.clock.now(),
+            at=now,
             actor=actor.label,
             action=AuditAction.INFUSION_RECORD,
             entity="participant",
@@ -252,8 +255,47 @@ async def record_infusion(
             changes={"number": number, field: [previous, when]},
             reason=reason,
         )
+        await _attend_visit_of(rt, actor, participant, RecordedEvent.infusion(number), when, now)
         await replan_participant(rt, participant, actor=actor)
     return participant
+
+
+async def _attend_visit_of(
+    rt: Runtime,
+    actor: Actor,
+    participant: Participant,
+    event: RecordedEvent,
+    when: date,
+    now: datetime,
+) -> None:
+    """One entry per fact: the visit the protocol ties to ``event`` is attended on its
+    date, recorded and audited as the same person's act, so every reader (pages, API,
+    app calendar, .ics, EDC) agrees without a second, separate entry."""
+    visit = rt.protocol.visit_attended_on(event)
+    if visit is None:
+        return
+    await VisitOutcome.create(
+        participant=participant,
+        visit_code=visit.code,
+        status=RecordedOutcome.ATTENDED,
+        date=when,
+        source=event.value,
+        recorded_by=actor.label,
+        recorded_at=now,
+    )
+    await audit(
+        at=now,
+        actor=actor.label,
+        action=AuditAction.VISIT_RECORD,
+        entity="participant",
+        entity_id=participant.study_id,
+        changes={
+            "visit": visit.code,
+            "status": RecordedOutcome.ATTENDED,
+            "date": when,
+            "recorded_with": event.value,
+        },
+    )
 
 
 async def record_visit_outcome(

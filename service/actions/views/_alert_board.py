@@ -47,7 +47,7 @@ class BoardAlert:
     site: str
     site_name: str
     timezone: str  # the site's: times on the board are shown in it
-    findings: tuple[str, ...]  # Spanish labels, as the SMS to the on-call phone says them
+    findings: tuple[str, ...]  # labels in the page's language
     summary: str
     emergency: bool
     status: str
@@ -60,6 +60,7 @@ class BoardAlert:
     acknowledged_by: str | None
     note: str | None
     texts: tuple[AlertText, ...]
+    on_call_set: bool = True  # False: the site has no on-call mobile, nobody can be texted
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +75,10 @@ class QueueItem:
     reason: str
     study_id: str | None
     site: str | None
-    text: str | None  # the participant's message; a stranger's text stays out
+    text: str | None  # what was texted, a stranger's too (only all-site staff see those)
     received_at: datetime | None
     created_at: datetime
+    masked_from: str | None = None  # an unknown sender's number, masked
 
 
 def _texts(rows: list[OutboundMessage], site: SiteRecord | None) -> tuple[AlertText, ...]:
@@ -94,7 +96,7 @@ def _texts(rows: list[OutboundMessage], site: SiteRecord | None) -> tuple[AlertT
     )
 
 
-async def _present(rt: Runtime, alerts: list[Alert]) -> list[BoardAlert]:
+async def _present(rt: Runtime, alerts: list[Alert], language: str) -> list[BoardAlert]:
     if not alerts:
         return []
     ids = await study_ids(a.participant_id for a in alerts)
@@ -122,8 +124,8 @@ async def _present(rt: Runtime, alerts: list[Alert]) -> list[BoardAlert]:
                 site=code,
                 site_name=site.name if site else code,
                 timezone=site.timezone if site else "America/Santiago",
-                findings=tuple(finding_label(rt, f) for f in findings),
-                summary=alert_summary(rt, findings),
+                findings=tuple(finding_label(rt, f, language=language) for f in findings),
+                summary=alert_summary(rt, findings, language=language),
                 emergency=alert.emergency,
                 status=alert.status,
                 escalation=escalation_state(alert.status, reached, alert.escalated_at),
@@ -135,22 +137,24 @@ async def _present(rt: Runtime, alerts: list[Alert]) -> list[BoardAlert]:
                 acknowledged_by=alert.acknowledged_by,
                 note=alert.note,
                 texts=sent,
+                on_call_set=bool(site and (site.on_call_primary or site.on_call_backup)),
             )
         )
     return board
 
 
 async def alert_board(
-    rt: Runtime, actor: Actor, *, recent: int = RECENT_ACKNOWLEDGED
+    rt: Runtime, actor: Actor, *, recent: int = RECENT_ACKNOWLEDGED, language: str = "es"
 ) -> AlertBoard:
-    """Open alerts of the actor's sites oldest first, and the latest acknowledged."""
+    """Open alerts of the actor's sites oldest first, and the latest acknowledged; the
+    findings in ``language`` (the page's)."""
     open_rows = list(await visible_alerts(actor, "open").order_by("raised_at", "id"))
     done_rows = list(
         await visible_alerts(actor, "acknowledged")
         .order_by("-acknowledged_at", "-id")
         .limit(recent)
     )
-    both = await _present(rt, open_rows + done_rows)
+    both = await _present(rt, open_rows + done_rows, language)
     return AlertBoard(open=both[: len(open_rows)], recent=both[len(open_rows) :])
 
 
@@ -168,9 +172,10 @@ async def queue(actor: Actor) -> list[QueueItem]:
                 reason=item.reason,
                 study_id=participant.study_id if participant else None,
                 site=item.site_id,
-                text=inbound.body if inbound and participant else None,
+                text=inbound.body if inbound else None,
                 received_at=inbound.received_at if inbound else None,
                 created_at=item.created_at,
+                masked_from=mask_phone(inbound.from_phone) if inbound and not participant else None,
             )
         )
     return out

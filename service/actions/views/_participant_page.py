@@ -27,9 +27,10 @@ from service.actions.calendars import CalendarRow, calendar_with_status
 from service.actions.checkins import CheckinRecord, checkin_record
 from service.actions.participants import WhatsAppOptIn, whatsapp_opt_in
 from service.actions.views._messages import participant_messages
-from service.db.models import Alert, Checkin
+from service.db.models import Alert, AuditEntry, Checkin
 from service.domain import not_sent
 from service.domain.actors import Actor
+from service.domain.states import AuditAction
 from service.runtime import Runtime
 
 __all__ = [
@@ -108,6 +109,16 @@ class ParticipantPage:
     timeline: list[TimelineEntry]  # oldest first
     checkins: list[CheckinRecord]  # every version, newest first
     alerts: list[AlertEntry]  # newest first
+    block: SmsBlock | None = None  # why SMS do not reach the number, when it is blocked
+
+
+@dataclass(frozen=True, slots=True)
+class SmsBlock:
+    """The provider's permanent refusal of the number: its code in words, and since when."""
+
+    code: int
+    meaning: str
+    since: datetime | None  # the audit entry that blocked it (None: written before audits)
 
 
 def _summary(p: Any) -> ParticipantSummary:
@@ -133,12 +144,12 @@ def _summary(p: Any) -> ParticipantSummary:
     )
 
 
-def _alert(rt: Runtime, alert: Alert) -> AlertEntry:
+def _alert(rt: Runtime, alert: Alert, language: str) -> AlertEntry:
     return AlertEntry(
         id=alert.id,
         status=alert.status,
         emergency=alert.emergency,
-        summary=alert_summary(rt, alert.findings),
+        summary=alert_summary(rt, alert.findings, language=language),
         checkin_id=alert.checkin_id,
         raised_at=alert.raised_at,
         notified_at=alert.notified_at,
@@ -164,6 +175,20 @@ async def _checkins(participant_id: int, alerts: list[Alert]) -> list[CheckinRec
 def _error_words(rt: Runtime, code: int | None, locale: str) -> str | None:
     """The provider's code in the words its adapter gives coordinators (None: no code)."""
     return None if code is None else rt.gateway.explain_error(code, locale).words
+
+
+async def _block(rt: Runtime, study_id: str, code: int | None, locale: str) -> SmsBlock | None:
+    if code is None:
+        return None
+    blocked = (
+        await AuditEntry.filter(
+            entity="participant", entity_id=study_id, action=AuditAction.PARTICIPANT_SMS_BLOCKED
+        )
+        .order_by("-at", "-id")
+        .first()
+    )
+    meaning = (_error_words(rt, code, locale) or str(code)).rstrip(".")
+    return SmsBlock(code=code, meaning=meaning, since=blocked.at if blocked else None)
 
 
 async def participant_page(
@@ -203,9 +228,10 @@ async def participant_page(
     alerts = await Alert.filter(participant_id=participant.id).order_by("-raised_at", "-id")
     checkins = await _checkins(participant.id, alerts)
     return ParticipantPage(
+        block=await _block(rt, participant.study_id, participant.sms_blocked_code, locale),
         participant=_summary(participant),
         calendar=calendar,
         timeline=timeline,
         checkins=checkins,
-        alerts=[_alert(rt, alert) for alert in alerts],
+        alerts=[_alert(rt, alert, locale) for alert in alerts],
     )

@@ -20,6 +20,7 @@ from service.web.dashboard.csrf import csrf_guard
 from service.web.dashboard.edc_page import EdcPageController
 from service.web.dashboard.enrol_page import EnrolPageController
 from service.web.dashboard.errors import DASHBOARD_EXCEPTION_HANDLERS
+from service.web.dashboard.inbox_strangers import InboxStrangersController
 from service.web.dashboard.overview import OverviewController
 from service.web.dashboard.participant_forms import ParticipantFormsController
 from service.web.dashboard.participant_list import ParticipantListController
@@ -32,6 +33,7 @@ DASHBOARD_HANDLERS: list[type] = [
     DashboardAuthController,
     OverviewController,
     AlertsBoardController,
+    InboxStrangersController,
     EnrolPageController,
     ParticipantPageController,
     ParticipantFormsController,

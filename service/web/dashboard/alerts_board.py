@@ -25,6 +25,8 @@ from service.actions.views import AlertBoard, BoardAlert, QueueItem, alert_board
 from service.domain.alert_board import age_words
 from service.runtime import Runtime
 from service.web.dashboard.exports import Column, Kind, download
+from service.web.dashboard.form_flow import form_page
+from service.web.dashboard.form_state import FormState
 from service.web.dashboard.forms import read_form
 from service.web.dashboard.people import actor_words
 from service.web.dashboard.render import N_, render_page, say_in, translations
@@ -41,6 +43,10 @@ ALREADY_ACKNOWLEDGED: Final = N_("Someone acknowledged this alert a moment ago."
 ALREADY_CLOSED: Final = N_("Someone closed this item a moment ago.")
 ACKNOWLEDGED: Final = N_("Alert acknowledged. Thank you.")
 CLOSED: Final = N_("Item closed.")
+ATTACHED: Final = N_(
+    "The number is now the participant's phone; the text is on their page and in their "
+    "site's queue."
+)
 
 ALERT_HEADER: Final = (
     (N_("Alert"), Kind.INTEGER),
@@ -94,7 +100,7 @@ async def _board_page(
     errors: dict[int, str] | None = None,
     notes: dict[int, str] | None = None,
 ) -> Template:
-    board = await alert_board(rt, viewer.actor)
+    board = await alert_board(rt, viewer.actor, language=viewer.locale)
     return render_page(
         viewer,
         "dashboard/alerts.html",
@@ -144,6 +150,7 @@ def _alert_row(viewer: Viewer, alert: BoardAlert, now: datetime) -> list[object]
 SLOT_WORDS: Final = {
     "primary": N_("On-call primary"),
     "backup": N_("On-call backup"),
+    "primary_again": N_("On-call primary again (the site has no backup)"),
     "on_call": N_("On call"),
 }
 STATUS_WORDS: Final = {
@@ -172,6 +179,7 @@ REASON_WORDS: Final = {
     "unplaced": N_("Reply the service could not place"),
     "replies_capped": N_("Too many replies in a day"),
     "unknown_sender": N_("Message from an unknown number"),
+    "while_opted_out": N_("Message from a participant who opted out (no reply sent)"),
     "late_answer": N_("Answer after the check-in closed"),
     "unparseable": N_("Check-in answer needs a person"),
     "checkin_conflict": N_("Conflicting check-in answers"),
@@ -195,7 +203,7 @@ class AlertsBoardController(Controller):
         self, rt: Runtime, viewer: Viewer, format: Format = None, acknowledged: Done = None
     ) -> Response[Any]:
         if format:
-            board = await alert_board(rt, viewer.actor)
+            board = await alert_board(rt, viewer.actor, language=viewer.locale)
             now = rt.clock.now()
             rows = [_alert_row(viewer, a, now) for a in [*board.open, *board.recent]]
             columns = _columns(viewer, ALERT_HEADER)
@@ -205,7 +213,7 @@ class AlertsBoardController(Controller):
     @get("/alerts/open")
     async def open_partial(self, rt: Runtime, viewer: Viewer) -> Template:
         """The open alerts alone, for htmx's poll every 30 s (a full page without JS)."""
-        board = await alert_board(rt, viewer.actor)
+        board = await alert_board(rt, viewer.actor, language=viewer.locale)
         return render_page(
             viewer,
             "dashboard/partials/alerts_open.html",
@@ -235,7 +243,13 @@ class AlertsBoardController(Controller):
 
     @get("/inbox")
     async def inbox(
-        self, rt: Runtime, viewer: Viewer, format: Format = None, closed: Done = None
+        self,
+        rt: Runtime,
+        viewer: Viewer,
+        request: Request[Any, Any, Any],
+        format: Format = None,
+        closed: Done = None,
+        attached: Done = None,
     ) -> Response[Any]:
         items = await queue(viewer.actor)
         if format:
@@ -243,7 +257,8 @@ class AlertsBoardController(Controller):
             rows = [_queue_row(rt, viewer, item, now) for item in items]
             columns = _columns(viewer, QUEUE_HEADER)
             return download(viewer.locale, format, "inbox", columns, rows)
-        return _inbox_page(rt, viewer, items, flash=CLOSED if closed else None)
+        flash = CLOSED if closed else (ATTACHED if attached else None)
+        return inbox_page(rt, viewer, items, flash=flash, request=request)
 
     @post("/inbox/{item_id:int}/close", status_code=303)
     async def close(
@@ -253,7 +268,7 @@ class AlertsBoardController(Controller):
         note = (await read_form(request, ("note",)))["note"].strip()
         if len(note) > NOTE_MAX_CHARS:
             items = await queue(viewer.actor)
-            return _inbox_page(
+            return inbox_page(
                 rt,
                 viewer,
                 items,
@@ -265,7 +280,7 @@ class AlertsBoardController(Controller):
             await close_item(rt, viewer.actor, item_id, note or None)
         except Conflict:
             items = await queue(viewer.actor)
-            return _inbox_page(rt, viewer, items, status_code=409, flash=ALREADY_CLOSED)
+            return inbox_page(rt, viewer, items, status_code=409, flash=ALREADY_CLOSED)
         return Redirect(f"/dashboard/inbox?closed={item_id}", status_code=303)
 
 
@@ -281,7 +296,7 @@ def _queue_row(rt: Runtime, viewer: Viewer, item: QueueItem, now: datetime) -> l
     return [
         item.id,
         _word(viewer, REASON_WORDS.get(item.reason, item.reason)),
-        item.study_id or "",
+        item.study_id or item.masked_from or "",
         item.site or "",
         item.text or "",
         _local(item.received_at, zone),
@@ -290,7 +305,7 @@ def _queue_row(rt: Runtime, viewer: Viewer, item: QueueItem, now: datetime) -> l
     ]
 
 
-def _inbox_page(
+def inbox_page(
     rt: Runtime,
     viewer: Viewer,
     items: list[QueueItem],
@@ -299,18 +314,24 @@ def _inbox_page(
     flash: str | None = None,
     errors: dict[int, str] | None = None,
     notes: dict[int, str] | None = None,
+    revealed: dict[int, str] | None = None,
+    request: Request[Any, Any, Any] | None = None,
 ) -> Template:
+    """The queue; ``revealed`` holds the unknown numbers just shown (audited), and a
+    ``request`` lets a refused attach form (post/redirect/get) show its message."""
     now = rt.clock.now()
-    return render_page(
-        viewer,
-        "dashboard/inbox.html",
-        status_code=status_code,
-        flash=flash,
-        items=items,
-        zones={item.id: _site_zone(rt, item.site) for item in items},
-        ages={item.id: age_words(item.created_at, now, viewer.locale) for item in items},
-        errors=errors or {},
-        notes=notes or {},
-        note_max=NOTE_MAX_CHARS,
-        words=WORDS,
-    )
+    context: dict[str, Any] = {
+        "status_code": status_code,
+        "flash": flash,
+        "items": items,
+        "zones": {item.id: _site_zone(rt, item.site) for item in items},
+        "ages": {item.id: age_words(item.created_at, now, viewer.locale) for item in items},
+        "errors": errors or {},
+        "notes": notes or {},
+        "note_max": NOTE_MAX_CHARS,
+        "words": WORDS,
+        "revealed": revealed or {},
+    }
+    if request is not None:
+        return form_page(request, viewer, "dashboard/inbox.html", **context)
+    return render_page(viewer, "dashboard/inbox.html", refusal=FormState(), **context)

@@ -50,6 +50,7 @@ def error_page(request: Request[Any, Any, Any], status_code: int) -> Response[An
         status_code=status_code,
         message=MESSAGES.get(status_code, FALLBACK),
         code=status_code,
+        public_nav=True,  # the main pages, whoever is asking (they lead to sign-in if needed)
     )
 
 

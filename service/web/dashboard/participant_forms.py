@@ -1,8 +1,8 @@
 """The participant page's forms: visit outcome, infusion date, pause, withdrawal,
-contact details, the channel (SMS or WhatsApp, with the opt-in). Each goes through
-the same action as the API (``service.actions.participants``), which validates,
-writes and audits in one transaction; a refusal re-renders the page with the message
-beside the field.
+contact details, the channel (SMS or WhatsApp, with the opt-in), lifting a blocked
+number. Each goes through the same action as the API (``service.actions.participants``),
+which validates, writes and audits in one transaction; a refusal re-renders the page
+with the message beside the field.
 
 Order of checks on every POST: the router's CSRF guard (403, nothing read), then
 the writer check (monitors: 403), then the form's shape (unknown or repeated
@@ -80,6 +80,7 @@ async def _handle(
     except Conflict as exc:
         field = exc.field if exc.field in fields else "form"
         message = words.PHONE_TAKEN if exc.field == "phone" else words.WITHDRAWN_ALREADY
+        message = words.CANNOT_UNBLOCK if form == "unblock" else message
         status = 409
     except ActionError as exc:
         if exc.status_code != 400 or exc.field is None:
@@ -156,6 +157,19 @@ class ParticipantFormsController(Controller):
             return "withdrawn"
 
         return await _handle(rt, viewer, request, study_id, "withdraw", ("reason",), record)
+
+    @post("/unblock", status_code=303)
+    async def unblock(
+        self, rt: Runtime, viewer: Viewer, request: Request[Any, Any, Any], study_id: FromPath[str]
+    ) -> Redirect | Template:
+        async def record(v: dict[str, str]) -> str:
+            reason = v["reason"].strip()
+            if not reason or len(reason) > WITHDRAW_REASON_MAX:
+                raise FormRefused("reason", words.FIELD_ERRORS[("unblock", "reason")])
+            await act.lift_sms_block(rt, viewer.actor, study_id, reason)
+            return "unblocked"
+
+        return await _handle(rt, viewer, request, study_id, "unblock", ("reason",), record)
 
     @post("/contact", status_code=303)
     async def contact(

@@ -74,7 +74,7 @@ def _list(rows: Iterable[ParticipantRow], locale: str) -> Iterator[list[object]]
         yield [
             row.study_id,
             row.fact.site,
-            say(locale, N_("Active") if row.fact.active else N_("Withdrawn")),
+            say(locale, N_("In follow-up") if row.fact.active else N_("Withdrew")),
             row.checkins.completed,
             row.checkins.expected,
             row.checkins.rate,

@@ -9,21 +9,23 @@ beside the field and the typed values kept.
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
 from litestar import Controller, Response, get
 from litestar.params import FromPath, Parameter
 from litestar.response import Template
 
 from service.actions import participants as act
 from service.actions.views import ParticipantPage, participant_page
+from service.domain.languages import formatting_locale
 from service.runtime import Runtime
 from service.web.dashboard import participant_words as words
+from service.web.dashboard.answer_words import answer_lines, origin_words
 from service.web.dashboard.exports import Column, Kind, download
-from service.web.dashboard.render import N_, render_page, translations
+from service.web.dashboard.render import N_, render_page, say_in, translations
 from service.web.dashboard.session import Viewer
 
 LATER = timedelta(days=14)  # planned further ahead than this: folded away on the page
@@ -51,9 +53,18 @@ def page_response(
         row.visit.code: rt.translator.render(row.visit.name_key, viewer.locale)
         for row in data.calendar
     }
+    say = say_in(viewer.locale)
+    read = {
+        c.id: (
+            origin_words(c.checkin_key, c.channel, viewer.locale, say),
+            answer_lines(rt, c.answers, viewer.locale, say),
+        )
+        for c in data.checkins
+    }
     return render_page(
         viewer,
         "dashboard/participant.html",
+        checkin_words=read,
         status_code=status_code,
         page=data,
         p=data.participant,
@@ -83,7 +94,7 @@ _KINDS = {N_("Submitted"): Kind.DATETIME, N_("Version"): Kind.INTEGER, N_("When"
           N_("Delivered"): Kind.DATETIME}  # fmt: skip
 
 
-def _csv(viewer: Viewer, data: ParticipantPage, table: str, fmt: str) -> Response[Any]:
+def _csv(rt: Runtime, viewer: Viewer, data: ParticipantPage, table: str, fmt: str) -> Response[Any]:
     say = translations()[viewer.locale].ugettext
     zone = data.participant.timezone
     sid = data.participant.study_id
@@ -103,12 +114,12 @@ def _csv(viewer: Viewer, data: ParticipantPage, table: str, fmt: str) -> Respons
             [
                 _local(c.submitted_at, zone),
                 say(words.QUESTIONNAIRE.get(c.questionnaire, c.questionnaire)),
-                c.checkin_key,
+                origin_words(c.checkin_key, c.channel, viewer.locale, say),
                 c.version,
                 say(words.CHANNEL.get(c.channel, c.channel)),
                 say(N_("yes")) if c.complete else say(N_("no")),
                 say(N_("yes")) if c.late else say(N_("no")),
-                json.dumps(c.answers, ensure_ascii=False, sort_keys=True),
+                "; ".join(answer_lines(rt, c.answers, viewer.locale, say)),
                 " ".join(str(a) for a in c.alert_ids),
             ]
             for c in data.checkins
@@ -149,7 +160,7 @@ def _csv(viewer: Viewer, data: ParticipantPage, table: str, fmt: str) -> Respons
             say(words.NOT_SENT[e.skip_reason])
             if e.skip_reason in words.NOT_SENT
             else e.skip_reason,
-            e.budget,
+            _budget_text(e.budget, say, viewer.locale),
             say(words.FALLBACK[e.fallback_reason])
             if e.fallback_reason in words.FALLBACK
             else e.fallback_reason,
@@ -160,6 +171,15 @@ def _csv(viewer: Viewer, data: ParticipantPage, table: str, fmt: str) -> Respons
         for e in data.timeline
     ]
     return _download(viewer, fmt, f"messages-{sid}", header, rows)
+
+
+def _budget_text(note: str | None, say: Any, locale: str) -> str | None:
+    parsed = words.budget_note(note)
+    if parsed is None:
+        return None
+    msgid, day, clock = parsed
+    shown = format_date(day, "medium", locale=formatting_locale(locale))
+    return str(say(msgid)) % {"when": f"{shown} {clock}"}
 
 
 def _download(
@@ -187,5 +207,5 @@ class ParticipantPageController(Controller):
     ) -> Template | Response[Any]:
         data = await participant_page(rt, viewer.actor, study_id, locale=viewer.locale)
         if format in ("csv", "xlsx"):
-            return _csv(viewer, data, table, format)
+            return _csv(rt, viewer, data, table, format)
         return page_response(rt, viewer, data, flash=words.SAVED.get(saved or ""))

@@ -7,6 +7,8 @@ domain/not_sent.py); an unknown code is shown as itself rather than as nothing.
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from typing import Final
 
 from service.web.dashboard.render import N_
@@ -44,7 +46,7 @@ MESSAGE_KIND: Final = {
 NOT_SENT: Final = {
     "withdrawn": N_("Withdrawn from follow-up"),
     "no_consent": N_("No SMS consent"),
-    "opted_out": N_("Opted out (STOP)"),
+    "opted_out": N_("Opted out (BAJA or STOP)"),
     "paused": N_("Reminders paused"),
     "blocked": N_("Number blocked by the provider"),
     "budget": N_("Daily message budget full"),
@@ -74,11 +76,15 @@ LANGUAGE: Final = {"es": N_("Spanish"), "en": N_("English")}
 SAVED: Final = {
     "enrolled": N_("The participant was enrolled; the calendar and the messages are planned."),
     "visit": N_("The visit outcome was recorded."),
-    "infusion": N_("The infusion date was recorded; the calendar follows it."),
+    "infusion": N_(
+        "The infusion date was recorded: its visit is marked attended on that date and the "
+        "calendar follows it."
+    ),
     "paused": N_("Reminders are paused."),
     "resumed": N_("Reminders are on again."),
     "withdrawn": N_("The participant was withdrawn; nothing more will be sent."),
     "contact": N_("The contact details were saved."),
+    "unblocked": N_("The block is lifted: the next message tries the number again."),
     "channel": N_("The channel was saved; the next messages follow it."),
 }
 
@@ -96,6 +102,7 @@ FIELD_ERRORS: Final = {
     ),
     ("pause", "paused"): N_("Choose whether reminders are paused."),
     ("withdraw", "reason"): N_("Say why the participant withdraws (at most 500 characters)."),
+    ("unblock", "reason"): N_("Say why the number can receive SMS now (at most 500 characters)."),
     ("contact", "phone"): N_("Enter a Chilean mobile number, e.g. +56 9 1234 5678."),
     ("contact", "language"): N_("Choose Spanish or English."),
     ("contact", "preferred_time"): N_(
@@ -113,6 +120,31 @@ OPT_IN_CHOICES: Final = (
     ("verbal", N_("Aloud, to me")),
 )
 PHONE_TAKEN: Final = N_("This number belongs to another participant.")
+CANNOT_UNBLOCK: Final = N_(
+    "The number is not blocked, or the participant opted out at the carrier: only their "
+    "own INICIAR lifts that."
+)
 UNREADABLE_DATE: Final = N_("Enter a date as day, month and year.")
 WITHDRAWN_ALREADY: Final = N_("The participant has withdrawn; this can no longer change.")
 FORM_PROBLEM: Final = N_("Please correct the marked field; nothing was saved.")
+
+
+# The daily budget's note is stored in English ("dropped (daily budget; planned
+# 2027-05-24 10:30)", domain/daily_budget.py); pages say it in their own words.
+BUDGET: Final = {
+    "moved": N_("Moved by the daily message budget; it was planned for %(when)s"),
+    "dropped": N_("Dropped by the daily message budget; it was planned for %(when)s"),
+    "kept over budget": N_("Sent over the daily message budget; planned for %(when)s"),
+}
+_BUDGET_NOTE: Final = re.compile(
+    r"(?P<what>.+) \(daily budget; planned (?P<day>\d{4}-\d{2}-\d{2}) (?P<time>\d{2}:\d{2})\)"
+)
+
+
+def budget_note(note: str | None) -> tuple[str, date, str] | None:
+    """``(msgid, planned day, "HH:MM")`` for a stored daily-budget note; None when
+    there is none or it is not one this code wrote (then it is not shown)."""
+    match = _BUDGET_NOTE.fullmatch(note or "")
+    if match is None or match["what"] not in BUDGET:
+        return None
+    return BUDGET[match["what"]], date.fromisoformat(match["day"]), match["time"]

@@ -73,9 +73,27 @@ def _ngettext(catalog: Translations) -> Callable[..., str]:
     return ngettext
 
 
+def _unbroken(context: Context, text: str) -> str:
+    """On an HTML page, a date is never broken at its dashes ("01-12-\n2026" in a
+    narrow column): it is kept on one line as a whole."""
+    if not text or not context.eval_ctx.autoescape:
+        return text
+    return Markup('<span class="nowrap">%s</span>') % text
+
+
 @pass_context
 def date_filter(context: Context, value: date | None) -> str:
-    return "" if value is None else format_date(value, "medium", locale=_babel_locale(context))
+    if value is None:
+        return ""
+    return _unbroken(context, format_date(value, "medium", locale=_babel_locale(context)))
+
+
+def _datetime_text(context: Context, value: datetime, tz: ZoneInfo) -> str:
+    local = value.astimezone(tz)
+    locale = _babel_locale(context)
+    # The medium date and a 24-hour clock: "13-01-2027 12:00", as clinics write it.
+    day = format_date(local.date(), "medium", locale=locale)
+    return f"{day} {format_time(local, 'HH:mm', locale=locale)}"
 
 
 @pass_context
@@ -90,11 +108,7 @@ def datetime_filter(context: Context, value: datetime | None, zone: str | ZoneIn
     if value is None:
         return ""
     tz = zone if isinstance(zone, ZoneInfo) else ZoneInfo(zone)
-    local = value.astimezone(tz)
-    locale = _babel_locale(context)
-    # The medium date and a 24-hour clock: "13-01-2027 12:00", as clinics write it.
-    day = format_date(local.date(), "medium", locale=locale)
-    return f"{day} {format_time(local, 'HH:mm', locale=locale)}"
+    return _unbroken(context, _datetime_text(context, value, tz))
 
 
 @pass_context
@@ -105,7 +119,7 @@ def zoned_filter(context: Context, value: datetime | None, zone: str | ZoneInfo)
     tz = zone if isinstance(zone, ZoneInfo) else ZoneInfo(zone)
     offset = value.astimezone(tz).strftime("%z")  # "-0300"
     shown = offset[:3] if offset.endswith("00") else f"{offset[:3]}:{offset[3:]}"
-    return f"{datetime_filter(context, value, tz)} ({shown})"
+    return _unbroken(context, f"{_datetime_text(context, value, tz)} ({shown})")
 
 
 @pass_context

@@ -16,7 +16,8 @@ from html import escape
 
 __all__ = ["Series", "grouped_bars"]
 
-WIDTH_PER_GROUP = 56
+WIDTH_PER_GROUP = 40  # 18 visits fit a 768 px tablet at full size (CSS scales it below)
+LEGEND_ITEM = 120  # room for one legend entry ("Mes anterior")
 HEIGHT = 180
 TOP, BOTTOM, LEFT, RIGHT = 16, 36, 40, 8
 BAR_GAP = 4
@@ -48,7 +49,11 @@ def grouped_bars(
 ) -> str:
     """A grouped bar chart of rates, one group per category, one bar per series."""
     plot_h = HEIGHT - TOP - BOTTOM
-    width = LEFT + RIGHT + WIDTH_PER_GROUP * max(len(categories), 1)
+    # Wide enough for the legend too: a chart of three categories must not clip it.
+    width = max(
+        LEFT + RIGHT + WIDTH_PER_GROUP * max(len(categories), 1),
+        LEFT + RIGHT + LEGEND_ITEM * len(series),
+    )
     bar_w = (WIDTH_PER_GROUP - BAR_GAP * (len(series) + 1)) / max(len(series), 1)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="chart" id="{escape(chart_id)}"'
@@ -88,7 +93,7 @@ def grouped_bars(
         )
     legend_y = HEIGHT - 8
     for number, item in enumerate(series):
-        x = LEFT + number * 120
+        x = LEFT + number * LEGEND_ITEM
         parts.append(
             f'<rect class="bar {escape(item.css_class)}"{_fill(chart_id, item)}'
             f' x="{x}" y="{legend_y - 9}"'

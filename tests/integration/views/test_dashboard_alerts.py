@@ -43,7 +43,7 @@ async def test_open_alerts_oldest_first_with_age_texts_and_escalation(
     assert "Escalada" in html  # CUA-0000, escalated
     assert "Turno avisado, sin confirmar" in html and "escala el" in html  # the others
     open_ids = re.findall(
-        r'<tr id="alert-\d+"[^>]*>\s*<td><strong>[^<]+</strong>.*?'
+        r'<tr id="alert-\d+"[^>]*>\s*<td[^>]*><strong>[^<]+</strong>.*?'
         r'href="/dashboard/participants/(CUA-\d+)"',
         html,
         re.S,

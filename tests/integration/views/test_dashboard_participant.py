@@ -40,6 +40,8 @@ async def test_page_shows_calendar_timeline_checkins_alerts_in_spanish(client: C
     for heading in ("Calendario de visitas", "Mensajes", "Seguimientos", "Alertas de seguridad"):
         assert heading in html
     assert "Cupo diario de mensajes completo" in html  # why a dropped reminder was not sent
+    assert "Descartado por el cupo diario de mensajes; estaba planificado para el" in html
+    assert "daily budget" not in html  # the stored note is said in the page's words
     assert 'type="date"' in html and "Registrar el resultado de una visita" in html
     for never in ("arm", "kit", "dose", "brazo", "dosis"):
         assert not re.search(rf"\b{never}\b", html, re.IGNORECASE)
