@@ -4,7 +4,8 @@ runs its start-up and shut-down.
 ``followup serve`` (through the app's lifespan), ``followup worker`` and the CLI
 commands all come here, so the start-up sequence is written once: open the database,
 check (or, embedded, apply) migrations, sync the sites from the protocol file,
-re-plan if the protocol changed, reconcile claims a crashed process left, optionally
+re-plan if the protocol changed (in the background, in short batches, where a
+scheduler runs), reconcile claims a crashed process left, optionally
 load the demo data, start the scheduler and dispatcher; and on the way out undo it
 in reverse. It imports no web framework, so the worker does not load Litestar.
 """
@@ -73,7 +74,8 @@ async def running(
     try:
         await ensure_migrated(may_migrate=settings.is_embedded)
         await sync_sites(rt)
-        await replan_if_protocol_changed(rt)
+        if scheduler is None:  # otherwise the scheduler's first job does it, in the background
+            await replan_if_protocol_changed(rt)
         await reconcile_stale_claims(rt)
         if demo:
             from service.demo import load_demo_data  # demo data only for `serve --demo`
