@@ -13,15 +13,21 @@ occurrence) key makes running it twice a no-op.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from tortoise.expressions import F, Q
+from tortoise.expressions import F
 
 from service.actions.calendars import calendar_for, latest_outcomes
 from service.actions.outbox._enqueue import notify_due
+from service.actions.outbox._plan_rows import (
+    PlannedRow,
+    PlanRows,
+    new_row,
+    read_plan_rows,
+)
 from service.db.models import AuditEntry, OutboundMessage, Participant
 from service.domain import not_sent
 from service.domain.actors import Actor
@@ -29,37 +35,10 @@ from service.domain.checkin_schedule import plan_checkin_prompts
 from service.domain.daily_budget import apply_daily_budget
 from service.domain.identities import message_dedupe_key
 from service.domain.reminders import PlannedMessage, parse_hhmm, plan_visit_reminders
-from service.domain.states import PARTICIPANT_KINDS, AuditAction, MessageStatus
+from service.domain.states import AuditAction, MessageStatus
 from service.runtime import Runtime
 
-PLANNED_KINDS = tuple(PARTICIPANT_KINDS)
-# Rows the planner may still change; anything else has been handed to the provider.
-MUTABLE_STATUSES = (MessageStatus.PLANNED, MessageStatus.IN_APP, MessageStatus.CANCELLED)
-# Rows that have left (or are leaving): they count against the day's budget.
-_LEFT = (
-    MessageStatus.SENDING,
-    MessageStatus.SENT,
-    MessageStatus.DELIVERED,
-    MessageStatus.UNDELIVERED,
-)
 _SOON = timedelta(seconds=60)  # rows due this soon wake the dispatchers at commit
-# What a re-plan compares (reading whole rows costs more than planning them).
-READ = (
-    "id",
-    "participant_id",
-    "dedupe_key",
-    "status",
-    "version",
-    "attempts",
-    "send_at",
-    "sent_at",
-    "expires_at",
-    "params",
-    "message_key",
-    "language",
-    "revision",
-    "skip_reason",
-)
 _CHUNK = 500  # rows per compare-and-set UPDATE (keeps the statement's parameters bounded)
 
 
@@ -141,7 +120,7 @@ def _params(plan: PlannedMessage) -> dict[str, str]:
 
 
 def _changes(
-    row: OutboundMessage, plan: PlannedMessage, status: str, participant: Participant, rt: Runtime
+    row: PlannedRow, plan: PlannedMessage, status: str, participant: Participant, rt: Runtime
 ) -> dict[str, Any]:
     """Only the fields that differ between the row and the plan (empty: leave it alone)."""
     now = rt.clock.now()
@@ -166,7 +145,7 @@ def _changes(
 
 
 async def _guarded_update(
-    rows: list[OutboundMessage], values: dict[str, Any], now: datetime
+    rows: Sequence[PlannedRow | OutboundMessage], values: dict[str, Any], now: datetime
 ) -> int:
     """Write ``values`` to each row only if it is still as read (same status, same
     version: a claim bumps both). Rows are grouped by what they were read as, so each
@@ -189,7 +168,7 @@ class PlanSync:
     take (rows of many participants taking the same values share one statement),
     new rows, and the counts for the audit entry."""
 
-    updates: dict[str, tuple[dict[str, Any], list[OutboundMessage]]] = field(default_factory=dict)
+    updates: dict[str, tuple[dict[str, Any], list[PlannedRow]]] = field(default_factory=dict)
     new_rows: list[OutboundMessage] = field(default_factory=list)
     cancelled: int = 0
     moved: int = 0
@@ -199,7 +178,7 @@ class PlanSync:
     def changes(self) -> int:
         return self.cancelled + self.moved + len(self.new_rows)
 
-    def add(self, changes: dict[str, Any], row: OutboundMessage, *, cancel: bool) -> None:
+    def add(self, changes: dict[str, Any], row: PlannedRow, *, cancel: bool) -> None:
         key = ("cancel " if cancel else "move ") + repr(sorted(changes.items()))
         self.updates.setdefault(key, (changes, []))[1].append(row)
 
@@ -210,41 +189,6 @@ class PlanSync:
         self.cancelled += other.cancelled
         self.moved += other.moved
         self.soon = self.soon or other.soon
-
-
-@dataclass(slots=True)
-class PlanRows:
-    """What a re-plan needs of a participant's rows: the ones it may change (whole),
-    the keys of the others (never planned again), and when the recent ones that left
-    went (they count against the daily budget of the days still planned)."""
-
-    mutable: list[OutboundMessage] = field(default_factory=list)
-    settled_keys: set[str] = field(default_factory=set)
-    gone: list[datetime] = field(default_factory=list)
-
-
-_BUDGET_LOOKBACK = timedelta(days=2)  # plans start at now: older sends share no local day
-
-
-async def read_plan_rows(participant_ids: list[int], now: datetime) -> dict[int, PlanRows]:
-    """The planned kinds' rows of ``participant_ids``, in three statements whatever
-    their number: only rows a re-plan may change are built as model objects."""
-    found = {pid: PlanRows() for pid in participant_ids}
-    if not participant_ids:
-        return found
-    mine = OutboundMessage.filter(participant_id__in=participant_ids, kind__in=PLANNED_KINDS)
-    for row in await mine.filter(status__in=MUTABLE_STATUSES).only(*READ):
-        found[int(row.participant_id or 0)].mutable.append(row)
-    settled = mine.exclude(status__in=MUTABLE_STATUSES)
-    for pid, key in await settled.values_list("participant_id", "dedupe_key"):
-        found[int(pid)].settled_keys.add(str(key))
-    cut = now - _BUDGET_LOOKBACK
-    recent = settled.filter(status__in=_LEFT).filter(Q(sent_at__gte=cut) | Q(send_at__gte=cut))
-    for pid, sent_at, send_at in await recent.values_list("participant_id", "sent_at", "send_at"):
-        moment = sent_at or send_at
-        if isinstance(moment, datetime) and moment >= cut:
-            found[int(pid)].gone.append(moment)
-    return found
 
 
 def compare_plan(
@@ -284,7 +228,7 @@ def compare_plan(
             sync.add(changes, row, cancel=False)
             sync.moved += 1
     sync.new_rows = [
-        OutboundMessage(
+        new_row(
             participant_id=participant.id,
             kind=plan.kind,
             purpose=plan.purpose,

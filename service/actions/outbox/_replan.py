@@ -30,13 +30,8 @@ from datetime import datetime, timedelta
 from tortoise.transactions import in_transaction
 
 from service.actions.calendars import latest_outcomes_of
-from service.actions.outbox._planner import (
-    PlanSync,
-    compare_plan,
-    read_plan_rows,
-    replan_entry,
-    write_sync,
-)
+from service.actions.outbox._plan_rows import read_plan_rows
+from service.actions.outbox._planner import PlanSync, compare_plan, replan_entry, write_sync
 from service.db.locks import serialize_on
 from service.db.models import AuditEntry, Participant, ServiceState
 from service.domain.actors import SYSTEM
@@ -58,7 +53,7 @@ REVISION_KEY = "protocol_revision"  # the revision whose plan is complete
 PROGRESS_KEY = "protocol_replan"  # "revision|last id done|run|lease until" while under way
 LEASE = timedelta(seconds=30)  # a run that stops renewing for this long is taken over
 TARGET_S = 0.1  # aim for batches of about this long (the longest lock held)
-FIRST_BATCH, MIN_BATCH, MAX_BATCH = 20, 2, 500
+FIRST_BATCH, MIN_BATCH, MAX_BATCH = 10, 4, 500
 _LOCK = "protocol-replan"
 _LOG_EVERY_S = 5.0
 
@@ -164,6 +159,7 @@ async def replan_run(rt: Runtime) -> ReplanRun:
         return result
     run = secrets.token_hex(8)
     size = FIRST_BATCH
+    rt.non_working(rt.clock.now().date())  # load the holiday tables before any lock is held
     began = last_log = time.perf_counter()
     while True:
         start = time.perf_counter()

@@ -22,6 +22,7 @@ from service.actions.outbox import (
     replan_remaining,
     replan_run,
 )
+from service.actions.outbox._plan_rows import new_row
 from service.actions.participants import EnrollmentRequest, enroll, sync_sites
 from service.composition import build_runtime
 from service.db.models import AuditEntry, OutboundMessage, Participant, ServiceState
@@ -171,3 +172,28 @@ async def test_another_revisions_run_is_left_alone_while_alive_then_started_over
 
     assert not run.busy and run.participants == PEOPLE
     assert (await ServiceState.get(key="protocol_revision")).value == rt.protocol.revision
+
+
+async def test_new_rows_are_built_as_the_orm_builds_them(rt: Runtime) -> None:
+    """The re-plan's cheap constructor leaves an instance identical to the ORM's own."""
+    now = rt.clock.now()
+    values: dict[str, Any] = {
+        "participant_id": 1,
+        "kind": "reminder",
+        "purpose": "reminder:V1:week_before",
+        "occurrence": "1",
+        "dedupe_key": "1:reminder:V1:week_before:1",
+        "status": "planned",
+        "skip_reason": None,
+        "message_key": "reminder.clinic.week_before",
+        "params": {"visit": "V1"},
+        "language": "es",
+        "send_at": now,
+        "expires_at": now + timedelta(days=1),
+        "revision": "r",
+        "created_at": now,
+        "updated_at": now,
+    }
+    built = new_row(**values)
+    assert vars(built) == vars(OutboundMessage(**values))
+    assert vars(new_row(**{**values, "status": "in_app"}))["status"] == "in_app"
