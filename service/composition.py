@@ -61,20 +61,26 @@ def build_runtime(
 
 @asynccontextmanager
 async def running(
-    rt: Runtime, *, scheduler: DispatchScheduler | None, demo: bool = False
+    rt: Runtime,
+    *,
+    scheduler: DispatchScheduler | None,
+    demo: bool = False,
+    replan: bool | None = None,
 ) -> AsyncIterator[Runtime]:
     """Start-up, then the body, then shut-down, for ``serve`` and ``worker`` alike.
 
     ``scheduler`` None runs no jobs and no dispatcher (tests that drive dispatch
     themselves). A PostgreSQL database that is not migrated stops start-up; the
-    embedded SQLite default migrates itself.
+    embedded SQLite default migrates itself. ``replan`` (default: when there is no
+    scheduler, whose job otherwise does it in the background) re-plans a new protocol
+    revision before the body; ``serve --workers``' web processes pass False.
     """
     settings = rt.settings
     await open_database(settings.database_url)
     try:
         await ensure_migrated(may_migrate=settings.is_embedded)
         await sync_sites(rt)
-        if scheduler is None:  # otherwise the scheduler's first job does it, in the background
+        if scheduler is None if replan is None else replan:
             await replan_if_protocol_changed(rt)
         await reconcile_stale_claims(rt)
         if demo:

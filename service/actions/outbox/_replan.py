@@ -53,7 +53,7 @@ REVISION_KEY = "protocol_revision"  # the revision whose plan is complete
 PROGRESS_KEY = "protocol_replan"  # "revision|last id done|run|lease until" while under way
 LEASE = timedelta(seconds=30)  # a run that stops renewing for this long is taken over
 TARGET_S = 0.1  # aim for batches of about this long (the longest lock held)
-FIRST_BATCH, MIN_BATCH, MAX_BATCH = 10, 4, 500
+FIRST_BATCH, MIN_BATCH, MAX_BATCH = 20, 10, 500
 _LOCK = "protocol-replan"
 _LOG_EVERY_S = 5.0
 
