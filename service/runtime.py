@@ -19,6 +19,7 @@ from datetime import date
 
 from service.domain.protocol import Protocol
 from service.domain.red_flags import RedFlagReader
+from service.domain.whatsapp import WhatsAppTemplates
 from service.ports import Clock, RedcapApi, SmsGateway, Translator
 from service.settings import Settings
 
@@ -64,3 +65,6 @@ class Runtime:
     wake_dispatcher: WakeSignal = field(default_factory=WakeSignal)
     # The study's REDCap API, when REDCAP_API_URL/TOKEN are set (tests pass their own).
     redcap: RedcapApi | None = None
+    # The approved WhatsApp templates by message key and language (empty without a
+    # WhatsApp sender); checked against the protocol at start-up.
+    whatsapp_templates: WhatsAppTemplates = field(default_factory=lambda: WhatsAppTemplates({}))

@@ -34,7 +34,7 @@ async def provider_record(rt: Runtime, row: OutboundMessage, to: str) -> Provide
     that record already belongs to another row (then ours did not go out)."""
     if row.body is None or row.claimed_at is None:
         return None
-    found = await rt.gateway.find_sent(to, row.body, since=row.claimed_at)
+    found = await rt.gateway.find_sent(to, row.body, since=row.claimed_at, channel=row.channel)
     if found is None:
         return None
     taken = await OutboundMessage.filter(provider_id=found.provider_id).exclude(id=row.id).exists()

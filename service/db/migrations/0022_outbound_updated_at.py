@@ -3,7 +3,7 @@ from tortoise.migrations import operations as ops
 from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
-    dependencies = [('followup', '0012_edc_conflict_resolution')]
+    dependencies = [('followup', '0026_whatsapp_channel')]
 
     initial = False
 
