@@ -147,6 +147,24 @@ async def bench(participants: int, small: int, requests: int) -> None:
                 seed_big = time.perf_counter() - start
                 at_big = await _pages(client, bare, requests)
                 metrics_big = await _metrics(rt, requests)
+            backend = "PostgreSQL" if url.startswith("postgres") else "SQLite"
+            total = {table: seeded[table] + more[table] for table in seeded}
+            print(f"== {backend}, {os.cpu_count()} cores (shared: compare ratios)")
+            print(
+                f"seed: {small} participants in {seed_small:.1f} s, then"
+                f" {participants - small} more in {seed_big:.1f} s; rows: "
+                + ", ".join(f"{t} {n:,}" for t, n in total.items())
+            )
+            print(f"pages, p50 of {requests} requests (ms)  at {small:>6}  at {participants:>6}")
+            for path in PAGES:
+                ratio = at_big[path] / at_small[path]
+                print(f"  {path:<36} {at_small[path]:9.1f}   {at_big[path]:9.1f}   {ratio:5.2f}x")
+            for label, (count, scrape) in ((small, metrics_small), (participants, metrics_big)):
+                print(
+                    f"/metrics at {label} participants: {scrape:.1f} ms a scrape;"
+                    f" COUNT(*) of outbound rows {count:.1f} ms; {scrape / count:.1f}x"
+                )
+            print(flush=True)
             pure, planned = await _pure_planning(rt)
             first = await replan_run(rt)
             rows = await OutboundMessage.filter(revision=rt.protocol.revision).count()
@@ -155,22 +173,6 @@ async def bench(participants: int, small: int, requests: int) -> None:
         finally:
             await close_database()
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    backend = "PostgreSQL" if url.startswith("postgres") else "SQLite"
-    total = {table: seeded[table] + more[table] for table in seeded}
-    print(f"== {backend}, {os.cpu_count()} cores (shared: compare ratios, not absolute figures)")
-    print(
-        f"seed: {small} participants in {seed_small:.1f} s, then {participants - small} more in"
-        f" {seed_big:.1f} s; rows: " + ", ".join(f"{t} {n:,}" for t, n in total.items())
-    )
-    print(f"pages, p50 of {requests} requests (ms)   at {small:>6}   at {participants:>6}   ratio")
-    for path in PAGES:
-        ratio = at_big[path] / at_small[path]
-        print(f"  {path:<36} {at_small[path]:9.1f}   {at_big[path]:9.1f}   {ratio:5.2f}x")
-    for label, (count, scrape) in ((small, metrics_small), (participants, metrics_big)):
-        print(
-            f"/metrics at {label} participants: {scrape:.1f} ms a scrape; COUNT(*) of outbound"
-            f" rows {count:.1f} ms; {scrape / count:.1f}x"
-        )
     print(f"re-planning {first.participants} active participants ({planned:,} planned messages)")
     print(f"  baseline: pure planning, reads in bulk   {pure:8.1f} s")
     for label, run in ((f"first plan ({rows:,} rows inserted)", first), ("new revision", again)):
