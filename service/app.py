@@ -72,6 +72,7 @@ def create_app(
     redcap: RedcapApi | None = None,
     run_scheduler: bool = True,
     demo: bool = False,
+    replan: bool | None = None,
 ) -> Litestar:
     runtime = build_runtime(
         settings,
@@ -88,7 +89,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        async with running(runtime, scheduler=scheduler, demo=demo):
+        async with running(runtime, scheduler=scheduler, demo=demo, replan=replan):
             yield
 
     app = Litestar(

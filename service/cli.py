@@ -1,5 +1,5 @@
-"""The `followup` command: serve | worker | migrate | user add/disable/enable | apikey add |
-reminders preview."""
+"""The `followup` command: serve [--workers N] | worker | migrate | user add/disable/enable |
+apikey add | reminders preview."""
 
 from __future__ import annotations
 
@@ -58,6 +58,17 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from service.app import create_app
 
     asyncio.run(_preflight(settings))
+    if args.workers > 1:
+        from service.serving import serve_workers
+
+        return serve_workers(
+            settings,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            demo=args.demo,
+            options=uvicorn_options(settings),
+        )
     app = create_app(settings, demo=args.demo)
     uvicorn.run(app, host=args.host, port=args.port, **uvicorn_options(settings))
     return 0
@@ -163,6 +174,13 @@ def cmd_reminders_preview(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="followup", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -171,6 +189,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--demo", action="store_true", help="enrol fictitious participants")
+    serve.add_argument(
+        "--workers",
+        type=positive_int,
+        default=1,
+        help="web processes sharing the port (PostgreSQL); the scheduler runs once beside them",
+    )
     serve.set_defaults(func=cmd_serve)
 
     worker = sub.add_parser("worker", help="the scheduler and dispatcher alone, without the API")

@@ -4,7 +4,8 @@ runs its start-up and shut-down.
 ``followup serve`` (through the app's lifespan), ``followup worker`` and the CLI
 commands all come here, so the start-up sequence is written once: open the database,
 check (or, embedded, apply) migrations, sync the sites from the protocol file,
-re-plan if the protocol changed, reconcile claims a crashed process left, optionally
+re-plan if the protocol changed (in the background, in short batches, where a
+scheduler runs), reconcile claims a crashed process left, optionally
 load the demo data, start the scheduler and dispatcher; and on the way out undo it
 in reverse. It imports no web framework, so the worker does not load Litestar.
 """
@@ -62,20 +63,27 @@ def build_runtime(
 
 @asynccontextmanager
 async def running(
-    rt: Runtime, *, scheduler: DispatchScheduler | None, demo: bool = False
+    rt: Runtime,
+    *,
+    scheduler: DispatchScheduler | None,
+    demo: bool = False,
+    replan: bool | None = None,
 ) -> AsyncIterator[Runtime]:
     """Start-up, then the body, then shut-down, for ``serve`` and ``worker`` alike.
 
     ``scheduler`` None runs no jobs and no dispatcher (tests that drive dispatch
     themselves). A PostgreSQL database that is not migrated stops start-up; the
-    embedded SQLite default migrates itself.
+    embedded SQLite default migrates itself. ``replan`` (default: when there is no
+    scheduler, whose job otherwise does it in the background) re-plans a new protocol
+    revision before the body; ``serve --workers``' web processes pass False.
     """
     settings = rt.settings
     await open_database(settings.database_url)
     try:
         await ensure_migrated(may_migrate=settings.is_embedded)
         await sync_sites(rt)
-        await replan_if_protocol_changed(rt)
+        if scheduler is None if replan is None else replan:
+            await replan_if_protocol_changed(rt)
         await reconcile_stale_claims(rt)
         if demo:
             from service.demo import load_demo_data  # demo data only for `serve --demo`

@@ -22,7 +22,11 @@ log = logging.getLogger("service.worker")
 
 
 async def run_worker(
-    settings: Settings, *, runtime: Runtime | None = None, stop: asyncio.Event | None = None
+    settings: Settings,
+    *,
+    runtime: Runtime | None = None,
+    stop: asyncio.Event | None = None,
+    demo: bool = False,
 ) -> None:
     """Serve until a signal (or ``stop``, for tests and embedding) asks to end."""
     rt = runtime or build_runtime(settings)
@@ -36,7 +40,7 @@ async def run_worker(
         except (NotImplementedError, RuntimeError):  # not the main thread, or no signals here
             pass
     try:
-        async with running(rt, scheduler=DispatchScheduler(rt)):
+        async with running(rt, scheduler=DispatchScheduler(rt), demo=demo):
             log.info("worker running; stop with SIGINT or SIGTERM")
             await stop.wait()
     finally:

@@ -218,8 +218,14 @@ class OutboundMessage(Model):
 
     class Meta:
         table = "outbound_message"
-        # sent_at: the dashboard counts and times what was sent in a month.
-        indexes = (("status", "send_at"), ("participant_id", "status"), ("sent_at",))
+        # sent_at: the dashboard counts and times what was sent in a month; updated_at:
+        # /metrics counts the provider errors of the last day without reading every row.
+        indexes = (
+            ("status", "send_at"),
+            ("participant_id", "status"),
+            ("sent_at",),
+            ("updated_at",),
+        )
 
 
 class SendBucket(Model):

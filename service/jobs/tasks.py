@@ -44,9 +44,18 @@ async def purge_dashboard_sessions(rt: Runtime) -> None:
         log.info("purged %d ended dashboard sessions", purged)
 
 
+async def protocol_replan(rt: Runtime) -> None:
+    """A new protocol revision re-plans everyone in short batches (it logs its own
+    progress); a run that died is taken over here once its lease lapses."""
+    from service.actions.outbox import replan_if_protocol_changed
+
+    await replan_if_protocol_changed(rt)
+
+
 def periodic_jobs() -> dict[str, Job]:
     """APScheduler's jobs; sending itself is the dispatcher loop's (jobs.dispatcher)."""
     return {
+        "protocol.replan": protocol_replan,
         "codes.purge": purge_codes,
         "logins.purge": purge_login_attempts,
         "dashboard_sessions.purge": purge_dashboard_sessions,

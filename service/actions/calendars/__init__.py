@@ -12,6 +12,7 @@ from service.actions.calendars._calendar import (
     calendar_sequences,
     calendar_with_status,
     latest_outcomes,
+    latest_outcomes_of,
     local_today,
 )
 
@@ -21,5 +22,6 @@ __all__ = [
     "calendar_sequences",
     "calendar_with_status",
     "latest_outcomes",
+    "latest_outcomes_of",
     "local_today",
 ]

@@ -52,6 +52,21 @@ async def latest_outcomes(participant_id: int) -> dict[str, Outcome]:
     }
 
 
+async def latest_outcomes_of(participant_ids: list[int]) -> dict[int, dict[str, Outcome]]:
+    """:func:`latest_outcomes` of many participants in one statement (batch re-planning)."""
+    found: dict[int, dict[str, Outcome]] = {pid: {} for pid in participant_ids}
+    if not participant_ids:
+        return found
+    rows = (
+        await VisitOutcome.filter(participant_id__in=participant_ids)
+        .order_by("recorded_at", "id")
+        .values_list("participant_id", "visit_code", "status", "date")
+    )
+    for pid, code, status, day in rows:
+        found[int(pid)][str(code)] = Outcome(status=RecordedOutcome(str(status)), date=day)
+    return found
+
+
 def _withdrawn_on(participant: Participant) -> date | None:
     if participant.active:
         return None

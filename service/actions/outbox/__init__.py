@@ -7,8 +7,8 @@ dispatchers in any number of processes send each message exactly once. Behind th
 surface, one private module per step:
 
 * planning: ``_planner`` keeps a participant's planned reminders and check-in
-  prompts in step with their calendar (``replan_participant``; start-up re-planning
-  on a new protocol revision);
+  prompts in step with their calendar (``replan_participant``), and ``_replan``
+  re-plans everyone for a new protocol revision in short, resumable batches;
 * creating rows due now: ``_enqueue`` (``enqueue_now``, ``wake``), ``_one_time``
   (a sign-in code, sent by the request and never stored);
 * sending: ``_dispatch`` (the pass), ``_send_checks`` (who may be written to, and
@@ -32,11 +32,7 @@ from service.actions.outbox._dispatch import (
 )
 from service.actions.outbox._enqueue import NOTIFY_CHANNEL, enqueue_now, wake
 from service.actions.outbox._one_time import enqueue_one_time, send_one_time
-from service.actions.outbox._planner import (
-    desired_messages,
-    replan_if_protocol_changed,
-    replan_participant,
-)
+from service.actions.outbox._planner import desired_messages, replan_participant
 from service.actions.outbox._receipts import apply_status_callback
 from service.actions.outbox._reconcile import reconcile_stale_claims
 from service.actions.outbox._render import (
@@ -45,12 +41,19 @@ from service.actions.outbox._render import (
     render_for_screen,
     render_text,
 )
+from service.actions.outbox._replan import (
+    ReplanRun,
+    replan_if_protocol_changed,
+    replan_remaining,
+    replan_run,
+)
 from service.actions.outbox._send_cap import SendCap
 
 __all__ = [
     "NOTIFY_CHANNEL",
     "DispatchCounts",
     "RenderedSms",
+    "ReplanRun",
     "SendCap",
     "apply_status_callback",
     "blocked_by_opt_out",
@@ -68,6 +71,8 @@ __all__ = [
     "render_text",
     "replan_if_protocol_changed",
     "replan_participant",
+    "replan_remaining",
+    "replan_run",
     "send_one_time",
     "unblock_participant",
     "wake",

@@ -13,59 +13,32 @@ occurrence) key makes running it twice a no-op.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from tortoise.expressions import F
-from tortoise.transactions import in_transaction
 
 from service.actions.calendars import calendar_for, latest_outcomes
 from service.actions.outbox._enqueue import notify_due
-from service.db.audit import audit
-from service.db.locks import serialize_on
-from service.db.models import OutboundMessage, Participant, ServiceState
+from service.actions.outbox._plan_rows import (
+    PlannedRow,
+    PlanRows,
+    new_row,
+    read_plan_rows,
+)
+from service.db.models import AuditEntry, OutboundMessage, Participant
 from service.domain import not_sent
-from service.domain.actors import SYSTEM, Actor
+from service.domain.actors import Actor
 from service.domain.checkin_schedule import plan_checkin_prompts
 from service.domain.daily_budget import apply_daily_budget
 from service.domain.identities import message_dedupe_key
 from service.domain.reminders import PlannedMessage, parse_hhmm, plan_visit_reminders
-from service.domain.states import PARTICIPANT_KINDS, AuditAction, MessageStatus, ParticipantStatus
+from service.domain.states import AuditAction, MessageStatus
 from service.runtime import Runtime
 
-log = logging.getLogger("service.replanning")
-
-PLANNED_KINDS = tuple(PARTICIPANT_KINDS)
-# Rows the planner may still change; anything else has been handed to the provider.
-MUTABLE_STATUSES = (MessageStatus.PLANNED, MessageStatus.IN_APP, MessageStatus.CANCELLED)
-REVISION_KEY = "protocol_revision"
-# Rows that have left (or are leaving): they count against the day's budget.
-_LEFT = (
-    MessageStatus.SENDING,
-    MessageStatus.SENT,
-    MessageStatus.DELIVERED,
-    MessageStatus.UNDELIVERED,
-)
-_REPLAN_LOCK = "protocol-replan"  # serialize_on key: start-up re-planning
 _SOON = timedelta(seconds=60)  # rows due this soon wake the dispatchers at commit
-# What a re-plan compares (reading whole rows costs more than planning them).
-_READ = (
-    "id",
-    "dedupe_key",
-    "status",
-    "version",
-    "attempts",
-    "send_at",
-    "sent_at",
-    "expires_at",
-    "params",
-    "message_key",
-    "language",
-    "revision",
-    "skip_reason",
-)
 _CHUNK = 500  # rows per compare-and-set UPDATE (keeps the statement's parameters bounded)
 
 
@@ -87,8 +60,23 @@ async def desired_messages(
     """
     if not participant.active:
         return []
-    calendar = calendar_for(rt, participant)
     recorded = frozenset((await latest_outcomes(participant.id)).keys())
+    return plan_for(rt, participant, recorded, now, fixed)
+
+
+def plan_for(
+    rt: Runtime,
+    participant: Participant,
+    recorded: frozenset[str],
+    now: datetime,
+    fixed: Iterable[datetime] = (),
+) -> list[PlannedMessage]:
+    """:func:`desired_messages` from what was already read: no I/O, so a batch of
+    participants is planned between two statements (``recorded``: the visit codes
+    with an outcome)."""
+    if not participant.active:
+        return []
+    calendar = calendar_for(rt, participant)
     preferred = parse_hhmm(participant.preferred_time)
     reminders = plan_visit_reminders(
         calendar,
@@ -132,7 +120,7 @@ def _params(plan: PlannedMessage) -> dict[str, str]:
 
 
 def _changes(
-    row: OutboundMessage, plan: PlannedMessage, status: str, participant: Participant, rt: Runtime
+    row: PlannedRow, plan: PlannedMessage, status: str, participant: Participant, rt: Runtime
 ) -> dict[str, Any]:
     """Only the fields that differ between the row and the plan (empty: leave it alone)."""
     now = rt.clock.now()
@@ -157,7 +145,7 @@ def _changes(
 
 
 async def _guarded_update(
-    rows: list[OutboundMessage], values: dict[str, Any], now: datetime
+    rows: Sequence[PlannedRow | OutboundMessage], values: dict[str, Any], now: datetime
 ) -> int:
     """Write ``values`` to each row only if it is still as read (same status, same
     version: a claim bumps both). Rows are grouped by what they were read as, so each
@@ -174,53 +162,73 @@ async def _guarded_update(
     return changed
 
 
-async def replan_participant(rt: Runtime, participant: Participant, *, actor: Actor) -> int:
-    """Sync planned rows with what should be sent; returns how many rows changed.
+@dataclass(slots=True)
+class PlanSync:
+    """What one participant's re-plan writes: row updates grouped by the values they
+    take (rows of many participants taking the same values share one statement),
+    new rows, and the counts for the audit entry."""
 
-    Rows are written only while they are still as read (``planned``/``in_app``/
-    ``cancelled`` at the same version), so a row a dispatcher claimed meanwhile is left
-    to the dispatcher; only the fields that changed are written, rows taking the same
-    values in one statement; a re-plan that changes nothing writes nothing.
+    updates: dict[str, tuple[dict[str, Any], list[PlannedRow]]] = field(default_factory=dict)
+    new_rows: list[OutboundMessage] = field(default_factory=list)
+    cancelled: int = 0
+    moved: int = 0
+    soon: bool = False  # a changed row is due within a minute: wake the dispatchers
+
+    @property
+    def changes(self) -> int:
+        return self.cancelled + self.moved + len(self.new_rows)
+
+    def add(self, changes: dict[str, Any], row: PlannedRow, *, cancel: bool) -> None:
+        key = ("cancel " if cancel else "move ") + repr(sorted(changes.items()))
+        self.updates.setdefault(key, (changes, []))[1].append(row)
+
+    def merge(self, other: PlanSync) -> None:
+        for key, (changes, rows) in other.updates.items():
+            self.updates.setdefault(key, (changes, []))[1].extend(rows)
+        self.new_rows.extend(other.new_rows)
+        self.cancelled += other.cancelled
+        self.moved += other.moved
+        self.soon = self.soon or other.soon
+
+
+def compare_plan(
+    rt: Runtime,
+    participant: Participant,
+    rows: PlanRows,
+    recorded: frozenset[str],
+    now: datetime,
+) -> PlanSync:
+    """Pure: the participant's planned rows as read against what should be sent now.
+
+    Only rows still ``planned``/``in_app``/``cancelled`` are touched, only in the
+    fields that differ; a plan that changes nothing gives an empty sync.
     """
-    now = rt.clock.now()
-    existing = {
-        row.dedupe_key: row
-        for row in await OutboundMessage.filter(
-            participant_id=participant.id, kind__in=PLANNED_KINDS
-        ).only(*_READ)
-    }
-    gone = [row.sent_at or row.send_at for row in existing.values() if row.status in _LEFT]
+    existing = {row.dedupe_key: row for row in rows.mutable}
     wanted = {
         message_dedupe_key(participant.id, m.purpose, m.occurrence): m
-        for m in await desired_messages(rt, participant, now, gone)
+        for m in plan_for(rt, participant, recorded, now, rows.gone)
     }
     barrier = not_sent.recipient_barrier(participant)
     active_status = MessageStatus.PLANNED if barrier is None else MessageStatus.IN_APP
-    to_cancel: list[OutboundMessage] = []
-    groups: dict[str, tuple[dict[str, Any], list[OutboundMessage]]] = {}
-    for key, row in existing.items():
-        if row.status not in MUTABLE_STATUSES:
-            continue
-        plan = wanted.get(key)
-        if plan is None:
-            if row.status != MessageStatus.CANCELLED:
-                to_cancel.append(row)
-            continue
-        changes = _changes(row, plan, active_status, participant, rt)
-        if changes:
-            group = repr(sorted(changes.items()))
-            groups.setdefault(group, (changes, []))[1].append(row)
+    sync = PlanSync()
     # No longer planned: because of who the participant now is, or the plan moved on.
     gone_because = {
         "status": MessageStatus.CANCELLED,
         "skip_reason": barrier or not_sent.NOT_NEEDED,
     }
-    cancelled = await _guarded_update(to_cancel, gone_because, now) if to_cancel else 0
-    moved = 0
-    for changes, rows in groups.values():
-        moved += await _guarded_update(rows, changes, now)
-    new_rows = [
-        OutboundMessage(
+    for key, row in existing.items():
+        plan = wanted.get(key)
+        if plan is None:
+            if row.status != MessageStatus.CANCELLED:
+                sync.add(gone_because, row, cancel=True)
+                sync.cancelled += 1
+            continue
+        changes = _changes(row, plan, active_status, participant, rt)
+        if changes:
+            sync.add(changes, row, cancel=False)
+            sync.moved += 1
+    sync.new_rows = [
+        new_row(
             participant_id=participant.id,
             kind=plan.kind,
             purpose=plan.purpose,
@@ -238,47 +246,69 @@ async def replan_participant(rt: Runtime, participant: Participant, *, actor: Ac
             updated_at=now,
         )
         for key, plan in wanted.items()
-        if key not in existing
+        if key not in existing and key not in rows.settled_keys
     ]
-    added = 0
-    if new_rows:
-        await OutboundMessage.bulk_create(new_rows)
-        added = len(new_rows)
     soon = now + _SOON
-    if any(m.send_at <= soon for m in wanted.values()) and (added or moved):
+    sync.soon = bool(sync.new_rows or sync.moved) and any(
+        m.send_at <= soon for m in wanted.values()
+    )
+    return sync
+
+
+async def write_sync(rt: Runtime, sync: PlanSync, now: datetime) -> tuple[int, int]:
+    """Write a (possibly merged) sync: one guarded UPDATE per group of values and
+    chunk, one multi-row INSERT per chunk of new rows; returns the rows cancelled and
+    moved (a row a dispatcher claimed meanwhile is in neither)."""
+    cancelled = moved = 0
+    for key, (changes, rows) in sync.updates.items():
+        done = await _guarded_update(rows, changes, now)
+        if key.startswith("cancel"):
+            cancelled += done
+        else:
+            moved += done
+    if sync.new_rows:
+        await OutboundMessage.bulk_create(sync.new_rows, batch_size=_CHUNK)
+    if sync.soon:
         await notify_due(rt)  # e.g. an enrolment's first reminder, due at once
-    if added or moved or cancelled:
-        await audit(
-            at=now,
-            actor=actor.label,
-            action=AuditAction.MESSAGES_REPLAN,
-            entity="participant",
-            entity_id=participant.study_id,
-            changes={"added": added, "moved": moved, "cancelled": cancelled},
-            reason=f"protocol revision {rt.protocol.revision[:12]}",
-        )
-    return added + moved + cancelled
+    return cancelled, moved
 
 
-async def replan_if_protocol_changed(rt: Runtime) -> int:
-    """At start-up: a new protocol revision re-plans every active participant, once,
-    however many processes start together (the others wait, then find it done)."""
-    state = await ServiceState.get_or_none(key=REVISION_KEY)
-    if state is not None and state.value == rt.protocol.revision:
+def replan_entry(
+    rt: Runtime,
+    participant: Participant,
+    actor: Actor,
+    now: datetime,
+    counts: tuple[int, int, int],
+) -> AuditEntry:
+    """The audit row of one participant's re-plan (written with its rows)."""
+    return AuditEntry(
+        at=now,
+        actor=actor.label,
+        action=AuditAction.MESSAGES_REPLAN,
+        entity="participant",
+        entity_id=participant.study_id,
+        changes=dict(zip(("added", "moved", "cancelled"), counts, strict=True)),
+        reason=f"protocol revision {rt.protocol.revision[:12]}",
+    )
+
+
+async def replan_participant(rt: Runtime, participant: Participant, *, actor: Actor) -> int:
+    """Sync planned rows with what should be sent; returns how many rows changed.
+
+    Rows are written only while they are still as read (``planned``/``in_app``/
+    ``cancelled`` at the same version), so a row a dispatcher claimed meanwhile is left
+    to the dispatcher; only the fields that changed are written, rows taking the same
+    values in one statement; a re-plan that changes nothing writes nothing.
+    """
+    now = rt.clock.now()
+    rows = (await read_plan_rows([participant.id], now))[participant.id]
+    recorded = frozenset((await latest_outcomes(participant.id)).keys())
+    sync = compare_plan(rt, participant, rows, recorded, now)
+    if not sync.changes:
         return 0
-    changed = 0
-    async with in_transaction():
-        # Serialise start-up re-planning across processes (service.db.locks): taken
-        # before the revision is read, so the others wait, then find it done.
-        await serialize_on(_REPLAN_LOCK)
-        state = await ServiceState.get_or_none(key=REVISION_KEY)
-        if state is not None and state.value == rt.protocol.revision:
-            return 0  # another process did it while we waited
-        for participant in await Participant.filter(status=ParticipantStatus.ACTIVE):
-            changed += await replan_participant(rt, participant, actor=SYSTEM)
-        await ServiceState.update_or_create(
-            defaults={"value": rt.protocol.revision, "updated_at": rt.clock.now()},
-            key=REVISION_KEY,
-        )
-    log.info("protocol revision %s: %d message rows re-planned", rt.protocol.revision[:12], changed)
-    return changed
+    cancelled, moved = await write_sync(rt, sync, now)
+    added = len(sync.new_rows)
+    if not (added or moved or cancelled):
+        return 0
+    await replan_entry(rt, participant, actor, now, (added, moved, cancelled)).save()
+    return added + moved + cancelled

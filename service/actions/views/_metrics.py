@@ -23,6 +23,7 @@ from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 from tortoise.functions import Count
 
+from service.actions.outbox import replan_remaining
 from service.db.models import Alert, InboundMessage, OutboundMessage
 from service.domain.states import AlertStatus, MessageStatus
 from service.runtime import Runtime
@@ -144,6 +145,13 @@ class _Snapshot(Collector):
 async def render_metrics(rt: Runtime) -> bytes:
     now = rt.clock.now()
     families = await _messages(now) + await _inbound_and_alerts(now)
+    families.append(
+        _gauge(
+            "followup_replan_remaining_participants",
+            "Active participants a new protocol revision has still to re-plan (0 when done)",
+            await replan_remaining(rt),
+        )
+    )
     failed = GaugeMetricFamily(
         "followup_metrics_source_failed",
         "1 when a registered metrics source raised during this scrape",

@@ -1,0 +1,122 @@
+"""What a re-plan reads of a participant's message rows, and how it builds new ones:
+both in bulk and without ORM objects where those would cost more than the planning.
+
+Rows a re-plan may change (``planned``, ``in_app``, ``cancelled``) are read whole as
+plain :class:`PlannedRow` objects; of the others only their keys (never planned again)
+and, for the last two days, when they left (they count against the daily budget).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from tortoise.expressions import Q
+
+from service.db.models import OutboundMessage
+from service.domain.states import PARTICIPANT_KINDS, MessageStatus
+
+PLANNED_KINDS = tuple(PARTICIPANT_KINDS)
+# Rows the planner may still change; anything else has been handed to the provider.
+MUTABLE_STATUSES = (MessageStatus.PLANNED, MessageStatus.IN_APP, MessageStatus.CANCELLED)
+# Rows that have left (or are leaving): they count against the day's budget.
+LEFT = (
+    MessageStatus.SENDING,
+    MessageStatus.SENT,
+    MessageStatus.DELIVERED,
+    MessageStatus.UNDELIVERED,
+)
+# What a re-plan compares (reading whole rows costs more than planning them).
+READ = (
+    "id",
+    "participant_id",
+    "dedupe_key",
+    "status",
+    "version",
+    "attempts",
+    "send_at",
+    "sent_at",
+    "expires_at",
+    "params",
+    "message_key",
+    "language",
+    "revision",
+    "skip_reason",
+)
+
+
+@dataclass(slots=True)
+class PlannedRow:
+    """A row a re-plan may change, as read (the ``READ`` columns, in order): a plain
+    object, because building ORM objects cost more than planning them."""
+
+    id: int
+    participant_id: int
+    dedupe_key: str
+    status: str
+    version: int
+    attempts: int
+    send_at: datetime
+    sent_at: datetime | None
+    expires_at: datetime | None
+    params: dict[str, Any]
+    message_key: str
+    language: str
+    revision: str | None
+    skip_reason: str | None
+
+
+_TEMPLATE: dict[str, Any] = {}
+
+
+def new_row(**values: Any) -> OutboundMessage:
+    """``OutboundMessage(**values)`` for a re-plan's new rows, five times cheaper: the
+    instance state of one built the ordinary way, then each value converted as the
+    ORM's own constructor converts it (tested equal in tests/integration/outbox)."""
+    if not _TEMPLATE:
+        _TEMPLATE.update(vars(OutboundMessage(**values)))
+    fields = OutboundMessage._meta.fields_map
+    row = OutboundMessage.__new__(OutboundMessage)
+    state = row.__dict__
+    state.update(_TEMPLATE)
+    state["_await_when_save"] = {}
+    for name, value in values.items():
+        state[name] = fields[name].to_python_value(value)
+    return row
+
+
+@dataclass(slots=True)
+class PlanRows:
+    """What a re-plan needs of a participant's rows: the ones it may change (whole),
+    the keys of the others (never planned again), and when the recent ones that left
+    went (they count against the daily budget of the days still planned)."""
+
+    mutable: list[PlannedRow] = field(default_factory=list)
+    settled_keys: set[str] = field(default_factory=set)
+    gone: list[datetime] = field(default_factory=list)
+
+
+_BUDGET_LOOKBACK = timedelta(days=2)  # plans start at now: older sends share no local day
+
+
+async def read_plan_rows(participant_ids: list[int], now: datetime) -> dict[int, PlanRows]:
+    """The planned kinds' rows of ``participant_ids``, in three statements whatever
+    their number: only rows a re-plan may change are built as model objects."""
+    found = {pid: PlanRows() for pid in participant_ids}
+    if not participant_ids:
+        return found
+    mine = OutboundMessage.filter(participant_id__in=participant_ids, kind__in=PLANNED_KINDS)
+    for values in await mine.filter(status__in=MUTABLE_STATUSES).values_list(*READ):
+        row = PlannedRow(*values)
+        found[int(row.participant_id)].mutable.append(row)
+    settled = mine.exclude(status__in=MUTABLE_STATUSES)
+    for pid, key in await settled.values_list("participant_id", "dedupe_key"):
+        found[int(pid)].settled_keys.add(str(key))
+    cut = now - _BUDGET_LOOKBACK
+    recent = settled.filter(status__in=LEFT).filter(Q(sent_at__gte=cut) | Q(send_at__gte=cut))
+    for pid, sent_at, send_at in await recent.values_list("participant_id", "sent_at", "send_at"):
+        moment = sent_at or send_at
+        if isinstance(moment, datetime) and moment >= cut:
+            found[int(pid)].gone.append(moment)
+    return found
