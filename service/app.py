@@ -55,6 +55,7 @@ from service.web.errors import (
 )
 from service.web.input_guard import InputGuard
 from service.web.openapi_truth import tell_the_truth
+from service.web.outage_watch import ending_outages
 from service.web.request_id import with_request_id
 from service.web.static_files import static_files_router, swagger_render_plugin
 
@@ -143,7 +144,7 @@ def create_app(
         cors_config=CORSConfig(allow_origins=[]),
         debug=False,
     )
-    app.asgi_handler = with_request_id(app.asgi_handler)
+    app.asgi_handler = with_request_id(ending_outages(app.asgi_handler))
     tell_the_truth(app.openapi_schema)  # the cached document /schema serves
     app.state.runtime = runtime
     app.state.scheduler = scheduler

@@ -4,9 +4,15 @@ runs its start-up and shut-down.
 ``followup serve`` (through the app's lifespan), ``followup worker`` and the CLI
 commands all come here, so the start-up sequence is written once: open the database,
 check (or, embedded, apply) migrations, sync the sites from the protocol file,
-re-plan if the protocol changed, reconcile claims a crashed process left, optionally
-load the demo data, start the scheduler and dispatcher; and on the way out undo it
-in reverse. It imports no web framework, so the worker does not load Litestar.
+re-plan if the protocol changed, optionally load the demo data, start the scheduler
+and dispatcher; and on the way out undo it in reverse. It imports no web framework,
+so the worker does not load Litestar.
+
+Start-up touches the database only, never Twilio or REDCap: a process restarted
+during a provider incident must come up. Claims a crashed process left are settled by
+the dispatcher's first pass (and every pass after it) in the background, under the
+same lease rules, looking each one up at the provider and leaving it claimed while
+the provider cannot say.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from service.actions.outbox import reconcile_stale_claims, replan_if_protocol_changed
+from service.actions.outbox import replan_if_protocol_changed
 from service.actions.participants import sync_sites
 from service.adapters.gateways import build_gateway
 from service.adapters.holidays_cl import non_working_predicate
@@ -74,7 +80,6 @@ async def running(
         await ensure_migrated(may_migrate=settings.is_embedded)
         await sync_sites(rt)
         await replan_if_protocol_changed(rt)
-        await reconcile_stale_claims(rt)
         if demo:
             from service.demo import load_demo_data  # demo data only for `serve --demo`
 

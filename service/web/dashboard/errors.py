@@ -17,9 +17,11 @@ from litestar.response import Redirect
 
 from service.actions.access import normal_locale
 from service.actions.errors import ActionError
+from service.db.faults import OUTAGES, database_fault
 from service.web.dashboard.csrf import PRESESSION_COOKIE, presession_token
 from service.web.dashboard.render import N_, render_public
 from service.web.dashboard.session import SignInRequired, login_url
+from service.web.errors import database_fault_headers, internal_error_handler
 
 LANG_COOKIE: Final = "fu_lang"
 
@@ -31,6 +33,8 @@ MESSAGES: Final = {
     405: N_("This page does not accept that request."),
     409: N_("This conflicts with what is already recorded. Nothing was changed."),
     429: N_("Too many attempts. Please wait a moment and try again."),
+    503: N_("The database is not answering. Nothing was changed; try again in a minute."),
+    507: N_("The database's disk is full. Nothing was changed; try again later."),
 }
 FALLBACK: Final = N_("Something went wrong. Nothing was changed.")
 
@@ -71,7 +75,20 @@ def action_error(request: Request[Any, Any, Any], exc: ActionError) -> Response[
     return error_page(request, exc.status_code)
 
 
+def unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """A database that is away, full or read-only gets a page saying so, with
+    ``Retry-After``; anything else is the service's own bug (the API's 500)."""
+    fault = database_fault(exc)
+    if fault is None:
+        return internal_error_handler(request, exc)
+    OUTAGES.met(fault, exc)
+    page = error_page(request, fault.status_code)
+    page.headers.update(database_fault_headers(fault))
+    return page
+
+
 DASHBOARD_EXCEPTION_HANDLERS: Final[dict[Any, Any]] = {
+    500: unexpected_error,
     SignInRequired: sign_in_required,
     HTTPException: http_error,
     ActionError: action_error,
