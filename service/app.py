@@ -46,10 +46,10 @@ from service.web.controllers.sessions import ParticipantSessionController
 from service.web.controllers.staff import AuthController, SiteController
 from service.web.controllers.webhooks import TwilioWebhookController
 from service.web.dashboard import dashboard_router
+from service.web.dashboard.errors import app_http_error
 from service.web.dashboard.render import template_config
 from service.web.errors import (
     action_error_handler,
-    http_error_handler,
     internal_error_handler,
     model_validation_handler,
 )
@@ -118,7 +118,7 @@ def create_app(
         dependencies={"rt": Provide(provide_runtime)},
         exception_handlers={
             ActionError: action_error_handler,
-            HTTPException: http_error_handler,
+            HTTPException: app_http_error,
             ColumnValueInvalid: model_validation_handler,
             500: internal_error_handler,
         },

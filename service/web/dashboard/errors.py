@@ -19,9 +19,10 @@ from service.actions.access import normal_locale
 from service.actions.errors import ActionError
 from service.db.faults import OUTAGES, database_fault
 from service.web.dashboard.csrf import PRESESSION_COOKIE, presession_token
+from service.web.dashboard.headers import SECURITY_HEADER_VALUES
 from service.web.dashboard.render import N_, render_public
 from service.web.dashboard.session import SignInRequired, login_url
-from service.web.errors import database_fault_headers, internal_error_handler
+from service.web.errors import database_fault_headers, http_error_handler, internal_error_handler
 
 LANG_COOKIE: Final = "fu_lang"
 
@@ -47,7 +48,7 @@ def visitor_locale(request: Request[Any, Any, Any]) -> str:
 def error_page(request: Request[Any, Any, Any], status_code: int) -> Response[Any]:
     nonce = request.cookies.get(PRESESSION_COOKIE, "")
     secret_key: str = request.app.state.runtime.settings.secret_key
-    return render_public(
+    page = render_public(
         visitor_locale(request),
         presession_token(secret_key, nonce) if nonce else "",
         "dashboard/error.html",
@@ -55,6 +56,16 @@ def error_page(request: Request[Any, Any, Any], status_code: int) -> Response[An
         message=MESSAGES.get(status_code, FALLBACK),
         code=status_code,
     )
+    page.headers.update(SECURITY_HEADER_VALUES)  # the router's headers skip error answers
+    return page
+
+
+def app_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    """Litestar's own errors raised before a route is found (an unknown path, a method
+    the path does not take): a dashboard page under /dashboard, the API's JSON elsewhere."""
+    if request.url.path == "/dashboard" or request.url.path.startswith("/dashboard/"):
+        return error_page(request, exc.status_code)
+    return http_error_handler(request, exc)
 
 
 def sign_in_required(request: Request[Any, Any, Any], exc: SignInRequired) -> Response[Any]:
