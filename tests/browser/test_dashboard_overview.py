@@ -37,7 +37,7 @@ async def test_coordinator_reads_the_overview(page: Page, live_server: LiveServe
     await expect(
         page.get_by_role("heading", name="Adherencia a las visitas, por visita")
     ).to_be_visible()
-    await expect(page.get_by_role("heading", name="Check-ins completados")).to_be_visible()
+    await expect(page.get_by_role("heading", name="Seguimientos completados")).to_be_visible()
     table = page.locator("table[aria-labelledby=participants]")
     await expect(table).to_contain_text("Enrolados")
     body = await page.content()

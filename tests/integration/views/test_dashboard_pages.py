@@ -42,7 +42,7 @@ async def test_overview_reads_in_spanish_with_charts_tables_and_links(client: Cl
     page = await client.get("/dashboard")
     assert page.status_code == 200
     html = page.text
-    for words in ("Resumen del estudio", "Adherencia a las visitas", "Check-ins", "SMS"):
+    for words in ("Resumen del estudio", "Adherencia a las visitas", "Seguimientos", "SMS"):
         assert words in html, words
     assert html.count('role="img"') == 2 and "<title" in html and "<desc" in html
     assert "/dashboard/participants?site=CUA&amp;flag=overdue" in html or (
