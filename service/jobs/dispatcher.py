@@ -35,6 +35,7 @@ from service.actions.outbox import (
     next_due_at,
     next_lease_lapse,
 )
+from service.db.faults import database_fault
 from service.db.lifecycle import database_dialect
 from service.runtime import Runtime
 
@@ -70,6 +71,7 @@ class Dispatcher:
         self._tasks: list[asyncio.Task[None]] = []
         self._listener: Any = None
         self._watch: asyncio.Task[None] | None = None
+        self._database_down = False
 
     def wake(self) -> None:
         """Something may be due now. Never blocks, never raises."""
@@ -122,14 +124,28 @@ class Dispatcher:
                 counts = await dispatch_due(self.rt, cap=self.cap, claims=self.claims)
                 self.passes += 1
                 delay = await self._sleep_for(counts.cap_wait_s)
-            except Exception:  # a failed pass is logged; the next one tries again
-                log.exception("dispatch pass failed")
+            except Exception as exc:  # a failed pass is logged; the next one tries again
+                self._failed(exc)
                 delay = min(self.interval_s, 1.0)
+            else:
+                if self._database_down:
+                    log.warning("dispatch resumed: the database answers again")
+                    self._database_down = False
             if recheck:
                 delay = min(delay, WAKE_RECHECK_S)
             if delay > 0 and not self._stopping:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._event.wait(), max(delay, MIN_SLEEP_S))
+
+    def _failed(self, exc: Exception) -> None:
+        """A database outage is one line when it starts, not a traceback a second."""
+        fault = database_fault(exc)
+        if fault is None:
+            log.exception("dispatch pass failed")
+        elif not self._database_down:
+            log.warning("dispatch paused: database %s (%s); retrying every second",
+                        fault.value, type(exc).__name__)  # fmt: skip
+            self._database_down = True
 
     async def _sleep_for(self, cap_wait_s: float) -> float:
         """Seconds until something may need this process (0: go again at once)."""
