@@ -37,7 +37,8 @@ from tests.support.fakes import (
 )
 from tests.support.fakes.gateways import CallerClosedGateway, CrashingGateway
 
-START_BUDGET_S = 10.0  # generous: a loaded 2-core machine; start-up itself is ~1 s
+START_BUDGET_S = 10.0  # generous: a loaded 2-core machine; start-up itself is ~0.2 s
+SETTLE_BUDGET_S = 30.0  # the first dispatch pass's lookup, on a loaded machine
 
 
 @pytest.fixture
@@ -71,7 +72,7 @@ def _started(settings: Settings, clock: ManualClock, twilio: TwilioFakeServer) -
 
 
 async def _ready_naming_the_provider(client: AsyncTestClient) -> dict[str, object]:  # type: ignore[type-arg]
-    deadline = time.monotonic() + START_BUDGET_S
+    deadline = time.monotonic() + SETTLE_BUDGET_S
     while True:
         body: dict[str, object] = (await client.get("/health/ready")).json()
         checks = body["checks"]
@@ -100,11 +101,12 @@ async def test_start_and_restart_while_twilio_lookups_fail(
         async with AsyncTestClient(app=app) as client:
             started_s = time.monotonic() - began
             ready = await _ready_naming_the_provider(client)
+        print(f"{_start}: serving after {started_s:.2f} s")  # the figure docs quote
         assert started_s < START_BUDGET_S
         assert ready["status"] == "degraded" and ready["unwell"] == []
         checks = ready["checks"]
         assert isinstance(checks, dict)
-        assert str(checks["sms_provider"]).endswith("lookup failed (http 500)")
+        assert "lookup failed (http" in str(checks["sms_provider"])  # 500, or a timeout
         await open_database(settings.database_url)  # the app closed it on its way out
         await row.refresh_from_db()
         assert row.status == "sending" and row.provider_id is None  # not re-sent blind
@@ -114,7 +116,7 @@ async def test_start_and_restart_while_twilio_lookups_fail(
     async with AsyncTestClient(app=app) as client:
         clock.advance(seconds=10)  # the last start's lease on the row lapses
         app.state.scheduler.dispatcher.wake()
-        deadline = time.monotonic() + START_BUDGET_S
+        deadline = time.monotonic() + SETTLE_BUDGET_S
         while (await client.get("/health/ready")).json()["checks"]["sms_provider"] != "ok":
             assert time.monotonic() < deadline, "the claim was never settled"
             await asyncio.sleep(0.1)
