@@ -1,27 +1,63 @@
-# A slim, non-root image that runs `followup serve` against $DATABASE_URL.
-FROM python:3.11-slim AS build
-WORKDIR /app
+# The follow-up service's production image: Debian's own Python 3.11 on
+# debian:bookworm-slim, the dependencies from requirements.lock with their hashes,
+# run as a non-root user. Build and run: docs/deploy.md; CI builds and runs it
+# (.ci/image).
+
+# Debian's Python, the same in the build and the final stage: the virtualenv links to
+# /usr/bin/python3.11.
+FROM debian:bookworm-slim AS python
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 ca-certificates \
+ && apt-get clean \
+ && rm -rf /var/lib/apt/lists/*
+
+# Build stage: a virtualenv with exactly the locked wheels (binary only, so no
+# compiler is needed anywhere), then the service itself, then pip, its build tools
+# and the test suites some wheels ship (icalendar, aiosqlite, certifi) taken out.
+FROM python AS build
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3-venv \
+ && apt-get clean \
+ && rm -rf /var/lib/apt/lists/*
+# Behind a TLS-inspecting proxy, mount its CA bundle for the build and name it here
+# (--build-arg PIP_CERT=…); it is used by pip and never stored in the image.
+ARG PIP_CERT
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
-COPY requirements.lock ./
-RUN python -m venv /venv && /venv/bin/pip install --require-hashes -r requirements.lock
+WORKDIR /src
+COPY requirements.lock requirements-build.lock ./
+RUN python3 -m venv /venv \
+ && /venv/bin/pip install ${PIP_CERT:+--cert "$PIP_CERT"} --require-hashes \
+      --only-binary=:all: --no-deps -r requirements.lock -r requirements-build.lock
 COPY pyproject.toml README.md ./
 COPY service ./service
-RUN /venv/bin/pip install --no-deps .
+RUN /venv/bin/pip install --no-deps --no-build-isolation --no-index . \
+ && /venv/bin/pip uninstall -y setuptools wheel pip \
+ && rm -f /venv/bin/pip* /venv/bin/wheel \
+ && find /venv -depth -type d -name tests -exec rm -rf {} +
 
-FROM python:3.11-slim
-RUN useradd --create-home --uid 10001 followup
+# Final stage: Python, the virtualenv, the protocol file and the catalogs. Nothing
+# else: no compiler, no pip, no caches, no tests.
+FROM python
+RUN useradd --uid 10001 --user-group --no-create-home --home-dir /app --shell /usr/sbin/nologin followup
 COPY --from=build /venv /venv
 WORKDIR /app
-COPY --chown=followup:followup schedules ./schedules
-COPY --chown=followup:followup locales ./locales
+COPY schedules ./schedules
+COPY locales ./locales
+RUN mkdir -p /app/data && chown followup:followup /app/data
 ENV PATH=/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
     STUDY_FILE=/app/schedules/msc-role.toml \
     LOCALES_DIR=/app/locales \
     LOG_FORMAT=json \
     DATABASE_URL=sqlite:///app/data/followup.sqlite3
-RUN mkdir -p /app/data && chown followup:followup /app/data
-USER followup
+USER 10001:10001
+# PORT is the image's own: the port `serve` listens on and the health check asks.
+ENV PORT=8000
 EXPOSE 8000
-HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/health/live').status != 200)"
-CMD ["followup", "serve", "--host", "0.0.0.0", "--port", "8000"]
+# Ready, not merely alive: the database answers, migrations are current, the
+# scheduler runs. Python's own urllib, as the image has no curl. (A `worker`
+# container serves no HTTP: disable the check there, as compose.yaml does.)
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health/ready' % os.environ['PORT'], timeout=4)"]
+CMD ["sh", "-c", "exec followup serve --host 0.0.0.0 --port \"$PORT\""]

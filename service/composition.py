@@ -27,6 +27,7 @@ from service.adapters.gateways import build_gateway
 from service.adapters.holidays_cl import non_working_predicate
 from service.adapters.i18n import load_renderer
 from service.adapters.redcap_http import build_redcap
+from service.adapters.whatsapp_templates import load_whatsapp_templates
 from service.db.lifecycle import close_database, ensure_migrated, open_database
 from service.domain.protocol import Protocol
 from service.domain.protocol_loader import load_protocol
@@ -61,6 +62,7 @@ def build_runtime(
         non_working=non_working_predicate(),
         redcap=redcap or build_redcap(settings),
         red_flags=RedFlagReader(protocol.symptoms, protocol.safety),
+        whatsapp_templates=load_whatsapp_templates(settings, protocol),
     )
 
 

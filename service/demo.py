@@ -49,6 +49,7 @@ from service.ports import (
     ProviderReceipt,
     SmsGateway,
     SmsSendError,
+    WhatsAppContent,
 )
 from service.runtime import Runtime
 
@@ -103,8 +104,15 @@ class _LandlineForOneNumber:
             to, body, status_callback=status_callback, validity_period_s=validity_period_s
         )
 
-    async def find_sent(self, to: str, body: str, since: datetime) -> ProviderReceipt | None:
-        return await self._inner.find_sent(to, body, since)
+    async def send_whatsapp(
+        self, to: str, content: WhatsAppContent, *, status_callback: str | None = None
+    ) -> ProviderReceipt:
+        return await self._inner.send_whatsapp(to, content, status_callback=status_callback)
+
+    async def find_sent(
+        self, to: str, body: str, since: datetime, *, channel: str = "sms"
+    ) -> ProviderReceipt | None:
+        return await self._inner.find_sent(to, body, since, channel=channel)
 
     def explain_error(self, code: int | None, language: str = "en") -> ProviderError:
         return self._inner.explain_error(code, language)

@@ -41,6 +41,10 @@ class SmsFailure(StrEnum):
     * ``account``: our account or sender is misconfigured (credentials, sender number,
       suspended account: 20003, 21212, 30002 …); retried like ``transient`` so that
       nothing is dropped once a person fixes it.
+    * ``wrong_channel``: this channel cannot carry the message to this person (WhatsApp:
+      not on WhatsApp, outside the 24-hour window without a template, our sender not
+      approved: 63003, 63016, 63007 …); another channel can, so the outbox sends it
+      once by SMS instead. The number is not blocked.
     * ``transient``: may pass later (handset off, congestion, rate limits, provider
       faults), and every code the gateway does not know.
 
@@ -53,6 +57,7 @@ class SmsFailure(StrEnum):
     INVALID_NUMBER = "invalid_number"
     MESSAGE_REJECTED = "message_rejected"
     ACCOUNT = "account"
+    WRONG_CHANNEL = "wrong_channel"
     TRANSIENT = "transient"
 
     @property
@@ -106,6 +111,18 @@ class SmsSendError(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class WhatsAppContent:
+    """What goes out by WhatsApp: the catalog text, and outside the 24-hour window the
+    approved template that carries it (``content_sid``) with its numbered variables
+    (``{"1": ..., "2": ...}``). ``body`` is always the text the person reads, so a
+    template send can be looked up like any other."""
+
+    body: str
+    content_sid: str | None = None
+    variables: dict[str, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class InboundSms:
     """One text someone sent to our number, as the webhook parsed it from the provider.
 
@@ -120,6 +137,7 @@ class InboundSms:
     to_phone: str | None
     body: str
     opt_out_type: str | None = None
+    channel: str = "sms"  # "whatsapp" when it came from a whatsapp: address
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +171,16 @@ class SmsGateway(Protocol):
         """Hand one message to the provider; raise SmsSendError when it refuses."""
         ...
 
-    async def find_sent(self, to: str, body: str, since: datetime) -> ProviderReceipt | None:
+    async def send_whatsapp(
+        self, to: str, content: WhatsAppContent, *, status_callback: str | None = None
+    ) -> ProviderReceipt:
+        """Hand one WhatsApp message to the provider (``to`` is the E.164 number);
+        raise SmsSendError when it refuses."""
+        ...
+
+    async def find_sent(
+        self, to: str, body: str, since: datetime, *, channel: str = "sms"
+    ) -> ProviderReceipt | None:
         """Look a message up at the provider, for reconciling a send that crashed midway."""
         ...
 
@@ -207,6 +234,10 @@ class Translator(Protocol):
     """Renders a whole catalog message in one locale with named placeholders."""
 
     def render(self, key: str, locale: str, /, **params: object) -> str: ...
+
+    def values(self, key: str, locale: str, /, **params: object) -> dict[str, str]:
+        """Each placeholder's finished value, as ``render`` fills it in."""
+        ...
 
 
 class RedcapError(Exception):

@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime
 
 from service.domain.protocol import Protocol
 from service.domain.red_flags import RedFlagReader
+from service.domain.whatsapp import WhatsAppTemplates
 from service.ports import Clock, RedcapApi, SmsGateway, Translator
 from service.settings import Settings
 
@@ -101,3 +102,6 @@ class Runtime:
     redcap: RedcapApi | None = None
     # What the SMS provider and REDCap answered lately (readiness reports it).
     neighbours: Neighbours = field(default_factory=Neighbours)
+    # The approved WhatsApp templates by message key and language (empty without a
+    # WhatsApp sender); checked against the protocol at start-up.
+    whatsapp_templates: WhatsAppTemplates = field(default_factory=lambda: WhatsAppTemplates({}))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -59,6 +60,16 @@ class Settings:
     # hours after sign-in (service.actions.access).
     dashboard_idle_minutes: int = 30
     dashboard_session_hours: int = 12
+    # WhatsApp: the sender (E.164, without the ``whatsapp:`` prefix), or the Messaging
+    # Service's own WhatsApp sender; neither means nothing goes out by WhatsApp.
+    twilio_whatsapp_from: str | None = None
+    whatsapp_via_messaging_service: bool = False
+    whatsapp_templates_file: Path = REPO_ROOT / "schedules" / "whatsapp-templates.toml"
+
+    @property
+    def whatsapp_enabled(self) -> bool:
+        """A WhatsApp sender is configured: WhatsApp participants get WhatsApp."""
+        return self.twilio_whatsapp_from is not None or self.whatsapp_via_messaging_service
 
     @property
     def is_sqlite(self) -> bool:
@@ -229,6 +240,29 @@ def _password_hash_cost(env: Mapping[str, str]) -> int:
     return int(raw)
 
 
+def _whatsapp(env: Mapping[str, str], service_sid: str | None) -> tuple[str | None, bool, Path]:
+    """The WhatsApp sender and the templates file (checked against the protocol by
+    the composition root, which knows the keys it would send)."""
+    raw = (env.get("TWILIO_WHATSAPP_FROM") or "").strip()
+    sender = raw.removeprefix("whatsapp:") or None
+    if sender is not None and not re.fullmatch(r"\+[1-9]\d{6,14}", sender):
+        raise ConfigError(
+            "TWILIO_WHATSAPP_FROM",
+            f"must be whatsapp: and an E.164 number, e.g. whatsapp:+56229999999, got {raw!r}",
+        )
+    via_service = _bool(env, "WHATSAPP_VIA_MESSAGING_SERVICE", False)
+    if via_service and not service_sid:
+        raise ConfigError("WHATSAPP_VIA_MESSAGING_SERVICE", "needs TWILIO_MESSAGING_SERVICE_SID")
+    templates = Path(
+        env.get("WHATSAPP_TEMPLATES_FILE") or REPO_ROOT / "schedules" / "whatsapp-templates.toml"
+    )
+    if (sender or via_service) and not templates.is_file():
+        raise ConfigError(
+            "WHATSAPP_TEMPLATES_FILE", f"points to {str(templates)!r}, which is not a file"
+        )
+    return sender, via_service, templates
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     database_url = _database_url(env)
@@ -257,6 +291,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         if service_sid and not service_sid.startswith("MG"):
             raise ConfigError("TWILIO_MESSAGING_SERVICE_SID", "must start with MG")
     redcap_url, redcap_token = _redcap(env)
+    whatsapp_from, whatsapp_via_service, templates_file = _whatsapp(env, service_sid)
     return Settings(
         database_url=database_url,
         study_file=study_file,
@@ -282,4 +317,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         password_hash_cost=_password_hash_cost(env),
         dashboard_idle_minutes=int(_number(env, "DASHBOARD_IDLE_MINUTES", 30, minimum=1)),
         dashboard_session_hours=int(_number(env, "DASHBOARD_SESSION_HOURS", 12, minimum=1)),
+        twilio_whatsapp_from=whatsapp_from,
+        whatsapp_via_messaging_service=whatsapp_via_service,
+        whatsapp_templates_file=templates_file,
     )

@@ -26,6 +26,7 @@ from service.ports import (
     SmsFailure,
     SmsSendError,
     SystemClock,
+    WhatsAppContent,
 )
 
 __all__ = ["ConsoleMessage", "ConsoleSmsGateway"]
@@ -49,6 +50,8 @@ class ConsoleMessage:
     segments: int
     status_callback: str | None = None
     validity_period_s: int | None = None
+    channel: str = "sms"
+    content_sid: str | None = None
 
 
 class ConsoleSmsGateway:
@@ -104,9 +107,47 @@ class ConsoleSmsGateway:
             provider_id=message.provider_id, status="delivered", sent_at=message.sent_at
         )
 
-    async def find_sent(self, to: str, body: str, since: datetime) -> ProviderReceipt | None:
+    async def send_whatsapp(
+        self, to: str, content: WhatsAppContent, *, status_callback: str | None = None
+    ) -> ProviderReceipt:
+        """Delivered at once, like an SMS; the log line says it went by WhatsApp and
+        which template carried it (or free-form, inside the 24-hour window)."""
+        if not _E164.match(to):
+            raise SmsSendError(
+                "invalid 'To' phone number", code=21211, failure=SmsFailure.INVALID_NUMBER
+            )
+        message = ConsoleMessage(
+            provider_id="CONSOLE" + uuid.uuid4().hex,
+            to=to,
+            body=content.body,
+            sent_at=self._clock.now(),
+            segments=1,
+            status_callback=status_callback,
+            channel="whatsapp",
+            content_sid=content.content_sid,
+        )
+        self._sent.append(message)
+        logger.info(
+            "console whatsapp %s to %s: %d chars, %s",
+            message.provider_id,
+            mask_phone(to),
+            len(content.body),
+            f"template {content.content_sid}" if content.content_sid else "free-form",
+        )
+        return ProviderReceipt(
+            provider_id=message.provider_id, status="delivered", sent_at=message.sent_at
+        )
+
+    async def find_sent(
+        self, to: str, body: str, since: datetime, *, channel: str = "sms"
+    ) -> ProviderReceipt | None:
         for message in reversed(self._sent):
-            if message.to == to and message.body == body and message.sent_at >= since:
+            if (
+                message.to == to
+                and message.channel == channel
+                and message.body == body
+                and message.sent_at >= since
+            ):
                 return ProviderReceipt(
                     provider_id=message.provider_id, status="delivered", sent_at=message.sent_at
                 )

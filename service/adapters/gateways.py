@@ -21,6 +21,7 @@ def build_gateway(settings: Settings) -> SmsGateway:
             settings.twilio_auth_token,
             messaging_service_sid=settings.twilio_messaging_service_sid,
             from_number=settings.twilio_from_number,
+            whatsapp_from=settings.twilio_whatsapp_from,
             api_base_url=settings.twilio_api_base_url,
         )
     return ConsoleSmsGateway()

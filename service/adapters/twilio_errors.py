@@ -108,6 +108,29 @@ CODES: Final[dict[int, _C]] = {
         "Cuenta del proveedor suspendida.",
         "The provider account is suspended.",
     ),
+    # WhatsApp cannot carry this message to this person; SMS can (sent once by SMS).
+    63003: _C(
+        _F.WRONG_CHANNEL,
+        "WhatsApp could not find the 'To' address (not on WhatsApp)",
+        "El número no tiene WhatsApp; se envió por SMS.",
+        "The number has no WhatsApp; sent by SMS instead.",
+    ),
+    63007: _C(
+        _F.WRONG_CHANNEL,
+        "no WhatsApp sender with the 'From' address (sender not approved or set up)",
+        "El remitente de WhatsApp no está aprobado; se envió por SMS.",
+        "The WhatsApp sender is not approved; sent by SMS instead.",
+    ),
+    63015: _C(_F.WRONG_CHANNEL, "WhatsApp sandbox: the recipient has not joined the sandbox"),
+    63016: _C(
+        _F.WRONG_CHANNEL,
+        "free-form WhatsApp message outside the 24-hour window (use a template)",
+        "Fuera de la ventana de 24 horas de WhatsApp; se envió por SMS.",
+        "Outside WhatsApp's 24-hour window; sent by SMS instead.",
+    ),
+    63024: _C(_F.WRONG_CHANNEL, "invalid WhatsApp message recipient"),
+    63112: _C(_F.WRONG_CHANNEL, "the Meta business account behind the WhatsApp sender is disabled"),
+    63018: _C(_F.TRANSIENT, "WhatsApp rate limit exceeded for this sender"),
     # Waiting and retrying is the right move.
     14107: _C(_F.TRANSIENT, "SMS send rate limit exceeded"),
     20429: _C(_F.TRANSIENT, "too many requests"),

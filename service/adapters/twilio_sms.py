@@ -38,9 +38,11 @@ from twilio.rest import Client
 
 from service.adapters.redaction import redact_phones
 from service.adapters.twilio_errors import explain_twilio_error
-from service.ports import ProviderError, ProviderReceipt, SmsSendError
+from service.ports import ProviderError, ProviderReceipt, SmsSendError, WhatsAppContent
 
-__all__ = ["TwilioSmsGateway"]
+__all__ = ["WHATSAPP_PREFIX", "TwilioSmsGateway"]
+
+WHATSAPP_PREFIX = "whatsapp:"  # Twilio's channel address: whatsapp:+56…
 
 logger = logging.getLogger("service.sms.twilio")
 
@@ -102,6 +104,15 @@ def _send_error(exc: TwilioRestException | TwilioServiceException) -> SmsSendErr
     )
 
 
+def _receipt(message: Any) -> ProviderReceipt:
+    return ProviderReceipt(
+        provider_id=str(message.sid),
+        status=str(message.status),
+        error_code=message.error_code,
+        sent_at=message.date_sent or message.date_created,
+    )
+
+
 class TwilioSmsGateway:
     """SmsGateway over ``twilio.rest.Client`` with the SDK's async (aiohttp) client."""
 
@@ -114,6 +125,7 @@ class TwilioSmsGateway:
         *,
         messaging_service_sid: str | None = None,
         from_number: str | None = None,
+        whatsapp_from: str | None = None,
         api_base_url: str = "https://api.twilio.com",
         timeout_s: float = 10,
         find_skew_s: float = 120,
@@ -131,6 +143,7 @@ class TwilioSmsGateway:
         self._auth_token = auth_token
         self._messaging_service_sid = messaging_service_sid
         self._from_number = from_number
+        self._whatsapp_from = whatsapp_from
         self._api_base_url = api_base_url.rstrip("/")
         self._timeout_s = float(timeout_s)
         self._find_skew = timedelta(seconds=find_skew_s)
@@ -188,14 +201,34 @@ class TwilioSmsGateway:
         if validity_period_s is not None:
             params["validity_period"] = validity_period_s
         message = await self._call("send", lambda: client.messages.create_async(**params))
-        return ProviderReceipt(
-            provider_id=str(message.sid),
-            status=str(message.status),
-            error_code=message.error_code,
-            sent_at=message.date_sent or message.date_created,
-        )
+        return _receipt(message)
 
-    async def find_sent(self, to: str, body: str, since: datetime) -> ProviderReceipt | None:
+    async def send_whatsapp(
+        self, to: str, content: WhatsAppContent, *, status_callback: str | None = None
+    ) -> ProviderReceipt:
+        """Through the same Messages API: ``whatsapp:`` addresses on both sides (the
+        Messaging Service's WhatsApp sender when no ``whatsapp_from`` is set), the
+        template by ``ContentSid`` and ``ContentVariables`` outside the 24-hour window,
+        else the text as ``Body``. No validity period: WhatsApp keeps its own."""
+        client = self._get_client()
+        params: dict[str, Any] = {"to": WHATSAPP_PREFIX + to}
+        if self._whatsapp_from:
+            params["from_"] = WHATSAPP_PREFIX + self._whatsapp_from
+        elif self._messaging_service_sid:
+            params["messaging_service_sid"] = self._messaging_service_sid
+        if content.content_sid:
+            params["content_sid"] = content.content_sid
+            params["content_variables"] = json.dumps(content.variables or {}, ensure_ascii=False)
+        else:
+            params["body"] = content.body
+        if status_callback:
+            params["status_callback"] = status_callback
+        message = await self._call("send", lambda: client.messages.create_async(**params))
+        return _receipt(message)
+
+    async def find_sent(
+        self, to: str, body: str, since: datetime, *, channel: str = "sms"
+    ) -> ProviderReceipt | None:
         """The newest message to ``to`` with exactly this body, created at or after
         ``since`` (less ``find_skew_s`` for clock drift between us and Twilio).
 
@@ -206,6 +239,8 @@ class TwilioSmsGateway:
         """
         if since.tzinfo is None:
             raise ValueError("since must be timezone-aware")
+        if channel == "whatsapp":
+            to = WHATSAPP_PREFIX + to  # a template send's body is the template, filled in
         client = self._get_client()
         earliest = since.astimezone(UTC) - self._find_skew
         day = earliest.date().isoformat()
@@ -221,12 +256,7 @@ class TwilioSmsGateway:
             match = self._newest_match(recent, body, earliest)
         if match is None:
             return None
-        return ProviderReceipt(
-            provider_id=str(match.sid),
-            status=str(match.status),
-            error_code=match.error_code,
-            sent_at=match.date_sent or match.date_created,
-        )
+        return _receipt(match)
 
     @staticmethod
     def _newest_match(messages: list[Any], body: str, earliest: datetime) -> Any | None:

@@ -83,6 +83,15 @@ class Participant(Model):
     opted_out = fields.BooleanField(default=False)
     paused = fields.BooleanField(default=False)
     sms_blocked_code = fields.IntField(null=True)
+    # ``sms`` or ``whatsapp``. WhatsApp needs the opt-in on record (when, how, who
+    # recorded it, the statement shown); ``whatsapp_last_inbound_at`` opens WhatsApp's
+    # 24-hour window for free-form messages.
+    channel = fields.CharField(max_length=8, default="sms", db_default="sms")
+    whatsapp_opt_in_at = fields.DatetimeField(null=True)
+    whatsapp_opt_in_method = fields.CharField(max_length=16, null=True)
+    whatsapp_opt_in_by = fields.CharField(max_length=160, null=True)
+    whatsapp_opt_in_text = fields.TextField(null=True)
+    whatsapp_last_inbound_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -194,6 +203,13 @@ class OutboundMessage(Model):
     # Why a planned row did not (or does not) go out by SMS: a code of
     # domain/not_sent.py, written where that was decided; None while it still may.
     skip_reason = fields.CharField(max_length=24, null=True)
+    # The channel that carried (or will carry) it, decided at send time; the WhatsApp
+    # template and its variables outside the 24-hour window; and why a WhatsApp
+    # participant's message went by SMS (domain/whatsapp.py), once set never undone.
+    channel = fields.CharField(max_length=8, default="sms", db_default="sms")
+    content_sid = fields.CharField(max_length=34, null=True)
+    content_variables: fields.JSONField[dict[str, str] | None] = fields.JSONField(null=True)
+    fallback_reason = fields.CharField(max_length=16, null=True)
     sent_at = fields.DatetimeField(null=True)
     delivered_at = fields.DatetimeField(null=True)
     revision = fields.CharField(max_length=64, null=True)
@@ -233,6 +249,7 @@ class InboundMessage(Model):
     body = fields.TextField()
     body_raw_b64 = fields.TextField(null=True)
     opt_out_type = fields.CharField(max_length=16, null=True)
+    channel = fields.CharField(max_length=8, default="sms", db_default="sms")
     handling = enum_column(InboundHandling, max_length=24, default=InboundHandling.PENDING)
     late = fields.BooleanField(default=False)
     received_at = fields.DatetimeField()

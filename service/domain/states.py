@@ -288,6 +288,7 @@ class AuditAction(StrEnum):
     MESSAGE_SENT = "message.sent"
     MESSAGE_UNDELIVERED = "message.undelivered"
     MESSAGE_FAILED = "message.failed"
+    MESSAGE_FALLBACK = "message.fallback"  # WhatsApp refused it; it goes by SMS
     MESSAGE_EXPIRED = "message.expired"
     EDC_ODM_METADATA = "edc.odm.metadata"
     EDC_ODM_PULL = "edc.odm.pull"

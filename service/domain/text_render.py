@@ -142,6 +142,11 @@ class Renderer:
         A ``datetime`` value is refused: its wall-clock depends on a timezone only
         the caller knows, so pass ``format_local_time(...)`` or a local ``date``.
         """
+        return self.template(key, locale).format_map(self.values(key, locale, **params))
+
+    def values(self, key: str, locale: str, /, **params: object) -> dict[str, str]:
+        """Each placeholder of the message with its finished value (what a WhatsApp
+        template's numbered variables carry), formatted as ``render`` formats them."""
         template = self.template(key, locale)
         needed = placeholders(template)
         missing = needed - params.keys()
@@ -150,7 +155,7 @@ class Renderer:
                 f"message {key!r} ({language_of(locale)}) needs "
                 f"{', '.join(sorted(missing))}; got {', '.join(sorted(params)) or 'nothing'}"
             )
-        values: dict[str, object] = {}
+        values: dict[str, str] = {}
         for name in needed:
             value = params[name]
             if isinstance(value, datetime):
@@ -159,5 +164,5 @@ class Renderer:
                 )
             if isinstance(value, date):
                 value = format_local_date(value, locale)
-            values[name] = value
-        return template.format_map(values)
+            values[name] = str(value)
+        return values

@@ -189,12 +189,21 @@ _ENTRIES: Final[tuple[tuple[str, str], ...]] = (
     # TRANSLATORS: START and STOP are carrier keywords; keep them in English.
     NC_(
         "optout.confirm",
-        "MSC-ROLE: You will get no more text messages from us. Your participation in"
-        " the study does not change. To get them again, reply START.",
+        "MSC-ROLE: You will get no more messages from us, by SMS or WhatsApp. Your"
+        " participation in the study does not change. To get them again, reply START.",
     ),
     NC_(
         "optin.confirm",
-        "MSC-ROLE: Done, you will get study text messages again. To stop them, reply STOP.",
+        "MSC-ROLE: Done, you will get study messages again. To stop them, reply STOP.",
+    ),
+    # TRANSLATORS: the statement a participant agrees to before anything goes to them by
+    # WhatsApp (shown on the enrolment form and in the app, kept with their opt-in). It
+    # must name the study and who writes. BAJA is the stop keyword; keep it.
+    NC_(
+        "whatsapp.opt_in",
+        "MSC-ROLE: I agree to receive my visit reminders and follow-up questions for the"
+        " MSC-ROLE study (Universidad de los Andes) by WhatsApp. I can stop them at any time by"
+        " replying BAJA.",
     ),
     NC_(
         "help.reply",

@@ -16,14 +16,28 @@ from service.ports import DeliveryReport, InboundSms
 __all__ = ["delivery_report", "inbound_sms"]
 
 
+_WHATSAPP = "whatsapp:"
+
+
+def _address(value: str | None) -> tuple[str | None, bool]:
+    """A Twilio address without its channel prefix, and whether it was WhatsApp's."""
+    if value is not None and value[: len(_WHATSAPP)].lower() == _WHATSAPP:
+        return value[len(_WHATSAPP) :], True
+    return value, False
+
+
 def inbound_sms(form: Mapping[str, str]) -> InboundSms:
-    """An incoming-message webhook's form as the inbound action takes it."""
+    """An incoming-message webhook's form as the inbound action takes it. A WhatsApp
+    message comes to the same webhook from a ``whatsapp:+56…`` address: the number is
+    the participant's, and the channel says where it came from."""
+    from_phone, whatsapp = _address(form.get("From"))
     return InboundSms(
         provider_id=form.get("MessageSid") or form.get("SmsSid") or None,
-        from_phone=form.get("From"),
-        to_phone=form.get("To"),
+        from_phone=from_phone,
+        to_phone=_address(form.get("To"))[0],
         body=form.get("Body", ""),
         opt_out_type=form.get("OptOutType") or None,
+        channel="whatsapp" if whatsapp else "sms",
     )
 
 

@@ -164,7 +164,9 @@ async def test_a_proven_refusal_is_retried_without_a_lookup(
 class BlindLookups(CallerClosedGateway):
     """Sends through Twilio, but every lookup fails (Twilio's list endpoint is down)."""
 
-    async def find_sent(self, to: str, body: str, since: datetime) -> ProviderReceipt | None:
+    async def find_sent(
+        self, to: str, body: str, since: datetime, *, channel: str = "sms"
+    ) -> ProviderReceipt | None:
         raise SmsSendError("twilio lookup failed: ServerDisconnectedError")
 
 

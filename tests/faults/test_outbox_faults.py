@@ -8,7 +8,12 @@ storing, pauses, and fails lookups. Meanwhile this process re-plans participants
 every few seconds, restarting it. Then the faults stop, backoffs are pulled forward
 (the clock is the wall clock), and the suite waits for the outbox to settle.
 
-It must end with every due message sent exactly once and every row's status and
+A third of the participants are on WhatsApp (templates, since none has written), and
+another third chose WhatsApp from a number without it (each of their messages is
+refused with 63003 and goes once by SMS instead).
+
+It must end with every due message sent exactly once, on exactly one channel, and
+every row's status and
 audit matching the double's journal: each accepted message is recorded on exactly
 one row, each sent row's provider id is in the journal with that row's number and
 text, each sent row has exactly one ``message.sent`` audit entry naming it, and
@@ -26,6 +31,7 @@ import random
 import signal
 import subprocess
 import sys
+import unicodedata
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -36,7 +42,8 @@ import pytest
 from tortoise.expressions import F
 
 from service.actions.outbox import enqueue_now, replan_if_protocol_changed, replan_participant
-from service.actions.participants import EnrollmentRequest, enroll, sync_sites
+from service.actions.participants import EnrollmentRequest, OptIn, enroll, sync_sites
+from service.adapters.whatsapp_templates import read_templates
 from service.composition import build_runtime
 from service.db.models import AuditEntry, OutboundMessage, Participant
 from service.domain.actors import SYSTEM, Actor
@@ -48,9 +55,11 @@ from tests.conftest import SECRET
 from tests.support.fakes import (
     TEST_ACCOUNT_SID,
     TEST_AUTH_TOKEN,
+    TEST_FROM_NUMBER,
     TEST_MESSAGING_SERVICE_SID,
     TwilioFakeServer,
 )
+from tests.support.whatsapp_support import approve_templates
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN = Actor(kind="staff", label="staff:faults@uandes.cl", role=StaffRole.ADMIN)
@@ -83,6 +92,7 @@ def worker_env(database_url: str, twilio: TwilioFakeServer, **extra: str) -> dic
         TWILIO_AUTH_TOKEN=TEST_AUTH_TOKEN,
         TWILIO_MESSAGING_SERVICE_SID=TEST_MESSAGING_SERVICE_SID,
         TWILIO_API_BASE_URL=twilio.base_url,
+        TWILIO_WHATSAPP_FROM=f"whatsapp:{TEST_FROM_NUMBER}",
         PUBLIC_BASE_URL="http://127.0.0.1:9",
         SMS_RATE_PER_SECOND="0",
         DISPATCH_INTERVAL_SECONDS="1",
@@ -143,6 +153,8 @@ async def seed(rt: Runtime) -> None:
             "sms_consent": True,
             "timezone": zone,
         }
+        if n % 3:  # WhatsApp; for n % 3 == 2 from a number WhatsApp does not know
+            request.update(channel="whatsapp", whatsapp_opt_in=OptIn("written"))
         await enroll(rt, ADMIN, EnrollmentRequest(**request))
     # Bring each participant's next few messages forward: due now, so the dispatchers
     # claim them while the re-planner (which would move them back) races for them.
@@ -179,6 +191,8 @@ async def test_every_due_message_is_sent_exactly_once_under_faults(
         pytest.skip("the fault suite runs several dispatcher processes on PostgreSQL")
     rng = random.Random(8)
     with TwilioFakeServer() as twilio:
+        approve_templates(twilio, read_templates(settings.whatsapp_templates_file))
+        twilio.whatsapp.without_whatsapp.update(f"+5696{n:07d}" for n in range(2, PARTICIPANTS, 3))
         rt = build_runtime(settings, clock=SystemClock())
         await sync_sites(rt)
         await replan_if_protocol_changed(rt)
@@ -238,7 +252,9 @@ async def test_every_due_message_is_sent_exactly_once_under_faults(
     assert unsent == [], unsent
 
     by_sid = {e.sid: e for e in journal}
-    texts = Counter((e.to, e.body) for e in journal)
+    # One message on two channels is a duplicate too: compare numbers without the
+    # channel prefix and texts without accents (an SMS may be folded to GSM-7).
+    texts = Counter((e.to.removeprefix("whatsapp:"), _folded(e.body)) for e in journal)
     duplicates = [key for key, count in texts.items() if count > 1]
     assert duplicates == [], f"{len(duplicates)} messages reached the double more than once"
 
@@ -249,7 +265,8 @@ async def test_every_due_message_is_sent_exactly_once_under_faults(
     for row in sent:
         entry = by_sid[row.provider_id or ""]
         to = row.to_phone or people[row.participant_id]  # type: ignore[attr-defined]
-        assert (entry.to, entry.body) == (to, row.body), row.id
+        address = f"whatsapp:{to}" if row.channel == "whatsapp" else to
+        assert (entry.to, entry.body) == (address, row.body), row.id
 
     audits = Counter(
         (a.entity_id, a.changes.get("provider_id"))
@@ -259,3 +276,12 @@ async def test_every_due_message_is_sent_exactly_once_under_faults(
     assert max(audits.values()) == 1
     alerts = [r for r in rows if r.kind == "alert"]
     assert len(alerts) == ALERTS and all(r.status == "sent" for r in alerts)
+    on_whatsapp = Counter(r.channel for r in sent if r.kind != "alert")
+    fell_back = [r for r in sent if r.fallback_reason == "refused"]
+    print(f"channels: {dict(on_whatsapp)}, fallbacks to SMS: {len(fell_back)}")
+    assert on_whatsapp["whatsapp"] and fell_back
+    assert all(r.channel == "sms" and r.error_code == 63003 for r in fell_back)
+
+
+def _folded(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))

@@ -24,6 +24,7 @@ async def main() -> None:
         settings.twilio_account_sid,
         settings.twilio_auth_token,
         messaging_service_sid=settings.twilio_messaging_service_sid,
+        whatsapp_from=settings.twilio_whatsapp_from,
         api_base_url=settings.twilio_api_base_url,
         timeout_s=float(os.environ.get("FAULT_TWILIO_TIMEOUT_S", "1.0")),
     )

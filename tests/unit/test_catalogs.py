@@ -82,6 +82,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "inbound.received": frozenset({"help_line"}),
     "optout.confirm": NONE,
     "optin.confirm": NONE,
+    "whatsapp.opt_in": NONE,
     "help.reply": frozenset({"site", "help_line"}),
     "visit.confirmed": frozenset({"visit", "date"}),
     "safety.contact_team": frozenset({"help_line"}),

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from uuid import uuid4
 
@@ -58,6 +59,7 @@ from service.domain.actors import participant_label
 from service.domain.conversation import Outgoing
 from service.domain.inbound_text import clean_field, raw_b64, understood_text
 from service.domain.states import AuditAction, InboundHandling, InboxReason
+from service.domain.whatsapp import SMS, WHATSAPP
 from service.ports import InboundSms
 from service.runtime import Runtime
 
@@ -131,11 +133,24 @@ async def _store(
         body=understood_text(received),
         body_raw_b64=raw_b64(received),
         opt_out_type=clean_field(sms.opt_out_type, 16),
+        channel=WHATSAPP if sms.channel == WHATSAPP else SMS,
         received_at=rt.clock.now(),
     )
     if not await insert_unless_exists(inbound, "message_sid"):
         return None
+    if participant is not None and inbound.channel == WHATSAPP:
+        await _open_whatsapp_window(participant, inbound.received_at)
     return participant, inbound
+
+
+async def _open_whatsapp_window(participant: Participant, received_at: datetime) -> None:
+    """A message by WhatsApp opens WhatsApp's 24-hour window for free-form messages
+    (decided per message at send time). A number known only for SMS is matched all
+    the same: the participant is found by their number, whatever the channel."""
+    last = participant.whatsapp_last_inbound_at
+    if last is None or received_at > last:
+        participant.whatsapp_last_inbound_at = received_at
+        await Participant.filter(id=participant.id).update(whatsapp_last_inbound_at=received_at)
 
 
 async def _understood(
@@ -170,7 +185,11 @@ async def _finish(
     """Record the message's handling and audit it."""
     inbound.handling = work.handling
     await inbound.save(update_fields=["handling", "late"])
-    changes: dict[str, Any] = {"handling": work.handling, "message_sid": inbound.message_sid}
+    changes: dict[str, Any] = {
+        "handling": work.handling,
+        "message_sid": inbound.message_sid,
+        "channel": inbound.channel,
+    }
     if inbound.body_raw_b64 is not None:
         changes["cleaned"] = True  # the raw text had characters the service cannot read
     if work.capped:

@@ -1,4 +1,5 @@
-"""The outbox: every SMS the service sends, from its plan to the provider's receipt.
+"""The outbox: every SMS and WhatsApp message the service sends, from its plan to the
+provider's receipt.
 
 The database decides what is due: rows move planned → sending (claimed) → sent →
 delivered/failed, claimed with guarded UPDATEs and short leases, so any number of
@@ -12,7 +13,8 @@ surface, one private module per step:
   (a sign-in code, sent by the request and never stored);
 * sending: ``_dispatch`` (the pass), ``_send_checks`` (who may be written to, and
   when, re-checked at send time), ``_render`` (the text in the participant's
-  language), ``_send_cap`` (the cap shared by every process);
+  language), ``_channels`` (SMS or WhatsApp, decided with the claim; the one SMS
+  fallback when WhatsApp refuses), ``_send_cap`` (the cap shared by every process);
 * outcomes: ``_recording`` (sent/failed, guarded by the claim), ``_reconcile``
   (ambiguous errors and lapsed claims: looked up, never re-sent blind), ``_retry``
   (the one retry policy), ``_receipts`` (status callbacks, early ones kept),
@@ -20,6 +22,7 @@ surface, one private module per step:
 """
 
 from service.actions.outbox._blocking import blocked_by_opt_out
+from service.actions.outbox._channels import render_for_channel, wants_whatsapp
 from service.actions.outbox._counts import DispatchCounts
 from service.actions.outbox._dispatch import (
     dispatch_due,
@@ -54,10 +57,12 @@ __all__ = [
     "next_lease_lapse",
     "oldest_due_unsent",
     "reconcile_stale_claims",
+    "render_for_channel",
     "render_for_participant",
     "render_text",
     "replan_if_protocol_changed",
     "replan_participant",
     "send_one_time",
     "wake",
+    "wants_whatsapp",
 ]

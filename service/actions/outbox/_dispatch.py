@@ -58,7 +58,8 @@ from service.db.models import OutboundMessage, Participant, Site
 from service.domain import not_sent
 from service.domain.actors import SYSTEM
 from service.domain.states import AuditAction, MessageStatus
-from service.ports import ProviderReceipt, SmsSendError
+from service.domain.whatsapp import WHATSAPP
+from service.ports import ProviderReceipt, SmsSendError, WhatsAppContent
 from service.runtime import SMS_PROVIDER, Runtime
 
 __all__ = [
@@ -313,6 +314,19 @@ def _note_provider(rt: Runtime, results: Sequence[ProviderReceipt | BaseExceptio
         rt.neighbours.answered(SMS_PROVIDER)
 
 
+async def _send_one(rt: Runtime, item: Ready, callback: str, now: datetime) -> ProviderReceipt:
+    row = item.row
+    if row.channel == WHATSAPP:
+        content = WhatsAppContent(row.body or "", row.content_sid, row.content_variables)
+        return await rt.gateway.send_whatsapp(item.to, content, status_callback=callback)
+    return await rt.gateway.send(
+        item.to,
+        row.body or "",
+        status_callback=callback,
+        validity_period_s=_validity_s(row.expires_at, now),
+    )
+
+
 async def _send_all(
     rt: Runtime, ready: list[Ready], gate: asyncio.Semaphore
 ) -> list[tuple[Ready, ProviderReceipt | BaseException]]:
@@ -328,11 +342,8 @@ async def _send_all(
             async with gate:
                 now = rt.clock.now()
                 try:
-                    receipt: ProviderReceipt | BaseException = await rt.gateway.send(
-                        item.to,
-                        item.row.body or "",
-                        status_callback=callback,
-                        validity_period_s=_validity_s(item.row.expires_at, now),
+                    receipt: ProviderReceipt | BaseException = await _send_one(
+                        rt, item, callback, now
                     )
                 except Exception as exc:  # classified by the caller, row by row
                     receipt = exc

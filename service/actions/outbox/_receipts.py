@@ -9,8 +9,9 @@ A final failure is judged by its error code as the gateway classifies it
 (``rt.gateway.explain_error``, :class:`service.ports.SmsFailure`): a transient one
 (handset off, an unknown code …) re-plans the message with the retry policy's backoff
 (``_retry``) while it still matters; one that blocks the number stops all SMS to
-that participant (``_blocking``). The codes themselves are the provider's and stay on
-the rows; nothing here knows what a number means.
+that participant (``_blocking``); a WhatsApp message WhatsApp could not deliver for a
+reason SMS can overcome goes once by SMS instead (decision 0101). The codes themselves
+are the provider's and stay on the rows; nothing here knows what a number means.
 
 A receipt for an unknown provider id is answered like a known one (the provider
 would otherwise retry it) and kept: it may be about a send not recorded yet. Twilio
@@ -41,13 +42,15 @@ from typing import Final
 from tortoise.transactions import in_transaction
 
 from service.actions.outbox._blocking import block_participant, failure_of
+from service.actions.outbox._enqueue import wake
 from service.actions.outbox._retry import next_attempt
 from service.actions.outbox._rows import audit_message
 from service.db.locks import serialize_on
 from service.db.models import EarlyStatusCallback, OutboundMessage, Participant
 from service.domain.actors import TWILIO
-from service.domain.states import MessageStatus, message_action
-from service.ports import DeliveryReport
+from service.domain.states import AuditAction, MessageStatus, message_action
+from service.domain.whatsapp import REFUSED, SMS, WHATSAPP
+from service.ports import DeliveryReport, SmsFailure
 from service.runtime import Runtime
 
 __all__ = [
@@ -142,12 +145,31 @@ async def apply_status_callback(rt: Runtime, report: DeliveryReport) -> bool:
     return True
 
 
+async def _by_sms_instead(
+    rt: Runtime, row: OutboundMessage, status: str, code: int | None
+) -> list[str]:
+    """WhatsApp reported it could not deliver (not on WhatsApp, outside the window …):
+    it certainly did not arrive, so the same row goes once by SMS, due now (0101)."""
+    now = rt.clock.now()
+    row.status, row.send_at, row.channel = MessageStatus.PLANNED, now, SMS
+    row.fallback_reason, row.content_sid, row.content_variables = REFUSED, None, None
+    row.attempts = max(row.attempts - 1, 0)  # the WhatsApp try does not use up an SMS one
+    await audit_message(now, TWILIO.label, AuditAction.MESSAGE_FALLBACK, row, error_code=code)
+    log.info("message %s %s by WhatsApp (code %s): goes by SMS", row.id, status, code)
+    wake(rt)
+    return ["error_code", "status", "send_at", "channel", "fallback_reason", "content_sid",
+            "content_variables", "attempts"]  # fmt: skip
+
+
 async def _failed(rt: Runtime, row: OutboundMessage, status: str, code: int | None) -> list[str]:
     """Retry or give up on a message the carrier did not deliver; returns changed fields."""
     now = rt.clock.now()
     row.error_code = code
     retry_at = next_attempt(row, now)
     failure = failure_of(rt, code)
+    wrong_channel = row.channel == WHATSAPP and failure is SmsFailure.WRONG_CHANNEL
+    if wrong_channel and row.fallback_reason != REFUSED:  # once: never back to WhatsApp
+        return await _by_sms_instead(rt, row, status, code)
     if retry_at is not None and not failure.permanent:
         # Attempts are kept: the dispatcher counts the next one when it claims the row.
         row.status, row.send_at = MessageStatus.PLANNED, retry_at

@@ -27,6 +27,7 @@ from tortoise import connections
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from service.actions.outbox._channels import fall_back_to_sms
 from service.actions.outbox._counts import SendOutcome
 from service.actions.outbox._recording import provider_record, record_failure, record_sent
 from service.actions.outbox._retry import NEVER_RETRIED, attempts_used_up, next_attempt
@@ -161,6 +162,8 @@ async def handle_send_error(
         exc.code,
         ("permanent" if exc.permanent else "refused") if proven else "ambiguous",
     )
+    if proven and await fall_back_to_sms(rt, row, exc, detail):
+        return SendOutcome.RETRIED
     if proven and exc.permanent:
         if await record_failure(rt, row, token, exc.code, detail, participant, own_phone):
             return SendOutcome.FAILED

@@ -35,7 +35,7 @@ async def provider_record(rt: Runtime, row: OutboundMessage, to: str) -> Provide
     if row.body is None or row.claimed_at is None:
         return None
     try:
-        found = await rt.gateway.find_sent(to, row.body, since=row.claimed_at)
+        found = await rt.gateway.find_sent(to, row.body, since=row.claimed_at, channel=row.channel)
     except SmsSendError as exc:
         what = f"lookup failed (http {exc.http_status})"
         rt.neighbours.failed(SMS_PROVIDER, what, rt.clock.now())

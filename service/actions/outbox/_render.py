@@ -50,6 +50,23 @@ def render_text(
     return RenderedSms(text=final, encoding=encoding)
 
 
+@dataclass(frozen=True, slots=True)
+class RenderedWhatsApp:
+    """The text as the catalog has it (no GSM-7 folding: WhatsApp keeps accents and
+    has no segments), and each placeholder's value for a template's variables."""
+
+    text: str
+    values: dict[str, str]
+
+
+def render_whatsapp(
+    rt: Runtime, key: str, language: str, params: dict[str, Any], site: Site | None
+) -> RenderedWhatsApp:
+    filled = message_params(rt, language, params, site)
+    text = rt.translator.render(key, language, **filled)
+    return RenderedWhatsApp(text, rt.translator.values(key, language, **filled))
+
+
 async def render_for_participant(rt: Runtime, participant: Participant, key: str) -> str:
     """A parameterless text (safety advice) in the participant's language, with their
     site's name and help line filled in."""

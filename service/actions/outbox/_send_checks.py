@@ -15,10 +15,10 @@ from zoneinfo import ZoneInfo
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from service.actions.outbox._channels import render_for_channel
 from service.actions.outbox._counts import DispatchCounts
 from service.actions.outbox._reconcile import LEASE
 from service.actions.outbox._recording import record_failure
-from service.actions.outbox._render import render_text
 from service.actions.outbox._rows import claimed_by
 from service.db.models import OutboundMessage, Participant, Site
 from service.domain import not_sent
@@ -132,16 +132,12 @@ async def prepare(
                 continue
         site_code = str(participant.site_id if participant else row.params.get("site_code", ""))
         try:
-            rendered = render_text(
-                rt, row.message_key, row.language, row.params, sites.get(site_code)
-            )
+            render_for_channel(rt, row, participant, own_phone, sites.get(site_code), now)
         except Exception as exc:  # a broken template or parameter fails this row, not the batch
             detail = f"render: {type(exc).__name__}: {exc}"[:255]
             if await record_failure(rt, row, token, None, detail, participant, own_phone):
                 counts.failed += 1
             continue
-        row.body = rendered.text
-        row.encoding, row.segments = rendered.encoding.encoding, rendered.encoding.segments
         ready.append(Ready(row, participant, own_phone, to))
     if not ready:
         return []
@@ -153,6 +149,10 @@ async def prepare(
                 body=row.body,
                 encoding=row.encoding,
                 segments=row.segments,
+                channel=row.channel,
+                content_sid=row.content_sid,
+                content_variables=row.content_variables,
+                fallback_reason=row.fallback_reason,
                 lease_until=now + LEASE,
                 updated_at=now,
             ):

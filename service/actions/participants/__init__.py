@@ -3,9 +3,11 @@ preferences, the sites' on-call numbers; one transaction each, audited, re-plann
 the participant's messages in the same transaction.
 
 Private modules: ``_enrolment`` (staff's changes), ``_preferences`` (the app's
-narrower ones), ``_sites``, ``_records`` (participants and sites as plain values).
+narrower ones), ``_channel`` (SMS or WhatsApp and the
+WhatsApp opt-in), ``_sites``, ``_records`` (participants and sites as plain values).
 """
 
+from service.actions.participants._channel import OPT_IN_STATEMENT, OptIn
 from service.actions.participants._enrolment import (
     EnrollmentRequest,
     enroll,
@@ -23,20 +25,25 @@ from service.actions.participants._records import (
     ParticipantProfile,
     ParticipantRecord,
     SiteRecord,
+    WhatsAppOptIn,
     participant_profile,
     participant_record,
     site_record,
     sites_by_code,
     study_ids,
+    whatsapp_opt_in,
 )
 from service.actions.participants._sites import set_on_call, sync_sites, visible_sites
 
 __all__ = [
+    "OPT_IN_STATEMENT",
     "PREFERENCE_FIELDS",
     "EnrollmentRequest",
+    "OptIn",
     "ParticipantProfile",
     "ParticipantRecord",
     "SiteRecord",
+    "WhatsAppOptIn",
     "enroll",
     "own_participant",
     "participant_profile",
@@ -51,5 +58,6 @@ __all__ = [
     "update_own_preferences",
     "update_participant",
     "visible_sites",
+    "whatsapp_opt_in",
     "withdraw",
 ]

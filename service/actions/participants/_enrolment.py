@@ -19,6 +19,7 @@ from service.actions.access import participant_for, revoke_sessions
 from service.actions.calendars import local_today
 from service.actions.errors import Conflict, FieldInvalid, Forbidden, NotFound
 from service.actions.outbox import replan_participant
+from service.actions.participants._channel import CHANNEL_AUDITED, OptIn, channel_changes
 from service.adapters.phones import InvalidPhone, normalize_mobile
 from service.db.audit import audit, diff
 from service.db.models import Infusion, Participant, Site, VisitOutcome
@@ -37,6 +38,7 @@ _AUDITED = (
     "sms_consent",
     "preferred_time",
     "paused",
+    *CHANNEL_AUDITED,
 )
 
 
@@ -51,6 +53,8 @@ class EnrollmentRequest:
     language: str = "es"
     timezone: str | None = None
     preferred_time: str | None = None
+    channel: str = "sms"
+    whatsapp_opt_in: OptIn | None = None
 
 
 def _require_writer(actor: Actor) -> None:
@@ -117,6 +121,9 @@ async def enroll(rt: Runtime, actor: Actor, req: EnrollmentRequest) -> Participa
     )
     if problem:
         raise FieldInvalid(f"baseline_infusion_date {problem}", field="baseline_infusion_date")
+    channel = channel_changes(
+        rt, actor, channel=req.channel, opt_in=req.whatsapp_opt_in, language=req.language
+    )
     if await Participant.filter(study_id=study_id).exists():
         raise Conflict(f"study_id {study_id!r} is already enrolled", field="study_id")
     if await Participant.filter(phone=phone).exists():
@@ -134,6 +141,7 @@ async def enroll(rt: Runtime, actor: Actor, req: EnrollmentRequest) -> Participa
                 baseline_infusion_date=req.baseline_infusion_date,
                 sms_consent=req.sms_consent,
                 preferred_time=req.preferred_time,
+                **channel,
             )
             await audit(
                 at=now,
@@ -162,6 +170,8 @@ async def update_participant(
     if not participant.active:
         raise Conflict("participant has withdrawn; details can no longer change", field="study_id")
     clean: dict[str, Any] = {}
+    changes = dict(changes)
+    channel, opt_in = changes.pop("channel", None), changes.pop("whatsapp_opt_in", None)
     for name, value in changes.items():
         if name == "phone":
             value = _phone(value)
@@ -173,6 +183,11 @@ async def update_participant(
         else:
             _checked_optional(name, value)
         clean[name] = value
+    if channel is not None or opt_in is not None:
+        language = clean.get("language", participant.language)
+        clean |= channel_changes(
+            rt, actor, channel=channel, opt_in=opt_in, language=language, current=participant
+        )
     before = _snapshot(participant)
     async with in_transaction():
         for name, value in clean.items():

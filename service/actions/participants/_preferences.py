@@ -3,7 +3,8 @@
 ``participants.update_participant`` is the staff path (it requires a writing role
 and can change the phone, consent and time zone). A participant may change only
 what is theirs to choose, so this is a separate, narrower use case: language,
-preferred reminder time and pause. Like every write it validates first, then
+preferred reminder time, pause, and the channel (SMS or WhatsApp, with their own
+opt-in to WhatsApp). Like every write it validates first, then
 saves, audits and re-plans the pending messages in one transaction, so the next
 reminder already follows the new hour (or stops, when paused).
 """
@@ -16,6 +17,7 @@ from tortoise.transactions import in_transaction
 
 from service.actions.errors import Conflict, FieldInvalid, Forbidden, NotFound
 from service.actions.outbox import replan_participant
+from service.actions.participants._channel import CHANNEL_AUDITED, OptIn, channel_changes
 from service.db.audit import audit, diff
 from service.db.models import Participant
 from service.domain import enrollment as rules
@@ -57,12 +59,26 @@ def _clean(changes: dict[str, Any]) -> dict[str, Any]:
 
 
 async def update_own_preferences(rt: Runtime, actor: Actor, changes: dict[str, Any]) -> Participant:
+    """``channel`` (omitted: unchanged) and ``whatsapp_opt_in`` (true: the participant
+    agrees, here and now, to the statement the app showed) come with the three
+    preferences; WhatsApp needs that agreement once."""
     participant = await own_participant(actor)
+    changes = dict(changes)
+    channel, agrees = changes.pop("channel", None), changes.pop("whatsapp_opt_in", False)
     clean = _clean(changes)
+    if channel is not None or agrees:
+        clean |= channel_changes(
+            rt,
+            actor,
+            channel=channel,
+            opt_in=OptIn("app") if agrees else None,
+            language=clean.get("language", participant.language),
+            current=participant,
+        )
     if not participant.active:
         raise Conflict("follow-up has ended; preferences can no longer change")
-    before = {name: getattr(participant, name) for name in PREFERENCE_FIELDS}
-    changed = diff(before, {**before, **clean})
+    before = {name: getattr(participant, name) for name in (*PREFERENCE_FIELDS, *CHANNEL_AUDITED)}
+    changed = diff(before, {**before, **{k: v for k, v in clean.items() if k in before}})
     if not changed:
         return participant
     async with in_transaction():

@@ -46,6 +46,30 @@ class ParticipantProfile:
     status: str
     baseline_infusion_date: date
     second_infusion_date: date | None
+    channel: str = "sms"
+    whatsapp_opt_in_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WhatsAppOptIn:
+    """The participant's agreement to WhatsApp: when, how, who recorded it, and the
+    statement they agreed to."""
+
+    method: str
+    at: datetime
+    recorded_by: str
+    text: str
+
+
+def whatsapp_opt_in(p: Participant) -> WhatsAppOptIn | None:
+    if p.whatsapp_opt_in_at is None:
+        return None
+    return WhatsAppOptIn(
+        method=p.whatsapp_opt_in_method or "",
+        at=p.whatsapp_opt_in_at,
+        recorded_by=p.whatsapp_opt_in_by or "",
+        text=p.whatsapp_opt_in_text or "",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +92,8 @@ class ParticipantRecord:
     sms_blocked_code: int | None
     withdrawn_at: datetime | None
     created_at: datetime
+    channel: str = "sms"
+    whatsapp_opt_in: WhatsAppOptIn | None = None
 
 
 def participant_record(p: Participant) -> ParticipantRecord:
@@ -88,6 +114,8 @@ def participant_record(p: Participant) -> ParticipantRecord:
         sms_blocked_code=p.sms_blocked_code,
         withdrawn_at=p.withdrawn_at,
         created_at=p.created_at,
+        channel=p.channel,
+        whatsapp_opt_in=whatsapp_opt_in(p),
     )
 
 
@@ -103,6 +131,8 @@ def participant_profile(participant: Participant) -> ParticipantProfile:
         status=participant.status,
         baseline_infusion_date=participant.baseline_infusion_date,
         second_infusion_date=participant.second_infusion_date,
+        channel=participant.channel,
+        whatsapp_opt_in_at=participant.whatsapp_opt_in_at,
     )
 
 

@@ -84,6 +84,8 @@ class SiteFigures:
     sent: Pair = field(default_factory=Pair)
     delivered: Pair = field(default_factory=Pair)
     failed: Pair = field(default_factory=Pair)
+    whatsapp: Pair = field(default_factory=Pair)  # of ``sent``
+    fallback: Pair = field(default_factory=Pair)  # of ``sent``: by SMS instead of WhatsApp
     opted_out: int = 0  # participants now (a state, not an event)
     blocked: int = 0
     lateness_this: Lateness = field(default_factory=Lateness)
@@ -165,6 +167,8 @@ async def _add_messages(per_site: dict[str, SiteFigures], months: dict[str, Mont
             fig.sent = Pair(now_counts.sent, then_counts.sent)
             fig.delivered = Pair(now_counts.delivered, then_counts.delivered)
             fig.failed = Pair(now_counts.failed, then_counts.failed)
+            fig.whatsapp = Pair(now_counts.whatsapp, then_counts.whatsapp)
+            fig.fallback = Pair(now_counts.fallback, then_counts.fallback)
             fig.lateness_this.seconds.extend(late_this.get(code, []))
             fig.lateness_last.seconds.extend(late_last.get(code, []))
 
@@ -193,6 +197,8 @@ def _merge(total: SiteFigures, part: SiteFigures) -> None:
         "sent",
         "delivered",
         "failed",
+        "whatsapp",
+        "fallback",
         "alerts_raised",
         "inbox_created",
     ):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from service.actions.outbox import render_text
+from service.actions.outbox import render_for_channel
 from service.db.models import InboundMessage, OutboundMessage, Participant, Site
 from service.domain.states import MessageStatus
 from service.runtime import Runtime
@@ -53,6 +53,11 @@ class MessageView:
     budget: str | None = None  # what the daily budget did: moved / dropped, and from when
     # Why it did not (or will not) go out by SMS: a code of domain/not_sent.py.
     skip_reason: str | None = None
+    channel: str = "sms"  # sms | whatsapp: what carried it (planned: what would now)
+    template: str | None = None  # the WhatsApp template's ContentSid, when one carries it
+    # Why a WhatsApp participant's message went (or goes) by SMS: domain/whatsapp.py.
+    fallback_reason: str | None = None
+    read: bool = False  # WhatsApp reported that the person read it
 
 
 async def participant_messages(
@@ -70,7 +75,7 @@ async def participant_messages(
         or row.status != MessageStatus.CANCELLED
         or (row.params or {}).get("budget")
     ]
-    views = [_outbound(rt, row, site, tz) for row in shown]
+    views = [_outbound(rt, row, participant, site, tz) for row in shown]
     for inbound in await InboundMessage.filter(participant_id=participant.id):
         views.append(
             MessageView(
@@ -89,22 +94,27 @@ async def participant_messages(
                 segments=None,
                 attempts=0,
                 error_code=None,
+                channel=inbound.channel,
             )
         )
     views.sort(key=lambda v: (v.send_at, v.direction, v.id))
     return views
 
 
-def _outbound(rt: Runtime, row: OutboundMessage, site: Site | None, tz: ZoneInfo) -> MessageView:
+def _outbound(
+    rt: Runtime, row: OutboundMessage, participant: Participant, site: Site | None, tz: ZoneInfo
+) -> MessageView:
     body: str | None = row.body
-    encoding, segments = row.encoding, row.segments
     if row.status in _NOT_YET_SENT or body is None:
+        # As the dispatcher would send it at its time (the WhatsApp window judged then).
+        own_phone = row.to_phone in (None, participant.phone)
+        moment = max(row.send_at, rt.clock.now())
         try:
-            rendered = render_text(rt, row.message_key, row.language, row.params, site)
-            body = rendered.text
-            encoding, segments = rendered.encoding.encoding, rendered.encoding.segments
+            render_for_channel(rt, row, participant, own_phone, site, moment)
+            body = row.body
         except Exception:  # shown without text; the dispatcher will fail it with the reason
             body = None
+    encoding, segments = row.encoding, row.segments
     moment = row.sent_at if row.sent_at is not None else row.send_at
     return MessageView(
         id=row.id,
@@ -124,4 +134,8 @@ def _outbound(rt: Runtime, row: OutboundMessage, site: Site | None, tz: ZoneInfo
         error_code=row.error_code,
         budget=(row.params or {}).get("budget"),
         skip_reason=row.skip_reason,
+        channel=row.channel,
+        template=row.content_sid,
+        fallback_reason=row.fallback_reason,
+        read=row.provider_status == "read",
     )

@@ -25,6 +25,7 @@ from service.actions.access import participant_for
 from service.actions.alerts import alert_summary
 from service.actions.calendars import CalendarRow, calendar_with_status
 from service.actions.checkins import CheckinRecord, checkin_record
+from service.actions.participants import WhatsAppOptIn, whatsapp_opt_in
 from service.actions.views._messages import participant_messages
 from service.db.models import Alert, Checkin
 from service.domain import not_sent
@@ -58,6 +59,8 @@ class ParticipantSummary:
     second_infusion_date: date | None
     withdrawn_at: datetime | None
     created_at: datetime
+    channel: str = "sms"
+    whatsapp_opt_in: WhatsAppOptIn | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +80,10 @@ class TimelineEntry:
     error_meaning: str | None  # the provider's code in words, in the page's locale
     skip_reason: str | None  # why it did not go out by SMS (domain/not_sent.py)
     budget: str | None  # the daily budget's note when it moved or dropped the message
+    channel: str = "sms"  # sms | whatsapp
+    template: str | None = None  # the WhatsApp template (ContentSid) that carried it
+    fallback_reason: str | None = None  # why it went by SMS for a WhatsApp participant
+    read: bool = False  # WhatsApp reported it read
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +128,8 @@ def _summary(p: Any) -> ParticipantSummary:
         second_infusion_date=p.second_infusion_date,
         withdrawn_at=p.withdrawn_at,
         created_at=p.created_at,
+        channel=p.channel,
+        whatsapp_opt_in=whatsapp_opt_in(p),
     )
 
 
@@ -182,6 +191,10 @@ async def participant_page(
             error_meaning=_error_words(rt, view.error_code, locale),
             skip_reason=view.skip_reason,
             budget=view.budget,
+            channel=view.channel,
+            template=view.template,
+            fallback_reason=view.fallback_reason,
+            read=view.read,
         )
         for view in views
         if not (view.status == "cancelled" and view.skip_reason in (None, not_sent.NOT_NEEDED))

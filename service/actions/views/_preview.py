@@ -2,8 +2,9 @@
 
 For a coordinator or the study team checking a schedule by eye: the local send time
 with its weekday in the participant's language and the UTC offset (so a daylight-
-saving change is visible), the kind and status, what it costs (encoding, segments)
-and the text on one line. Sent messages also show when they were planned for.
+saving change is visible), the kind and status, the channel and what it costs (SMS:
+encoding and segments; WhatsApp: the template outside the 24-hour window, or
+free-form) and the text on one line. Sent messages also show when they were planned for.
 """
 
 from __future__ import annotations
@@ -31,7 +32,12 @@ def _local(moment: datetime, tz: ZoneInfo, locale: str) -> str:
 
 def _line(view: MessageView, tz: ZoneInfo, locale: str) -> str:
     when = _local(view.send_at, tz, locale)
-    cost = f"{view.encoding or '?'} x{view.segments if view.segments is not None else '?'}"
+    if view.channel == "whatsapp":  # no segments; a template outside the 24-hour window
+        cost = f"whatsapp {view.template or 'free-form'}"
+    else:
+        cost = f"sms {view.encoding or '?'} x{view.segments if view.segments is not None else '?'}"
+        if view.fallback_reason:
+            cost += f" (instead of whatsapp: {view.fallback_reason})"
     status = view.status
     if view.sent_at is not None and view.planned_send_at is not None:
         status += f" (planned {_local(view.planned_send_at, tz, locale)})"

@@ -77,6 +77,7 @@ class ParticipantFact:
     opted_out: bool
     paused: bool
     sms_blocked_code: int | None
+    channel: str = "sms"  # sms | whatsapp
 
     @property
     def active(self) -> bool:
@@ -88,6 +89,8 @@ class SmsCounts:
     sent: int = 0
     delivered: int = 0
     failed: int = 0
+    whatsapp: int = 0  # of ``sent``, by WhatsApp
+    fallback: int = 0  # of ``sent``, by SMS for a participant on WhatsApp
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +144,7 @@ _PARTICIPANT_COLUMNS = (
     "opted_out",
     "paused",
     "sms_blocked_code",
+    "channel",
 )
 
 
@@ -217,6 +221,13 @@ async def message_counts(
     failed: dict[str, Count] = {}
     for n, w in enumerate(windows):
         sent[f"sent_{n}"] = Count("id", _filter=Q(sent_at__gte=w.start, sent_at__lt=w.end))
+        sent[f"whatsapp_{n}"] = Count(
+            "id", _filter=Q(channel="whatsapp", sent_at__gte=w.start, sent_at__lt=w.end)
+        )
+        sent[f"fallback_{n}"] = Count(
+            "id",
+            _filter=Q(fallback_reason__isnull=False, sent_at__gte=w.start, sent_at__lt=w.end),
+        )
         sent[f"delivered_{n}"] = Count(
             "id", _filter=Q(status="delivered", delivered_at__gte=w.start, delivered_at__lt=w.end)
         )
@@ -242,6 +253,8 @@ async def message_counts(
                 sent=int(row.get(f"sent_{n}") or 0),
                 delivered=int(row.get(f"delivered_{n}") or 0),
                 failed=int(row.get(f"failed_{n}") or 0),
+                whatsapp=int(row.get(f"whatsapp_{n}") or 0),
+                fallback=int(row.get(f"fallback_{n}") or 0),
             )
             for n in range(len(windows))
         ]

@@ -20,6 +20,7 @@ from service.actions import access
 from service.actions.calendars import calendar_with_status
 from service.actions.checkins import AppCheckin, due_checkins, latest_checkins, submit_from_app
 from service.actions.participants import (
+    OPT_IN_STATEMENT,
     ParticipantProfile,
     SiteRecord,
     own_participant,
@@ -104,8 +105,15 @@ def _checkin_out(row: object) -> CheckinOut:
     return msgspec.convert(row, CheckinOut, from_attributes=True)
 
 
-def _preferences(participant: ParticipantProfile) -> PreferencesOut:
-    return msgspec.convert(participant, PreferencesOut, from_attributes=True)
+def _preferences(rt: Runtime, participant: ParticipantProfile) -> PreferencesOut:
+    return PreferencesOut(
+        language=participant.language,
+        preferred_time=participant.preferred_time,
+        paused=participant.paused,
+        channel=participant.channel,
+        whatsapp_opt_in_at=participant.whatsapp_opt_in_at,
+        whatsapp_opt_in_text=rt.translator.render(OPT_IN_STATEMENT, participant.language),
+    )
 
 
 def _symptom_answers(data: SymptomsCheckinIn) -> SymptomAnswers:
@@ -172,16 +180,17 @@ class MobileController(Controller):
     ) -> CheckinResultOut:
         return await _submit(rt, actor, data, PREGNANCY, PregnancyAnswer(pregnant=data.pregnant))
 
-    @get("/preferences", summary="My language, preferred time and pause")
-    async def preferences(self, actor: Actor) -> PreferencesOut:
-        return _preferences(participant_profile(await own_participant(actor)))
+    @get("/preferences", summary="My language, preferred time, pause and channel")
+    async def preferences(self, rt: Runtime, actor: Actor) -> PreferencesOut:
+        return _preferences(rt, participant_profile(await own_participant(actor)))
 
-    @put("/preferences", summary="Change my language, preferred time or pause")
+    @put("/preferences", summary="Change my language, preferred time, pause or channel")
     async def set_preferences(
         self, rt: Runtime, actor: Actor, data: PreferencesIn
     ) -> PreferencesOut:
         changes = msgspec.structs.asdict(data)
-        return _preferences(participant_profile(await update_own_preferences(rt, actor, changes)))
+        participant = await update_own_preferences(rt, actor, changes)
+        return _preferences(rt, participant_profile(participant))
 
 
 async def _submit(

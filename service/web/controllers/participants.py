@@ -31,6 +31,7 @@ from service.web.schemas.participants import (
     ParticipantPatch,
     VisitOutcomeIn,
     VisitOutcomeOut,
+    WhatsAppOptInIn,
     WithdrawIn,
 )
 
@@ -38,6 +39,10 @@ Lang = Annotated[str, Parameter(pattern=LANGUAGE_PATTERN)]
 # A stored status only: the column holds ParticipantStatus, and an unknown value is a
 # 400 naming the parameter, not a lookup the database cannot answer.
 _STATUS = f"^({'|'.join(ParticipantStatus)})$"
+
+
+def _opt_in(body: WhatsAppOptInIn | None) -> act.OptIn | None:
+    return None if body is None else act.OptIn(method=body.method, at=body.at)
 
 
 class ParticipantController(Controller):
@@ -48,9 +53,9 @@ class ParticipantController(Controller):
 
     @post("/", summary="Enrol a participant", status_code=201)
     async def enroll(self, rt: Runtime, actor: Actor, data: EnrollIn) -> ParticipantOut:
-        participant = await act.enroll(
-            rt, actor, act.EnrollmentRequest(**msgspec.structs.asdict(data))
-        )
+        fields = msgspec.structs.asdict(data)
+        fields["whatsapp_opt_in"] = _opt_in(data.whatsapp_opt_in)
+        participant = await act.enroll(rt, actor, act.EnrollmentRequest(**fields))
         await participant.fetch_related("site")
         return participant_out(participant_record(participant))
 
@@ -85,6 +90,8 @@ class ParticipantController(Controller):
             for k, v in msgspec.structs.asdict(data).items()
             if v is not msgspec.UNSET and k != "reason"
         }
+        if "whatsapp_opt_in" in changes:
+            changes["whatsapp_opt_in"] = _opt_in(changes["whatsapp_opt_in"])
         participant = await act.update_participant(rt, actor, study_id, changes, data.reason)
         return participant_out(participant_record(participant))
 

@@ -54,6 +54,7 @@ ACTION_WORDS: Final = {
     A.MESSAGE_SENT: N_("Message sent"),
     A.MESSAGE_UNDELIVERED: N_("Message not delivered"),
     A.MESSAGE_FAILED: N_("Message failed"),
+    A.MESSAGE_FALLBACK: N_("Message sent by SMS after WhatsApp refused it"),
     A.MESSAGE_EXPIRED: N_("Message expired"),
     A.EDC_ODM_METADATA: N_("EDC metadata read"),
     A.EDC_ODM_PULL: N_("EDC data pulled (ODM)"),

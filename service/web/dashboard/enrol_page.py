@@ -5,7 +5,8 @@ the same action, ``service.actions.participants.enroll``: the same validation, t
 same audit entry, the same re-planning of messages. A Chilean mobile may be typed as
 people write it ("9 1234 5678", "+56 9 1234-5678"); it is stored in E.164. A refused
 form comes back (post/redirect/get) with the reason beside the field and what was
-typed; a success opens the new participant's page.
+typed; a success opens the new participant's page. WhatsApp needs the opt-in: the
+page shows the statement, and the coordinator says how the participant agreed to it.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ FIELDS: Final = (
     "baseline_infusion_date",
     "sms_consent",
     "preferred_time",
+    "channel",
+    "whatsapp_opt_in",
 )
 YES_NO: Final = (("yes", N_("Yes")), ("no", N_("No")))
 MESSAGES: Final = {
@@ -50,7 +53,18 @@ MESSAGES: Final = {
     ),
     "sms_consent": N_("Say whether the participant agreed to receive SMS."),
     "preferred_time": N_("Enter a time of day as HH:MM, e.g. 10:30, or leave it empty."),
+    "channel": N_("Choose SMS or WhatsApp."),
+    "whatsapp_opt_in": N_(
+        "WhatsApp needs the participant's agreement to the statement shown: say how they gave it."
+    ),
 }
+CHANNELS: Final = (("sms", N_("SMS")), ("whatsapp", N_("WhatsApp")))
+# How a coordinator collects the WhatsApp opt-in (the app records its own, "app").
+OPT_IN_METHODS: Final = (
+    ("", N_("Not agreed (SMS only)")),
+    ("written", N_("In writing, on the consent form")),
+    ("verbal", N_("Aloud, to me")),
+)
 ZONES: Final = ("America/Santiago", "America/Punta_Arenas", "Pacific/Easter")
 
 
@@ -83,6 +97,9 @@ class EnrolPageController(Controller):
             languages=LANGUAGE,
             yes_no=YES_NO,
             zones=ZONES,
+            channels=CHANNELS,
+            opt_in_methods=OPT_IN_METHODS,
+            opt_in_statement=rt.translator.render(act.OPT_IN_STATEMENT, "es"),
         )
 
     @post("/", status_code=303)
@@ -95,6 +112,12 @@ class EnrolPageController(Controller):
                 raise Refuse("study_id", MESSAGES["study_id"])
             if v["language"] not in LANGUAGE:
                 raise Refuse("language", MESSAGES["language"])
+            channel = v["channel"] or "sms"
+            if channel not in dict(CHANNELS):
+                raise Refuse("channel", MESSAGES["channel"])
+            method = v["whatsapp_opt_in"]
+            if method not in dict(OPT_IN_METHODS):
+                raise Refuse("whatsapp_opt_in", MESSAGES["whatsapp_opt_in"])
             request_ = act.EnrollmentRequest(
                 study_id=study_id,
                 site=v["site"],
@@ -105,6 +128,8 @@ class EnrolPageController(Controller):
                 language=v["language"],
                 timezone=v["timezone"].strip() or None,
                 preferred_time=v["preferred_time"].strip() or None,
+                channel=channel,
+                whatsapp_opt_in=act.OptIn(method) if method else None,
             )
             await act.enroll(rt, viewer.actor, request_)
             return study_id

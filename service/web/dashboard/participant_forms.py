@@ -1,7 +1,8 @@
 """The participant page's forms: visit outcome, infusion date, pause, withdrawal,
-contact details. Each goes through the same action as the API
-(``service.actions.participants``), which validates, writes and audits in one
-transaction; a refusal re-renders the page with the message beside the field.
+contact details, the channel (SMS or WhatsApp, with the opt-in). Each goes through
+the same action as the API (``service.actions.participants``), which validates,
+writes and audits in one transaction; a refusal re-renders the page with the message
+beside the field.
 
 Order of checks on every POST: the router's CSRF guard (403, nothing read), then
 the writer check (monitors: 403), then the form's shape (unknown or repeated
@@ -180,4 +181,23 @@ class ParticipantFormsController(Controller):
             "contact",
             ("phone", "language", "preferred_time"),
             record,
+        )
+
+    @post("/channel", status_code=303)
+    async def channel(
+        self, rt: Runtime, viewer: Viewer, request: Request[Any, Any, Any], study_id: FromPath[str]
+    ) -> Redirect | Template:
+        async def record(v: dict[str, str]) -> str:
+            channel = _choice("channel", "channel", v["channel"], ("sms", "whatsapp"))
+            method = _choice(
+                "channel", "whatsapp_opt_in", v["whatsapp_opt_in"], ("", "written", "verbal")
+            )
+            changes: dict[str, Any] = {"channel": channel}
+            if method:
+                changes["whatsapp_opt_in"] = act.OptIn(method)
+            await act.update_participant(rt, viewer.actor, study_id, changes)
+            return "channel"
+
+        return await _handle(
+            rt, viewer, request, study_id, "channel", ("channel", "whatsapp_opt_in"), record
         )

@@ -21,7 +21,7 @@ from service.actions.views import Flag, ParticipantRow, participant_rows
 from service.runtime import Runtime
 from service.web.dashboard.exports import Column, Kind, columns_in, download, say
 from service.web.dashboard.overview_view import STATE_COLUMNS
-from service.web.dashboard.participant_words import VISIT_STATUS
+from service.web.dashboard.participant_words import CHANNEL, VISIT_STATUS
 from service.web.dashboard.render import N_, render_page
 from service.web.dashboard.session import Viewer
 
@@ -63,6 +63,7 @@ LIST_COLUMNS = (
     (N_("Visits settled"), Kind.INTEGER),
     (N_("Visit adherence"), Kind.PERCENT),
     (N_("Flags"), Kind.TEXT),
+    (N_("Channel"), Kind.TEXT),
 )
 
 
@@ -83,6 +84,7 @@ def _list(rows: Iterable[ParticipantRow], locale: str) -> Iterator[list[object]]
             row.visits_settled,
             row.visit_rate,
             ", ".join(flags),
+            say(locale, CHANNEL.get(row.fact.channel, row.fact.channel)),
         ]
 
 

@@ -18,6 +18,7 @@ from litestar import Controller, Response, get
 from litestar.params import FromPath, Parameter
 from litestar.response import Template
 
+from service.actions import participants as act
 from service.actions.views import ParticipantPage, participant_page
 from service.runtime import Runtime
 from service.web.dashboard import participant_words as words
@@ -66,6 +67,9 @@ def page_response(
         visit_codes=[row.visit.code for row in data.calendar],
         timeline_now=[e for e in data.timeline if e not in later],
         timeline_later=later,
+        # What the participant agrees to for WhatsApp, in their language (the record
+        # keeps the text they were shown).
+        opt_in_statement=rt.translator.render(act.OPT_IN_STATEMENT, data.participant.language),
     )
 
 
@@ -115,6 +119,7 @@ def _csv(viewer: Viewer, data: ParticipantPage, table: str, fmt: str) -> Respons
         say(N_("Direction")),
         say(N_("Kind")),
         say(N_("Status")),
+        say(N_("Channel")),
         say(N_("Planned for")),
         say(N_("Sent")),
         say(N_("Delivered")),
@@ -122,6 +127,9 @@ def _csv(viewer: Viewer, data: ParticipantPage, table: str, fmt: str) -> Respons
         say(N_("What the code means")),
         say(N_("Why not sent")),
         say(N_("Daily budget")),
+        say(N_("By SMS instead of WhatsApp")),
+        say(N_("WhatsApp template")),
+        say(N_("Read")),
         say(N_("Text")),
     ]
     rows = [
@@ -132,6 +140,7 @@ def _csv(viewer: Viewer, data: ParticipantPage, table: str, fmt: str) -> Respons
             say(words.MESSAGE_STATUS.get(e.status, e.status))
             if e.direction == "outbound"
             else e.status,
+            say(words.CHANNEL.get(e.channel, e.channel)),
             _local(e.planned_at, zone),
             _local(e.sent_at, zone),
             _local(e.delivered_at, zone),
@@ -141,6 +150,11 @@ def _csv(viewer: Viewer, data: ParticipantPage, table: str, fmt: str) -> Respons
             if e.skip_reason in words.NOT_SENT
             else e.skip_reason,
             e.budget,
+            say(words.FALLBACK[e.fallback_reason])
+            if e.fallback_reason in words.FALLBACK
+            else e.fallback_reason,
+            e.template,
+            say(N_("yes")) if e.read else "",
             e.body,
         ]
         for e in data.timeline

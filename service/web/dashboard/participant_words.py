@@ -54,7 +54,19 @@ NOT_SENT: Final = {
     "no_recipient": N_("No phone number"),
 }
 
-CHANNEL: Final = {"sms": N_("SMS"), "app": N_("App")}
+CHANNEL: Final = {"sms": N_("SMS"), "app": N_("App"), "whatsapp": N_("WhatsApp"), "web": N_("Web")}
+# Why a WhatsApp participant's message went by SMS (domain/whatsapp.py).
+FALLBACK: Final = {
+    "no_template": N_("outside WhatsApp's 24-hour window, and no approved template carries it"),
+    "whatsapp_off": N_("no WhatsApp sender is configured"),
+    "refused": N_("WhatsApp refused it"),
+}
+# How the participant agreed to WhatsApp (domain/whatsapp.py OPT_IN_METHODS).
+OPT_IN_METHOD: Final = {
+    "written": N_("in writing, on the consent form"),
+    "verbal": N_("aloud, to a coordinator"),
+    "app": N_("in the app"),
+}
 QUESTIONNAIRE: Final = {"symptoms": N_("Symptoms"), "pregnancy": N_("Pregnancy")}
 ALERT_STATUS: Final = {"open": N_("Open"), "acknowledged": N_("Acknowledged")}
 LANGUAGE: Final = {"es": N_("Spanish"), "en": N_("English")}
@@ -67,6 +79,7 @@ SAVED: Final = {
     "resumed": N_("Reminders are on again."),
     "withdrawn": N_("The participant was withdrawn; nothing more will be sent."),
     "contact": N_("The contact details were saved."),
+    "channel": N_("The channel was saved; the next messages follow it."),
 }
 
 # (form, field) -> what to tell the coordinator, next to the field.
@@ -88,7 +101,17 @@ FIELD_ERRORS: Final = {
     ("contact", "preferred_time"): N_(
         "Enter a time of day as HH:MM, e.g. 10:30, or leave it empty."
     ),
+    ("channel", "channel"): N_("Choose SMS or WhatsApp."),
+    ("channel", "whatsapp_opt_in"): N_(
+        "WhatsApp needs the participant's agreement to the statement shown: say how they gave it."
+    ),
 }
+# How a coordinator records the WhatsApp opt-in ("" keeps the one on record).
+OPT_IN_CHOICES: Final = (
+    ("", N_("Keep what is on record")),
+    ("written", N_("In writing, on the consent form")),
+    ("verbal", N_("Aloud, to me")),
+)
 PHONE_TAKEN: Final = N_("This number belongs to another participant.")
 UNREADABLE_DATE: Final = N_("Enter a date as day, month and year.")
 WITHDRAWN_ALREADY: Final = N_("The participant has withdrawn; this can no longer change.")

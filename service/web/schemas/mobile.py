@@ -102,14 +102,23 @@ class CheckinResultOut(msgspec.Struct):
 
 
 class PreferencesIn(StrictBody):
-    """A full replacement (PUT): send all three; ``preferred_time`` null = protocol hours."""
+    """A full replacement (PUT): send all three; ``preferred_time`` null = protocol hours.
+
+    ``channel`` (``sms`` or ``whatsapp``; omitted: unchanged). WhatsApp needs the
+    participant's opt-in once: ``whatsapp_opt_in`` true says they agree, now, to the
+    statement ``whatsapp_opt_in_text`` of the GET."""
 
     language: str
     preferred_time: str | None
     paused: bool
+    channel: str | None = None
+    whatsapp_opt_in: bool = False
 
 
 class PreferencesOut(msgspec.Struct):
     language: str
     preferred_time: str | None
     paused: bool
+    channel: str
+    whatsapp_opt_in_at: datetime | None
+    whatsapp_opt_in_text: str  # the statement to show before the participant agrees

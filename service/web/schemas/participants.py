@@ -11,6 +11,21 @@ from msgspec import UNSET, UnsetType
 from service.web.schemas.base import StrictBody
 
 
+class WhatsAppOptInIn(StrictBody):
+    """How (``written``, ``verbal``, ``app``) and when (default: now) the participant
+    agreed to receive study messages by WhatsApp."""
+
+    method: str
+    at: datetime | None = None
+
+
+class WhatsAppOptInOut(msgspec.Struct):
+    method: str
+    at: datetime
+    recorded_by: str
+    text: str
+
+
 class EnrollIn(StrictBody):
     study_id: str
     site: str
@@ -21,6 +36,8 @@ class EnrollIn(StrictBody):
     language: str = "es"
     timezone: str | None = None
     preferred_time: str | None = None
+    channel: str = "sms"
+    whatsapp_opt_in: WhatsAppOptInIn | None = None
 
 
 class ParticipantPatch(StrictBody):
@@ -31,6 +48,8 @@ class ParticipantPatch(StrictBody):
     sms_consent: bool | UnsetType = UNSET
     preferred_time: str | UnsetType | None = UNSET
     paused: bool | UnsetType = UNSET
+    channel: str | UnsetType = UNSET
+    whatsapp_opt_in: WhatsAppOptInIn | UnsetType = UNSET
     reason: str | None = None
 
 
@@ -51,6 +70,8 @@ class ParticipantOut(msgspec.Struct):
     sms_blocked_code: int | None
     withdrawn_at: datetime | None
     created_at: datetime
+    channel: str
+    whatsapp_opt_in: WhatsAppOptInOut | None
 
 
 class InfusionIn(StrictBody):

@@ -384,7 +384,15 @@ async def test_preferences_update_replans_reminders(
     await enrol(client, admin, baseline_infusion_date="2027-01-20")
     headers = await sign_in(client, gateway, PHONE_A)
     got = (await client.get(f"{MOBILE}/me/preferences", headers=headers)).json()
-    assert got == {"language": "es", "preferred_time": None, "paused": False}
+    statement = got.pop("whatsapp_opt_in_text")
+    assert got == {
+        "language": "es",
+        "preferred_time": None,
+        "paused": False,
+        "channel": "sms",
+        "whatsapp_opt_in_at": None,
+    }
+    assert "WhatsApp" in statement and "Universidad de los Andes" in statement
 
     def local_times(rows: list[OutboundMessage]) -> set[str]:
         # What the daily budget moved is not at the preferred time, by design.
@@ -403,7 +411,7 @@ async def test_preferences_update_replans_reminders(
         headers=headers,
     )
     assert put.status_code == 200, put.text
-    assert put.json() == {"language": "en", "preferred_time": "15:30", "paused": False}
+    assert put.json()["preferred_time"] == "15:30" and put.json()["language"] == "en"
     moved = await query
     assert moved and local_times(moved) == {"15:30"}
     assert {r.language for r in moved} == {"en"}

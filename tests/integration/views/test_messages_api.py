@@ -89,6 +89,10 @@ async def test_received_messages_are_listed_too(
             "error_code": None,
             "budget": None,
             "skip_reason": None,
+            "channel": "sms",
+            "template": None,
+            "fallback_reason": None,
+            "read": False,
         }
     ]
     assert messages.index(inbound[0]) == 0  # 11:00, before the 12:00 reminder
@@ -114,7 +118,9 @@ async def test_preview_lists_messages_in_local_time_with_weekday(
     header, first, second, *_ = lines
     assert "America/Santiago" in header and "language es" in header
     assert first.startswith("mié 2027-01-13 12:05 -03:00  reminder delivered (planned mié")
-    assert second.startswith("mar 2027-01-19 18:00 -03:00  reminder planned  GSM-7 x2  MSC-ROLE:")
+    assert second.startswith(
+        "mar 2027-01-19 18:00 -03:00  reminder planned  sms GSM-7 x2  MSC-ROLE:"
+    )
     assert "GSM-7 x" in first and "MSC-ROLE:" in first
     assert all("\n" not in line for line in lines)
     assert len(lines) == 1 + len((await client.get(URL, headers=admin)).json())

@@ -16,7 +16,13 @@ from typing import Any
 
 from service.adapters.console_sms import ConsoleSmsGateway
 from service.adapters.twilio_errors import explain_twilio_error
-from service.ports import ProviderError, ProviderReceipt, SmsGateway, SmsSendError
+from service.ports import (
+    ProviderError,
+    ProviderReceipt,
+    SmsGateway,
+    SmsSendError,
+    WhatsAppContent,
+)
 
 # The MessageSid of the captured status callbacks in tests/fixtures/twilio_status_*.json.
 CAPTURED_STATUS_SID = "SM9c1e6b0f2d3a4c5b6e7f8091a2b3c4d5"
@@ -44,8 +50,15 @@ class Sent:
 class _AcceptingFake:
     """What the accepting fakes share: nothing to look up, Twilio's codes, nothing to close."""
 
-    async def find_sent(self, to: str, body: str, since: datetime) -> ProviderReceipt | None:
+    async def find_sent(
+        self, to: str, body: str, since: datetime, *, channel: str = "sms"
+    ) -> ProviderReceipt | None:
         return None
+
+    async def send_whatsapp(
+        self, to: str, content: WhatsAppContent, *, status_callback: str | None = None
+    ) -> ProviderReceipt:
+        raise AssertionError("this fake sends SMS only")
 
     def explain_error(self, code: int | None, language: str = "en") -> ProviderError:
         return explain_twilio_error(code, language)  # the codes tests use are Twilio's
@@ -133,8 +146,19 @@ class CrashingGateway:
             await self.inner.send(to, body, **kwargs)
         raise ProcessDied  # whatever Twilio answered is lost with the process
 
-    async def find_sent(self, to: str, body: str, since: datetime) -> ProviderReceipt | None:
-        return await self.inner.find_sent(to, body, since)
+    async def send_whatsapp(
+        self, to: str, content: WhatsAppContent, *, status_callback: str | None = None
+    ) -> ProviderReceipt:
+        if self.when == "before":
+            raise ProcessDied
+        with contextlib.suppress(SmsSendError):
+            await self.inner.send_whatsapp(to, content, status_callback=status_callback)
+        raise ProcessDied
+
+    async def find_sent(
+        self, to: str, body: str, since: datetime, *, channel: str = "sms"
+    ) -> ProviderReceipt | None:
+        return await self.inner.find_sent(to, body, since, channel=channel)
 
     def explain_error(self, code: int | None, language: str = "en") -> ProviderError:
         return self.inner.explain_error(code, language)
@@ -155,8 +179,15 @@ class CallerClosedGateway:
     async def send(self, to: str, body: str, **kwargs: Any) -> ProviderReceipt:
         return await self.inner.send(to, body, **kwargs)
 
-    async def find_sent(self, to: str, body: str, since: datetime) -> ProviderReceipt | None:
-        return await self.inner.find_sent(to, body, since)
+    async def send_whatsapp(
+        self, to: str, content: WhatsAppContent, *, status_callback: str | None = None
+    ) -> ProviderReceipt:
+        return await self.inner.send_whatsapp(to, content, status_callback=status_callback)
+
+    async def find_sent(
+        self, to: str, body: str, since: datetime, *, channel: str = "sms"
+    ) -> ProviderReceipt | None:
+        return await self.inner.find_sent(to, body, since, channel=channel)
 
     def explain_error(self, code: int | None, language: str = "en") -> ProviderError:
         return self.inner.explain_error(code, language)

@@ -36,6 +36,9 @@ import phonenumbers
 from aiohttp import BasicAuth, web
 from twilio.request_validator import HMAC_SHA1, SIGNATURE_HEADER, RequestValidator
 
+from tests.support.fakes.whatsapp_rules import PREFIX as WHATSAPP
+from tests.support.fakes.whatsapp_rules import WhatsAppRules
+
 API_VERSION = "2010-04-01"
 TEST_ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 TEST_AUTH_TOKEN = "fedcba9876543210" * 2
@@ -141,7 +144,8 @@ class StoredMessage:
 
     @property
     def body(self) -> str:
-        return self.form.get("Body", "")
+        """What the person receives (a WhatsApp template filled in, else the Body)."""
+        return str(self.resource.get("body") or self.form.get("Body", ""))
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +247,7 @@ class TwilioFakeServer:
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
+        self.whatsapp = WhatsAppRules(self._clock)
         self.reset()
 
     # ---- lifecycle -------------------------------------------------------------------
@@ -333,6 +338,7 @@ class TwilioFakeServer:
         """Forget messages, requests and every programmed behaviour."""
         with self._lock:
             self._state = _State()
+            self.whatsapp = WhatsAppRules(self._clock)
             if self._magic:
                 for number, code in MAGIC_TO_NUMBERS.items():
                     self._state.number_faults[number] = _Fault(400, code, None)
@@ -488,6 +494,26 @@ class TwilioFakeServer:
         )
         return target, headers, form
 
+    def inbound_whatsapp(
+        self, url: str, *, from_: str, body: str, to: str = TEST_FROM_NUMBER, **kwargs: Any
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        """A signed incoming WhatsApp message from ``from_`` (E.164): the webhook form
+        Twilio posts (``whatsapp:`` addresses, the profile name and WaId), and the
+        person's 24-hour window opens on this server as it would at Twilio."""
+        self.whatsapp.wrote(from_)
+        extra = {"ProfileName": "Participante", "WaId": from_.lstrip("+"), "MessageType": "text"}
+        extra.update(kwargs.pop("extra", None) or {})
+        return inbound_sms(
+            url,
+            from_=WHATSAPP + from_,
+            to=WHATSAPP + to,
+            body=body,
+            auth_token=self.auth_token,
+            account_sid=self.account_sid,
+            extra=extra,
+            **kwargs,
+        )
+
     # ---- HTTP handlers (run on the server's own loop) --------------------------------
 
     def _json(self, status: int, payload: Mapping[str, Any], **headers: str) -> web.Response:
@@ -564,8 +590,13 @@ class TwilioFakeServer:
             return self._error(400, 21602 if sender else 21619)
         if len(body) > 1600:
             return self._error(400, 21617)
-        if not _is_valid_number(to):
+        if not _is_valid_number(to.removeprefix(WHATSAPP)):
             return self._error(400, 21211, to=to)
+        if to.startswith(WHATSAPP):
+            refused = self.whatsapp.refusal(form, via_service=bool(service))
+            if refused is not None:
+                return self._error(400, refused[0], refused[1])
+            body = self.whatsapp.body(form)
         if number_fault is not None:
             return self._error(
                 number_fault.status, number_fault.code, number_fault.message, to=to, from_=sender
@@ -619,7 +650,8 @@ class TwilioFakeServer:
         now = self._clock()
         sid = _sid("SM")
         via_service = "MessagingServiceSid" in form
-        body = form.get("Body", "")
+        whatsapp = form["To"].startswith(WHATSAPP)
+        body = self.whatsapp.body(form) if whatsapp else form.get("Body", "")
         uri = f"/{API_VERSION}/Accounts/{self.account_sid}/Messages/{sid}.json"
         resource: dict[str, Any] = {
             "account_sid": self.account_sid,
@@ -654,7 +686,7 @@ class TwilioFakeServer:
                 resource.update(
                     status=self.settle_status,
                     date_sent=rfc2822(now),
-                    num_segments=str(num_segments(body)),
+                    num_segments="1" if whatsapp else str(num_segments(body)),
                     **(
                         {"from": self.service_sender}
                         if via_service and not form.get("From")
