@@ -30,6 +30,7 @@ from service.domain.protocol import Protocol
 from service.jobs.scheduler import DispatchScheduler
 from service.ports import Clock, RedcapApi, SmsGateway, Translator
 from service.settings import Settings
+from service.web.app import app_router
 from service.web.auth import provide_runtime
 from service.web.controllers.alerts import AlertController
 from service.web.controllers.checkins import CheckinRecordController
@@ -111,6 +112,7 @@ def create_app(
             MetricsController,
             static_files_router(),
             dashboard_router(),
+            app_router(),
         ],
         template_config=template_config(),
         plugins=[HTMXPlugin()],
@@ -148,4 +150,6 @@ def create_app(
     tell_the_truth(app.openapi_schema)  # the cached document /schema serves
     app.state.runtime = runtime
     app.state.scheduler = scheduler
+    # The demo's phones (/demo/phone): only with made-up numbers and console SMS.
+    app.state.demo_phone = demo and settings.sms_backend == "console"
     return app

@@ -8,13 +8,27 @@ from __future__ import annotations
 
 
 class ActionError(Exception):
-    status_code = 400
+    """``code`` is the stable, machine-readable name of the failure a client may branch
+    on (``unknown_symptom``); the web layer fills a generic one from the status when
+    an action gives none, and words the participant's message from it."""
 
-    def __init__(self, message: str, *, field: str | None = None, source: str = "body") -> None:
+    status_code = 400
+    code: str | None = None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        source: str = "body",
+        code: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
         self.source = source  # where the field came from: body, query or path
+        if code is not None:
+            self.code = code
 
 
 class FieldInvalid(ActionError):

@@ -30,6 +30,7 @@ class Actor:
     role: StaffRole | None = None
     sites: tuple[str, ...] = field(default_factory=tuple)
     participant_id: int | None = None
+    language: str | None = None  # a participant's, for words shown to them (errors)
 
     @property
     def all_sites(self) -> bool:
@@ -67,12 +68,13 @@ def staff_label(email: str) -> str:
     return f"{ActorKind.STAFF}:{email}"
 
 
-def participant_actor(study_id: str, participant_id: int) -> Actor:
+def participant_actor(study_id: str, participant_id: int, language: str | None = None) -> Actor:
     """A participant acting for themselves (an SMS, the app, a session)."""
     return Actor(
         kind=ActorKind.PARTICIPANT,
         label=participant_label(study_id),
         participant_id=participant_id,
+        language=language,
     )
 
 

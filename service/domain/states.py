@@ -186,6 +186,7 @@ class SessionEnd(StrEnum):
     STAFF = "staff"  # a coordinator ended it
     PHONE_CHANGE = "phone_change"  # the participant's number changed
     WITHDRAWN = "withdrawn"  # the participant withdrew
+    SIGNED_OUT = "signed_out"  # the participant signed out of the web app
 
 
 class StaffRole(StrEnum):

@@ -35,6 +35,12 @@ from typing import Final
 PREFIX: Final = "MSC-ROLE:"
 
 
+def without_prefix(text: str) -> str:
+    """A text as a screen shows it: the SMS's sender prefix says nothing inside the
+    study's own app, where the advice is read under the study's name."""
+    return text.removeprefix(PREFIX).lstrip()
+
+
 def NC_(key: str, text: str) -> tuple[str, str]:
     """Mark ``text`` (msgid) under context ``key`` for extraction; return the pair."""
     return key, text

@@ -8,6 +8,7 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from service.actions.access import actor_for_token, participant_for_session
 from service.domain.actors import Actor
 from service.runtime import Runtime
+from service.web.participant_language import remember_language
 
 
 def runtime_of(request: Request) -> Runtime:
@@ -42,6 +43,7 @@ async def provide_participant(request: Request) -> Actor:
     actor = await _bearer_actor(request)
     if actor.kind != "participant":
         raise PermissionDeniedException("a participant token is required")
+    remember_language(request, actor.language)
     return actor
 
 

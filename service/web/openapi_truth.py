@@ -15,6 +15,10 @@ exists:
 * a route with a JSON body can answer 413 (over the input guard's size);
 * ``EXTRA`` adds what only some routes do (409 conflicts, 429 throttles).
 
+On the participant's routes (``/api/v1/mobile/``) every error body also has a
+``code`` (``service.web.error_codes``): each response lists the codes it can carry,
+as the schema's ``enum`` and in its description.
+
 Request bodies are msgspec structs that forbid unknown fields; their component
 schemas get ``additionalProperties: false`` so the document says so too.
 """
@@ -26,7 +30,10 @@ from typing import Any
 from litestar.openapi.spec import OpenAPI, OpenAPIMediaType, OpenAPIResponse, Schema
 from litestar.openapi.spec.enums import OpenAPIType
 
+from service.web.error_codes import codes_for
 from service.web.schemas.base import StrictBody
+
+MOBILE_PREFIX = "/api/v1/mobile/"
 
 DESCRIPTIONS = {
     "400": "A field is invalid or unknown (extra[0].key names it)",
@@ -52,6 +59,7 @@ EXTRA: dict[tuple[str, str], tuple[str, ...]] = {
     ("post", "/api/v1/mobile/me/checkins/symptoms"): ("404", "409"),
     ("post", "/api/v1/mobile/me/checkins/pregnancy"): ("404", "409"),
     ("post", "/api/v1/mobile/auth/verify"): ("429",),
+    ("put", "/api/v1/mobile/me/preferences"): ("409",),
     ("post", "/webhooks/twilio/sms"): ("403",),
     ("post", "/webhooks/twilio/status"): ("403",),
     ("get", "/health/ready"): ("503",),
@@ -60,11 +68,20 @@ EXTRA: dict[tuple[str, str], tuple[str, ...]] = {
 _METHODS = ("get", "put", "post", "delete", "patch")
 
 
-def _error_schema() -> Schema:
+def _error_schema(codes: list[str] | None = None) -> Schema:
+    """Litestar's error shape; with ``codes``, the participant routes' ``code`` too."""
+    extra: dict[str, Schema] = {}
+    if codes:
+        extra["code"] = Schema(
+            type=OpenAPIType.STRING,
+            enum=list(codes),
+            description="stable, machine-readable; detail is worded for the participant",
+        )
     return Schema(
         type=OpenAPIType.OBJECT,
-        required=["status_code", "detail"],
+        required=["status_code", "detail", *extra],
         properties={
+            **extra,
             "status_code": Schema(type=OpenAPIType.INTEGER),
             "detail": Schema(type=OpenAPIType.STRING),
             "extra": Schema(
@@ -78,10 +95,14 @@ def _error_schema() -> Schema:
     )
 
 
-def _error_response(code: str) -> OpenAPIResponse:
+def _error_response(code: str, mobile: bool = False) -> OpenAPIResponse:
+    codes = codes_for(int(code)) if mobile else []
+    description = DESCRIPTIONS[code]
+    if codes:
+        description += f" (code: {', '.join(codes)})"
     return OpenAPIResponse(
-        description=DESCRIPTIONS[code],
-        content={"application/json": OpenAPIMediaType(schema=_error_schema())},
+        description=description,
+        content={"application/json": OpenAPIMediaType(schema=_error_schema(codes))},
     )
 
 
@@ -115,8 +136,12 @@ def tell_the_truth(document: OpenAPI) -> OpenAPI:
             if operation.request_body is not None:
                 codes.add("413")
             responses = operation.responses or {}
+            mobile = path.startswith(MOBILE_PREFIX)
             for code in sorted(codes):
-                responses.setdefault(code, _error_response(code))
+                if mobile and code.startswith("4"):
+                    responses[code] = _error_response(code, mobile=True)
+                else:
+                    responses.setdefault(code, _error_response(code))
             operation.responses = responses
     forbidding = _request_struct_names()
     schemas = document.components.schemas if document.components else None

@@ -27,6 +27,8 @@ from service.actions.access._one_time_codes import (
     verify_code,
 )
 from service.actions.access._participant_sessions import (
+    SESSION_IDLE,
+    end_participant_session,
     participant_for_session,
     revoke_by_staff,
     revoke_sessions,
@@ -58,6 +60,7 @@ from service.actions.access._throttle import (
 __all__ = [
     "ACCOUNT_MAX_FAILURES",
     "OTP_BODY_PLACEHOLDER",
+    "SESSION_IDLE",
     "BadCredentials",
     "CodeRejected",
     "LoginThrottled",
@@ -70,6 +73,7 @@ __all__ = [
     "add_staff_user",
     "authenticate_staff",
     "change_staff",
+    "end_participant_session",
     "end_session",
     "in_site_scope",
     "issue_token",

@@ -100,7 +100,7 @@ async def actor_for_token(rt: Runtime, token: str) -> Actor | None:
     participant = await Participant.get_or_none(id=row.participant_id)
     if participant is None or not participant.active or participant.opted_out:
         return None  # a pre-session participant token ends with follow-up or an opt-out
-    return participant_actor(participant.study_id, participant.id)
+    return participant_actor(participant.study_id, participant.id, participant.language)
 
 
 async def add_staff_user(

@@ -73,14 +73,23 @@ _HOUR: Final = timedelta(hours=1)
 _ANONYMOUS: Final = "anonymous"
 
 _WRONG: Final = "the code is not right"
-_EXPIRED: Final = "the code has expired or was tried too many times; request a new one"
+_EXPIRED: Final = ("the code has expired; request a new one", "code_expired")
 
 
 class CodeRejected(FieldInvalid):
-    """A code that does not sign anyone in (always names the field ``code``)."""
+    """A code that does not sign anyone in (always names the field ``code``).
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message, field="code")
+    ``code`` is one of ``code_format``, ``code_wrong`` (attempts remain),
+    ``too_many_attempts`` (this code is spent) or ``code_expired`` (none alive): the
+    same for a number nobody has, so the codes tell a caller nothing about who is
+    enrolled."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message, field="code", code=code)
+
+
+_Refusal = tuple[str, str]  # (message, code)
+_SPENT: Final = ("the code was tried too many times; request a new one", "too_many_attempts")
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +239,7 @@ async def verify_code(rt: Runtime, phone_raw: str, code: str) -> str:
     """
     code = code.strip()
     if len(code) != CODE_DIGITS or not code.isdigit():
-        raise CodeRejected(f"the code is {CODE_DIGITS} digits")
+        raise CodeRejected(f"the code is {CODE_DIGITS} digits", "code_format")
     now = rt.clock.now()
     phone = _normalized(phone_raw)
     # One transaction: the reserved attempt, the code's use, its audit entry and the
@@ -240,14 +249,14 @@ async def verify_code(rt: Runtime, phone_raw: str, code: str) -> str:
     async with in_transaction():
         refusal, token = await _verify_in_transaction(rt, phone, code, now)
     if token is None:
-        raise CodeRejected(refusal)
+        raise CodeRejected(*refusal)
     return token
 
 
 async def _verify_in_transaction(
     rt: Runtime, phone: str, code: str, now: datetime
-) -> tuple[str, str | None]:
-    """(refusal, None) or ("", token); the caller holds the transaction."""
+) -> tuple[_Refusal, str | None]:
+    """(refusal, None) or (("", ""), token); the caller holds the transaction."""
     row = (
         await OneTimeCode.filter(phone=_phone_key(rt, phone), used_at=None)
         .order_by("-created_at", "-id")
@@ -260,19 +269,21 @@ async def _verify_in_transaction(
             id=row.id, used_at=None, attempts__lt=MAX_ATTEMPTS, expires_at__gt=now
         ).update(attempts=F("attempts") + 1)
     if row is None or not reserved:  # nothing changed, so nothing to audit
-        return _EXPIRED, None
+        spent = row is not None and row.attempts >= MAX_ATTEMPTS and row.expires_at > now
+        return (_SPENT if spent else _EXPIRED), None
     participant: Participant | None = None
     if hmac.compare_digest(row.code_hash, _code_hash(rt, phone, code)):
         participant = await Participant.get_or_none(phone=phone, status=ParticipantStatus.ACTIVE)
     if participant is None:
         left = MAX_ATTEMPTS - row.attempts - 1
         await _audit_verify(now, _ANONYMOUS, row, "wrong")
-        return (f"{_WRONG}; {left} attempt(s) left" if left else _EXPIRED), None
+        wrong = (f"{_WRONG}; {left} attempt(s) left", "code_wrong")
+        return (wrong if left else _SPENT), None
     used = await OneTimeCode.filter(id=row.id, used_at=None).update(used_at=now)
     if not used:  # the same code, verified twice at once: only one wins
         return _EXPIRED, None
     await _audit_verify(now, participant_label(participant.study_id), row, "ok")
-    return "", await start_session(rt, participant)
+    return ("", ""), await start_session(rt, participant)
 
 
 async def _audit_verify(now: datetime, actor: str, row: OneTimeCode, outcome: str) -> None:

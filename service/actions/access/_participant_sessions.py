@@ -91,7 +91,7 @@ async def participant_for_session(rt: Runtime, token: str) -> Actor | None:
         await ParticipantSession.filter(id=row.id, revoked_at=None).update(
             last_used_at=now, expires_at=expires
         )
-    return participant_actor(participant.study_id, participant.id)
+    return participant_actor(participant.study_id, participant.id, participant.language)
 
 
 async def revoke_sessions(
@@ -113,6 +113,31 @@ async def revoke_sessions(
             changes={"sessions": revoked, "reason": reason},
         )
     return revoked
+
+
+async def end_participant_session(rt: Runtime, token: str) -> None:
+    """The participant signs out: this session, and only it, stops working."""
+    if not token.startswith(TOKEN_PREFIX):
+        return
+    now = rt.clock.now()
+    row = await ParticipantSession.get_or_none(
+        token_hash=keyed_hash(rt.settings.secret_key, token), revoked_at=None
+    )
+    if row is None:
+        return
+    participant = await Participant.get(id=row.participant_id)
+    async with in_transaction():
+        await ParticipantSession.filter(id=row.id, revoked_at=None).update(
+            revoked_at=now, revoked_reason=SessionEnd.SIGNED_OUT
+        )
+        await audit(
+            at=now,
+            actor=participant_label(participant.study_id),
+            action=AuditAction.SESSION_REVOKE,
+            entity="participant_session",
+            entity_id=row.id,
+            changes={"sessions": 1, "reason": SessionEnd.SIGNED_OUT},
+        )
 
 
 async def revoke_by_staff(rt: Runtime, participant: Participant, actor: Actor) -> int:

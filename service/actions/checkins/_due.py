@@ -140,7 +140,15 @@ async def answer_is_late(
         expired = await recently_expired_checkins(rt, participant, include_answered=True)
         match, late = next((d for d in expired if d.checkin_key == key), None), True
     if match is None:
-        raise NotFound(f"checkin_key {key!r} is not a check-in of yours that can be answered")
+        raise NotFound(
+            f"checkin_key {key!r} is not a check-in of yours that can be answered",
+            field="checkin_key",
+            code="checkin_closed",
+        )
     if match.questionnaire != questionnaire:
-        raise FieldInvalid(f"checkin_key is not a {questionnaire} check-in", field="checkin_key")
+        raise FieldInvalid(
+            f"checkin_key is not a {questionnaire} check-in",
+            field="checkin_key",
+            code="checkin_mismatch",
+        )
     return late

@@ -50,8 +50,8 @@ __all__ = [
 
 log = logging.getLogger("service.checkins")
 
-Channel = Literal["sms", "app"]
-CHANNELS: Final = ("sms", "app")
+Channel = Literal["sms", "app", "web"]
+CHANNELS: Final = ("sms", "app", "web")  # web: the participant web app at /app
 CHECKIN_KEY_MAX: Final = 96
 _SUBMIT_ATTEMPTS: Final = 3
 
@@ -73,6 +73,7 @@ class CheckinSubmission:
     late: bool
     actor_label: str
     complete: bool | None = None
+    reason: str | None = None  # why the participant corrects an earlier version (audited)
 
     @property
     def is_complete(self) -> bool:
@@ -128,7 +129,7 @@ def answers_to_dict(answers: SymptomAnswers | PregnancyAnswer) -> dict[str, Any]
 def _validate(rt: Runtime, sub: CheckinSubmission) -> None:
     """Refuse what the SMS parser can never produce and the app must not send."""
     if sub.channel not in CHANNELS:
-        raise ValueError(f"channel must be sms or app, not {sub.channel!r}")
+        raise ValueError(f"channel must be one of {CHANNELS}, not {sub.channel!r}")
     if not sub.checkin_key or len(sub.checkin_key) > CHECKIN_KEY_MAX:
         raise FieldInvalid(
             f"checkin_key must be 1 to {CHECKIN_KEY_MAX} characters", field="checkin_key"
@@ -155,22 +156,32 @@ def _validate_symptoms(rt: Runtime, answers: SymptomAnswers, complete: bool) -> 
         where = f"symptoms[{index}]"
         symptom = known.get(reported.code)
         if symptom is None:
-            raise FieldInvalid(f"{where}: unknown symptom {reported.code!r}", field=where)
+            raise FieldInvalid(
+                f"{where}: unknown symptom {reported.code!r}", field=where, code="unknown_symptom"
+            )
         if reported.code in seen:
-            raise FieldInvalid(f"{where}: {reported.code!r} is listed twice", field=where)
+            raise FieldInvalid(
+                f"{where}: {reported.code!r} is listed twice", field=where, code="symptom_repeated"
+            )
         seen.add(reported.code)
         if reported.severity is None and complete:
-            raise FieldInvalid(f"{where}: a severity is required", field=f"{where}.severity")
+            raise FieldInvalid(
+                f"{where}: a severity is required",
+                field=f"{where}.severity",
+                code="severity_required",
+            )
         if reported.temperature_c is not None:
             if not symptom.asks_temperature:
                 raise FieldInvalid(
                     f"{where}: no temperature is asked for {reported.code!r}",
                     field=f"{where}.temperature_c",
+                    code="temperature_not_asked",
                 )
             if not MIN_PLAUSIBLE_C <= Decimal(str(reported.temperature_c)) <= MAX_PLAUSIBLE_C:
                 raise FieldInvalid(
                     f"{where}: temperature must be {MIN_PLAUSIBLE_C} to {MAX_PLAUSIBLE_C} °C",
                     field=f"{where}.temperature_c",
+                    code="temperature_implausible",
                 )
 
 
@@ -241,7 +252,7 @@ async def _store(
                 "raw_texts": [redact_phones(text) for text in raw_texts],
                 "findings": [f.code for f in findings],
             },
-            reason=None if created else "identical to the stored version: not stored again",
+            reason=sub.reason if created else "identical to the stored version: not stored again",
         )
         outcome = await alert_once(rt, participant, findings=findings, checkin=row)
     return row, created, outcome
@@ -266,7 +277,9 @@ async def store_submission(
             # Two submissions for the same key took the same version number; the
             # loser tries again and becomes the next version (or finds it identical).
             if attempt == _SUBMIT_ATTEMPTS - 1:
-                raise Conflict("this check-in is being changed; try again") from None
+                raise Conflict(
+                    "this check-in is being changed; try again", code="checkin_busy"
+                ) from None
     result = CheckinResult(
         checkin=row,
         findings=tuple(findings),

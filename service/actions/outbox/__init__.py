@@ -39,7 +39,12 @@ from service.actions.outbox._planner import (
 )
 from service.actions.outbox._receipts import apply_status_callback
 from service.actions.outbox._reconcile import reconcile_stale_claims
-from service.actions.outbox._render import RenderedSms, render_for_participant, render_text
+from service.actions.outbox._render import (
+    RenderedSms,
+    render_for_participant,
+    render_for_screen,
+    render_text,
+)
 from service.actions.outbox._send_cap import SendCap
 
 __all__ = [
@@ -59,6 +64,7 @@ __all__ = [
     "reconcile_stale_claims",
     "render_for_channel",
     "render_for_participant",
+    "render_for_screen",
     "render_text",
     "replan_if_protocol_changed",
     "replan_participant",

@@ -14,6 +14,7 @@ from typing import Any
 
 from service.db.models import Participant, Site
 from service.domain.sms_encoding import SmsEncoding, prepare_for_sms
+from service.domain.texts import without_prefix
 from service.runtime import Runtime
 
 
@@ -72,3 +73,11 @@ async def render_for_participant(rt: Runtime, participant: Participant, key: str
     site's name and help line filled in."""
     site = await Site.get(code=participant.site_id)
     return render_text(rt, key, participant.language, {}, site).text
+
+
+async def render_for_screen(rt: Runtime, participant: Participant, key: str) -> str:
+    """The same text for a screen (the app, the web app): no SMS prefix, and never
+    folded to GSM-7, since a screen shows every accent."""
+    site = await Site.get(code=participant.site_id)
+    params = message_params(rt, participant.language, {}, site)
+    return without_prefix(rt.translator.render(key, participant.language, **params))

@@ -76,7 +76,9 @@ async def update_own_preferences(rt: Runtime, actor: Actor, changes: dict[str, A
             current=participant,
         )
     if not participant.active:
-        raise Conflict("follow-up has ended; preferences can no longer change")
+        raise Conflict(
+            "follow-up has ended; preferences can no longer change", code="follow_up_ended"
+        )
     before = {name: getattr(participant, name) for name in (*PREFERENCE_FIELDS, *CHANNEL_AUDITED)}
     changed = diff(before, {**before, **{k: v for k, v in clean.items() if k in before}})
     if not changed:

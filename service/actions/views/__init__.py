@@ -26,6 +26,12 @@ from service.actions.views._audit import (
     audit_batches,
     audit_page,
 )
+from service.actions.views._demo_phone import (
+    DemoThread,
+    PhoneLine,
+    demo_phone_of,
+    demo_threads,
+)
 from service.actions.views._figures import Overview, SiteFigures, overview
 from service.actions.views._list import (
     SORTS,
@@ -61,6 +67,7 @@ __all__ = [
     "AuditPage",
     "AuditRow",
     "BoardAlert",
+    "DemoThread",
     "Flag",
     "MessageView",
     "MetricsSource",
@@ -69,6 +76,7 @@ __all__ = [
     "ParticipantPage",
     "ParticipantRow",
     "ParticipantSummary",
+    "PhoneLine",
     "QueueItem",
     "RowPage",
     "SiteFigures",
@@ -77,6 +85,8 @@ __all__ = [
     "alerts_page",
     "audit_batches",
     "audit_page",
+    "demo_phone_of",
+    "demo_threads",
     "filter_rows",
     "inbox_page",
     "overview",

@@ -77,8 +77,12 @@ _SEVERITY_CHOICES: Final = (
     Choice("3", "Grave"),
     Choice(SEVERITY_UNRATED, "Presente, gravedad no informada"),
 )
-CHANNEL_CODES: Final = {"sms": "1", "app": "2"}
-_CHANNELS: Final = (Choice("1", "SMS"), Choice("2", "Aplicación móvil"))
+CHANNEL_CODES: Final = {"sms": "1", "app": "2", "web": "3"}
+_CHANNELS: Final = (
+    Choice("1", "SMS"),
+    Choice("2", "Aplicación móvil"),
+    Choice("3", "Aplicación web"),
+)
 VISIT_STATUS_CODES: Final = {"attended": "1", "missed": "2"}
 DIRECTION_CODES: Final = {"outbound": "1", "inbound": "2"}
 _DAYS_PER_MONTH: Final = 365.25 / 12

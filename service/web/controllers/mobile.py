@@ -18,7 +18,13 @@ from litestar.di import Provide
 
 from service.actions import access
 from service.actions.calendars import calendar_with_status
-from service.actions.checkins import AppCheckin, due_checkins, latest_checkins, submit_from_app
+from service.actions.checkins import (
+    AppCheckin,
+    due_checkins,
+    latest_checkins,
+    questionnaire_for,
+    submit_from_app,
+)
 from service.actions.participants import (
     OPT_IN_STATEMENT,
     ParticipantProfile,
@@ -50,7 +56,11 @@ from service.web.schemas.mobile import (
     PreferencesIn,
     PreferencesOut,
     PregnancyCheckinIn,
+    QuestionnairesOut,
+    SeverityOut,
+    SymptomChoiceOut,
     SymptomsCheckinIn,
+    TemperatureRuleOut,
 )
 from service.web.schemas.participants import CalendarOut
 from service.web.schemas.staff import TokenResponse
@@ -82,7 +92,11 @@ class MobileAuthController(Controller):
 
     @post("/verify", summary="Exchange the code for a participant bearer token", status_code=200)
     async def verify(self, rt: Runtime, data: CodeVerifyIn) -> TokenResponse:
-        return TokenResponse(access_token=await access.verify_code(rt, data.phone, data.code))
+        token = await access.verify_code(rt, data.phone, data.code)
+        # Sliding: this long if unused; every use extends it (docs/api.md).
+        return TokenResponse(
+            access_token=token, expires_in=int(access.SESSION_IDLE.total_seconds())
+        )
 
 
 def _me(participant: ParticipantProfile, site: SiteRecord) -> MeOut:
@@ -144,6 +158,19 @@ class MobileController(Controller):
         participant = await own_participant(actor)
         rows = await calendar_with_status(rt, participant)
         return calendar_out(rt, participant.study_id, rows, participant.language)
+
+    @get("/questionnaires", summary="What I can report, in my language, from the protocol")
+    async def questionnaires(self, rt: Runtime, actor: Actor) -> QuestionnairesOut:
+        found = questionnaire_for(rt, await own_participant(actor))
+        return QuestionnairesOut(
+            symptoms=[
+                msgspec.convert(item, SymptomChoiceOut, from_attributes=True)
+                for item in found.symptoms
+            ],
+            severities=[SeverityOut(code=code, label=label) for code, label in found.severities],
+            temperature=TemperatureRuleOut(threshold_c=found.fever_threshold_c),
+            pregnancy=found.pregnancy,
+        )
 
     @get("/checkins", summary="Check-ins due now, and the ones I sent")
     async def checkins(self, rt: Runtime, actor: Actor) -> MyCheckinsOut:
@@ -208,6 +235,7 @@ async def _submit(
         answers=answers,
         checkin_key=data.checkin_key,
         body=msgspec.json.encode(data),
+        client_submission_id=data.client_submission_id,
     )
     return CheckinResultOut(
         checkin=_checkin_out(done.checkin),

@@ -31,7 +31,8 @@ class AuthController(Controller):
         self, rt: Runtime, request: Request[Any, Any, Any], data: TokenRequest
     ) -> TokenResponse:
         address = request.client.host if request.client else None
-        return TokenResponse(access_token=await login(rt, data.email, data.password, address))
+        token = await login(rt, data.email, data.password, address)
+        return TokenResponse(access_token=token, expires_in=rt.settings.token_ttl_hours * 3600)
 
 
 class SiteController(Controller):

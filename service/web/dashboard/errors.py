@@ -22,7 +22,6 @@ from service.web.dashboard.csrf import PRESESSION_COOKIE, presession_token
 from service.web.dashboard.headers import SECURITY_HEADER_VALUES
 from service.web.dashboard.render import N_, render_public
 from service.web.dashboard.session import SignInRequired, login_url
-from service.web.errors import database_fault_headers, http_error_handler, internal_error_handler
 
 LANG_COOKIE: Final = "fu_lang"
 
@@ -65,7 +64,9 @@ def app_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Respo
     the path does not take): a dashboard page under /dashboard, the API's JSON elsewhere."""
     if request.url.path == "/dashboard" or request.url.path.startswith("/dashboard/"):
         return error_page(request, exc.status_code)
-    return http_error_handler(request, exc)
+    from service.web import errors  # imported here: service.web.errors imports this package
+
+    return errors.http_error_handler(request, exc)
 
 
 def sign_in_required(request: Request[Any, Any, Any], exc: SignInRequired) -> Response[Any]:
@@ -89,12 +90,14 @@ def action_error(request: Request[Any, Any, Any], exc: ActionError) -> Response[
 def unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """A database that is away, full or read-only gets a page saying so, with
     ``Retry-After``; anything else is the service's own bug (the API's 500)."""
+    from service.web import errors  # imported here: service.web.errors imports this package
+
     fault = database_fault(exc)
     if fault is None:
-        return internal_error_handler(request, exc)
+        return errors.internal_error_handler(request, exc)
     OUTAGES.met(fault, exc)
     page = error_page(request, fault.status_code)
-    page.headers.update(database_fault_headers(fault))
+    page.headers.update(errors.database_fault_headers(fault))
     return page
 
 

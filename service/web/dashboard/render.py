@@ -79,6 +79,12 @@ def date_filter(context: Context, value: date | None) -> str:
 
 
 @pass_context
+def long_date_filter(context: Context, value: date | None) -> str:
+    """``x|long_date``: "miércoles, 20 de enero de 2027", as a participant reads a date."""
+    return "" if value is None else format_date(value, "full", locale=_babel_locale(context))
+
+
+@pass_context
 def datetime_filter(context: Context, value: datetime | None, zone: str | ZoneInfo) -> str:
     """``x|datetime(zone)``: an aware UTC timestamp shown in the site's zone."""
     if value is None:
@@ -156,6 +162,7 @@ def environment(directory: Path = TEMPLATES) -> Environment:
     env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]  # added by the i18n extension
     env.filters.update(
         date=date_filter,
+        long_date=long_date_filter,
         datetime=datetime_filter,
         zoned=zoned_filter,
         number=number_filter,

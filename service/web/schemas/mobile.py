@@ -84,14 +84,28 @@ ReportKey = Annotated[
 ]
 
 
+ClientSubmissionId = Annotated[
+    str,
+    Meta(
+        pattern="^[A-Za-z0-9-]{8,64}$",
+        description=(
+            "made by the app when the answer is given (a UUID); a report sent again with "
+            "the same id, even much later (an offline queue), is the same check-in"
+        ),
+    ),
+]
+
+
 class SymptomsCheckinIn(StrictBody):
     symptoms: Annotated[list[SymptomIn], Meta(max_length=32, description="[] for none")]
     checkin_key: ReportKey = None
+    client_submission_id: ClientSubmissionId | None = None
 
 
 class PregnancyCheckinIn(StrictBody):
     pregnant: bool
     checkin_key: ReportKey = None
+    client_submission_id: ClientSubmissionId | None = None
 
 
 class CheckinResultOut(msgspec.Struct):
@@ -99,6 +113,31 @@ class CheckinResultOut(msgspec.Struct):
     alert_raised: bool
     advice_key: str | None
     advice: str | None
+
+
+class SymptomChoiceOut(msgspec.Struct):
+    code: str
+    number: int  # what the participant would type by SMS
+    label: str
+    emergency: bool  # the advice is to call 131 (SAMU) at once
+    red_flag: bool  # the team is alerted whatever the severity
+    asks_temperature: bool
+
+
+class SeverityOut(msgspec.Struct):
+    code: str
+    label: str
+
+
+class TemperatureRuleOut(msgspec.Struct):
+    threshold_c: Annotated[float, Meta(description="a temperature at or above it alerts")]
+
+
+class QuestionnairesOut(msgspec.Struct):
+    symptoms: list[SymptomChoiceOut]
+    severities: list[SeverityOut]
+    temperature: TemperatureRuleOut
+    pregnancy: Annotated[bool, Meta(description="whether the pregnancy question applies")]
 
 
 class PreferencesIn(StrictBody):

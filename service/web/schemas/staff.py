@@ -16,7 +16,11 @@ class TokenRequest(StrictBody):
 
 
 class TokenResponse(msgspec.Struct):
+    """RFC 6749 §5.1: ``expires_in`` is the token's lifetime in seconds from now (for a
+    participant's sliding session, how long it lives if it is not used again)."""
+
     access_token: str
+    expires_in: Annotated[int, Meta(ge=1, description="seconds until the token expires")]
     token_type: str = "bearer"  # noqa: S105  # the OAuth token type, not a secret
 
 

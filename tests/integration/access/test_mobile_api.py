@@ -183,7 +183,8 @@ async def test_code_expires_after_ten_minutes(
     clock.advance(minutes=10)
     late = await verify(client, PHONE_A, last_code(gateway, PHONE_A))
     assert late.status_code == 400 and late.json()["extra"][0]["key"] == "code"
-    assert "expired" in late.json()["detail"]
+    assert late.json()["code"] == "code_expired"
+    assert late.json()["detail"] == "Ese código venció. Pide uno nuevo."  # Spanish by default
 
     clock.advance(minutes=1)
     await request_code(client, PHONE_A)
@@ -201,12 +202,14 @@ async def test_five_attempts_then_the_code_is_dead(
         response = await verify(client, PHONE_A, wrong(code))
         assert response.status_code == 400
         assert response.json()["extra"][0]["key"] == "code"
+        assert response.json()["code"] == ("code_wrong" if attempt < 5 else "too_many_attempts")
         assert (await OneTimeCode.get()).attempts == attempt
     dead = await verify(client, PHONE_A, code)
-    assert dead.status_code == 400 and "expired" in dead.json()["detail"]
+    assert dead.status_code == 400 and dead.json()["code"] == "too_many_attempts"
     assert not await ParticipantSession.exists()
     malformed = await verify(client, PHONE_A, "12ab")
     assert malformed.status_code == 400 and malformed.json()["extra"][0]["key"] == "code"
+    assert malformed.json()["code"] == "code_format"
 
 
 async def test_unknown_number_fails_verify_exactly_like_a_wrong_code(
