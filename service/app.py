@@ -47,11 +47,10 @@ from service.web.controllers.sessions import ParticipantSessionController
 from service.web.controllers.staff import AuthController, SiteController
 from service.web.controllers.webhooks import TwilioWebhookController
 from service.web.dashboard import dashboard_router
-from service.web.dashboard.errors import app_http_error
 from service.web.dashboard.render import template_config
+from service.web.error_routing import any_http_error, any_unexpected_error
 from service.web.errors import (
     action_error_handler,
-    internal_error_handler,
     model_validation_handler,
 )
 from service.web.input_guard import InputGuard
@@ -120,9 +119,9 @@ def create_app(
         dependencies={"rt": Provide(provide_runtime)},
         exception_handlers={
             ActionError: action_error_handler,
-            HTTPException: app_http_error,
+            HTTPException: any_http_error,
             ColumnValueInvalid: model_validation_handler,
-            500: internal_error_handler,
+            500: any_unexpected_error,
         },
         middleware=[InputGuard()],
         # Logging is configured once per process by service.logs; Litestar's own

@@ -17,7 +17,6 @@ from litestar.response import Redirect
 
 from service.actions.access import normal_locale
 from service.actions.errors import ActionError
-from service.db.faults import OUTAGES, database_fault
 from service.web.dashboard.csrf import PRESESSION_COOKIE, presession_token
 from service.web.dashboard.headers import SECURITY_HEADER_VALUES
 from service.web.dashboard.render import N_, render_public
@@ -59,16 +58,6 @@ def error_page(request: Request[Any, Any, Any], status_code: int) -> Response[An
     return page
 
 
-def app_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
-    """Litestar's own errors raised before a route is found (an unknown path, a method
-    the path does not take): a dashboard page under /dashboard, the API's JSON elsewhere."""
-    if request.url.path == "/dashboard" or request.url.path.startswith("/dashboard/"):
-        return error_page(request, exc.status_code)
-    from service.web import errors  # imported here: service.web.errors imports this package
-
-    return errors.http_error_handler(request, exc)
-
-
 def sign_in_required(request: Request[Any, Any, Any], exc: SignInRequired) -> Response[Any]:
     """A 303 to the sign-in form; for an htmx request (a poll, a partial) an
     ``HX-Redirect`` instead, so the login page is not swapped into a table cell."""
@@ -87,22 +76,7 @@ def action_error(request: Request[Any, Any, Any], exc: ActionError) -> Response[
     return error_page(request, exc.status_code)
 
 
-def unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    """A database that is away, full or read-only gets a page saying so, with
-    ``Retry-After``; anything else is the service's own bug (the API's 500)."""
-    from service.web import errors  # imported here: service.web.errors imports this package
-
-    fault = database_fault(exc)
-    if fault is None:
-        return errors.internal_error_handler(request, exc)
-    OUTAGES.met(fault, exc)
-    page = error_page(request, fault.status_code)
-    page.headers.update(errors.database_fault_headers(fault))
-    return page
-
-
 DASHBOARD_EXCEPTION_HANDLERS: Final[dict[Any, Any]] = {
-    500: unexpected_error,
     SignInRequired: sign_in_required,
     HTTPException: http_error,
     ActionError: action_error,
