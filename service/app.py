@@ -48,14 +48,14 @@ from service.web.controllers.staff import AuthController, SiteController
 from service.web.controllers.webhooks import TwilioWebhookController
 from service.web.dashboard import dashboard_router
 from service.web.dashboard.render import template_config
+from service.web.error_routing import any_http_error, any_unexpected_error
 from service.web.errors import (
     action_error_handler,
-    http_error_handler,
-    internal_error_handler,
     model_validation_handler,
 )
 from service.web.input_guard import InputGuard
 from service.web.openapi_truth import tell_the_truth
+from service.web.outage_watch import ending_outages
 from service.web.request_id import with_request_id
 from service.web.static_files import favicon, static_files_router, swagger_render_plugin
 
@@ -121,9 +121,9 @@ def create_app(
         dependencies={"rt": Provide(provide_runtime)},
         exception_handlers={
             ActionError: action_error_handler,
-            HTTPException: http_error_handler,
+            HTTPException: any_http_error,
             ColumnValueInvalid: model_validation_handler,
-            500: internal_error_handler,
+            500: any_unexpected_error,
         },
         middleware=[InputGuard()],
         # Logging is configured once per process by service.logs; Litestar's own
@@ -147,7 +147,7 @@ def create_app(
         cors_config=CORSConfig(allow_origins=[]),
         debug=False,
     )
-    app.asgi_handler = with_request_id(app.asgi_handler)
+    app.asgi_handler = with_request_id(ending_outages(app.asgi_handler))
     tell_the_truth(app.openapi_schema)  # the cached document /schema serves
     app.state.runtime = runtime
     app.state.scheduler = scheduler

@@ -252,9 +252,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1
     except Exception as exc:
-        from service.db.lifecycle import MigrationsPending
+        from service.db.lifecycle import DatabaseUnusable, MigrationsPending
 
-        if isinstance(exc, MigrationsPending):
+        if isinstance(exc, MigrationsPending | DatabaseUnusable):
             print(f"error: {exc}", file=sys.stderr)
             return 2
         raise

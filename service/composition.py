@@ -5,9 +5,15 @@ runs its start-up and shut-down.
 commands all come here, so the start-up sequence is written once: open the database,
 check (or, embedded, apply) migrations, sync the sites from the protocol file,
 re-plan if the protocol changed (in the background, in short batches, where a
-scheduler runs), reconcile claims a crashed process left, optionally
-load the demo data, start the scheduler and dispatcher; and on the way out undo it
-in reverse. It imports no web framework, so the worker does not load Litestar.
+scheduler runs), optionally load the demo data, start the scheduler and dispatcher;
+and on the way out undo it in reverse. It imports no web framework, so the worker
+does not load Litestar.
+
+Start-up touches the database only, never Twilio or REDCap: a process restarted
+during a provider incident must come up. Claims a crashed process left are settled by
+the dispatcher's first pass (and every pass after it) in the background, under the
+same lease rules, looking each one up at the provider and leaving it claimed while
+the provider cannot say.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from service.actions.outbox import reconcile_stale_claims, replan_if_protocol_changed
+from service.actions.outbox import replan_if_protocol_changed
 from service.actions.participants import sync_sites
 from service.adapters.gateways import build_gateway
 from service.adapters.holidays_cl import non_working_predicate
@@ -84,7 +90,6 @@ async def running(
         await sync_sites(rt)
         if scheduler is None if replan is None else replan:
             await replan_if_protocol_changed(rt)
-        await reconcile_stale_claims(rt)
         if demo:
             from service.demo import load_demo_data  # demo data only for `serve --demo`
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 
 from service.domain.protocol import Protocol
 from service.domain.red_flags import RedFlagReader
@@ -23,7 +23,10 @@ from service.domain.whatsapp import WhatsAppTemplates
 from service.ports import Clock, RedcapApi, SmsGateway, Translator
 from service.settings import Settings
 
-__all__ = ["Runtime", "WakeSignal"]
+__all__ = ["REDCAP", "SMS_PROVIDER", "Neighbours", "Runtime", "WakeSignal"]
+
+SMS_PROVIDER = "sms_provider"  # the neighbours readiness names
+REDCAP = "redcap"
 
 
 class WakeSignal:
@@ -50,6 +53,38 @@ class WakeSignal:
             self._listener()
 
 
+class Neighbours:
+    """How the services this process talks to (the SMS provider, REDCap) answered
+    lately, for readiness to name the one that is unwell.
+
+    Why in memory and per process: it is what *this* process saw on its last call,
+    which is what an operator looking at this process's readiness wants; the
+    database's state is reported separately. A failure is kept until the next call
+    to the same neighbour succeeds. Never blocks, never raises.
+    """
+
+    __slots__ = ("_failing",)
+
+    def __init__(self) -> None:
+        self._failing: dict[str, tuple[datetime, str]] = {}
+
+    def failed(self, name: str, what: str, at: datetime) -> None:
+        """``name``'s call failed (``what``: which call and how, no personal data)."""
+        since = self._failing.get(name, (at, what))[0]
+        self._failing[name] = (since, what)
+
+    def answered(self, name: str) -> None:
+        self._failing.pop(name, None)
+
+    def state(self, name: str) -> str:
+        """``"ok"``, or since when and how ``name`` has been failing."""
+        failing = self._failing.get(name)
+        if failing is None:
+            return "ok"
+        since, what = failing
+        return f"failing since {since.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}: {what}"
+
+
 @dataclass(frozen=True, slots=True)
 class Runtime:
     settings: Settings
@@ -65,6 +100,8 @@ class Runtime:
     wake_dispatcher: WakeSignal = field(default_factory=WakeSignal)
     # The study's REDCap API, when REDCAP_API_URL/TOKEN are set (tests pass their own).
     redcap: RedcapApi | None = None
+    # What the SMS provider and REDCap answered lately (readiness reports it).
+    neighbours: Neighbours = field(default_factory=Neighbours)
     # The approved WhatsApp templates by message key and language (empty without a
     # WhatsApp sender); checked against the protocol at start-up.
     whatsapp_templates: WhatsAppTemplates = field(default_factory=lambda: WhatsAppTemplates({}))

@@ -162,12 +162,17 @@ def _embedded_secret(database_url: str) -> str:
     """Keep a generated key beside the SQLite file so tokens survive restarts."""
     path_part = database_url.removeprefix("sqlite://")
     folder = Path(path_part).parent if path_part not in {":memory:", ""} else Path("data")
-    folder.mkdir(parents=True, exist_ok=True)
     key_file = folder / "secret_key"
-    if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(48))
-        key_file.chmod(0o600)
-    return key_file.read_text().strip()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if not key_file.exists():
+            key_file.write_text(secrets.token_urlsafe(48))
+            key_file.chmod(0o600)
+        return key_file.read_text().strip()
+    except OSError as exc:
+        raise ConfigError(
+            "SECRET_KEY", f"unset, and {key_file} cannot be kept: {exc.strerror or exc}"
+        ) from None
 
 
 def _redcap(env: Mapping[str, str]) -> tuple[str | None, str | None]:

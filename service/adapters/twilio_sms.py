@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import aiohttp
-from twilio.base.exceptions import TwilioRestException, TwilioServiceException
+from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
@@ -169,6 +169,12 @@ class TwilioSmsGateway:
             return await operation()
         except (TwilioRestException, TwilioServiceException) as exc:
             raise _send_error(exc) from None
+        except TwilioException as exc:
+            # A list page that did not answer 200 ("Unable to fetch page", response):
+            # no Twilio error code, so never proof that a message was not accepted.
+            status = getattr(exc.args[1], "status_code", None) if len(exc.args) > 1 else None
+            message = f"twilio {what} failed (http {status})"
+            raise SmsSendError(message, http_status=status) from None
         except TimeoutError as exc:
             raise SmsSendError(f"twilio {what} timed out after {self._timeout_s}s") from exc
         except aiohttp.ClientError as exc:

@@ -7,11 +7,16 @@ the very same steps.
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
+import sqlite3
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from tortoise import Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.connection import get_connection
 from tortoise.migrations.executor import MigrationExecutor
 
@@ -24,16 +29,66 @@ class MigrationsPending(RuntimeError):
     """The database is behind the committed migrations."""
 
 
+class DatabaseUnusable(RuntimeError):
+    """The embedded database file cannot be opened for writing (read-only file or
+    folder, missing folder): start-up stops with this one line."""
+
+
+def check_sqlite_writable(path: Path) -> None:
+    """Open the file, switch it to WAL and take the write lock, then let go.
+
+    Why before Tortoise: when ``PRAGMA journal_mode=WAL`` fails on a read-only file
+    or folder, Tortoise's SQLite client keeps its connection lock and every later
+    query waits on it for ever, so ``migrate`` and ``serve`` hung with no output.
+    """
+    try:
+        with contextlib.closing(sqlite3.connect(path, timeout=5)) as conn:
+            conn.execute("PRAGMA journal_mode=WAL")  # the -wal and -shm files: the folder
+            conn.execute("BEGIN IMMEDIATE")  # the write lock: the file
+            conn.execute("ROLLBACK")
+    except sqlite3.Error as exc:
+        why = str(exc)
+        if not os.access(path.parent, os.W_OK):
+            why += f" (the folder {path.parent} is read-only)"
+        elif path.exists() and not os.access(path, os.W_OK):
+            why += " (the file is read-only)"
+        raise DatabaseUnusable(f"the database {path} cannot be written: {why}") from None
+
+
+# PostgreSQL: a partitioned server answers nothing, and asyncpg would wait for ever.
+# A new connection gives up after CONNECT_TIMEOUT_S and a statement after
+# COMMAND_TIMEOUT_S (the request then answers 503, see service.db.faults). Both can be
+# set in DATABASE_URL (``?timeout=5&command_timeout=30``).
+CONNECT_TIMEOUT_S = 5
+COMMAND_TIMEOUT_S = 30.0
+
+
+def _connection_config(database_url: str) -> dict[str, Any] | str:
+    if not database_url.startswith(("postgres://", "asyncpg://")):
+        return database_url
+    config: dict[str, Any] = expand_db_url(database_url)
+    credentials = config["credentials"]
+    credentials.setdefault("timeout", CONNECT_TIMEOUT_S)
+    credentials["command_timeout"] = float(credentials.get("command_timeout", COMMAND_TIMEOUT_S))
+    return config
+
+
 async def open_database(database_url: str) -> None:
     """Connect Tortoise for the whole process.
 
     The global fallback makes the context created inside an ASGI lifespan visible to
     request handlers, which run in other tasks.
     """
-    await Tortoise.init(
-        config=tortoise_config(database_url),
-        _enable_global_fallback=True,
-    )
+    # asyncpg's pool logs a traceback each time it fails to reconnect during an outage;
+    # service.db.faults says it once, with the requests it refused.
+    logging.getLogger("asyncpg.pool").setLevel(logging.ERROR)
+    if database_url.startswith("sqlite://"):
+        path = database_url.removeprefix("sqlite://").split("?", 1)[0]
+        if path and path != ":memory:":
+            check_sqlite_writable(Path(path))
+    config = tortoise_config(database_url)
+    config["connections"] = {"default": _connection_config(database_url)}
+    await Tortoise.init(config=config, _enable_global_fallback=True)
 
 
 async def close_database() -> None:

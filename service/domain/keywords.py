@@ -1,4 +1,4 @@
-"""SMS keywords: opt-out, opt-in, help, yes, no, "none" and SINTOMAS.
+"""SMS keywords: opt-out, opt-in, help, yes, no, "none", SINTOMAS and CANCELAR.
 
 Participants type on cheap phones, in Chilean Spanish, with or without accents,
 capitals and punctuation ("Sí.", " SI ", "¡Alto!", "Baja, gracias"). Every reply is
@@ -34,8 +34,15 @@ offers or accepts them as answers (severity is 1/2/3, leve/moderado/grave), but
 while a conversation waits for a severity answer the caller passes
 ``awaiting_severity=True`` and those three words are then *ambiguous*: neither a
 keyword nor an answer, so the participant is asked again (and, after two tries,
-handed to the coordinators). STOP, PARAR, CANCELAR ... still opt out, and
+handed to the coordinators). STOP, PARAR ... still opt out, and
 ``OptOutType`` STOP still wins (Twilio has blocked the number already).
+
+The opt-out words are those that cannot mean anything else. CANCELAR is not one:
+someone who answers a visit reminder with "cancelar" most likely means the visit, so
+it is ``CANCEL_VISIT``, which the inbound dialogue turns into a request to reschedule
+in the coordinators' queue (and, with no visit reminder to answer, free text for the
+queue like any other). Twilio's own default CANCEL stays an opt-out: Twilio blocks the
+number on it whatever we decide, and our records must agree.
 """
 
 from __future__ import annotations
@@ -54,6 +61,7 @@ class Keyword(StrEnum):
     NO = "no"
     NONE = "none"  # "0", "ninguno": no symptom at all
     SYMPTOMS = "symptoms"  # "SINTOMAS": start a symptom check-in now, unasked
+    CANCEL_VISIT = "cancel_visit"  # "CANCELAR": after a visit reminder, reschedule it
 
 
 MAX_KEYWORD_WORDS: Final = 4
@@ -76,7 +84,6 @@ _WORDS: Final[dict[str, Keyword]] = {
             "baja",
             "parar",
             "alto",
-            "cancelar",
         ),
         Keyword.OPT_OUT,
     ),
@@ -89,6 +96,7 @@ _WORDS: Final[dict[str, Keyword]] = {
         Keyword.NONE,
     ),
     **dict.fromkeys(("sintomas", "sintoma", "symptoms"), Keyword.SYMPTOMS),
+    **dict.fromkeys(("cancelar", "cancelo", "reagendar"), Keyword.CANCEL_VISIT),
 }
 
 KEYWORD_WORDS: Final = frozenset(_WORDS)

@@ -132,6 +132,7 @@ class InboxReason(StrEnum):
     # Stored rows may hold it: free text was filed so before the reasons above.
     UNPLACED = "unplaced"
     LATE_ANSWER = "late_answer"  # a check-in answered after its window
+    RESCHEDULE = "reschedule"  # "CANCELAR" answering a visit reminder: change the visit
     UNPARSEABLE = "unparseable"  # a dialogue handed to people after repeated misses
     REPLIES_CAPPED = "replies_capped"  # the hourly reply cap held our answer back
     CHECKIN_CONFLICT = "checkin_conflict"  # SMS answers for a check-in the app already has

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from service.db.faults import database_fault
 from service.jobs import tasks
 from service.jobs.dispatcher import Dispatcher
 from service.runtime import Runtime
@@ -56,8 +57,11 @@ class DispatchScheduler:
     async def _run(self, name: str, job: tasks.Job) -> None:
         try:
             await job(self.runtime)
-        except Exception:  # a failed run is logged; the next one tries again
-            log.exception("job %s failed", name)
+        except Exception as exc:  # a failed run is logged; the next one tries again
+            if database_fault(exc) is None:
+                log.exception("job %s failed", name)
+            else:  # an outage: one line a run, no traceback
+                log.warning("job %s skipped: database unavailable (%s)", name, type(exc).__name__)
 
     async def stop(self) -> None:
         if self._scheduler.running:

@@ -3,7 +3,9 @@
 An ``ActionError`` is the caller's fault and names the field. Anything else is ours:
 it is logged once with its traceback (the log set-up redacts phone numbers and
 secrets from it) and the request id, and the caller gets a bare 500 carrying the
-same request id, so a report from the field can be found in the log.
+same request id, so a report from the field can be found in the log. A database that
+is away, full or read-only is not ours: 503 (507 for a full disk) with
+``Retry-After``, one log line per outage (``service.db.faults``).
 
 On the participant's routes (``/api/v1/mobile/``) every 4xx also carries a stable
 ``code`` (``service.web.error_codes``) and a ``detail`` worded for the participant, in
@@ -21,6 +23,7 @@ from litestar.exceptions import HTTPException
 
 from service.actions.errors import ActionError
 from service.db.errors import ColumnValueInvalid
+from service.db.faults import OUTAGES, DatabaseFault, database_fault
 from service.web.dashboard.errors import error_page
 from service.web.dashboard.render import say_in
 from service.web.error_codes import ERROR_CODES, error_code
@@ -99,7 +102,26 @@ def model_validation_handler(
     return Response(body, status_code=400)
 
 
+DATABASE_DETAILS = {
+    DatabaseFault.UNAVAILABLE: "The database is not answering; try again shortly.",
+    DatabaseFault.FULL: "The database's disk is full; nothing was saved. Try again later.",
+    DatabaseFault.READ_ONLY: "The database cannot be written; nothing was saved.",
+}
+
+
+def database_fault_headers(fault: DatabaseFault) -> dict[str, str]:
+    return {"Retry-After": str(fault.retry_after_s)}
+
+
 def internal_error_handler(request: Request, exc: Exception) -> Response[dict[str, object]]:
+    fault = database_fault(exc)
+    if fault is not None:
+        OUTAGES.met(fault, exc)  # one log line per outage, not a traceback per request
+        return Response(
+            {"status_code": fault.status_code, "detail": DATABASE_DETAILS[fault], "extra": {}},
+            status_code=fault.status_code,
+            headers=database_fault_headers(fault),
+        )
     request_id = str(request.scope.get("state", {}).get("request_id", "-"))
     where = str(request.scope.get("path_template") or "unrouted")
     # The route template, not the URL: a URL can carry a participant's identifiers.

@@ -10,7 +10,12 @@ import pytest
 from service.adapters.redcap_http import RedcapHttpApi
 from service.ports import RedcapError
 from tests.support.edc_push_fixtures import setup_files
-from tests.support.fakes.redcap_server import TEST_TOKEN, RedcapFakeServer, redcap_event_names
+from tests.support.fakes.redcap_server import (
+    TEST_TOKEN,
+    RedcapFakeServer,
+    RedcapSetupRefused,
+    redcap_event_names,
+)
 
 PRO = "reportes_del_parti_arm_1"
 GOOD = {
@@ -83,3 +88,25 @@ async def test_bad_token_is_forbidden_and_faults_are_unavailable(server: RedcapF
     with pytest.raises(RedcapError) as caught:
         await RedcapHttpApi("http://127.0.0.1:9/api/", TEST_TOKEN, timeout_s=2).export_events()
     assert caught.value.kind == "unavailable"
+
+
+def test_the_double_refuses_event_names_longer_than_redcap_takes() -> None:
+    from service.settings import load_settings
+
+    settings = load_settings({"DATABASE_URL": "sqlite://:memory:", "SECRET_KEY": "k" * 40})
+    files = dict(setup_files(settings))
+    long_name = "W1 Control a la semana de la infusión 1"  # 39 characters
+    files["events.csv"] = files["events.csv"].replace("M1 Control mes 1", long_name, 1)
+    with pytest.raises(RedcapSetupRefused, match="longer than 30"):
+        RedcapFakeServer(files)
+
+
+def test_the_generated_set_up_files_build_a_project_with_stable_event_names(
+    server: RedcapFakeServer,
+) -> None:
+    events = server.project.events
+    assert all(len(e["event_name"]) <= 30 for e in events)
+    names = {e["unique_event_name"] for e in events}
+    # the names a project built from the earlier, longer labels has: unchanged
+    assert {"w1_control_a_la_se_arm_1", "w7_control_a_la_se_arm_1",
+            "eos_visita_de_cier_arm_1", PRO} <= names  # fmt: skip

@@ -60,8 +60,6 @@ def test_normalize_is_idempotent(text: str) -> None:
         "Parar",
         "Alto",
         "¡ALTO!",
-        "cancelar",
-        "Cancelar.",
         "stop please",
         "stop baja",
     ],
@@ -74,6 +72,8 @@ def test_opt_out(text: str) -> None:
     "text",
     [
         "cancelar la cita",  # wants to move a visit, not to leave follow-up
+        "cancelar",  # in answer to a visit reminder: the visit (a reschedule request)
+        "CANCELAR.",
         "alto dolor de pecho",
         "alto riesgo",
         "baja la fiebre",
@@ -86,6 +86,11 @@ def test_opt_out(text: str) -> None:
 )
 def test_not_opt_out(text: str) -> None:
     assert classify_keyword(text) is not Keyword.OPT_OUT
+
+
+@pytest.mark.parametrize("text", ["cancelar", "Cancelar.", "CANCELAR gracias", "reagendar"])
+def test_cancelar_is_about_a_visit_not_the_study(text: str) -> None:
+    assert classify_keyword(text) is Keyword.CANCEL_VISIT
 
 
 @pytest.mark.parametrize("text", ["START", "unstop", "ALTA", "Alta.", "iniciar", "alta gracias"])

@@ -44,7 +44,7 @@ from service.domain.edc.redcap_rows import (
 )
 from service.domain.states import PushStatus
 from service.ports import RedcapApi, RedcapError
-from service.runtime import Runtime
+from service.runtime import REDCAP, Runtime
 
 __all__ = ["BATCH", "RETRY_DELAYS_S", "WINDOW", "PushResult", "push_if_due", "push_to_redcap"]
 
@@ -294,6 +294,7 @@ async def push_to_redcap(
     result = PushResult(status)
     try:
         problems = await _check_metadata(rt, api, edc_mapping(rt), retry_delays)
+        rt.neighbours.answered(REDCAP)
         if problems:
             result = PushResult(PushStatus.METADATA_MISMATCH, detail="REDCap's project differs "
                                 "from the EDC mapping:\n- " + "\n- ".join(problems))  # fmt: skip
@@ -312,6 +313,8 @@ async def push_to_redcap(
             "the user's API import/export rights. ",
         }.get(status, "REDCap did not answer after retries: ")
         result = PushResult(status, detail=line + str(exc))
+        if status != PushStatus.REFUSED:  # a 400 is an answer; a 403 or silence is not
+            rt.neighbours.failed(REDCAP, f"push {status}", rt.clock.now())
     finally:
         result.pending = await state.pending_changes(await state.push_cursor())
         await state.finish_run(run_id, rt.clock.now(), PushStatus(result.status),

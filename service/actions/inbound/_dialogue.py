@@ -3,7 +3,8 @@
 In this order: a keyword (``_keywords``) in any state; then a red-flag report ("me
 duele mucho el pecho", ``_reports``) when no dialogue is open or the message answers
 nothing in it; then the open check-in conversation; outside one, SINTOMAS; "SI" right
-after a day-before reminder as a visit confirmation; a recent check-in prompt that
+after a day-before reminder as a visit confirmation, "CANCELAR" after one as a request
+to reschedule (the coordinators' queue); a recent check-in prompt that
 this message starts answering; anything else goes to the coordinators' queue with the
 reason the red-flag reading gives (about someone else, a question, negated, unclear,
 below the threshold), "late answer" for what reads as a check-in answer after its
@@ -90,6 +91,14 @@ async def understand(
         out = await start_symptoms_on_demand(rt, participant, inbound)
         await reply(rt, participant, inbound, out, 0, work)
         return work
+    if conversation is None and keyword is Keyword.CANCEL_VISIT:
+        # "CANCELAR" after a visit reminder: the visit, not the study (keywords.py).
+        visit = await confirmable_visit(rt, participant, within=CONFIRM_WINDOW)
+        if visit is not None:
+            await queue_for_people(rt, participant, inbound, InboxReason.RESCHEDULE)
+            work = Work(handling=InboundHandling.QUEUED)
+            await reply(rt, participant, inbound, Outgoing("inbound.received"), 0, work)
+            return work
     if conversation is None and keyword is Keyword.YES:
         # "SI" answers whatever we asked last: a visit reminder or a check-in prompt.
         confirmed = await _confirm_next_visit(rt, participant, inbound)

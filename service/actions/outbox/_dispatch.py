@@ -47,6 +47,7 @@ from service.actions.outbox._reconcile import (
     LEASE,
     handle_send_error,
     kept_alive,
+    proves_not_accepted,
     reconcile_stale_claims,
 )
 from service.actions.outbox._recording import record_sent_many
@@ -59,7 +60,7 @@ from service.domain.actors import SYSTEM
 from service.domain.states import AuditAction, MessageStatus
 from service.domain.whatsapp import WHATSAPP
 from service.ports import ProviderReceipt, SmsSendError, WhatsAppContent
-from service.runtime import Runtime
+from service.runtime import SMS_PROVIDER, Runtime
 
 __all__ = [
     "CLAIM_SQL_POSTGRES",
@@ -283,6 +284,7 @@ async def _send_batch(
             sent_at=rt.clock.now(),
         )
         counts.sent += recorded  # after the await: batches in flight share ``counts``
+    _note_provider(rt, [result for _, result in outcomes])
     for item, result in outcomes:
         if isinstance(result, SmsSendError):
             outcome = await handle_send_error(
@@ -293,6 +295,23 @@ async def _send_batch(
         elif isinstance(result, BaseException):
             # The row stays 'sending' and is reconciled once its lease lapses: never re-sent blind.
             log.error("dispatch: a send failed unexpectedly (%s)", type(result).__name__)
+
+
+def _note_provider(rt: Runtime, results: Sequence[ProviderReceipt | BaseException]) -> None:
+    """Tell readiness how the provider answered: a refusal with a code is an answer; a
+    5xx, a timeout or a broken connection is the provider being unwell."""
+    unwell = [
+        r
+        for r in results
+        if isinstance(r, BaseException)
+        and not (isinstance(r, SmsSendError) and proves_not_accepted(r))
+    ]
+    if unwell:
+        last = unwell[-1]
+        status = last.http_status if isinstance(last, SmsSendError) else None
+        rt.neighbours.failed(SMS_PROVIDER, f"send failed (http {status})", rt.clock.now())
+    elif results:
+        rt.neighbours.answered(SMS_PROVIDER)
 
 
 async def _send_one(rt: Runtime, item: Ready, callback: str, now: datetime) -> ProviderReceipt:

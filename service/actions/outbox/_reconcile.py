@@ -34,6 +34,7 @@ from service.actions.outbox._retry import NEVER_RETRIED, attempts_used_up, next_
 from service.actions.outbox._rows import claimed_by
 from service.adapters.redaction import mask_phone, redact_phones
 from service.db.audit import audit
+from service.db.faults import database_fault
 from service.db.models import OutboundMessage, Participant
 from service.domain import not_sent
 from service.domain.actors import SYSTEM
@@ -70,8 +71,11 @@ async def kept_alive(rt: Runtime, claims: set[str]) -> AsyncIterator[set[str]]:
                 continue
             try:
                 await _renew(list(claims), rt.clock.now() + LEASE)
-            except Exception:
-                log.exception("heartbeat failed; claims may lapse and be reconciled")
+            except Exception as exc:
+                if database_fault(exc) is None:
+                    log.exception("heartbeat failed; claims may lapse and be reconciled")
+                else:  # the dispatcher's own line says the database is away
+                    log.warning("heartbeat failed (%s); claims may lapse", type(exc).__name__)
 
     task = asyncio.create_task(beat(), name="outbox-heartbeat")
     try:

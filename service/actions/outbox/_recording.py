@@ -21,8 +21,8 @@ from service.actions.outbox._rows import audit_message, claimed_by
 from service.db.models import OutboundMessage, Participant
 from service.domain.actors import SYSTEM
 from service.domain.states import AuditAction, MessageStatus
-from service.ports import ProviderReceipt
-from service.runtime import Runtime
+from service.ports import ProviderReceipt, SmsSendError
+from service.runtime import SMS_PROVIDER, Runtime
 
 __all__ = ["provider_record", "record_failure", "record_sent", "record_sent_many"]
 
@@ -34,7 +34,13 @@ async def provider_record(rt: Runtime, row: OutboundMessage, to: str) -> Provide
     that record already belongs to another row (then ours did not go out)."""
     if row.body is None or row.claimed_at is None:
         return None
-    found = await rt.gateway.find_sent(to, row.body, since=row.claimed_at, channel=row.channel)
+    try:
+        found = await rt.gateway.find_sent(to, row.body, since=row.claimed_at, channel=row.channel)
+    except SmsSendError as exc:
+        what = f"lookup failed (http {exc.http_status})"
+        rt.neighbours.failed(SMS_PROVIDER, what, rt.clock.now())
+        raise
+    rt.neighbours.answered(SMS_PROVIDER)
     if found is None:
         return None
     taken = await OutboundMessage.filter(provider_id=found.provider_id).exclude(id=row.id).exists()

@@ -24,6 +24,7 @@ from prometheus_client.registry import Collector
 from tortoise.functions import Count
 
 from service.actions.outbox import replan_remaining
+from service.db.faults import OUTAGES, DatabaseFault
 from service.db.models import Alert, InboundMessage, OutboundMessage
 from service.domain.states import AlertStatus, MessageStatus
 from service.runtime import Runtime
@@ -134,6 +135,26 @@ async def _inbound_and_alerts(now: datetime) -> list[Metric]:
     ]
 
 
+def _database_faults() -> list[Metric]:
+    """This process's view of a database outage (disk full, read-only, away):
+    in memory, because a database that cannot be written cannot count it."""
+    outage = OUTAGES.current()
+    now_faulty = GaugeMetricFamily(
+        "followup_database_fault",
+        "1 while requests of this process meet this database fault",
+        labels=["fault"],
+    )
+    refused = GaugeMetricFamily(
+        "followup_database_refused_requests",
+        "Requests this process answered 503/507 for a database fault, since it started",
+        labels=["fault"],
+    )
+    for fault in DatabaseFault:
+        now_faulty.add_metric([fault.value], 1.0 if outage and outage.fault is fault else 0.0)
+        refused.add_metric([fault.value], float(OUTAGES.refused_total.get(fault, 0)))
+    return [now_faulty, refused]
+
+
 class _Snapshot(Collector):
     def __init__(self, families: list[Metric]) -> None:
         self.families = families
@@ -144,7 +165,7 @@ class _Snapshot(Collector):
 
 async def render_metrics(rt: Runtime) -> bytes:
     now = rt.clock.now()
-    families = await _messages(now) + await _inbound_and_alerts(now)
+    families = _database_faults() + await _messages(now) + await _inbound_and_alerts(now)
     families.append(
         _gauge(
             "followup_replan_remaining_participants",

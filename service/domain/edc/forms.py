@@ -41,6 +41,7 @@ from service.domain.edc.model import (
 from service.domain.edc.naming import (
     EdcMappingError,
     field_name_problem,
+    short_event_label,
     unique_event_names,
     unique_group_names,
 )
@@ -261,6 +262,18 @@ def build_mapping(protocol: Protocol, labels: Mapping[str, str]) -> EdcMapping:
     labelled: list[tuple[str, VisitDefinition | None]] = [(PRO_EVENT_LABEL, None)]
     labelled += [(f"{v.code} {labels[v.name_key]}", v) for v in protocol.visits]
     uniques = unique_event_names((label, 1) for label, _ in labelled)
+    # REDCap refuses event labels over 30 characters; the short ones must name the
+    # events exactly as the full ones always did (REDCap derives the names itself).
+    labelled = [(short_event_label(label), visit) for label, visit in labelled]
+    changed = [
+        label
+        for (label, _), short, full in zip(
+            labelled, unique_event_names((label, 1) for label, _ in labelled), uniques, strict=True
+        )
+        if short != full
+    ]
+    if changed:
+        raise EdcMappingError(f"shortened event labels would rename events: {', '.join(changed)}")
     events = []
     for (label, visit), unique in zip(labelled, uniques, strict=True):
         if visit is None:

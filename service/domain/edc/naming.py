@@ -9,6 +9,11 @@ first 18 characters; lower case; strip leading and trailing ``_``; if nothing is
 the first 10 hex digits of the label's MD5; append ``_arm_N``; the second event with
 the same name gets ``b`` appended, the third ``c``, and so on.
 
+An event's label (``event_name``) is at most 30 characters: REDCap refuses a longer
+one when events are imported. :func:`short_event_label` shortens a label at a word
+and the mapping checks that the shortened labels give the very unique names the full
+ones gave, so the unique event names stay what they always were.
+
 Field names follow REDCap's variable rules: lower case letters, digits and ``_``,
 starting with a letter; we also keep them within REDCap's recommended 26 characters.
 """
@@ -22,14 +27,17 @@ from collections.abc import Iterable
 from typing import Final
 
 __all__ = [
+    "MAX_EVENT_LABEL",
     "MAX_FIELD_NAME",
     "EdcMappingError",
     "field_name_problem",
+    "short_event_label",
     "unique_event_names",
     "unique_group_names",
 ]
 
 MAX_FIELD_NAME: Final = 26
+MAX_EVENT_LABEL: Final = 30  # REDCap's own check on an event's name
 _EVENT_DROP: Final = re.compile(r"[^0-9a-z_ ]", re.IGNORECASE)
 _FIELD_NAME: Final = re.compile(r"[a-z][a-z0-9_]*")
 _RESERVED: Final = frozenset(
@@ -82,6 +90,17 @@ def unique_event_names(events: Iterable[tuple[str, int]]) -> list[str]:
         names.append(text + _suffix(seen.count(text)))
         seen.append(text)
     return names
+
+
+def short_event_label(label: str) -> str:
+    """``label`` within ``MAX_EVENT_LABEL`` characters: cut after a whole word, marked
+    with an ellipsis (which REDCap's naming rule drops, like any other symbol)."""
+    label = " ".join(label.split())
+    if len(label) <= MAX_EVENT_LABEL:
+        return label
+    room = label[: MAX_EVENT_LABEL - 1]
+    cut = room.rsplit(" ", 1)[0] if " " in room else room
+    return cut.rstrip(" ,;:-(") + "…"
 
 
 def field_name_problem(name: str) -> str | None:

@@ -27,6 +27,7 @@ from xml.sax.saxutils import escape, quoteattr
 from service.domain.actors import person_of
 from service.domain.edc.model import EdcField, EdcMapping
 from service.domain.edc.records import Entry, Value
+from service.domain.xml_text import xml_safe
 
 __all__ = [
     "CLINICAL_DATA_TAIL",
@@ -44,7 +45,13 @@ ODM_NS: Final = "http://www.cdisc.org/ns/odm/v1.3"
 
 
 def _a(value: object) -> str:
-    return quoteattr(str(value))
+    """An attribute value: quoted, escaped, and nothing XML 1.0 forbids."""
+    return quoteattr(xml_safe(str(value)))
+
+
+def _t(text: str) -> str:
+    """Element text: escaped, and nothing XML 1.0 forbids (``xml_text``)."""
+    return escape(xml_safe(text))
 
 
 def _iso(moment: datetime) -> str:
@@ -64,7 +71,7 @@ def user_oid(user: str) -> str:
     """A stable OID for an audit user (staff labels are hashed: no e-mail in an OID)."""
     if user in ("participant", "system"):
         return f"USR.{user}"
-    return "USR.staff." + hashlib.sha256(user.encode()).hexdigest()[:12]
+    return "USR.staff." + hashlib.sha256(user.encode("utf-8", "surrogatepass")).hexdigest()[:12]
 
 
 def odm_value(value: Value) -> str | None:
@@ -97,8 +104,7 @@ def _item_def(field: EdcField) -> str:
     out = [
         f"<ItemDef OID={_a('I.' + field.name)} Name={_a(field.name)} "
         f"DataType={_a(field.odm_data_type)}{sds}>",
-        f'<Question><TranslatedText xml:lang="es">{escape(field.label)}</TranslatedText>'
-        "</Question>",
+        f'<Question><TranslatedText xml:lang="es">{_t(field.label)}</TranslatedText></Question>',
     ]
     if field.effective_choices:
         out.append(f"<CodeListRef CodeListOID={_a('CL.' + field.name)}/>")
@@ -109,7 +115,7 @@ def _item_def(field: EdcField) -> str:
 def _code_list(field: EdcField) -> str:
     items = "".join(
         f"<CodeListItem CodedValue={_a(c.code)}><Decode>"
-        f'<TranslatedText xml:lang="es">{escape(c.label)}</TranslatedText></Decode>'
+        f'<TranslatedText xml:lang="es">{_t(c.label)}</TranslatedText></Decode>'
         "</CodeListItem>"
         for c in field.effective_choices
     )
@@ -125,9 +131,9 @@ def metadata_document(mapping: EdcMapping, revision: str, created: datetime) -> 
     parts = [_root("Snapshot", f"{mapping.study_code}.ODM.metadata.{revision[:12]}", created)]
     parts.append(
         f"<Study OID={_a(mapping.study_code)}><GlobalVariables>"
-        f"<StudyName>{escape(mapping.study_code)}</StudyName>"
-        f"<StudyDescription>{escape(mapping.study_name)}</StudyDescription>"
-        f"<ProtocolName>{escape(mapping.study_code)}</ProtocolName></GlobalVariables>"
+        f"<StudyName>{_t(mapping.study_code)}</StudyName>"
+        f"<StudyDescription>{_t(mapping.study_name)}</StudyDescription>"
+        f"<ProtocolName>{_t(mapping.study_code)}</ProtocolName></GlobalVariables>"
         f"<MetaDataVersion OID={_a(mdv)} Name={_a('Protocol revision ' + revision[:12])}>"
         "<Protocol>"
     )
@@ -173,7 +179,7 @@ def _admin_data(mapping: EdcMapping, revision: str, users: Iterable[str]) -> str
         login = name.get(user) or person_of(user)  # the OID keeps the label; no "staff:"
         kind = "Other" if user in name else "Investigator"
         out.append(f"<User OID={_a(user_oid(user))} UserType=\"{kind}\">"
-                   f"<LoginName>{escape(login)}</LoginName></User>")  # fmt: skip
+                   f"<LoginName>{_t(login)}</LoginName></User>")  # fmt: skip
     for code, _dag in mapping.site_groups:
         out.append(
             f'<Location OID={_a("LOC." + code)} Name={_a(code)} LocationType="Site">'
@@ -189,9 +195,8 @@ def entry_xml(entry: Entry, mdv_fields: set[str]) -> str:
     where = entry.placement
     audit_tail = [f"<DateTimeStamp>{_iso(entry.recorded_at)}</DateTimeStamp>"]
     if entry.reason:
-        audit_tail.append(f"<ReasonForChange>{escape(entry.reason)}</ReasonForChange>")
-    if entry.source_id:
-        audit_tail.append(f"<SourceID>{escape(entry.source_id)}</SourceID>")
+        audit_tail.append(f"<ReasonForChange>{_t(entry.reason)}</ReasonForChange>")
+    audit_tail.append(f"<SourceID>{_t(entry.source_id)}</SourceID>")
     audit = (
         f"<AuditRecord><UserRef UserOID={_a(user_oid(entry.user))}/>"
         f"<LocationRef LocationOID={_a('LOC.' + where.site)}/>{''.join(audit_tail)}</AuditRecord>"

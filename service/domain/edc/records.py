@@ -136,7 +136,8 @@ class Entry:
     values: tuple[tuple[str, Value], ...]
     user: str  # "participant", "system" or a staff label such as "staff:ana@uandes.cl"
     recorded_at: datetime
-    source_id: str | None
+    # AuditRecord/SourceID: the Twilio MessageSid, the app submission, the staff entry
+    source_id: str
     reason: str | None  # ReasonForChange, for corrections
 
     @property
@@ -245,7 +246,8 @@ def _staff_entry(
         values=tuple(values),
         user=fact.recorded_by,
         recorded_at=fact.recorded_at,
-        source_id=None,
+        # Where a staff entry came from: the service's own record of it, by version.
+        source_id=f"staff-entry:{form}:{where.study_id}:{fact.visit_code}:v{fact.version}",
         reason=reason if fact.version > 1 else None,
     )
 
@@ -282,6 +284,8 @@ def entry_for(mapping: EdcMapping, fact: Fact, where: Placement) -> Entry:
         ("cl_at_local", _local(fact.at, where.timezone)),
         ("cl_source_id", fact.source_id),
     ]
+    # A message the provider never took has no provider id: the feed's change number.
+    source = fact.source_id or f"edc-change:{where.seq}"
     return Entry(where, mapping.pro_event.unique_name, "contactos", True, tuple(values),
                  SYSTEM_USER if fact.direction == "outbound" else "participant", fact.at,
-                 fact.source_id, None)  # fmt: skip
+                 source, None)  # fmt: skip

@@ -23,6 +23,7 @@ from service.domain.edc.redcap_setup import (
     event_rows,
     instrument_event_rows,
 )
+from service.domain.xml_text import xml_safe
 
 __all__ = [
     "KEY_FIELDS",
@@ -56,7 +57,7 @@ def redcap_value(value: Value) -> str:
         return value.isoformat()
     if isinstance(value, float):
         return f"{value:g}"
-    return str(value)
+    return xml_safe(str(value))  # REDCap keeps and re-exports it as XML too
 
 
 def row_for(mapping: EdcMapping, entry: Entry) -> dict[str, str]:

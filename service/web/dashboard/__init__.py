@@ -7,10 +7,7 @@ guard on every unsafe request, HTML error pages, and no place in the OpenAPI sch
 
 from __future__ import annotations
 
-from typing import Final
-
 from litestar import Router
-from litestar.datastructures import ResponseHeader
 from litestar.di import Provide
 
 from service.web.dashboard.alerts_board import AlertsBoardController
@@ -20,6 +17,7 @@ from service.web.dashboard.csrf import csrf_guard
 from service.web.dashboard.edc_page import EdcPageController
 from service.web.dashboard.enrol_page import EnrolPageController
 from service.web.dashboard.errors import DASHBOARD_EXCEPTION_HANDLERS
+from service.web.dashboard.headers import SECURITY_HEADERS
 from service.web.dashboard.inbox_strangers import InboxStrangersController
 from service.web.dashboard.overview import OverviewController
 from service.web.dashboard.participant_forms import ParticipantFormsController
@@ -42,16 +40,6 @@ DASHBOARD_HANDLERS: list[type] = [
     SitesPageController,
     EdcPageController,
     AuditPageController,
-]
-
-# No page of the dashboard may be framed (clickjacking a form), sniffed into another
-# type, or leak its URL (study ids) to another site. No script policy here: pages load
-# only /static scripts anyway, and the browser tests inject axe-core.
-SECURITY_HEADERS: Final = [
-    ResponseHeader(name="X-Frame-Options", value="DENY"),
-    ResponseHeader(name="Content-Security-Policy", value="frame-ancestors 'none'"),
-    ResponseHeader(name="X-Content-Type-Options", value="nosniff"),
-    ResponseHeader(name="Referrer-Policy", value="same-origin"),
 ]
 
 

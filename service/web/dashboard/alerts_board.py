@@ -181,6 +181,7 @@ REASON_WORDS: Final = {
     "unknown_sender": N_("Message from an unknown number"),
     "while_opted_out": N_("Message from a participant who opted out (no reply sent)"),
     "late_answer": N_("Answer after the check-in closed"),
+    "reschedule": N_("Asks to change a visit"),
     "unparseable": N_("Check-in answer needs a person"),
     "checkin_conflict": N_("Conflicting check-in answers"),
     "alert_no_on_call": N_("Alert with no on-call phone set"),

@@ -18,6 +18,7 @@ from litestar.response import Redirect
 from service.actions.access import normal_locale
 from service.actions.errors import ActionError
 from service.web.dashboard.csrf import PRESESSION_COOKIE, presession_token
+from service.web.dashboard.headers import SECURITY_HEADER_VALUES
 from service.web.dashboard.render import N_, render_public
 from service.web.dashboard.session import SignInRequired, login_url
 
@@ -31,6 +32,8 @@ MESSAGES: Final = {
     405: N_("This page does not accept that request."),
     409: N_("This conflicts with what is already recorded. Nothing was changed."),
     429: N_("Too many attempts. Please wait a moment and try again."),
+    503: N_("The database is not answering. Nothing was changed; try again in a minute."),
+    507: N_("The database's disk is full. Nothing was changed; try again later."),
 }
 FALLBACK: Final = N_("Something went wrong. Nothing was changed.")
 
@@ -43,7 +46,7 @@ def visitor_locale(request: Request[Any, Any, Any]) -> str:
 def error_page(request: Request[Any, Any, Any], status_code: int) -> Response[Any]:
     nonce = request.cookies.get(PRESESSION_COOKIE, "")
     secret_key: str = request.app.state.runtime.settings.secret_key
-    return render_public(
+    page = render_public(
         visitor_locale(request),
         presession_token(secret_key, nonce) if nonce else "",
         "dashboard/error.html",
@@ -52,6 +55,8 @@ def error_page(request: Request[Any, Any, Any], status_code: int) -> Response[An
         code=status_code,
         public_nav=True,  # the main pages, whoever is asking (they lead to sign-in if needed)
     )
+    page.headers.update(SECURITY_HEADER_VALUES)  # the router's headers skip error answers
+    return page
 
 
 def sign_in_required(request: Request[Any, Any, Any], exc: SignInRequired) -> Response[Any]:

@@ -35,6 +35,7 @@ from litestar import Response
 from litestar.response import Stream
 
 from service.domain.languages import formatting_locale
+from service.domain.xml_text import xml_safe
 from service.web.dashboard.render import N_, say_in
 
 BOM: Final = "\ufeff"
@@ -74,6 +75,7 @@ def local_timestamp(moment: datetime) -> str:
 
 
 def _guard(text: str) -> str:
+    text = xml_safe(text)  # what XML 1.0 forbids breaks XLSX and whatever reads the CSV next
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
@@ -208,7 +210,7 @@ def _write(sheet: Any, row: int, col: int, value: Any, kind: Kind, styles: dict[
     elif isinstance(value, int | float):
         sheet.write_number(row, col, value, styles.get(kind))
     else:
-        sheet.write_string(row, col, str(value))
+        sheet.write_string(row, col, xml_safe(str(value)))
 
 
 def xlsx_download(

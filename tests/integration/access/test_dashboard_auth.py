@@ -365,9 +365,34 @@ async def test_pages_cannot_be_framed_or_cached(client: Client) -> None:
     await dashboard_login(client, EMAIL, "coordinator", ["CUA"])
     page = await client.get("/dashboard")
     assert page.headers["x-frame-options"] == "DENY"
-    assert page.headers["content-security-policy"] == "frame-ancestors 'none'"
+    policy = page.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in policy and "default-src 'self'" in policy
+    assert "script-src 'self';" in policy and "unsafe-inline" not in policy
     assert page.headers["x-content-type-options"] == "nosniff"
     assert page.headers["cache-control"] == "no-store"
+    assert "<script>" not in page.text and " style=" not in page.text  # nothing inline
+
+
+async def test_error_pages_carry_the_same_security_headers(client: Client) -> None:
+    login = await dashboard_login(client, EMAIL, "coordinator", ["CUA"])
+    answers = {
+        "404 another site's or no participant": await client.get("/dashboard/participants/NOPE"),
+        "404 no such page": await client.get("/dashboard/no-such-page"),
+        "400 unreadable query": await client.get("/dashboard/participants?limit=lots"),
+        "403 no CSRF token": await client.post("/dashboard/logout", data={}),
+        "405 wrong method": await client.delete("/dashboard"),
+    }
+    for what, answer in answers.items():
+        code = int(what.split()[0])
+        assert answer.status_code == code, (what, answer.status_code)
+        assert answer.headers["content-type"].startswith("text/html"), what
+        assert answer.headers["x-frame-options"] == "DENY", what
+        assert "default-src 'self'" in answer.headers["content-security-policy"], what
+        assert answer.headers["x-content-type-options"] == "nosniff", what
+        assert answer.headers["referrer-policy"] == "same-origin", what
+    assert login.csrf_token  # the session was live: the refusals were not for lack of one
+    api = await client.get("/api/v1/no-such-route")
+    assert api.status_code == 404 and api.json()["status_code"] == 404  # the API keeps JSON
 
 
 async def test_ended_sessions_are_purged_after_a_day(client: Client, clock: ManualClock) -> None:
@@ -384,7 +409,7 @@ async def test_ended_sessions_are_purged_after_a_day(client: Client, clock: Manu
 async def test_pages_load_the_stylesheet_and_htmx_from_the_service(client: Client) -> None:
     form = await client.get("/dashboard/login")
     assets = re.findall(r'(?:href|src)="(/static/[^"]+)"', form.text)
-    assert len(assets) == 2 and all("?v=" in url for url in assets)
+    assert assets and all("?v=" in url for url in assets)  # the icon too: every asset versioned
     assert any("htmx" in url for url in assets) and any("dashboard.css" in url for url in assets)
     for url in assets:
         assert (await client.get(url)).status_code == 200

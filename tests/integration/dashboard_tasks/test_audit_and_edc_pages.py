@@ -44,7 +44,8 @@ async def test_a_site_scoped_monitor_never_sees_another_sites_entries(client: Cl
     html = (await client.get(AUDIT)).text
     assert "HBL-001" in html and "MSC-001" not in html
     assert "enrol@uandes.cl" in html  # the enrolment of their site's participant
-    assert "Token de la API emitido</td>" not in html  # about no participant: every-site only
+    # about no participant: every-site only
+    assert "Clave de acceso a la API emitida</td>" not in html
 
 
 async def test_coordinators_do_not_review_the_audit_trail(client: Client) -> None:

@@ -159,3 +159,31 @@ async def test_cli_export_writes_a_valid_file(client: Client, tmp_path: Path) ->
     assert len(_subjects(doc)) >= 9
     assert doc.get("FileOID") in err.decode()
     assert await AuditEntry.filter(action="edc.odm.pull", actor="system:cli").exists()
+
+
+async def test_an_sms_with_characters_xml_forbids_keeps_every_pull_valid(
+    client: Client, tmp_path: Path
+) -> None:
+    """U+FFFE and U+FFFF pass the SMS cleaning (they are not controls) and are stored
+    exactly; the route and the CLI both write them as U+FFFD and stay valid."""
+    participant = await walk_a_year(client)
+    rt: Runtime = client.app.state.runtime
+    hostile = "1 \ufffe\uffff fiebre \U0010ffff"
+    await checkin(rt, participant, "app:self-report:9", SymptomAnswers(()), channel="sms",
+                  raw=[hostile])  # fmt: skip
+    stored = await Checkin.filter(checkin_key="app:self-report:9").first()
+    assert stored is not None and stored.raw_texts == [hostile]  # kept exactly
+    headers = await edc_key(client)
+    doc = await _pull(client, headers)
+    assert "1 \ufffd\ufffd fiebre \U0010ffff" in etree.tostring(doc, encoding="unicode")
+
+    settings = client.app.state.runtime.settings
+    env = {**os.environ, "DATABASE_URL": settings.database_url, "SECRET_KEY": settings.secret_key}
+    target = tmp_path / "odm.xml"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "service", "edc", "export", "odm", "-o", str(target),
+        env=env, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    assert_valid_odm(target.read_bytes())

@@ -186,6 +186,36 @@ async def test_si_confirms_the_next_visit(
     assert "confirm" in texts(gateway)[-1].lower()
 
 
+async def test_cancelar_after_a_visit_reminder_asks_to_reschedule_not_to_leave(
+    client: Client, gateway: ConsoleSmsGateway, clock: ManualClock
+) -> None:
+    await enrol(client, baseline_infusion_date="2026-12-13", can_become_pregnant=False)
+    row = (
+        await OutboundMessage.filter(kind="reminder", status="planned").order_by("send_at").first()
+    )
+    assert row is not None
+    clock.set(row.send_at)
+    await dispatch_due(client.app.state.runtime)
+    await say(client, "CANCELAR")
+    participant = await Participant.get(study_id="MSC-001")
+    assert not participant.opted_out
+    item = await InboxItem.get(participant_id=participant.id)
+    assert item.reason == "reschedule"
+    assert "equipo" in texts(gateway)[-1].lower()  # "your study team will contact you"
+    # Reminders still go out: the participant is as subscribed as before.
+    assert await OutboundMessage.filter(kind="reminder", status="planned").exists()
+
+
+async def test_cancelar_with_no_reminder_to_answer_is_free_text_for_the_queue(
+    client: Client, gateway: ConsoleSmsGateway
+) -> None:
+    await enrol(client)
+    await say(client, "Cancelar")
+    participant = await Participant.get(study_id="MSC-001")
+    assert not participant.opted_out
+    assert (await InboxItem.get(participant_id=participant.id)).reason == "not_understood"
+
+
 async def test_coordinators_see_and_close_their_sites_queue(
     client: Client, gateway: ConsoleSmsGateway
 ) -> None:

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from service.actions import outbox
@@ -354,3 +355,31 @@ async def test_pipelined_batches_count_every_send(rt: Runtime, gateway: Recordin
     counts = await dispatch_due(rt, limit=40)
     assert counts.claimed == counts.sent == len(gateway.sent) == len(rows)
     assert await OutboundMessage.filter(status="sent").count() == len(rows)
+
+
+async def test_the_listen_connection_reconnects_after_the_database_drops_it(
+    live_rt: Runtime, settings: Settings, gateway: RecordingGateway, database_url: str
+) -> None:
+    if not database_url.startswith("postgres"):
+        pytest.skip("LISTEN/NOTIFY is PostgreSQL's")
+    dispatcher = Dispatcher(live_rt, interval_s=30)
+    await dispatcher.start()
+    other = build_runtime(settings, clock=SystemClock(), gateway=gateway)  # wakes nobody
+    try:
+        first = dispatcher._listener
+        assert first is not None
+        conn = connections.get("default")
+        await conn.execute_query("SELECT pg_terminate_backend($1)", [first.get_server_pid()])
+        for _ in range(100):  # LISTEN_CHECK_S is 1 s; 10 s of slack on a loaded machine
+            await asyncio.sleep(0.1)
+            if dispatcher._listener not in (None, first):
+                break
+        assert dispatcher._listener not in (None, first)
+        await asyncio.sleep(0.3)  # the pass the reconnect triggered is over; idle again
+        async with in_transaction():
+            row = await alert(other, 9)
+        await _until_sent(row, 2.0)
+    finally:
+        await dispatcher.stop()
+    await row.refresh_from_db()
+    assert row.status == "sent"

@@ -57,6 +57,13 @@ def _rows(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
 
 
+MAX_EVENT_NAME = 30
+
+
+class RedcapSetupRefused(ValueError):
+    """What REDCap says when an administrator uploads set-up files it does not take."""
+
+
 @dataclass
 class _Project:
     metadata: list[dict[str, str]]
@@ -84,6 +91,11 @@ class RedcapFakeServer:
     def __init__(self, setup: Mapping[str, str], *, token: str = TEST_TOKEN,
                  groups: tuple[str, ...] = ("cua", "hblt")) -> None:  # fmt: skip
         events = _rows(setup["events.csv"])
+        too_long = [e["event_name"] for e in events if len(e["event_name"]) > MAX_EVENT_NAME]
+        if too_long:  # REDCap's own check when events are imported
+            raise RedcapSetupRefused(
+                f"event names longer than {MAX_EVENT_NAME} characters: {', '.join(too_long)}"
+            )
         unique = redcap_event_names([(e["event_name"], e["arm_num"]) for e in events])
         for row, name in zip(events, unique, strict=True):
             row["unique_event_name"] = name  # REDCap ignores the uploaded name

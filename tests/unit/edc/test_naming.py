@@ -71,3 +71,16 @@ def test_bad_field_names(name: str) -> None:
 
 def test_good_field_name() -> None:
     assert field_name_problem("ce_shortness_of_breath_sev") is None
+
+
+def test_event_labels_are_cut_after_a_word_within_redcaps_30_characters() -> None:
+    from service.domain.edc.naming import short_event_label
+
+    assert short_event_label("M1 Control mes 1") == "M1 Control mes 1"
+    short = short_event_label("EOS Visita de cierre del estudio (mes 12)")
+    assert short == "EOS Visita de cierre del\u2026" and len(short) <= 30
+    assert len(short_event_label("x" * 80)) == 30
+    # the ellipsis is dropped by REDCap's rule: the unique name is the long label's
+    assert unique_event_names([(short, 1)]) == unique_event_names(
+        [("EOS Visita de cierre del estudio (mes 12)", 1)]
+    )
