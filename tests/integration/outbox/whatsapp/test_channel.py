@@ -9,47 +9,21 @@ week-before reminder is due at enrolment.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
-
-import pytest
 
 from service.actions.outbox import dispatch_due
 from service.db.models import Alert, AuditEntry, InboundMessage, Participant
-from service.ports import ManualClock, SmsGateway
-from service.settings import Settings
+from service.ports import ManualClock
 from tests.support.fakes import TEST_FROM_NUMBER, TwilioFakeServer
-from tests.support.fakes.gateways import CallerClosedGateway
 from tests.support.helpers import Client, database_snapshot, enrollment, staff_headers
 from tests.support.whatsapp_support import (
     PHONE,
     enrol_on_whatsapp,
     outbound,
-    whatsapp_gateway,
     whatsapp_says,
-    whatsapp_settings,
 )
 
 WA = f"whatsapp:{PHONE}"
-
-
-@pytest.fixture
-def settings(database_url: str) -> Settings:
-    return whatsapp_settings(database_url)
-
-
-@pytest.fixture
-def twilio(clock: ManualClock) -> Iterator[TwilioFakeServer]:
-    with TwilioFakeServer(clock=clock.now) as server:
-        yield server
-
-
-@pytest.fixture
-async def gateway(twilio: TwilioFakeServer) -> AsyncIterator[SmsGateway]:
-    """Overrides conftest's console gateway: the app speaks Twilio, WhatsApp included."""
-    gw = whatsapp_gateway(twilio)
-    yield CallerClosedGateway(gw)
-    await gw.aclose()
 
 
 async def test_whatsapp_needs_the_opt_in_and_records_it_whole(

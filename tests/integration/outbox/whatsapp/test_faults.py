@@ -9,7 +9,6 @@ Twilio stored anything is sent once. Over real HTTP with the official SDK.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
@@ -17,37 +16,16 @@ from service.actions.outbox import dispatch_due, reconcile_stale_claims
 from service.actions.outbox._reconcile import LEASE
 from service.db.models import AuditEntry
 from service.ports import ManualClock, SmsGateway
-from service.settings import Settings
 from tests.support.fakes import TwilioFakeServer
-from tests.support.fakes.gateways import CallerClosedGateway, CrashingGateway
+from tests.support.fakes.gateways import CrashingGateway
 from tests.support.helpers import Client
 from tests.support.whatsapp_support import (
     PHONE,
     enrol_on_whatsapp,
     outbound,
-    whatsapp_gateway,
-    whatsapp_settings,
 )
 
 WA = f"whatsapp:{PHONE}"
-
-
-@pytest.fixture
-def settings(database_url: str) -> Settings:
-    return whatsapp_settings(database_url)
-
-
-@pytest.fixture
-def twilio(clock: ManualClock) -> Iterator[TwilioFakeServer]:
-    with TwilioFakeServer(clock=clock.now) as server:
-        yield server
-
-
-@pytest.fixture
-async def gateway(twilio: TwilioFakeServer) -> AsyncIterator[SmsGateway]:
-    gw = whatsapp_gateway(twilio)
-    yield CallerClosedGateway(gw)
-    await gw.aclose()
 
 
 async def _exactly_once(twilio: TwilioFakeServer) -> None:
