@@ -88,7 +88,7 @@ async def test_the_demo_figures_tell_the_truth(client: Client, clock: ManualCloc
         rows = {row.visit.code: row.status for row in await calendar_with_status(rt, participant)}
         assert rows["INF1"] != "missed" and rows["INF2"] != "missed", participant.study_id
     assert "0 de 0" not in _row(page, "Todo el seguimiento")
-    lateness = _row(page, "Retraso de los recordatorios, mediana (p50)")
+    lateness = _row(page, "Retraso de los recordatorios, mediana")
     assert "minuto" in lateness and "hora" not in lateness, lateness
 
 
