@@ -150,9 +150,7 @@ class ParticipantFormsController(Controller):
         self, rt: Runtime, viewer: Viewer, request: Request[Any, Any, Any], study_id: FromPath[str]
     ) -> Redirect | Template:
         async def record(v: dict[str, str]) -> str:
-            reason = v["reason"].strip()
-            if not reason or len(reason) > WITHDRAW_REASON_MAX:
-                raise FormRefused("reason", words.FIELD_ERRORS[("withdraw", "reason")])
+            reason = _required_reason(v, "withdraw")
             await act.withdraw(rt, viewer.actor, study_id, reason)
             return "withdrawn"
 
@@ -163,9 +161,7 @@ class ParticipantFormsController(Controller):
         self, rt: Runtime, viewer: Viewer, request: Request[Any, Any, Any], study_id: FromPath[str]
     ) -> Redirect | Template:
         async def record(v: dict[str, str]) -> str:
-            reason = v["reason"].strip()
-            if not reason or len(reason) > WITHDRAW_REASON_MAX:
-                raise FormRefused("reason", words.FIELD_ERRORS[("unblock", "reason")])
+            reason = _required_reason(v, "unblock")
             await act.lift_sms_block(rt, viewer.actor, study_id, reason)
             return "unblocked"
 
@@ -215,3 +211,12 @@ class ParticipantFormsController(Controller):
         return await _handle(
             rt, viewer, request, study_id, "channel", ("channel", "whatsapp_opt_in"), record
         )
+
+
+def _required_reason(values: dict[str, str], form: str) -> str:
+    """Withdrawing and lifting a block are audited with the coordinator's reason: it
+    must be there, and fit the audit record."""
+    reason = values["reason"].strip()
+    if not reason or len(reason) > WITHDRAW_REASON_MAX:
+        raise FormRefused("reason", words.FIELD_ERRORS[(form, "reason")])
+    return reason
