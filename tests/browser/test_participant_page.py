@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 import re
-import time
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from playwright.async_api import Page, expect
 
@@ -47,7 +48,10 @@ async def test_open_a_participant_and_record_a_visit_outcome(
     form = page.locator("form[action$='/visit']")
     await form.get_by_label("Visita", exact=True).select_option("SCR")
     await form.get_by_label("Asistió", exact=True).check()
-    await form.get_by_label("Fecha", exact=True).fill(time.strftime("%Y-%m-%d"))
+    # Today where the site is: the service refuses a date in the site's future, and
+    # for three hours a night UTC is already tomorrow in Santiago.
+    today_at_site = datetime.now(ZoneInfo("America/Santiago")).date().isoformat()
+    await form.get_by_label("Fecha", exact=True).fill(today_at_site)
     await form.get_by_role("button", name="Registrar resultado").click()
     await page.wait_for_url(re.compile(r"\?saved=visit$"))
     await expect(page.get_by_role("status")).to_contain_text("Se registró el resultado")
