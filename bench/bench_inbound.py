@@ -2,7 +2,7 @@
 
 Run from the repository root (not part of the test suite):
 
-    .venv/bin/python -m bench.bench_inbound [--messages 500] [--concurrency 16]
+    .venv/bin/python -m bench.bench_inbound [--messages 400] [--phones 16] [--concurrency 16]
 
 Both are served by uvicorn on 127.0.0.1 (a random port each) in this process, on
 the same database, and posted to over real HTTP by ``--concurrency`` clients at once,
@@ -10,17 +10,24 @@ as Twilio's edge does:
 
 - baseline: a Litestar route that parses the form and inserts one ``inbound_message``
   row (no signature check, no transaction of its own, nothing else);
-- webhook: ``POST /webhooks/twilio/sms`` of the real app: signature check, one
-  transaction that takes the number's lock, stores the message, understands it (here:
-  "hola" from an enrolled participant, so a coordinators' queue item), queues the
-  reply row and audits; answered with the empty TwiML.
+- webhook: ``POST /webhooks/twilio/sms`` of the real app: signature check, one short
+  transaction that takes the number's storing lock, stores the message and audits it;
+  answered with the empty TwiML. Understanding (the inbox: here "hola" from an enrolled
+  participant, so an acknowledgement within the hourly cap and a coordinators' queue
+  item) runs in the same process right after each answer, in order per number.
 
-Rounds alternate (baseline, webhook, baseline, webhook) and each side's best round is
-reported, so a burst of load from another process on a shared machine hurts both
-sides alike. Then 20 messages more (``COUNTED``) go one at a time to each side while
-every statement the database receives is counted (SQLite's trace callback,
-asyncpg's query logger: BEGIN, savepoints, NOTIFY and the pool's reset included),
-and the statements per message are printed with one message's sequence.
+The messages come from ``--phones`` participants in turn (bursts per number, as when
+people answer a prompt). Rounds alternate (baseline, webhook, baseline, webhook …) and
+each side's best round is reported, so a burst of load from another process on a
+shared machine hurts both sides alike. After each webhook round the bench waits until
+every message is understood and reports, from the stored rows, receipt to reply
+queued (``understood_at - received_at``: p50 and p99, the figure ``/metrics`` exports)
+and when the last message of the round was understood. Then 20 messages more
+(``COUNTED``) go one at a time to each side while every statement the database
+receives is counted (SQLite's trace callback, asyncpg's query logger: BEGIN,
+savepoints, NOTIFY and the pool's reset included), and the statements per message are
+printed with one message's sequence (the webhook's include what understanding ran
+meanwhile).
 
 Set BENCH_DATABASE_URL=postgres://… (a scratch database: the migrations are applied
 and the tables emptied) to measure PostgreSQL instead of a fresh SQLite file.
@@ -48,7 +55,7 @@ from twilio.request_validator import RequestValidator
 NOW = datetime(2027, 3, 1, 13, 0, tzinfo=UTC)
 PUBLIC = "http://bench.local"
 TOKEN = "bench-auth-token-0123456789abcdef"  # noqa: S105  # the bench signs its own posts
-ROUNDS = 2
+ROUNDS = 3
 COUNTED = 20  # messages sent one at a time while statements are counted
 _EMPTY_POSTGRES = (
     "TRUNCATE inbox_item, alert, checkin, conversation, inbound_message, outbound_message,"
@@ -104,9 +111,11 @@ async def _seed(count: int) -> list[str]:
     return phones
 
 
-def _forms(phones: list[str], tag: str) -> list[dict[str, str]]:
+def _forms(phones: list[str], tag: str, count: int | None = None) -> list[dict[str, str]]:
+    """``count`` messages (one per phone by default) from the phones in turn."""
     forms = []
-    for n, phone in enumerate(phones):
+    for n in range(len(phones) if count is None else count):
+        phone = phones[n % len(phones)]
         sid = f"SM{tag}{n:030x}"
         forms.append(
             {
@@ -190,13 +199,29 @@ async def _post_all(url: str, forms: list[dict[str, str]], concurrency: int, sig
         return time.perf_counter() - start
 
 
-async def bench_inbound(messages: int, concurrency: int) -> None:
+async def _understood(tag: str, started: float) -> tuple[float, float, float]:
+    """Wait until the round's messages are understood; (p50, p99) of receipt to reply
+    queued in ms, and seconds from the round's start to the last one understood."""
+    from service.db.models import InboundMessage
+    from service.domain.adherence import nearest_rank
+
+    while await InboundMessage.filter(handling="pending").exists():  # noqa: ASYNC110  # rows
+        await asyncio.sleep(0.01)
+    done = time.perf_counter() - started
+    pairs = await InboundMessage.filter(message_sid__startswith=f"SM{tag}").values_list(
+        "received_at", "understood_at"
+    )
+    waits = [(u - r).total_seconds() * 1000 for r, u in pairs]
+    return nearest_rank(waits, 0.5) or 0.0, nearest_rank(waits, 0.99) or 0.0, done
+
+
+async def bench_inbound(messages: int, phones_count: int, concurrency: int) -> None:
     from service.actions.participants import sync_sites
     from service.adapters.console_sms import ConsoleSmsGateway
     from service.app import create_app
     from service.db.lifecycle import apply_migrations, close_database, open_database
     from service.db.models import InboundMessage, OutboundMessage
-    from service.ports import ManualClock
+    from service.ports import SystemClock
     from service.settings import load_settings
 
     logging.getLogger("service").setLevel(logging.WARNING)
@@ -215,28 +240,32 @@ async def bench_inbound(messages: int, concurrency: int) -> None:
         if url.startswith("postgres"):  # a scratch database: start from empty tables
             await connections.get("default").execute_script(_EMPTY_POSTGRES)
         await close_database()
-        app = create_app(
-            settings, gateway=ConsoleSmsGateway(), clock=ManualClock(NOW), run_scheduler=False
+        app = create_app(  # the real clock: receipt to understanding is measured in it
+            settings, gateway=ConsoleSmsGateway(), clock=SystemClock(), run_scheduler=False
         )
         real, real_task, real_url = await _serve(app)
         bare, bare_task, bare_url = await _serve(Litestar([bare_insert]))
         try:
             await sync_sites(app.state.runtime)
-            seeded = await _seed(messages + COUNTED)  # the last ones only for counting
-            phones, counted = seeded[:messages], seeded[messages:]
+            seeded = await _seed(phones_count + COUNTED)  # the last ones only for counting
+            phones, counted = seeded[:phones_count], seeded[phones_count:]
             results: dict[str, list[float]] = {"bare": [], "webhook": []}
+            latency: list[tuple[float, float, float]] = []
             runs: list[tuple[str, Callable[[int], Awaitable[float]]]] = [
                 (
                     "bare",
                     lambda r: _post_all(
-                        f"{bare_url}/bare/sms", _forms(phones, f"b{r}"), concurrency, False
+                        f"{bare_url}/bare/sms",
+                        _forms(phones, f"b{r}", messages),
+                        concurrency,
+                        False,
                     ),
                 ),
                 (
                     "webhook",
                     lambda r: _post_all(
                         f"{real_url}/webhooks/twilio/sms",
-                        _forms(phones, f"w{r}"),
+                        _forms(phones, f"w{r}", messages),
                         concurrency,
                         True,
                     ),
@@ -244,7 +273,10 @@ async def bench_inbound(messages: int, concurrency: int) -> None:
             ]
             for round_no in range(ROUNDS):
                 for name, run in runs:
+                    started = time.perf_counter()
                     results[name].append(messages / await run(round_no))
+                    if name == "webhook":
+                        latency.append(await _understood(f"w{round_no}", started))
             counter = _Statements()
             await counter.attach()
             bare_sql = await counter.per_message(
@@ -268,11 +300,19 @@ async def bench_inbound(messages: int, concurrency: int) -> None:
     def rounds(name: str) -> str:
         return ", ".join(f"{r:.0f}" for r in results[name])
 
-    print(f"inbound webhook, {messages} messages x {ROUNDS} rounds, {concurrency} concurrent")
+    print(
+        f"inbound webhook, {messages} messages from {phones_count} phones x {ROUNDS} rounds,"
+        f" {concurrency} concurrent"
+    )
     print(f"  database: {backend}")
     print(f"  baseline: bare Litestar insert    {best_bare:8.0f} requests/s  ({rounds('bare')})")
-    print(f"  webhook (store+order+reply row)   {best_hook:8.0f} requests/s  ({rounds('webhook')})")
+    print(f"  webhook (verify, store, answer)   {best_hook:8.0f} requests/s  ({rounds('webhook')})")
     print(f"  ratio (webhook / bare)            {best_hook / best_bare:8.2f}")
+    for n, (p50, p99, done) in enumerate(latency):
+        print(
+            f"  round {n + 1}: receipt to reply queued p50 {p50:.0f} ms, p99 {p99:.0f} ms;"
+            f" last of {messages} understood {done:.2f} s after the round began"
+        )
     print(f"  statements per message: bare {bare_sql:.1f}, webhook {hook_sql:.1f}")
     print(f"  rows: {stored} inbound stored, {replies} reply rows queued")
     print("  one webhook message's statements:")
@@ -282,10 +322,11 @@ async def bench_inbound(messages: int, concurrency: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--messages", type=int, default=500)
+    parser.add_argument("--messages", type=int, default=400)
+    parser.add_argument("--phones", type=int, default=16)
     parser.add_argument("--concurrency", type=int, default=16)
     args = parser.parse_args()
-    asyncio.run(bench_inbound(args.messages, args.concurrency))
+    asyncio.run(bench_inbound(args.messages, args.phones, args.concurrency))
 
 
 if __name__ == "__main__":

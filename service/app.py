@@ -23,6 +23,7 @@ from litestar.plugins.htmx import HTMXPlugin
 
 from service.actions.edc import edc_mapping, edc_metrics
 from service.actions.errors import ActionError
+from service.actions.inbound import inbox_metrics
 from service.actions.views import register_metrics_source
 from service.composition import build_runtime, running
 from service.db.errors import ColumnValueInvalid
@@ -85,6 +86,7 @@ def create_app(
     edc_mapping(runtime)  # a protocol the EDC feed cannot map stops start-up here
     runtime.red_flags.warm()  # the first SMS should not wait for the Spanish dictionary
     register_metrics_source("edc", edc_metrics)
+    register_metrics_source("inbox", inbox_metrics)
     scheduler = DispatchScheduler(runtime) if run_scheduler else None
 
     @asynccontextmanager

@@ -13,6 +13,7 @@ runtime with ``dataclasses.replace``, which keeps the same signal.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -23,7 +24,7 @@ from service.domain.whatsapp import WhatsAppTemplates
 from service.ports import Clock, RedcapApi, SmsGateway, Translator
 from service.settings import Settings
 
-__all__ = ["REDCAP", "SMS_PROVIDER", "Neighbours", "Runtime", "WakeSignal"]
+__all__ = ["REDCAP", "SMS_PROVIDER", "InboxQueue", "Neighbours", "Runtime", "WakeSignal"]
 
 SMS_PROVIDER = "sms_provider"  # the neighbours readiness names
 REDCAP = "redcap"
@@ -51,6 +52,44 @@ class WakeSignal:
     def __call__(self) -> None:
         if self._listener is not None:
             self._listener()
+
+
+class InboxQueue:
+    """The numbers whose messages this process stored and has yet to understand, and
+    whether one of its tasks is reading them.
+
+    Why one reader a process: each webhook answers first and then offers its number
+    here; the first to offer reads, the others leave their number and go. A burst of
+    webhooks is then answered at the pace of storing, not of understanding, and one
+    number's messages are never read by two tasks of the same process at once.
+    Thread-safe (test clients run each request on a thread of its own).
+    """
+
+    __slots__ = ("_guard", "_numbers", "_reading")
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._numbers: dict[str, None] = {}  # insertion-ordered: first offered, first read
+        self._reading = False
+
+    def offer(self, number: str) -> bool:
+        """Leave ``number`` to be read; True when the caller is to read (nobody is)."""
+        with self._guard:
+            self._numbers[number] = None
+            if self._reading:
+                return False
+            self._reading = True
+            return True
+
+    def next(self) -> str | None:
+        """The next number for the reader, or None: then the reader has stopped."""
+        with self._guard:
+            if not self._numbers:
+                self._reading = False
+                return None
+            number = next(iter(self._numbers))
+            del self._numbers[number]
+            return number
 
 
 class Neighbours:
@@ -105,3 +144,5 @@ class Runtime:
     # The approved WhatsApp templates by message key and language (empty without a
     # WhatsApp sender); checked against the protocol at start-up.
     whatsapp_templates: WhatsAppTemplates = field(default_factory=lambda: WhatsAppTemplates({}))
+    # Numbers this process stored messages from and has yet to understand (the inbox).
+    inbox: InboxQueue = field(default_factory=InboxQueue)

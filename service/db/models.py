@@ -259,9 +259,17 @@ class InboundMessage(Model):
     handling = enum_column(InboundHandling, max_length=24, default=InboundHandling.PENDING)
     late = fields.BooleanField(default=False)
     received_at = fields.DatetimeField()
+    # The inbox: stored ``pending`` by the webhook, understood afterwards
+    # (actions/inbound). ``attempts`` counts understandings that failed and were rolled
+    # back; ``understood_at`` minus ``received_at`` is the time to a queued reply.
+    attempts = fields.SmallIntField(default=0, db_default=0)
+    understood_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "inbound_message"
+        # The inbox's reads: a number's pending messages, every pending number, and
+        # /metrics' last hour of understood messages.
+        indexes = (("handling", "from_phone"), ("understood_at",))
 
 
 class EarlyStatusCallback(Model):

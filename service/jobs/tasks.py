@@ -52,10 +52,19 @@ async def protocol_replan(rt: Runtime) -> None:
     await replan_if_protocol_changed(rt)
 
 
+async def inbox_sweep(rt: Runtime) -> None:
+    """Messages stored but not understood (their process died, the database was down)
+    are read here; the sweep logs its own counts."""
+    from service.actions.inbound import understand_waiting
+
+    await understand_waiting(rt)
+
+
 def periodic_jobs() -> dict[str, Job]:
     """APScheduler's jobs; sending itself is the dispatcher loop's (jobs.dispatcher)."""
     return {
         "protocol.replan": protocol_replan,
+        "inbox.sweep": inbox_sweep,
         "codes.purge": purge_codes,
         "logins.purge": purge_login_attempts,
         "dashboard_sessions.purge": purge_dashboard_sessions,

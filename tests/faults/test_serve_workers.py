@@ -5,7 +5,8 @@ Participants are enrolled, then their plans are forgotten (rows, audit entries a
 recorded revision), so the four processes that start find a protocol revision to
 re-plan: each participant must be re-planned by exactly one of them. Messages made due
 go to the local Twilio double exactly once. A burst of inbound webhooks, each posted
-twice, spread over both web processes, is stored once per ``MessageSid`` and handled.
+twice, spread over both web processes, is stored once per ``MessageSid`` and
+understood once (the inbox: any of the four processes may read a stored message).
 
 On SQLite ``--workers`` is refused with a line that says why (one writer).
 """
@@ -173,6 +174,11 @@ async def test_two_web_processes_and_two_workers_do_each_piece_of_work_once(
                 return not await OutboundMessage.filter(id__in=due).exclude(status="sent").exists()
 
             assert await _wait(sent, SETTLE_S), "due messages were not all sent"
+
+            async def understood() -> bool:
+                return not await InboundMessage.filter(handling="pending").exists()
+
+            assert await _wait(understood, SETTLE_S), "stored messages were not all understood"
         finally:
             serve.send_signal(signal.SIGTERM)
             for worker in workers:
@@ -200,6 +206,11 @@ async def test_two_web_processes_and_two_workers_do_each_piece_of_work_once(
     )
     assert len(stored) == len(forms)
     assert all(handling != "pending" for _, handling in stored)
+    # Understood once each (one audit of its handling), whichever process read it.
+    understood_ids = await AuditEntry.filter(action="sms.inbound").values_list(
+        "entity_id", flat=True
+    )
+    assert sorted(Counter(understood_ids).values()) == [1] * len(forms)
 
 
 def test_workers_are_refused_on_sqlite(tmp_path: Path) -> None:

@@ -1,72 +1,72 @@
-"""Handling one inbound SMS: store it, order it, understand it, queue the answers.
+"""The inbox's core: understanding stored messages, one number at a time, in order.
 
-Order of business, and why:
+The webhook only stores (``_store``); everything a message changes happens here, from
+the stored row, after the webhook has answered. Order of business, and why:
 
-1. One transaction does everything the message changes: the raw message (once per
-   provider id, Twilio's ``MessageSid``: Twilio retries a webhook it thinks failed, and a retry must
-   neither duplicate the record nor move a conversation twice), the conversation
-   step, a finished check-in with its alert, and the reply rows. A crash leaves all of
-   it or none of it, and Twilio's retry then finds nothing or a duplicate.
-2. Messages from one number are handled one at a time across every process: the
-   transaction first takes a lock on the number (``service.db.locks``: a PostgreSQL
-   advisory lock; SQLite's single writer), so two replies that arrive together are
-   applied in order, never interleaved.
-3. What the message means is decided in :mod:`service.actions.inbound`
-   (keywords first, :mod:`service.actions.inbound`, then reports, the
-   dialogue, SINTOMAS, "SI", the coordinators' queue).
-4. If understanding fails (a bug, a conversation state saved by another version),
-   the whole transaction is rolled back and a second one stores the message for
-   people (``not_understood``), rather than answering Twilio with a 500 whose
-   retries would fail the same way until it gives up. Rolling back and starting
-   again costs nothing on the normal path, where a savepoint around understanding
-   cost two statements per message.
-
-This module holds the transaction and the stored message: the number's lock, the
-message inserted once per MessageSid in one statement (``INSERT … ON CONFLICT DO
-NOTHING``, which is also the duplicate check), its final handling and the audit.
+1. One number's messages are understood by one process at a time (a lock on the
+   number, ``service.db.locks``: a PostgreSQL advisory lock, SQLite's single writer),
+   oldest first. The stored ids follow commit order per number (``_store``), so a
+   reply is never answered before the message it follows.
+2. Each message is its own transaction: its conversation step, a finished check-in
+   with its alert, its reply rows, and its ``handling`` (no longer ``pending``). A
+   crash leaves all of it or none of it; a message still ``pending`` is simply read
+   again, by this process or any other (``understand_waiting``), and because the
+   handling is written in the same transaction as the effects it is never applied
+   twice.
+3. What the message means is decided in ``_dialogue`` (keywords first, then reports,
+   the dialogue, SINTOMAS, "SI", the coordinators' queue).
+4. If understanding fails (a bug, a conversation state saved by another version), the
+   transaction is rolled back and the failure counted on the row; it is tried again
+   at once, up to ``ATTEMPTS`` times in all, and then kept for people
+   (``not_understood``), so one bad message neither blocks its number's later
+   messages for long nor is ever lost. A database that is down is different: nothing
+   is counted, the message stays pending and the periodic sweep reads it later.
 
 Nothing is sent here. Replies are outbound rows created with the outbox's
 ``enqueue_now`` inside the transaction; after the commit ``wake`` tells the
-dispatchers, and the webhook answers an empty ``<Response/>`` at once, so no request
-waits for the provider or holds the number's lock while a message is sent.
-
-What a participant sent is never refused: a NUL, other control characters or a lone
-surrogate are cleaned from the text the service reads, and the exact original is
-kept beside it (``domain.inbound_text``).
+dispatchers.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
-from uuid import uuid4
+from datetime import timedelta
+from typing import Any, Final
 
 from tortoise.transactions import in_transaction
 
 from service.actions.inbound._checkins import store_sms_checkin
 from service.actions.inbound._dialogue import understand
 from service.actions.inbound._reports import store_sms_report
+from service.actions.inbound._store import store_inbound, understanding_key
 from service.actions.inbound._work import Work, actor, queue_for_people, reply
 from service.actions.outbox import unblock_participant, wake
-from service.adapters.phones import InvalidPhone, normalize_any
 from service.db.audit import audit
-from service.db.insert_once import insert_unless_exists
+from service.db.faults import database_fault
 from service.db.locks import serialize_on
 from service.db.models import InboundMessage, OutboundMessage, Participant
 from service.domain.actors import participant_label
 from service.domain.conversation import Outgoing
-from service.domain.inbound_text import clean_field, raw_b64, understood_text
 from service.domain.states import AuditAction, InboundHandling, InboxReason
-from service.domain.whatsapp import SMS, WHATSAPP
+from service.domain.whatsapp import WHATSAPP
 from service.ports import InboundSms
 from service.runtime import Runtime
 
-__all__ = ["InboundOutcome", "handle_inbound"]
+__all__ = [
+    "ATTEMPTS",
+    "InboundOutcome",
+    "handle_inbound",
+    "understand_after_receipt",
+    "understand_number",
+    "understand_waiting",
+]
 
 log = logging.getLogger("service.inbound")
 TEXTED_FROM_THE_NUMBER = "the participant texted from this number"
+ATTEMPTS: Final = 3  # understandings of one message before it is kept for people
+SWEEP_NUMBERS: Final = 100  # numbers with pending messages read by one sweep
+SWEEP_GRACE: Final = timedelta(seconds=2)  # the receiving process is on it already
 
 
 @dataclass
@@ -77,87 +77,161 @@ class InboundOutcome:
 
 
 class _NotUnderstood(Exception):
-    """Understanding failed: roll back, then keep the message for people."""
-
-
-def _sender(sms: InboundSms) -> str:
-    raw_from = clean_field(sms.from_phone, 64) or ""
-    try:
-        return normalize_any(raw_from)
-    except InvalidPhone:
-        return raw_from[:20]
+    """Understanding failed: roll back, count the attempt, try again or keep it for people."""
 
 
 async def handle_inbound(rt: Runtime, sms: InboundSms) -> InboundOutcome:
-    """Store, order and understand one inbound SMS; queue its answers (none sent)."""
-    # The provider always gives an id; without one a message is still kept (never "duplicate").
-    sid = clean_field(sms.provider_id, 64) or f"none:{uuid4().hex}"
-    phone = _sender(sms)
-    try:
-        async with in_transaction():
-            stored = await _store(rt, sid, phone, sms)
-            if stored is None:
-                return InboundOutcome(handling=InboundHandling.DUPLICATE, duplicate=True)
-            participant, inbound = stored
-            work = await _understood(rt, participant, inbound, sms)
-            await _finish(rt, participant, inbound, work)
-    except _NotUnderstood as failure:
-        # Only the type: a message may quote the participant's text.
-        log.error("inbound sms not understood (%s)", failure)
-        async with in_transaction():
-            stored = await _store(rt, sid, phone, sms)
-            if stored is None:  # a retry got through meanwhile
-                return InboundOutcome(handling=InboundHandling.DUPLICATE, duplicate=True)
-            participant, inbound = stored
+    """Store one inbound message, then understand what its number has pending.
+
+    The whole path in one call, for the demo phone and tests; the webhook stores,
+    answers Twilio and only then calls :func:`understand_number`."""
+    stored = await store_inbound(rt, sms)
+    outcomes = await understand_number(rt, stored.from_phone)
+    if stored.duplicate:
+        return InboundOutcome(handling=InboundHandling.DUPLICATE, duplicate=True)
+    if stored.message_sid in outcomes:
+        return outcomes[stored.message_sid]
+    # Understood by another process meanwhile (or still pending after an outage).
+    row = await InboundMessage.get(message_sid=stored.message_sid)
+    return InboundOutcome(handling=InboundHandling(row.handling))
+
+
+async def understand_number(rt: Runtime, phone: str) -> dict[str, InboundOutcome]:
+    """Understand the number's pending messages, oldest first, each in its own
+    transaction; returns what became of each one this call understood."""
+    outcomes: dict[str, InboundOutcome] = {}
+    while await InboundMessage.filter(handling=InboundHandling.PENDING, from_phone=phone).exists():
+        understood = await _understand_next(rt, phone)
+        if understood is None:  # another process took the last one
+            break
+        sid, outcome = understood
+        outcomes[sid] = outcome
+    return outcomes
+
+
+async def understand_after_receipt(rt: Runtime, phone: str) -> None:
+    """The webhook's follow-up, run once Twilio has its answer. One task of the
+    process reads at a time (``Runtime.inbox``); the others leave their number to it.
+    Whatever goes wrong is logged, and the message waits for the sweep
+    (``understand_waiting``)."""
+    if not rt.inbox.offer(phone):
+        return
+    while (number := rt.inbox.next()) is not None:
+        try:
+            await understand_number(rt, number)
+        except Exception as exc:
+            fault = database_fault(exc)
+            if fault is None:
+                log.exception("inbound messages left pending for the sweep")
+            else:
+                log.warning("inbound messages left pending: database unavailable (%s)", fault)
+
+
+async def understand_waiting(rt: Runtime) -> int:
+    """The sweep: understand messages left pending (their process died, the database
+    was down, Twilio's request outlived its process). Safe in any number of processes."""
+    before = rt.clock.now() - SWEEP_GRACE
+    phones = await (
+        InboundMessage.filter(handling=InboundHandling.PENDING, received_at__lt=before)
+        .distinct()
+        .limit(SWEEP_NUMBERS)
+        .values_list("from_phone", flat=True)
+    )
+    done = 0
+    for phone in phones:
+        done += len(await understand_number(rt, str(phone)))
+    if done:
+        log.info("inbox sweep: %d waiting messages understood", done)
+    return done
+
+
+async def _understand_next(rt: Runtime, phone: str) -> tuple[str, InboundOutcome] | None:
+    """Understand the number's oldest pending message, retrying a failure in place."""
+    while True:
+        try:
+            return await _understand_oldest(rt, phone, keep_for_people=False)
+        except _NotUnderstood as failure:
+            # Only the type: a message may quote the participant's text.
+            log.error("inbound message not understood (%s)", failure)
+            if await _count_failure(phone) >= ATTEMPTS:
+                return await _understand_oldest(rt, phone, keep_for_people=True)
+
+
+async def _understand_oldest(
+    rt: Runtime, phone: str, *, keep_for_people: bool
+) -> tuple[str, InboundOutcome] | None:
+    async with in_transaction():
+        await serialize_on(understanding_key(phone))
+        inbound = await _oldest_pending(phone)
+        if inbound is None:
+            return None
+        participant = await _sender_of(inbound)
+        if keep_for_people:
             work = Work(handling=InboundHandling.NOT_UNDERSTOOD)
             await queue_for_people(rt, participant, inbound, InboxReason.NOT_UNDERSTOOD)
-            await _finish(rt, participant, inbound, work)
+        else:
+            work = await _understood(rt, participant, inbound)
+        await _finish(rt, participant, inbound, work)
     if work.replies or work.alerted:
         wake(rt)
     log.info("inbound sms handled: %s (%d replies queued)", work.handling, len(work.replies))
-    return InboundOutcome(handling=work.handling, replies=work.replies)
+    return inbound.message_sid, InboundOutcome(handling=work.handling, replies=work.replies)
 
 
-async def _store(
-    rt: Runtime, sid: str, phone: str, sms: InboundSms
-) -> tuple[Participant | None, InboundMessage] | None:
-    """Take the number's lock and store the message; None if this MessageSid is stored
-    already (a retry, possibly handled by another process)."""
-    await serialize_on(f"sms-from:{phone}")
-    participant = await Participant.filter(phone=phone).select_for_update().first()
-    received = sms.body
-    inbound = InboundMessage(
-        message_sid=sid,
-        participant=participant,
-        from_phone=phone,
-        to_phone=clean_field(sms.to_phone, 20),
-        body=understood_text(received),
-        body_raw_b64=raw_b64(received),
-        opt_out_type=clean_field(sms.opt_out_type, 16),
-        channel=WHATSAPP if sms.channel == WHATSAPP else SMS,
-        received_at=rt.clock.now(),
-    )
-    if not await insert_unless_exists(inbound, "message_sid"):
+async def _sender_of(inbound: InboundMessage) -> Participant | None:
+    """Whose message it is (found by number, whatever the channel), locked for the
+    transaction; a message by WhatsApp opens WhatsApp's 24-hour window for free-form
+    messages (decided per message at send time), from when it was received."""
+    participant = await Participant.filter(phone=inbound.from_phone).select_for_update().first()
+    if participant is None:
         return None
-    if participant is not None and inbound.channel == WHATSAPP:
-        await _open_whatsapp_window(participant, inbound.received_at)
-    return participant, inbound
-
-
-async def _open_whatsapp_window(participant: Participant, received_at: datetime) -> None:
-    """A message by WhatsApp opens WhatsApp's 24-hour window for free-form messages
-    (decided per message at send time). A number known only for SMS is matched all
-    the same: the participant is found by their number, whatever the channel."""
+    inbound.participant_id = participant.id
     last = participant.whatsapp_last_inbound_at
-    if last is None or received_at > last:
-        participant.whatsapp_last_inbound_at = received_at
-        await Participant.filter(id=participant.id).update(whatsapp_last_inbound_at=received_at)
+    if inbound.channel == WHATSAPP and (last is None or inbound.received_at > last):
+        participant.whatsapp_last_inbound_at = inbound.received_at
+        await Participant.filter(id=participant.id).update(
+            whatsapp_last_inbound_at=inbound.received_at
+        )
+    return participant
+
+
+async def _oldest_pending(phone: str) -> InboundMessage | None:
+    return (
+        await InboundMessage.filter(handling=InboundHandling.PENDING, from_phone=phone)
+        .order_by("id")
+        .first()
+    )
+
+
+async def _count_failure(phone: str) -> int:
+    """Count a failed understanding on the oldest pending message; returns its count."""
+    async with in_transaction():
+        await serialize_on(understanding_key(phone))
+        inbound = await _oldest_pending(phone)
+        if inbound is None:
+            return 0
+        inbound.attempts += 1
+        await inbound.save(update_fields=["attempts"])
+        return inbound.attempts
+
+
+def _as_received(inbound: InboundMessage) -> InboundSms:
+    """The stored message as the dialogue reads it (its text as understood)."""
+    return InboundSms(
+        provider_id=inbound.message_sid,
+        from_phone=inbound.from_phone,
+        to_phone=inbound.to_phone,
+        body=inbound.body,
+        opt_out_type=inbound.opt_out_type,
+        channel=inbound.channel,
+    )
 
 
 async def _understood(
-    rt: Runtime, participant: Participant | None, inbound: InboundMessage, sms: InboundSms
+    rt: Runtime, participant: Participant | None, inbound: InboundMessage
 ) -> Work:
-    """Understand the message and store what it finished; any failure is _NotUnderstood."""
+    """Understand the message and store what it finished; any failure but the
+    database's own is _NotUnderstood."""
     if participant is None:
         await queue_for_people(rt, None, inbound, InboxReason.UNKNOWN_SENDER)
         return Work(handling=InboundHandling.UNKNOWN_SENDER)
@@ -166,7 +240,7 @@ async def _understood(
             await unblock_participant(
                 rt, participant, actor=actor(participant), reason=TEXTED_FROM_THE_NUMBER
             )
-        work = await understand(rt, participant, inbound, sms)
+        work = await understand(rt, participant, inbound, _as_received(inbound))
         if work.finished is not None:
             advice, work.alerted = await store_sms_checkin(rt, participant, inbound, *work.finished)
             work.replies.extend([advice] if advice is not None else [])
@@ -180,6 +254,8 @@ async def _understood(
             else:  # a repeat of what the team was alerted to: acknowledged, not re-advised
                 await reply(rt, participant, inbound, Outgoing("inbound.received"), 0, work)
     except Exception as exc:
+        if database_fault(exc) is not None:
+            raise  # the database is down, not the message: it stays pending
         raise _NotUnderstood(type(exc).__name__) from exc
     return work
 
@@ -189,7 +265,8 @@ async def _finish(
 ) -> None:
     """Record the message's handling and audit it."""
     inbound.handling = work.handling
-    await inbound.save(update_fields=["handling", "late"])
+    inbound.understood_at = rt.clock.now()
+    await inbound.save(update_fields=["participant_id", "handling", "late", "understood_at"])
     changes: dict[str, Any] = {
         "handling": work.handling,
         "message_sid": inbound.message_sid,
@@ -199,6 +276,8 @@ async def _finish(
         changes["cleaned"] = True  # the raw text had characters the service cannot read
     if work.capped:
         changes["replies_capped"] = work.capped
+    if inbound.attempts:
+        changes["failed_attempts"] = inbound.attempts
     await audit(
         at=rt.clock.now(),
         actor=participant_label(participant.study_id) if participant else "sms:unknown",

@@ -1,4 +1,5 @@
-"""Twilio's webhooks: delivery receipts (and, in the same controller, inbound SMS).
+"""Twilio's webhooks: delivery receipts (and, in the same controller, inbound SMS: the
+inbox's receiving edge, which stores, answers, and leaves understanding to run after).
 
 Every route starts with :func:`verified_twilio_form`, which refuses (403) anything
 Twilio did not sign for our ``PUBLIC_BASE_URL``, and reads the form into a neutral
@@ -10,9 +11,10 @@ callback for a message we do not know is still answered with success.
 from __future__ import annotations
 
 from litestar import Controller, Request, Response, post
+from litestar.background_tasks import BackgroundTask
 from twilio.twiml.messaging_response import MessagingResponse
 
-from service.actions.inbound import handle_inbound
+from service.actions.inbound import store_inbound, understand_after_receipt
 from service.actions.outbox import apply_status_callback
 from service.runtime import Runtime
 from service.web.twilio_forms import delivery_report, inbound_sms
@@ -42,11 +44,18 @@ class TwilioWebhookController(Controller):
         "/sms",
         status_code=200,
         summary="Incoming SMS (signed by Twilio)",
-        description="Form-encoded, as Twilio posts it. Stored once per MessageSid; replies "
+        description="Form-encoded, as Twilio posts it. Stored once per MessageSid and "
+        "committed before the answer; understood right after, in order per number. Replies "
         "go out as tracked outbound messages, so the TwiML answer is an empty <Response/>.",
         media_type="application/xml",
     )
     async def sms(self, request: Request, rt: Runtime) -> Response[str]:
         form = await verified_twilio_form(request, rt)
-        await handle_inbound(rt, inbound_sms(form))
-        return Response(str(MessagingResponse()), media_type="application/xml")
+        stored = await store_inbound(rt, inbound_sms(form))
+        # Understood after the answer has gone (a retry's too: its first try may have
+        # died before understanding); whatever fails there waits for the sweep.
+        return Response(
+            str(MessagingResponse()),
+            media_type="application/xml",
+            background=BackgroundTask(understand_after_receipt, rt, stored.from_phone),
+        )

@@ -15,7 +15,7 @@ from collections import Counter
 from pathlib import Path
 
 from service.actions.inbound._reply_cap import ACKNOWLEDGEMENTS_PER_HOUR
-from service.db.models import InboundMessage, OutboundMessage
+from service.db.models import AuditEntry, InboundMessage, OutboundMessage
 from service.ports import ManualClock
 from tests.support.helpers import Client
 from tests.support.inbound_support import PHONE, enrol, settings
@@ -68,3 +68,7 @@ async def test_two_processes_racing_on_one_number(
     assert totals == {"queued": 45, "duplicate": 15}  # no error, each sid once
     assert await InboundMessage.all().count() == 45
     assert await OutboundMessage.filter(kind="reply").count() == ACKNOWLEDGEMENTS_PER_HOUR
+    # Understood once each, in the order they were stored, whichever process read them.
+    stored = await InboundMessage.all().order_by("id").values_list("id", flat=True)
+    understood = await AuditEntry.filter(action="sms.inbound").order_by("id")
+    assert [int(str(e.entity_id)) for e in understood] == list(stored)
