@@ -27,7 +27,9 @@ and when the last message of the round was understood. Then 20 messages more
 receives is counted (SQLite's trace callback, asyncpg's query logger: BEGIN,
 savepoints, NOTIFY and the pool's reset included), and the statements per message are
 printed with one message's sequence (the webhook's include what understanding ran
-meanwhile).
+meanwhile). Last, a steady load (``--paced`` messages at ``--rate`` a second, the pace of
+a large study's participants answering a prompt) gives the answer's p50/p99 and receipt
+to reply queued p50/p99 when understanding is not behind a burst.
 
 Set BENCH_DATABASE_URL=postgres://… (a scratch database: the migrations are applied
 and the tables emptied) to measure PostgreSQL instead of a fresh SQLite file.
@@ -199,6 +201,29 @@ async def _post_all(url: str, forms: list[dict[str, str]], concurrency: int, sig
         return time.perf_counter() - start
 
 
+async def _post_paced(url: str, forms: list[dict[str, str]], rate: float) -> list[float]:
+    """Post at a steady ``rate`` a second (as a study's participants answering a prompt
+    do, not as fast as a client can); returns each answer's time in ms."""
+    validator = RequestValidator(TOKEN)
+    times: list[float] = []
+    async with aiohttp.ClientSession() as session:
+
+        async def one(n: int, form: dict[str, str]) -> None:
+            await asyncio.sleep(n / rate)
+            signature = validator.compute_signature(f"{PUBLIC}/webhooks/twilio/sms", form)
+            started = time.perf_counter()
+            async with session.post(
+                url, data=form, headers={"X-Twilio-Signature": signature}
+            ) as response:
+                await response.read()
+                if response.status != 200:
+                    raise RuntimeError(f"{url}: HTTP {response.status}")
+            times.append((time.perf_counter() - started) * 1000)
+
+        await asyncio.gather(*(one(n, form) for n, form in enumerate(forms)))
+    return times
+
+
 async def _understood(tag: str, started: float) -> tuple[float, float, float]:
     """Wait until the round's messages are understood; (p50, p99) of receipt to reply
     queued in ms, and seconds from the round's start to the last one understood."""
@@ -215,7 +240,9 @@ async def _understood(tag: str, started: float) -> tuple[float, float, float]:
     return nearest_rank(waits, 0.5) or 0.0, nearest_rank(waits, 0.99) or 0.0, done
 
 
-async def bench_inbound(messages: int, phones_count: int, concurrency: int) -> None:
+async def bench_inbound(
+    messages: int, phones_count: int, concurrency: int, rate: float, paced: int
+) -> None:
     from service.actions.participants import sync_sites
     from service.adapters.console_sms import ConsoleSmsGateway
     from service.app import create_app
@@ -277,6 +304,11 @@ async def bench_inbound(messages: int, phones_count: int, concurrency: int) -> N
                     results[name].append(messages / await run(round_no))
                     if name == "webhook":
                         latency.append(await _understood(f"w{round_no}", started))
+            started = time.perf_counter()
+            answers = await _post_paced(
+                f"{real_url}/webhooks/twilio/sms", _forms(phones, "p", paced), rate
+            )
+            paced_latency = await _understood("p", started)
             counter = _Statements()
             await counter.attach()
             bare_sql = await counter.per_message(
@@ -294,6 +326,8 @@ async def bench_inbound(messages: int, phones_count: int, concurrency: int) -> N
         finally:
             real.should_exit = bare.should_exit = True
             await asyncio.gather(real_task, bare_task)
+    from service.domain.adherence import nearest_rank
+
     backend = "PostgreSQL" if url.startswith("postgres") else "SQLite"
     best_bare, best_hook = max(results["bare"]), max(results["webhook"])
 
@@ -313,6 +347,12 @@ async def bench_inbound(messages: int, phones_count: int, concurrency: int) -> N
             f"  round {n + 1}: receipt to reply queued p50 {p50:.0f} ms, p99 {p99:.0f} ms;"
             f" last of {messages} understood {done:.2f} s after the round began"
         )
+    p50, p99, done = paced_latency
+    print(
+        f"  steady load, {paced} messages at {rate:.0f}/s: answer p50"
+        f" {nearest_rank(answers, 0.5) or 0:.0f} ms, p99 {nearest_rank(answers, 0.99) or 0:.0f} ms;"
+        f" receipt to reply queued p50 {p50:.0f} ms, p99 {p99:.0f} ms"
+    )
     print(f"  statements per message: bare {bare_sql:.1f}, webhook {hook_sql:.1f}")
     print(f"  rows: {stored} inbound stored, {replies} reply rows queued")
     print("  one webhook message's statements:")
@@ -325,8 +365,10 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=400)
     parser.add_argument("--phones", type=int, default=16)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--rate", type=float, default=50.0, help="steady load, messages/s")
+    parser.add_argument("--paced", type=int, default=500, help="messages of the steady load")
     args = parser.parse_args()
-    asyncio.run(bench_inbound(args.messages, args.phones, args.concurrency))
+    asyncio.run(bench_inbound(args.messages, args.phones, args.concurrency, args.rate, args.paced))
 
 
 if __name__ == "__main__":

@@ -14,7 +14,8 @@ runtime with ``dataclasses.replace``, which keeps the same signal.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -61,16 +62,34 @@ class InboxQueue:
     Why one reader a process: each webhook answers first and then offers its number
     here; the first to offer reads, the others leave their number and go. A burst of
     webhooks is then answered at the pace of storing, not of understanding, and one
-    number's messages are never read by two tasks of the same process at once.
+    number's messages are never read by two tasks of the same process at once. While
+    webhooks are being answered the reader waits a little before each message
+    (``answering``), so a burst is answered first and understood right after.
     Thread-safe (test clients run each request on a thread of its own).
     """
 
-    __slots__ = ("_guard", "_numbers", "_reading")
+    __slots__ = ("_answering", "_guard", "_numbers", "_reading")
 
     def __init__(self) -> None:
         self._guard = threading.Lock()
         self._numbers: dict[str, None] = {}  # insertion-ordered: first offered, first read
         self._reading = False
+        self._answering = 0
+
+    @contextmanager
+    def answering(self) -> Iterator[None]:
+        """Around a webhook's storing and answering: the reader lets it go first."""
+        with self._guard:
+            self._answering += 1
+        try:
+            yield
+        finally:
+            with self._guard:
+                self._answering -= 1
+
+    @property
+    def busy_answering(self) -> bool:
+        return self._answering > 0
 
     def offer(self, number: str) -> bool:
         """Leave ``number`` to be read; True when the caller is to read (nobody is)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import phonenumbers
 from phonenumbers import PhoneNumberType
 
@@ -35,8 +37,11 @@ def normalize_mobile(raw: str, region: str = "CL") -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+@functools.lru_cache(maxsize=4096)
 def normalize_any(raw: str, region: str = "CL") -> str:
-    """E.164 for any valid number (used for inbound webhook senders)."""
+    """E.164 for any valid number (used for inbound webhook senders). Remembered: the
+    same few thousand participants write again and again, and parsing costs a
+    webhook more than storing its message does."""
     return phonenumbers.format_number(
         _parse(raw.strip(), region), phonenumbers.PhoneNumberFormat.E164
     )

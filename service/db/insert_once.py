@@ -23,14 +23,36 @@ async def insert_unless_exists(instance: Model, key: str) -> bool:
     instance is left unsaved: load the existing row if it is needed)."""
     meta = instance._meta
     db: Any = meta.db  # the current transaction's connection, if any
-    executor = db.executor_class(model=type(instance), db=db)
+    fields, sql, pk_column = _statement(type(instance), key, db)
+    values = [
+        meta.fields_map[name].to_db_value(getattr(instance, name), instance) for name in fields
+    ]
+    if db.capabilities.dialect == "postgres":  # its execute_query drops an INSERT's rows
+        row = await db.execute_insert(sql, values)
+    else:
+        _, rows = await db.execute_query(sql, values)
+        row = rows[0] if rows else None
+    if row is None:
+        return False
+    instance.pk = row[pk_column]
+    instance._saved_in_db = True
+    return True
+
+
+def _statement(model: type[Model], key: str, db: Any) -> tuple[list[str], str, str]:
+    """The field names, SQL and primary-key column for ``model`` on ``db``'s dialect,
+    built once: building the query cost more than running it (the inbound webhook's
+    one statement)."""
+    cache_key = (model, key, db.capabilities.dialect)
+    cached = _STATEMENTS.get(cache_key)
+    if cached is not None:
+        return cached
+    meta = model._meta
+    executor = db.executor_class(model=model, db=db)
     fields = [
         (name, column)
         for name, column in meta.fields_db_projection.items()
         if not meta.fields_map[name].generated
-    ]
-    values = [
-        meta.fields_map[name].to_db_value(getattr(instance, name), instance) for name, _ in fields
     ]
     pk_column = meta.fields_db_projection[meta.pk_attr]
     query = (
@@ -41,13 +63,9 @@ async def insert_unless_exists(instance: Model, key: str) -> bool:
         .do_nothing()
         .returning(pk_column)
     )
-    if db.capabilities.dialect == "postgres":  # its execute_query drops an INSERT's rows
-        row = await db.execute_insert(str(query), values)
-    else:
-        _, rows = await db.execute_query(str(query), values)
-        row = rows[0] if rows else None
-    if row is None:
-        return False
-    instance.pk = row[pk_column]
-    instance._saved_in_db = True
-    return True
+    built = ([name for name, _ in fields], str(query), pk_column)
+    _STATEMENTS[cache_key] = built
+    return built
+
+
+_STATEMENTS: dict[tuple[type[Model], str, str], tuple[list[str], str, str]] = {}

@@ -160,3 +160,32 @@ async def test_metrics_report_the_edc_push(client: Client) -> None:
     assert samples[("followup_edc_pending_changes", ())] == 0
     assert samples[("followup_edc_open_conflicts", ())] == 0
     assert samples[("followup_edc_last_push_failed", ())] == 0
+
+
+async def test_metrics_report_the_inbox(client: Client, clock: ManualClock) -> None:
+    """Receipt to reply queued, from the stored rows: a message understood 0.4 s after
+    it came, another 3 s after, one still waiting for 20 s."""
+    from service.actions.inbound import store_inbound, understand_number
+    from service.db.models import InboundMessage
+    from service.ports import InboundSms
+
+    def sms(n: int) -> InboundSms:
+        return InboundSms(f"SMinbox{n:026d}", "+56961234567", "+15005550006", "hola")
+
+    rt = client.app.state.runtime
+    for n, wait in ((1, 0.4), (2, 3.0)):
+        await store_inbound(rt, sms(n))
+        clock.advance(seconds=wait)
+        await understand_number(rt, "+56961234567")
+    await store_inbound(rt, sms(3))
+    clock.advance(seconds=20)
+    assert await InboundMessage.filter(handling="pending").count() == 1
+    response = await client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    samples = _samples(response.text)
+    name = "followup_inbox_understood_after_seconds"
+    assert samples[(f"{name}_bucket", (("le", "0.5"),))] == 1
+    assert samples[(f"{name}_bucket", (("le", "5.0"),))] == 2
+    assert samples[(f"{name}_quantile", (("quantile", "0.5"),))] == pytest.approx(0.4)
+    assert samples[(f"{name}_quantile", (("quantile", "0.99"),))] == pytest.approx(3.0)
+    assert samples[("followup_inbox_pending", ())] == 1
+    assert samples[("followup_inbox_pending_oldest_age_seconds", ())] == 20

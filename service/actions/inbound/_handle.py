@@ -29,6 +29,7 @@ dispatchers.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -67,6 +68,8 @@ TEXTED_FROM_THE_NUMBER = "the participant texted from this number"
 ATTEMPTS: Final = 3  # understandings of one message before it is kept for people
 SWEEP_NUMBERS: Final = 100  # numbers with pending messages read by one sweep
 SWEEP_GRACE: Final = timedelta(seconds=2)  # the receiving process is on it already
+GIVE_WAY_S: Final = 0.1  # longest a message waits for webhooks being answered
+GIVE_WAY_STEP_S: Final = 0.005
 
 
 @dataclass
@@ -96,17 +99,32 @@ async def handle_inbound(rt: Runtime, sms: InboundSms) -> InboundOutcome:
     return InboundOutcome(handling=InboundHandling(row.handling))
 
 
-async def understand_number(rt: Runtime, phone: str) -> dict[str, InboundOutcome]:
+async def understand_number(
+    rt: Runtime, phone: str, *, after_answers: bool = False
+) -> dict[str, InboundOutcome]:
     """Understand the number's pending messages, oldest first, each in its own
-    transaction; returns what became of each one this call understood."""
+    transaction; returns what became of each one this call understood.
+    ``after_answers``: before each message, give way (up to ``GIVE_WAY``) to webhooks
+    this process is answering."""
     outcomes: dict[str, InboundOutcome] = {}
     while await InboundMessage.filter(handling=InboundHandling.PENDING, from_phone=phone).exists():
+        if after_answers:
+            await _give_way(rt)
         understood = await _understand_next(rt, phone)
         if understood is None:  # another process took the last one
             break
         sid, outcome = understood
         outcomes[sid] = outcome
     return outcomes
+
+
+async def _give_way(rt: Runtime) -> None:
+    """Let the webhooks being answered go first, for a moment: Twilio waits for them,
+    and a burst answered at once is understood a few hundred milliseconds later."""
+    waited = 0.0
+    while rt.inbox.busy_answering and waited < GIVE_WAY_S:
+        await asyncio.sleep(GIVE_WAY_STEP_S)
+        waited += GIVE_WAY_STEP_S
 
 
 async def understand_after_receipt(rt: Runtime, phone: str) -> None:
@@ -118,7 +136,7 @@ async def understand_after_receipt(rt: Runtime, phone: str) -> None:
         return
     while (number := rt.inbox.next()) is not None:
         try:
-            await understand_number(rt, number)
+            await understand_number(rt, number, after_answers=True)
         except Exception as exc:
             fault = database_fault(exc)
             if fault is None:

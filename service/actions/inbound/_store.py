@@ -9,11 +9,12 @@ what became of it. Understanding it comes after, from the stored
 row (``_handle``), so a slow or failing understanding never makes Twilio wait or
 retry, and a process that dies after the commit leaves a row someone will read.
 
-Ids must follow commit order per number, so that "the oldest pending message of a
-number" is always the one to understand next (no later message of that number can
-commit below an id already read). SQLite has one writer, so they do; on PostgreSQL
-messages from one number are stored one at a time across every process (a lock on
-``sms-store:<number>``, held for this one short transaction).
+Order per number is the order of storing: a message answered (committed) before
+another one was stored has the lower id, and is visible whenever the later one is, so
+"the oldest pending message of the number" is always the one to understand next. Two
+messages stored at the same moment (Twilio delivering them in parallel) have no order
+to keep; they are taken in id order once both are committed. So no lock is needed
+here, and storing is one statement on both databases.
 """
 
 from __future__ import annotations
@@ -21,12 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import uuid4
 
-from tortoise import connections
-from tortoise.transactions import in_transaction
-
 from service.adapters.phones import InvalidPhone, normalize_any
 from service.db.insert_once import insert_unless_exists
-from service.db.locks import serialize_on
 from service.db.models import InboundMessage
 from service.domain.inbound_text import clean_field, raw_b64, understood_text
 from service.domain.whatsapp import SMS, WHATSAPP
@@ -59,8 +56,7 @@ def _sender(sms: InboundSms) -> str:
 
 
 async def store_inbound(rt: Runtime, sms: InboundSms) -> Stored:
-    """Store one inbound message as pending: one INSERT (on PostgreSQL with the
-    number's storing lock before it, in one short transaction)."""
+    """Store one inbound message as pending: one INSERT, committed on its own."""
     # The provider always gives an id; without one a message is still kept (never "duplicate").
     sid = clean_field(sms.provider_id, 64) or f"none:{uuid4().hex}"
     phone = _sender(sms)
@@ -75,11 +71,5 @@ async def store_inbound(rt: Runtime, sms: InboundSms) -> Stored:
         channel=WHATSAPP if sms.channel == WHATSAPP else SMS,
         received_at=rt.clock.now(),
     )
-    if connections.get("default").capabilities.dialect == "sqlite":
-        # One writer: ids are in commit order already, and a single statement commits alone.
-        stored = await insert_unless_exists(inbound, "message_sid")
-    else:
-        async with in_transaction():
-            await serialize_on(f"sms-store:{phone}")
-            stored = await insert_unless_exists(inbound, "message_sid")
+    stored = await insert_unless_exists(inbound, "message_sid")  # commits on its own
     return Stored(sid, phone, duplicate=not stored)

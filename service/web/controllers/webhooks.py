@@ -50,8 +50,9 @@ class TwilioWebhookController(Controller):
         media_type="application/xml",
     )
     async def sms(self, request: Request, rt: Runtime) -> Response[str]:
-        form = await verified_twilio_form(request, rt)
-        stored = await store_inbound(rt, inbound_sms(form))
+        with rt.inbox.answering():
+            form = await verified_twilio_form(request, rt)
+            stored = await store_inbound(rt, inbound_sms(form))
         # Understood after the answer has gone (a retry's too: its first try may have
         # died before understanding); whatever fails there waits for the sweep.
         return Response(
