@@ -20,6 +20,9 @@ and times them again, then re-plans everyone:
   batched re-plan through the database (first plan: every row inserted; then a new
   revision planning the same messages: reads, no writes), with its longest batch,
   i.e. the longest any lock is held (goals: within 3x, no lock over 250 ms);
+- inbound webhooks while a third revision re-plans everyone (the app that re-plans
+  serves them, as ``followup serve`` does at start-up): answer p99 against the same
+  steady load with no re-plan (goal: within 2x; bench/webhooks_during_replan.py);
 - peak memory of the process (the seed included).
 
 Set BENCH_DATABASE_URL=postgres://… (a scratch database: dropped and created again) to
@@ -40,7 +43,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.bench_dashboard import _bare_app, _p, _sign_in, _time
+from bench.bench_inbound import PUBLIC, TOKEN
 from bench.bench_outbox import _fresh
+from bench.webhooks_during_replan import webhooks_during_replan
 
 NOW = datetime(2027, 3, 1, 13, 0, tzinfo=UTC)
 PAGES = (
@@ -118,6 +123,8 @@ async def bench(participants: int, small: int, requests: int) -> None:
                 "DATABASE_URL": url,
                 "SECRET_KEY": "bench-secret-key-0123456789-0123456789",
                 "PASSWORD_HASH_COST": "10",
+                "TWILIO_AUTH_TOKEN": TOKEN,  # the webhooks during a re-plan are signed
+                "PUBLIC_BASE_URL": PUBLIC,
             }
         )
         app = create_app(
@@ -170,6 +177,10 @@ async def bench(participants: int, small: int, requests: int) -> None:
             rows = await OutboundMessage.filter(revision=rt.protocol.revision).count()
             newer = replace(rt, protocol=replace(rt.protocol, revision="bench-" + NOW.isoformat()))
             again = await replan_run(newer)
+            phones = [f"+569{n:08d}" for n in range(0, participants, max(1, participants // 200))]
+            during = await webhooks_during_replan(
+                app, phones, rate=50, count=300, revision="bench-during-" + NOW.isoformat()
+            )
         finally:
             await close_database()
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -180,6 +191,14 @@ async def bench(participants: int, small: int, requests: int) -> None:
             f"  {label:<40} {run.elapsed_s:8.1f} s = {run.elapsed_s / pure:.1f}x;"
             f" {run.batches} batches, longest {run.longest_s * 1000:.0f} ms"
         )
+    print(
+        f"inbound webhooks, 300 at 50/s from {len(phones)} participants: answer p50/p99"
+        f" {during.idle_p50_ms:.0f}/{during.idle_p99_ms:.0f} ms with no re-plan (baseline),"
+        f" {during.busy_p50_ms:.0f}/{during.busy_p99_ms:.0f} ms during one"
+        f" ({during.busy_p99_ms / max(during.idle_p99_ms, 0.001):.1f}x p99; the re-plan"
+        f" {'ran throughout' if during.replan_running_throughout else 'ended before the load'},"
+        f" {during.replan.elapsed_s:.1f} s, longest batch {during.replan.longest_s * 1000:.0f} ms)"
+    )
     print(f"peak memory: {peak_mib:.0f} MiB")
 
 

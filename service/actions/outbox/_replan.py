@@ -21,6 +21,7 @@ revision as planned and the progress row goes.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import time
@@ -56,6 +57,7 @@ TARGET_S = 0.1  # aim for batches of about this long (the longest lock held)
 FIRST_BATCH, MIN_BATCH, MAX_BATCH = 20, 10, 500
 _LOCK = "protocol-replan"
 _LOG_EVERY_S = 5.0
+_YIELD_EVERY = 10  # participants planned between two chances for the event loop
 
 
 @dataclass(slots=True)
@@ -124,7 +126,9 @@ async def _batch(rt: Runtime, run: str, size: int) -> tuple[str, int, int]:
         rows = await read_plan_rows(ids, now)
         merged = PlanSync()
         entries: list[AuditEntry] = []
-        for person in people:
+        for n, person in enumerate(people):
+            if n % _YIELD_EVERY == 0:  # planning is CPU: let this process's requests run
+                await asyncio.sleep(0)
             sync = compare_plan(rt, person, rows[person.id], frozenset(outcomes[person.id]), now)
             if sync.changes:  # audited as planned; a row claimed meanwhile stays the dispatcher's
                 counts = (len(sync.new_rows), sync.moved, sync.cancelled)
