@@ -170,7 +170,8 @@ async def test_a_web_process_killed_between_storing_and_understanding(
             assert await _wait(understood, SETTLE_S), "the stored messages were never understood"
 
             async def replies_sent() -> bool:
-                return not await OutboundMessage.filter(kind="reply", status="planned").exists()
+                waiting = await OutboundMessage.filter(kind="reply", status="planned").exists()
+                return not waiting and not await OutboundMessage.filter(status="sending").exists()
 
             assert await _wait(replies_sent, SETTLE_S), "the replies were not sent"
         finally:
@@ -181,11 +182,17 @@ async def test_a_web_process_killed_between_storing_and_understanding(
                 stop_worker(worker)
         journal = twilio.journal
     assert await _understood_in_order(phone) == ["queued", "opt_out", "opt_in"]
-    sent = await OutboundMessage.filter(kind="reply", provider_id__isnull=False).values_list(
-        "provider_id", flat=True
-    )
-    to_participant = [e.sid for e in journal if e.to == phone]
-    assert sorted(to_participant) == sorted(sent)  # each reply went once
+    # Every message the provider accepted for the participant (the replies, and any
+    # reminder that fell due meanwhile) is recorded on exactly one row: none went twice.
+    recorded = await OutboundMessage.filter(
+        participant__phone=phone, provider_id__isnull=False
+    ).values_list("provider_id", flat=True)
+    assert sorted(e.sid for e in journal if e.to == phone) == sorted(recorded)
+    # The acknowledgement of "hola" may be cancelled by the BAJA understood before it
+    # went; the last reply, ALTA's confirmation, was sent.
+    replies = await OutboundMessage.filter(kind="reply").order_by("id")
+    assert {r.status for r in replies} <= {"sent", "delivered", "cancelled"}
+    assert replies[-1].status in ("sent", "delivered")
 
 
 async def test_the_sweep_waits_for_nothing_when_all_is_understood(
