@@ -55,6 +55,8 @@ class _DaemonThread(threading.Thread):
 aiosqlite.core.Thread = _DaemonThread  # type: ignore[misc]  # test-only, see above
 TABLES = (
     "edc_change",
+    "edc_sequence_mark",
+    "edc_sequence_watch",
     "edc_push_slot",
     "edc_conflict",
     "edc_push_run",
