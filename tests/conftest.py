@@ -146,8 +146,12 @@ async def _truncate(url: str) -> None:
             + f" WHERE seq.relkind = 'S' AND tab.relname = ANY(ARRAY[{names}]);"
         )
     else:
-        # One script, one round trip to aiosqlite's thread, instead of one per table.
-        await conn.execute_script("".join(f"DELETE FROM {table};" for table in TABLES))  # noqa: S608  # fixed names
+        # One script, one round trip to aiosqlite's thread, instead of one per table;
+        # and ids from 1 again (AUTOINCREMENT's counters), as on PostgreSQL.
+        await conn.execute_script(
+            "".join(f"DELETE FROM {table};" for table in TABLES)  # noqa: S608  # fixed names
+            + "DELETE FROM sqlite_sequence;"
+        )
 
 
 @pytest.fixture

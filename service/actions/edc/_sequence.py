@@ -78,9 +78,13 @@ TARGET_BATCH_S: Final = 0.1
 WALK: Final = 4000
 _ATTEMPTS: Final = 5
 _VALUES_CHUNK: Final = 1000
+# Where a source's mark starts: ids from a table's sequence (and AUTOINCREMENT) start at 1.
+FIRST_ID: Final = 1
 _FORM_OF_QUESTIONNAIRE: Final = {"symptoms": "sintomas", "pregnancy": "embarazo"}
 _REPEATING: Final = frozenset({"sintomas", "embarazo", "contactos"})
 _ALWAYS: Final = "1 = 1"
+# Serialises sequencers; conflicts with no lock a writer of a source table takes.
+LOCK_EDC_CHANGE: Final = "LOCK TABLE edc_change IN SHARE ROW EXCLUSIVE MODE"
 _WRITE_LOCKS: Final = (
     "'RowExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock'"
 )
@@ -358,12 +362,12 @@ class _Batch:
 async def _one_batch(now: datetime, size: int) -> _Batch:
     async with in_transaction() as conn:
         if _postgres(conn):
-            await conn.execute_script("LOCK TABLE edc_change IN SHARE ROW EXCLUSIVE MODE")
+            await conn.execute_script(LOCK_EDC_CHANGE)
         marks = await _marks(conn)
         pending: list[_Pending] = []
         for src in _SOURCES:
             ids = await _watched_ready(conn, src, size)
-            ids += await _unsequenced(conn, src, marks.get(src.source, 0), size)
+            ids += await _unsequenced(conn, src, marks.get(src.source, FIRST_ID), size)
             if ids:
                 pending.extend(await _pending(src.source, ids))
         changes = await _place(conn, pending, now) if pending else []
@@ -380,7 +384,7 @@ async def _one_batch(now: datetime, size: int) -> _Batch:
         more = False
         for src in _SOURCES:
             old = marks.get(src.source)
-            advance = await _advance(conn, src, old or 0)
+            advance = await _advance(conn, src, FIRST_ID if old is None else old)
             if advance.watch:
                 await EdcSequenceWatch.bulk_create(
                     [EdcSequenceWatch(source=src.source, source_id=i) for i in advance.watch],
