@@ -43,6 +43,7 @@ lock is on ``edc_change`` alone: writers of the source tables never wait for it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Sequence
@@ -50,6 +51,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
+from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError, OperationalError, TransactionManagementError
 from tortoise.transactions import in_transaction
@@ -74,8 +76,13 @@ BATCH: Final = 500
 MIN_BATCH: Final = 50
 MAX_BATCH: Final = 2000
 TARGET_BATCH_S: Final = 0.1
-# Rows the mark may pass in one batch (each costs one index probe).
-WALK: Final = 4000
+# Rows the mark may pass in one batch (each costs one index probe): twice the batch,
+# so it passes what the batch sequenced and, when behind, catches up in a few batches.
+WALK_PER_ROW: Final = 2
+# SQLite only: the rest between two batches. A writer waiting for the lock retries on
+# SQLite's busy-handler schedule, at most this far apart; without the rest the next
+# batch takes the lock back first and the writer waits for several batches.
+SQLITE_REST_S: Final = 0.1
 _ATTEMPTS: Final = 5
 _VALUES_CHUNK: Final = 1000
 # Where a source's mark starts: ids from a table's sequence (and AUTOINCREMENT) start at 1.
@@ -85,6 +92,7 @@ _REPEATING: Final = frozenset({"sintomas", "embarazo", "contactos"})
 _ALWAYS: Final = "1 = 1"
 # Serialises sequencers; conflicts with no lock a writer of a source table takes.
 LOCK_EDC_CHANGE: Final = "LOCK TABLE edc_change IN SHARE ROW EXCLUSIVE MODE"
+TAKE_SQLITE_WRITE_LOCK: Final = "UPDATE edc_sequence_mark SET next_id = next_id WHERE 1 = 0"
 _WRITE_LOCKS: Final = (
     "'RowExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock'"
 )
@@ -204,7 +212,7 @@ class _Advance:
     more: bool  # the walk stopped at its length, not at a row or a gap
 
 
-async def _advance(conn: BaseDBAsyncClient, src: _Source, mark: int) -> _Advance:
+async def _advance(conn: BaseDBAsyncClient, src: _Source, mark: int, walk: int) -> _Advance:
     """Where the mark may move, after this batch's change rows were written (the walk
     runs in the same transaction, so it sees them)."""
     settled = await _settled_up_to(conn, src)
@@ -212,7 +220,7 @@ async def _advance(conn: BaseDBAsyncClient, src: _Source, mark: int) -> _Advance
     sql = (
         f"SELECT s.id, CASE WHEN e.id IS NULL THEN 0 ELSE 1 END AS done, "
         f"CASE WHEN {src.condition} THEN 1 ELSE 0 END AS fed {_anti_join(src)} "
-        f"WHERE s.id >= {p} ORDER BY s.id LIMIT {WALK}"
+        f"WHERE s.id >= {p} ORDER BY s.id LIMIT {int(walk)}"
     )
     rows = await _rows(conn, sql, [mark])
     expected, watch = mark, list[int]()
@@ -226,7 +234,7 @@ async def _advance(conn: BaseDBAsyncClient, src: _Source, mark: int) -> _Advance
                 return _Advance(row_id, watch, more=False)  # the next batch's
             watch.append(row_id)
         expected = row_id + 1
-    if len(rows) == WALK:
+    if len(rows) == walk:
         return _Advance(expected, watch, more=True)
     if settled is not None:
         expected = max(expected, settled + 1)
@@ -356,6 +364,9 @@ async def _save_mark(conn: BaseDBAsyncClient, source: EdcSource, old: int | None
 @dataclass(frozen=True, slots=True)
 class _Batch:
     added: int
+    # A source had a full batch waiting, or the mark's walk was cut short: go on. When
+    # neither, everything committed before the batch began is sequenced, so a run ends
+    # even while writers keep committing.
     more: bool
 
 
@@ -363,11 +374,19 @@ async def _one_batch(now: datetime, size: int) -> _Batch:
     async with in_transaction() as conn:
         if _postgres(conn):
             await conn.execute_script(LOCK_EDC_CHANGE)
+        else:
+            # SQLite's write lock first, waiting for it (busy timeout) like any writer:
+            # a transaction that read first and writes later cannot wait for it, and
+            # fails at once if another process committed in between.
+            await conn.execute_query(TAKE_SQLITE_WRITE_LOCK)  # not a script: that commits
         marks = await _marks(conn)
         pending: list[_Pending] = []
+        full = False
         for src in _SOURCES:
-            ids = await _watched_ready(conn, src, size)
-            ids += await _unsequenced(conn, src, marks.get(src.source, FIRST_ID), size)
+            ready = await _watched_ready(conn, src, size)
+            fresh = await _unsequenced(conn, src, marks.get(src.source, FIRST_ID), size)
+            full = full or len(ready) == size or len(fresh) == size
+            ids = ready + fresh
             if ids:
                 pending.extend(await _pending(src.source, ids))
         changes = await _place(conn, pending, now) if pending else []
@@ -381,10 +400,12 @@ async def _one_batch(now: datetime, size: int) -> _Batch:
                         .using_db(conn)
                         .delete()
                     )
-        more = False
+        more = full
         for src in _SOURCES:
             old = marks.get(src.source)
-            advance = await _advance(conn, src, FIRST_ID if old is None else old)
+            advance = await _advance(
+                conn, src, FIRST_ID if old is None else old, WALK_PER_ROW * size
+            )
             if advance.watch:
                 await EdcSequenceWatch.bulk_create(
                     [EdcSequenceWatch(source=src.source, source_id=i) for i in advance.watch],
@@ -411,7 +432,10 @@ async def sequence_backlog(now: datetime, *, budget_s: float | None = None) -> S
     total = batches = attempts = 0
     longest = 0.0
     size = BATCH
+    rest = 0.0 if _postgres(connections.get("default")) else SQLITE_REST_S
     while True:
+        if batches and rest:
+            await asyncio.sleep(rest)
         batch_started = time.perf_counter()
         try:
             batch = await _one_batch(now, size)
@@ -429,7 +453,7 @@ async def sequence_backlog(now: datetime, *, budget_s: float | None = None) -> S
         if batch.added:
             size = _next_size(size, elapsed)
         spent = time.perf_counter() - started
-        if not (batch.added or batch.more) or (budget_s is not None and spent >= budget_s):
+        if not batch.more or (budget_s is not None and spent >= budget_s):
             return SequencingRun(total, batches, spent, longest)
 
 
