@@ -16,9 +16,11 @@ Why incremental (decision 0094): an anti-join over a whole source table costs as
 as the table is long, on every pull, push and batch. Each source therefore keeps a
 *mark* (``edc_sequence_mark``): every row with a smaller id has its change row, or was
 not fed when the mark passed it and is *watched* (``edc_sequence_watch``: an unsent
-outbound message, a stranger's inbound one, rechecked every batch). The anti-join
-still decides what is sequenced; the mark only says where it may start. The mark
-moves forward over rows the batch saw (and sequenced or watched) and stops at
+outbound message, a stranger's inbound one, rechecked every batch). What is
+sequenced is still decided by absence (a row with no change row, found by reading the
+source's rows from the mark and their change rows by range), never by "id > last";
+the mark only says where reading may start. It moves forward over rows the batch saw
+(and sequenced or watched) and stops at
 
 - the first row still to be sequenced (it is the next batch's), and
 - the first *gap* in the ids that may still be filled by a commit. That is what keeps
@@ -38,7 +40,8 @@ moves forward over rows the batch saw (and sequenced or watched) and stops at
 
 Batches are short transactions (the job and the pull/push run them until nothing is
 left); the size adapts to keep each one near ``TARGET_BATCH_S``. On PostgreSQL the
-lock is on ``edc_change`` alone: writers of the source tables never wait for it.
+lock is on ``edc_change`` alone: writers of the source tables never wait for it. On
+SQLite a batch holds the one write lock, so batches rest ``SQLITE_REST_S`` apart.
 """
 
 from __future__ import annotations
