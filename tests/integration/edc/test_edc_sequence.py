@@ -186,3 +186,20 @@ async def test_postgres_a_writer_in_flight_holds_the_mark_below_its_id(
     assert await sequence_changes(rt.clock.now()) == 1
     assert await _sequenced(EdcSource.CHECKIN, open_id)
     assert await _mark(EdcSource.CHECKIN) == later.id + 1
+
+
+async def test_a_mark_that_starts_behind_catches_up_without_sequencing_twice(
+    client: Client,
+) -> None:
+    """A database sequenced before the marks existed: the first run walks from id 1
+    over rows that have their change rows, adds none, and leaves the mark at the end."""
+    await walk_a_year(client)
+    rt: Runtime = client.app.state.runtime
+    before = await sequence_changes(rt.clock.now())
+    await EdcSequenceMark.all().delete()
+    await EdcSequenceWatch.all().delete()
+    assert await sequence_changes(rt.clock.now()) == 0
+    assert await EdcChange.all().count() == before
+    newest = await Checkin.all().order_by("-id").first()
+    assert newest is not None
+    assert await _mark(EdcSource.CHECKIN) == newest.id + 1
