@@ -3,6 +3,7 @@
 Run from the repository root (not part of the test suite):
 
     .venv/bin/python -m bench.bench_edc [--checkins 100000] [--participants 1000]
+    .venv/bin/python -m bench.bench_edc --sequencing   # the sequencer alone
 
 Each figure is printed next to a baseline measured in the same run:
 
@@ -12,6 +13,11 @@ Each figure is printed next to a baseline measured in the same run:
 - REDCap push: the full push (export-before-write, conflict check, import, baselines
   and cursor in the database) to the local REDCap double, against bare imports of the
   same rows in the same batch size to the same server.
+- Sequencing (``--sequencing``): the first sequencing of the backlog in short batches
+  (total, batches, the longest batch) while another process inserts check-ins one at
+  a time, against the same writer with no sequencing (the baseline: its worst and
+  median insert); then what a pull pays once the backlog is sequenced (nothing new,
+  and 100 new check-ins), against the anti-join over whole tables it replaced.
 
 Set BENCH_DATABASE_URL=postgres://… to run against PostgreSQL instead of SQLite.
 """
@@ -23,6 +29,8 @@ import asyncio
 import json
 import os
 import random
+import statistics
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -124,6 +132,109 @@ async def _bare_imports(url: str, token: str, rows: list[dict[str, str]], batch:
                 assert response.status == 200, await response.text()
 
 
+async def _with_writer(
+    url: str, folder: str, work: Callable[[], Awaitable[Any]]
+) -> tuple[list[float], Any]:
+    """Run ``work`` while bench.edc_writer inserts check-ins from another process;
+    returns the writer's insert latencies (ms) and what ``work`` returned."""
+    from service.db.models import Participant
+
+    participant = await Participant.all().order_by("id").first()
+    assert participant is not None
+    stop = Path(folder) / f"stop-{time.time_ns()}"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.edc_writer", url, str(participant.id), str(stop),
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        await asyncio.sleep(1.5)  # the writer is up and inserting
+        result = await work()
+    finally:
+        stop.touch()
+        out, _ = await process.communicate()
+    return json.loads(out), result
+
+
+def _latency(ms: list[float]) -> str:
+    return f"worst {max(ms):.1f} ms, median {statistics.median(ms):.1f} ms, {len(ms)} inserts"
+
+
+async def _whole_table_anti_joins() -> int:
+    """The scans sequencing ran before the mark: every source, from its first row."""
+    from tortoise import connections
+
+    from service.actions.edc._sequence import _SOURCES
+
+    found = 0
+    for src in _SOURCES:
+        rows = await connections.get("default").execute_query_dict(
+            f"SELECT s.id FROM {src.table} s LEFT JOIN edc_change e "  # noqa: S608  # fixed names
+            f"ON e.source = '{src.source.value}' AND e.source_id = s.id "
+            f"WHERE e.id IS NULL AND {src.condition} ORDER BY s.id LIMIT 2000"
+        )
+        found += len(rows)
+    return found
+
+
+async def sequencing(participants: int, checkins: int) -> None:
+    from service.actions.edc import sequence_backlog
+    from service.actions.edc._sequence import sequence_changes
+    from service.actions.participants import sync_sites
+    from service.composition import build_runtime
+    from service.db.lifecycle import apply_migrations, close_database, open_database
+    from service.ports import ManualClock
+    from service.settings import load_settings
+
+    with tempfile.TemporaryDirectory() as folder:
+        url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite://{Path(folder) / 'bench.sqlite3'}"
+        secret = "bench-secret-key-0123456789-0123456789"  # noqa: S105  # a throwaway bench key
+        settings = load_settings({"DATABASE_URL": url, "SECRET_KEY": secret})
+        await open_database(url)
+        try:
+            await apply_migrations()
+            await sync_sites(build_runtime(settings, clock=ManualClock(NOW)))
+            await _seed(participants, checkins)
+            idle, _ = await _with_writer(url, folder, lambda: asyncio.sleep(3))
+            busy, run = await _with_writer(url, folder, lambda: sequence_backlog(NOW))
+            await sequence_changes(NOW)  # what the writer added meanwhile
+            nothing_s, _, _ = await _measure(lambda: sequence_changes(NOW), memory=False)
+            full_s, _, _ = await _measure(_whole_table_anti_joins, memory=False)
+            await _seed_more(100)
+            hundred_s, _, added = await _measure(lambda: sequence_changes(NOW), memory=False)
+        finally:
+            await close_database()
+    backend = "PostgreSQL" if url.startswith("postgres") else "SQLite"
+    print(f"EDC sequencing, {checkins} check-ins of {participants} participants ({backend})")
+    longest_ms = run.longest_batch_s * 1000
+    print(f"  first sequencing in batches: {run.added} changes in {run.seconds:.1f} s "
+          f"({run.rate:.0f}/s), {run.batches} batches, longest {longest_ms:.0f} ms")  # fmt: skip
+    print(f"  a concurrent writer's insert meanwhile: {_latency(busy)}")
+    print(f"  the same writer, no sequencing (baseline): {_latency(idle)}")
+    print(f"  a pull's sequencing once caught up: {nothing_s * 1000:.1f} ms with nothing new, "
+          f"{hundred_s * 1000:.1f} ms for {added} new check-ins")  # fmt: skip
+    print(f"  the whole-table anti-joins it replaced (baseline): {full_s * 1000:.1f} ms")
+
+
+async def _seed_more(count: int) -> None:
+    from service.db.models import Checkin, Participant
+
+    participant = await Participant.all().order_by("id").first()
+    assert participant is not None
+    await Checkin.bulk_create(
+        [
+            Checkin(
+                participant_id=participant.id,
+                checkin_key=f"bench:more:{n}",
+                questionnaire="symptoms",
+                channel="app",
+                answers={"symptoms": []},
+                submitted_at=NOW,
+            )
+            for n in range(count)
+        ]
+    )
+
+
 async def main(participants: int, checkins: int) -> None:
     from service.actions.edc import BATCH, push_to_redcap, redcap_setup_files
     from service.actions.edc._sequence import sequence_changes
@@ -181,5 +292,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--participants", type=int, default=1000)
     parser.add_argument("--checkins", type=int, default=100_000)
+    parser.add_argument("--sequencing", action="store_true", help="the sequencer alone")
     args = parser.parse_args()
-    asyncio.run(main(args.participants, args.checkins))
+    if args.sequencing:
+        asyncio.run(sequencing(args.participants, args.checkins))
+    else:
+        asyncio.run(main(args.participants, args.checkins))

@@ -55,6 +55,8 @@ class _DaemonThread(threading.Thread):
 aiosqlite.core.Thread = _DaemonThread  # type: ignore[misc]  # test-only, see above
 TABLES = (
     "edc_change",
+    "edc_sequence_mark",
+    "edc_sequence_watch",
     "edc_push_slot",
     "edc_conflict",
     "edc_push_run",
@@ -144,8 +146,12 @@ async def _truncate(url: str) -> None:
             + f" WHERE seq.relkind = 'S' AND tab.relname = ANY(ARRAY[{names}]);"
         )
     else:
-        # One script, one round trip to aiosqlite's thread, instead of one per table.
-        await conn.execute_script("".join(f"DELETE FROM {table};" for table in TABLES))  # noqa: S608  # fixed names
+        # One script, one round trip to aiosqlite's thread, instead of one per table;
+        # and ids from 1 again (AUTOINCREMENT's counters), as on PostgreSQL.
+        await conn.execute_script(
+            "".join(f"DELETE FROM {table};" for table in TABLES)  # noqa: S608  # fixed names
+            + "DELETE FROM sqlite_sequence;"
+        )
 
 
 @pytest.fixture

@@ -47,7 +47,35 @@ class EdcChange(Model):
     class Meta:
         table = "edc_change"
         unique_together = (("source", "source_id"),)
-        indexes = (("participant_id", "form", "repeat_key"), ("site_code", "id"))
+        indexes = (
+            ("participant_id", "form", "repeat_key"),
+            ("site_code", "id"),
+            # The top instance of one participant's repeating form, in one index seek.
+            ("participant_id", "form", "instance"),
+        )
+
+
+class EdcSequenceMark(Model):
+    # Per source table: every row with a smaller id already has its change row, or is
+    # watched (``EdcSequenceWatch``). The sequencer scans from here, not from id 1; the
+    # rule that moves it (never past a row that may still commit) is in _sequence.py.
+    source = fields.CharEnumField(EdcSource, max_length=16, primary_key=True)
+    next_id = fields.BigIntField()
+
+    class Meta:
+        table = "edc_sequence_mark"
+
+
+class EdcSequenceWatch(Model):
+    # A row the mark passed while it was not (yet) fed: an unsent outbound message, a
+    # stranger's inbound one. Rechecked every batch; deleted once it is sequenced.
+    id = fields.BigIntField(primary_key=True)
+    source = fields.CharEnumField(EdcSource, max_length=16)
+    source_id = fields.BigIntField()
+
+    class Meta:
+        table = "edc_sequence_watch"
+        unique_together = (("source", "source_id"),)
 
 
 class EdcPushSlot(Model):

@@ -30,6 +30,27 @@ async def edc_push(rt: Runtime) -> None:
         log.info("edc push: %s", result.summary().splitlines()[0])
 
 
+# A run stops starting batches after this long; the rest of a backlog is the next run's.
+EDC_SEQUENCE_BUDGET_S = 10.0
+
+
+async def edc_sequence(rt: Runtime) -> None:
+    """Sequence the EDC feed as records commit, in short batches, so a pull or push
+    finds at most what committed since the last run (decision 0094)."""
+    from service.actions.edc import sequence_backlog
+
+    run = await sequence_backlog(rt.clock.now(), budget_s=EDC_SEQUENCE_BUDGET_S)
+    if run.added:
+        log.info(
+            "edc sequence: %d changes in %d batches, %.2f s (%.0f/s), longest batch %.0f ms",
+            run.added,
+            run.batches,
+            run.seconds,
+            run.rate,
+            run.longest_batch_s * 1000,
+        )
+
+
 async def purge_login_attempts(rt: Runtime) -> None:
     """Sign-in attempts matter for the throttle's window; a day later they go."""
     purged = await purge_old_attempts(rt)
@@ -68,6 +89,7 @@ def periodic_jobs() -> dict[str, Job]:
         "codes.purge": purge_codes,
         "logins.purge": purge_login_attempts,
         "dashboard_sessions.purge": purge_dashboard_sessions,
+        "edc.sequence": edc_sequence,
         "edc.push": edc_push,
         "alerts.escalate": escalation_job,
     }

@@ -12,6 +12,7 @@ from service.actions.edc._mapping import edc_mapping, redcap_setup_files
 from service.actions.edc._metrics import edc_metrics
 from service.actions.edc._push import BATCH, PushResult, push_if_due, push_to_redcap
 from service.actions.edc._push_state import ConflictView, RunView
+from service.actions.edc._sequence import SequencingRun, sequence_backlog
 from service.actions.edc._status import EdcPushStatus, edc_push_status
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "OdmExport",
     "PushResult",
     "RunView",
+    "SequencingRun",
     "edc_mapping",
     "edc_metrics",
     "edc_push_status",
@@ -30,5 +32,6 @@ __all__ = [
     "redcap_setup_files",
     "resolve_conflict",
     "resolved_conflicts",
+    "sequence_backlog",
     "start_odm_export",
 ]

@@ -4,7 +4,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
-    dependencies = [('followup', '0027_outbound_updated_at')]
+    dependencies = [('followup', '0030_edc_sequence_mark')]
 
     initial = False
 
