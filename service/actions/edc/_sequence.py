@@ -303,46 +303,54 @@ def _values(conn: BaseDBAsyncClient, rows: Sequence[tuple[Any, ...]], types: Seq
     return ", ".join(parts)
 
 
+async def _seek_each(
+    conn: BaseDBAsyncClient, keys: list[tuple[Any, ...]], types: tuple[str, ...], found: str
+) -> dict[tuple[Any, ...], int]:
+    """For each key (participant, form[, repeat key]), the number the correlated
+    ``found`` query gives over ``v.p``, ``v.f`` (and ``v.k``): one index seek a key,
+    chunked, rather than every change of these participants."""
+    names = ("p", "f", "k")[: len(types)]
+    result: dict[tuple[Any, ...], int] = {}
+    for i in range(0, len(keys), _VALUES_CHUNK):
+        chunk = keys[i : i + _VALUES_CHUNK]
+        sql = (
+            f"WITH v({', '.join(names)}) AS (VALUES {_values(conn, chunk, types)}) "  # noqa: S608  # placeholders only
+            f"SELECT {', '.join('v.' + n + ' AS ' + n for n in names)}, ({found}) AS found FROM v"
+        )
+        for r in await _rows(conn, sql, [x for key in chunk for x in key]):
+            if r["found"] is not None:
+                key = (int(r["p"]), *(str(r[n]) for n in names[1:]))
+                result[key] = int(r["found"])
+    return result
+
+
 async def _known_slots(
     conn: BaseDBAsyncClient, slots: set[tuple[int, str, str]]
 ) -> dict[tuple[int, str, str], int]:
-    """The instance already given to each slot (a check-in's earlier version), found by
-    index seeks on exactly these slots rather than every change of these participants."""
-    known: dict[tuple[int, str, str], int] = {}
-    ordered = sorted(slots)
-    for i in range(0, len(ordered), _VALUES_CHUNK):
-        chunk = ordered[i : i + _VALUES_CHUNK]
-        sql = (
-            f"WITH v(p, f, k) AS (VALUES {_values(conn, chunk, ('bigint', 'text', 'text'))}) "  # noqa: S608  # placeholders only
-            "SELECT v.p AS p, v.f AS f, v.k AS k, (SELECT e.instance FROM edc_change e "
-            "WHERE e.participant_id = v.p AND e.form = v.f AND e.repeat_key = v.k "
-            "LIMIT 1) AS instance FROM v"
-        )
-        for r in await _rows(conn, sql, [x for slot in chunk for x in slot]):
-            if r["instance"] is not None:
-                known[(int(r["p"]), str(r["f"]), str(r["k"]))] = int(r["instance"])
-    return known
+    """The instance already given to each slot (a check-in's earlier version)."""
+    found = await _seek_each(
+        conn,
+        sorted(slots),
+        ("bigint", "text", "text"),
+        "SELECT e.instance FROM edc_change e WHERE e.participant_id = v.p AND e.form = v.f "
+        "AND e.repeat_key = v.k LIMIT 1",
+    )
+    return {(int(k[0]), str(k[1]), str(k[2])): n for k, n in found.items()}
 
 
 async def _top_instances(
     conn: BaseDBAsyncClient, forms: set[tuple[int, str]]
 ) -> dict[tuple[int, str], int]:
-    """The highest instance of each participant's repeating form: one index seek each
-    on (participant_id, form, instance)."""
-    top: dict[tuple[int, str], int] = {}
-    ordered = sorted(forms)
-    for i in range(0, len(ordered), _VALUES_CHUNK):
-        chunk = ordered[i : i + _VALUES_CHUNK]
-        sql = (
-            f"WITH v(p, f) AS (VALUES {_values(conn, chunk, ('bigint', 'text'))}) "  # noqa: S608  # placeholders only
-            "SELECT v.p AS p, v.f AS f, (SELECT e.instance FROM edc_change e "
-            "WHERE e.participant_id = v.p AND e.form = v.f "
-            "ORDER BY e.instance DESC LIMIT 1) AS top FROM v"
-        )
-        for r in await _rows(conn, sql, [x for pair in chunk for x in pair]):
-            if r["top"] is not None:
-                top[(int(r["p"]), str(r["f"]))] = int(r["top"])
-    return top
+    """The highest instance of each participant's repeating form, on (participant_id,
+    form, instance)."""
+    found = await _seek_each(
+        conn,
+        sorted(forms),
+        ("bigint", "text"),
+        "SELECT e.instance FROM edc_change e WHERE e.participant_id = v.p AND e.form = v.f "
+        "ORDER BY e.instance DESC LIMIT 1",
+    )
+    return {(int(k[0]), str(k[1])): n for k, n in found.items()}
 
 
 async def _place(
