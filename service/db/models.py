@@ -405,7 +405,6 @@ class DashboardSchedule(Model):
 
     class Meta:
         table = "dashboard_schedule"
-        indexes = (("fingerprint", "baseline"),)
 
 
 class DashboardScheduleVisit(Model):

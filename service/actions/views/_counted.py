@@ -96,9 +96,7 @@ ask AS (
 ),
 run AS (
   SELECT pid, bucket, done, late,
-    SUM(done) OVER (PARTITION BY pid ORDER BY position ROWS UNBOUNDED PRECEDING) AS streak,
-    SUM(done) OVER (PARTITION BY pid, bucket ORDER BY position ROWS UNBOUNDED PRECEDING)
-      AS bucket_streak
+    SUM(done) OVER (PARTITION BY pid ORDER BY position ROWS UNBOUNDED PRECEDING) AS streak
   FROM ask
 )"""
 
@@ -199,17 +197,18 @@ async def checkin_figures(
 ) -> tuple[CheckinCompletion, CheckinCompletion, CheckinCompletion]:
     """Check-in completion of the site's participants: over every expected prompt,
     over those whose window closed this month, and last month (runs of misses
-    counted within each)."""
+    counted within each). One running count of answers per participant: a run of
+    misses is the prompts after one answer and before the next, and a month's runs
+    are those pieces cut at the month's edges (a month is a contiguous stretch)."""
     sql = f"""
 WITH {_head("p.site_id = ?")}, {_ANSWERS}, {_ASKED},
-whole AS (SELECT pid, streak, COUNT(*) AS n, SUM(done) AS d, SUM(late) AS l
-          FROM run GROUP BY pid, streak),
-part AS (SELECT pid, bucket, bucket_streak, COUNT(*) AS n, SUM(done) AS d, SUM(late) AS l
-         FROM run WHERE bucket > 0 GROUP BY pid, bucket, bucket_streak)
+part AS (SELECT pid, streak, bucket, COUNT(*) AS n, SUM(done) AS d, SUM(late) AS l
+         FROM run GROUP BY pid, streak, bucket),
+whole AS (SELECT SUM(n) AS n, SUM(d) AS d, SUM(l) AS l FROM part GROUP BY pid, streak)
 SELECT 0 AS bucket, SUM(n) AS expected, SUM(d) AS completed, SUM(l) AS late,
        MAX(n - d) AS longest FROM whole
 UNION ALL
-SELECT bucket, SUM(n), SUM(d), SUM(l), MAX(n - d) FROM part GROUP BY bucket"""  # noqa: S608
+SELECT bucket, SUM(n), SUM(d), SUM(l), MAX(n - d) FROM part WHERE bucket > 0 GROUP BY bucket"""  # noqa: S608
     params = [fp, site, m.this_start, m.this_end, m.last_start, m.last_end, now]
     found = {int(r["bucket"]): r for r in await _sql.fetch(sql, params)}
     return _completion(found.get(0)), _completion(found.get(1)), _completion(found.get(2))

@@ -22,16 +22,32 @@ _PLACEHOLDER = re.compile(r"\?")
 class Dialect:
     """What differs: ``{c}`` orders text by code point as Python does (PostgreSQL's
     default collation would not), ``{real}`` is a double-precision cast (so a rate
-    equals Python's ``a / b`` bit for bit), ``{nullsafe}`` compares NULL as a value."""
+    equals Python's ``a / b`` bit for bit), ``{nullsafe}`` compares NULL as a value,
+    ``{participant_key}`` is the key of participant ``p``'s schedule copy (one
+    parameter: the fingerprint; dates as ISO text on both databases)."""
 
     def __init__(self, postgres: bool) -> None:
         self.postgres = postgres
         self.c = ' COLLATE "C"' if postgres else ""
         self.real = "DOUBLE PRECISION" if postgres else "REAL"
         self.nullsafe = "IS NOT DISTINCT FROM" if postgres else "IS"
+        day = "to_char({}, 'YYYY-MM-DD')" if postgres else "{}"  # SQLite stores ISO text
+        self.participant_key = (
+            "? || '|' || "
+            + day.format("p.baseline_infusion_date")
+            + " || '|' || COALESCE("
+            + day.format("p.second_infusion_date")
+            + ", '') || '|' || CASE WHEN p.can_become_pregnant THEN '1' ELSE '0' END"
+            " || '|' || p.timezone || '|' || COALESCE(p.preferred_time, '')"
+        )
 
     def sql(self, text: str) -> str:
-        text = text.format(c=self.c, real=self.real, nullsafe=self.nullsafe)
+        text = text.format(
+            c=self.c,
+            real=self.real,
+            nullsafe=self.nullsafe,
+            participant_key=self.participant_key,
+        )
         if not self.postgres:
             return text
         counter = iter(range(1, 10_000))

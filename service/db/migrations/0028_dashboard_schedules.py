@@ -1,7 +1,6 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 from tortoise import fields
-from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
     dependencies = [('followup', '0027_outbound_updated_at')]
@@ -20,7 +19,7 @@ class Migration(migrations.Migration):
                 ('timezone', fields.CharField(max_length=64)),
                 ('preferred_time', fields.CharField(null=True, max_length=5)),
             ],
-            options={'table': 'dashboard_schedule', 'app': 'followup', 'indexes': [Index(fields=['fingerprint', 'baseline'])], 'pk_attr': 'key'},
+            options={'table': 'dashboard_schedule', 'app': 'followup', 'pk_attr': 'key'},
             bases=['Model'],
         ),
         ops.CreateModel(
