@@ -22,15 +22,14 @@ _PLACEHOLDER = re.compile(r"\?")
 class Dialect:
     """What differs: ``{c}`` orders text by code point as Python does (PostgreSQL's
     default collation would not), ``{real}`` is a double-precision cast (so a rate
-    equals Python's ``a / b`` bit for bit), ``{nullsafe}`` compares NULL as a value,
-    ``{participant_key}`` is the key of participant ``p``'s schedule copy (one
-    parameter: the fingerprint; dates as ISO text on both databases)."""
+    equals Python's ``a / b`` bit for bit), ``{participant_key}`` is the key of
+    participant ``p``'s schedule copy (one parameter: the fingerprint; dates as ISO
+    text on both databases)."""
 
     def __init__(self, postgres: bool) -> None:
         self.postgres = postgres
         self.c = ' COLLATE "C"' if postgres else ""
         self.real = "DOUBLE PRECISION" if postgres else "REAL"
-        self.nullsafe = "IS NOT DISTINCT FROM" if postgres else "IS"
         day = "to_char({}, 'YYYY-MM-DD')" if postgres else "{}"  # SQLite stores ISO text
         self.participant_key = (
             "? || '|' || "
@@ -45,7 +44,6 @@ class Dialect:
         text = text.format(
             c=self.c,
             real=self.real,
-            nullsafe=self.nullsafe,
             participant_key=self.participant_key,
         )
         if not self.postgres:
