@@ -4,6 +4,7 @@ measured in the same run.
 Run from the repository root (not part of the test suite):
 
     .venv/bin/python -m bench.bench_scale [--participants 10000] [--small 100] [--requests 10]
+        [--pages-only]
 
 Seeds ``--small`` participants with a year of history (bench/scale_seed.py: set-based
 inserts), times the pages and ``/metrics``, grows the study to ``--participants``
@@ -12,7 +13,9 @@ and times them again, then re-plans everyone:
 - pages (httpx's ASGI transport, no network; a signed-in coordinator of the site):
   ``/dashboard``, ``/dashboard/participants``, its ``?view=grid``, against a bare
   Litestar page with one small query, at both sizes: the goal is the large study's
-  page within 1.5x of the same page at the small size;
+  page within 1.5x of the same page at the small size; the first ``/dashboard`` after
+  the study grew is printed apart (it copies the new participants' schedules, see
+  service/actions/views/_schedules.py), the p50 follows two warm-up requests;
 - ``/metrics``: ``render_metrics`` against ``SELECT COUNT(*) FROM outbound_message``
   (goal: within 10x);
 - re-planning: pure planning of every active participant (participants and their
@@ -23,7 +26,8 @@ and times them again, then re-plans everyone:
 - inbound webhooks while a third revision re-plans everyone (the app that re-plans
   serves them, as ``followup serve`` does at start-up): answer p99 against the same
   steady load with no re-plan (goal: within 2x; bench/webhooks_during_replan.py);
-- peak memory of the process (the seed included).
+- peak memory of the process (the seed included). ``--pages-only`` stops before
+  re-planning.
 
 Set BENCH_DATABASE_URL=postgres://… (a scratch database: dropped and created again) to
 measure PostgreSQL.
@@ -102,7 +106,7 @@ async def _pure_planning(rt: Any) -> tuple[float, int]:
     return time.perf_counter() - start, planned
 
 
-async def bench(participants: int, small: int, requests: int) -> None:
+async def bench(participants: int, small: int, requests: int, pages_only: bool = False) -> None:
     import httpx
 
     from bench.scale_seed import seed_study
@@ -152,6 +156,7 @@ async def bench(participants: int, small: int, requests: int) -> None:
                     participants - small, site="CUA", prefix="B", now=NOW, phone_offset=small
                 )
                 seed_big = time.perf_counter() - start
+                first_big = (await _time(client, "/dashboard", 1))[0] * 1000
                 at_big = await _pages(client, bare, requests)
                 metrics_big = await _metrics(rt, requests)
             backend = "PostgreSQL" if url.startswith("postgres") else "SQLite"
@@ -166,12 +171,15 @@ async def bench(participants: int, small: int, requests: int) -> None:
             for path in PAGES:
                 ratio = at_big[path] / at_small[path]
                 print(f"  {path:<36} {at_small[path]:9.1f}   {at_big[path]:9.1f}   {ratio:5.2f}x")
+            print(f"  first /dashboard after growing (copies schedules): {first_big:9.1f}")
             for label, (count, scrape) in ((small, metrics_small), (participants, metrics_big)):
                 print(
                     f"/metrics at {label} participants: {scrape:.1f} ms a scrape;"
                     f" COUNT(*) of outbound rows {count:.1f} ms; {scrape / count:.1f}x"
                 )
             print(flush=True)
+            if pages_only:
+                return
             pure, planned = await _pure_planning(rt)
             first = await replan_run(rt)
             rows = await OutboundMessage.filter(revision=rt.protocol.revision).count()
@@ -207,8 +215,11 @@ def main() -> None:
     parser.add_argument("--participants", type=int, default=10_000)
     parser.add_argument("--small", type=int, default=100)
     parser.add_argument("--requests", type=int, default=10)
+    parser.add_argument(
+        "--pages-only", action="store_true", help="stop after the pages and /metrics"
+    )
     args = parser.parse_args()
-    asyncio.run(bench(args.participants, args.small, args.requests))
+    asyncio.run(bench(args.participants, args.small, args.requests, args.pages_only))
 
 
 if __name__ == "__main__":

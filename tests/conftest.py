@@ -54,6 +54,9 @@ class _DaemonThread(threading.Thread):
 
 aiosqlite.core.Thread = _DaemonThread  # type: ignore[misc]  # test-only, see above
 TABLES = (
+    "dashboard_schedule",
+    "dashboard_schedule_visit",
+    "dashboard_schedule_prompt",
     "edc_change",
     "edc_sequence_mark",
     "edc_sequence_watch",

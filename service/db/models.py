@@ -37,6 +37,9 @@ __all__ = [
     "AuditEntry",
     "Checkin",
     "Conversation",
+    "DashboardSchedule",
+    "DashboardSchedulePrompt",
+    "DashboardScheduleVisit",
     "EarlyStatusCallback",
     "InboundMessage",
     "InboxItem",
@@ -392,3 +395,53 @@ class ServiceState(Model):
 
     class Meta:
         table = "service_state"
+
+
+class DashboardSchedule(Model):
+    # A derived copy of one visit calendar and check-in schedule, keyed by everything it
+    # is computed from (protocol revision and holidays as ``fingerprint``, and the
+    # participant's anchors), so the dashboard's figures can be counted by the database.
+    # Nothing writes it but the dashboard's reads: a participant whose anchors change
+    # simply matches another row; emptying the three tables is always safe.
+    key = fields.CharField(primary_key=True, max_length=160)
+    fingerprint = fields.CharField(max_length=32)
+    baseline = fields.DateField()
+    second_infusion = fields.DateField(null=True)
+    can_become_pregnant = fields.BooleanField()
+    timezone = fields.CharField(max_length=64)
+    preferred_time = fields.CharField(max_length=5, null=True)
+
+    class Meta:
+        table = "dashboard_schedule"
+
+
+class DashboardScheduleVisit(Model):
+    # One visit of a DashboardSchedule: dates as the calendar gives them, and the UTC
+    # instants its window opens and closes in the participant's zone (a local date
+    # compared as an instant, since databases do not share a zone database).
+    id = fields.BigIntField(primary_key=True)
+    schedule_key = fields.CharField(max_length=160)
+    position = fields.SmallIntField()
+    code = fields.CharField(max_length=16)
+    target_date = fields.DateField()
+    window_start = fields.DateField()
+    window_end = fields.DateField()
+    opens_at = fields.DatetimeField()
+    closes_at = fields.DatetimeField()
+
+    class Meta:
+        table = "dashboard_schedule_visit"
+        unique_together = (("schedule_key", "position"),)
+
+
+class DashboardSchedulePrompt(Model):
+    # One check-in prompt of a DashboardSchedule and the instant its answer window closes.
+    id = fields.BigIntField(primary_key=True)
+    schedule_key = fields.CharField(max_length=160)
+    position = fields.IntField()
+    checkin_key = fields.CharField(max_length=96)
+    expires_at = fields.DatetimeField()
+
+    class Meta:
+        table = "dashboard_schedule_prompt"
+        unique_together = (("schedule_key", "position"),)

@@ -227,7 +227,12 @@ class Period:
         return moment is not None and self.start <= moment < self.end
 
     def holds_day(self, day: date) -> bool:
-        return self.month <= day < _next_month(self.month)
+        return self.month <= day < self.month_after
+
+    @property
+    def month_after(self) -> date:
+        """The local 1st after this period's month (``holds_day``'s end, excluded)."""
+        return _next_month(self.month)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,13 +1,16 @@
 """Read models: what the API's lists, the dashboard's pages and the CLI's preview show,
 as plain values built with a fixed number of statements whatever the study's size.
 
-Nothing here writes. Private modules: ``_api_pages`` (the API's keyset-paged lists),
-``_rows`` with ``_list`` (the dashboard's participant list: rows, filters, sorts,
-pages), ``_audit`` (the audit trail, filtered and scoped), ``_figures`` (the study
-overview), ``_participant_page``,
-``_messages`` (a participant's messages, planned ones rendered), ``_preview`` (the
-CLI's), ``_alert_board`` (the alerts board and the queue), ``_queries`` (the
-set-based reads the dashboard's figures come from), ``_metrics`` (``GET /metrics``).
+Nothing here writes, except the dashboard's derived schedule copies (``_schedules``,
+filled by the reads that need them). Private modules: ``_api_pages`` (the API's
+keyset-paged lists), ``_rows`` with ``_list`` (the dashboard's participant list: rows,
+filters, sorts, pages), ``_audit`` (the audit trail, filtered and scoped), ``_figures``
+(the study overview), ``_participant_page``, ``_messages`` (a participant's messages,
+planned ones rendered), ``_preview`` (the CLI's), ``_alert_board`` (the alerts board
+and the queue), ``_counted`` (per-participant figures counted by the database, for the
+overview and the list's pages), ``_schedules`` (the schedule copies they count
+against), ``_queries`` (the set-based reads the dashboard's figures come from),
+``_metrics`` (``GET /metrics``).
 """
 
 from service.actions.views._alert_board import (
@@ -40,6 +43,7 @@ from service.actions.views._list import (
     page_of,
     parse_flags,
 )
+from service.actions.views._list import participant_page as participant_list_page
 from service.actions.views._messages import MessageView, participant_messages
 from service.actions.views._metrics import (
     METRICS_CONTENT_TYPE,
@@ -92,6 +96,7 @@ __all__ = [
     "overview",
     "page_of",
     "parse_flags",
+    "participant_list_page",
     "participant_messages",
     "participant_page",
     "participant_rows",

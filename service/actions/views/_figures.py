@@ -1,10 +1,12 @@
 """The study overview's figures, per site and for all of the actor's sites.
 
-Read-only, a fixed number of statements: the participant rows (four, see
-dashboard_rows), alerts and inbox items of the last two months in one statement each,
-and the SMS figures counted by the database (four per time zone). Every "this
-month / last month" pair uses the site's own zone; the all-sites total adds each
-site's figures in its own zone.
+A fixed number of statements, and no participant built in Python: the schedule
+copies brought up to date (``_schedules``, one statement when nothing changed), then
+per site the participant, visit and check-in figures counted by the database
+(``_counted``, three statements), alerts and inbox items of the last two months in one
+statement each, and the SMS figures (four per time zone). Every "this month / last
+month" pair uses the site's own zone; the all-sites total adds each site's figures in
+its own zone.
 """
 
 from __future__ import annotations
@@ -13,26 +15,23 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from service.actions.views import _counted
 from service.actions.views import _queries as q
-from service.actions.views._rows import ParticipantRow, build_rows, scope_for
+from service.actions.views._rows import scope_for
+from service.actions.views._schedules import sync_schedules
 from service.domain.actors import Actor
 from service.domain.adherence import (
     NO_CHECKINS,
-    SETTLED,
     CheckinCompletion,
     MonthPeriods,
     Period,
-    checkin_completion,
     month_periods,
     nearest_rank,
     rate,
 )
-from service.domain.calendar import VisitStatus
 from service.runtime import Runtime
 
 __all__ = ["Overview", "SiteFigures", "overview"]
-
-IN_WINDOW = VisitStatus.ATTENDED_IN_WINDOW.value
 
 
 @dataclass(slots=True)
@@ -117,37 +116,37 @@ def _older(current: datetime | None, candidate: datetime) -> datetime:
     return candidate if current is None or candidate < current else current
 
 
-def _add_participant(fig: SiteFigures, row: ParticipantRow, months: MonthPeriods) -> None:
-    fact = row.fact
-    fig.enrolled += 1
-    fig.active += fact.active
-    fig.withdrawn += not fact.active
-    _bump(fig.enrolled_in, months, fact.created_at)
-    _bump(fig.withdrawn_in, months, fact.withdrawn_at)
-    fig.opted_out += fact.opted_out
-    fig.blocked += fact.sms_blocked_code is not None
-    for cell in row.cells:
-        visit = fig.visits.get(cell.code)
-        if visit is None:  # not setdefault: that would build a figure per cell
-            visit = fig.visits[cell.code] = VisitFigure(cell.code)
-        visit.states[cell.state] += 1
-        if cell.state not in SETTLED:
-            continue
-        if months.this.holds_day(cell.target_date):
-            visit.settled.this += 1
-            visit.in_window.this += cell.state == IN_WINDOW
-        elif months.last.holds_day(cell.target_date):
-            visit.settled.last += 1
-            visit.in_window.last += cell.state == IN_WINDOW
-    fig.checkins = fig.checkins + row.checkins
-    fig.checkins_this = fig.checkins_this + _within(row, months.this)
-    fig.checkins_last = fig.checkins_last + _within(row, months.last)
+def _counting_months(months: MonthPeriods) -> _counted.Months:
+    this, last = months.this, months.last
+    return _counted.Months(
+        this.start, this.end, last.start, last.end, this.month, this.month_after, last.month
+    )
 
 
-def _within(row: ParticipantRow, period: Period) -> CheckinCompletion:
-    """The participant's completion over the prompts whose window closed in ``period``."""
-    closed = [o for o in row.expected if period.holds(o.expires_at)]
-    return checkin_completion(closed, row.answers)
+async def _add_participants(fp: str, fig: SiteFigures, months: MonthPeriods, now: datetime) -> None:
+    """The site's participant, visit and check-in figures, counted by the database."""
+    assert fig.code is not None
+    m = _counting_months(months)
+    counts = await _counted.participant_figures(fig.code, m)
+    fig.enrolled = counts["enrolled"]
+    fig.active = counts["active"]
+    fig.withdrawn = counts["enrolled"] - counts["active"]
+    fig.enrolled_in = Pair(counts["enrolled_this"], counts["enrolled_last"])
+    fig.withdrawn_in = Pair(counts["withdrawn_this"], counts["withdrawn_last"])
+    fig.opted_out = counts["opted_out"]
+    fig.blocked = counts["blocked"]
+    for c in await _counted.visit_figures(fp, fig.code, now, m):  # in protocol order
+        visit = fig.visits.get(c.code)
+        if visit is None:
+            visit = fig.visits[c.code] = VisitFigure(c.code)
+        visit.states[c.state] += c.count
+        visit.settled.this += c.settled_this
+        visit.settled.last += c.settled_last
+        visit.in_window.this += c.in_window_this
+        visit.in_window.last += c.in_window_last
+    fig.checkins, fig.checkins_this, fig.checkins_last = await _counted.checkin_figures(
+        fp, fig.code, now, m
+    )
 
 
 async def _add_messages(per_site: dict[str, SiteFigures], months: dict[str, MonthPeriods]) -> None:
@@ -233,17 +232,13 @@ async def overview(rt: Runtime, actor: Actor, *, site: str | None = None) -> Ove
     sites = await q.scoped_sites(scope)
     months = {s.code: month_periods(now, s.timezone) for s in sites}
     since = min((m.last.start for m in months.values()), default=now)
-    facts = await q.participant_facts(scope)
-    outcomes = await q.visit_outcomes(scope)
-    answers = await q.checkin_answers(scope)
+    fp = await sync_schedules(rt, scope)
     alerts = await q.open_alerts_and_recent(scope, since)
     inbox = await q.inbox_open_and_recent(scope, since)
-    open_ids = frozenset(a.participant_id for a in alerts if a.status == "open")
-    rows = build_rows(rt, facts, outcomes, answers, open_ids)
 
     per_site = {s.code: SiteFigures(s.code, s.name, months[s.code]) for s in sites}
-    for row in rows:
-        _add_participant(per_site[row.fact.site], row, months[row.fact.site])
+    for code, fig in per_site.items():
+        await _add_participants(fp, fig, months[code], now)
     await _add_messages(per_site, months)
     for alert in alerts:
         _add_alert(per_site[alert.site], alert, months[alert.site])

@@ -1,8 +1,11 @@
 """The participant list's filters, sorts and pages (limit + cursor).
 
-Sorting is on computed figures (completion, visit adherence), so the list is built
-for everyone in scope first (a fixed number of statements, see dashboard_rows) and
-then filtered, sorted and cut. The cursor is the sort key of the last row shown,
+The page (``participant_page``) is chosen by the database: it computes every
+participant's completion and visit adherence (``_counted``), filters, sorts and cuts
+there, and only the page's participants are built as rows in Python (``build_rows``,
+so a row shows exactly what the domain computes). ``page_of`` and ``filter_rows`` do
+the same over rows already built (the CSV and XLSX downloads, which hold everyone,
+and the tests' reference). The cursor is the sort key of the last row shown,
 not an offset (encoded like every cursor, by ``domain/paging.py``): a participant
 entered between two page loads does not shift the next page, and a tampered cursor
 is refused with a 4xx naming the field.
@@ -15,8 +18,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from service.actions.errors import FieldInvalid
-from service.actions.views._rows import Flag, ParticipantRow, worst_first
+from service.actions.views import _counted
+from service.actions.views import _queries as q
+from service.actions.views._rows import Flag, ParticipantRow, build_rows, scope_for, worst_first
+from service.actions.views._schedules import scope_sql, sync_schedules
+from service.domain.actors import Actor
 from service.domain.paging import BadCursor, decode_sort_key, encode_cursor
+from service.runtime import Runtime
 
 __all__ = [
     "SORTS",
@@ -24,6 +32,7 @@ __all__ = [
     "filter_rows",
     "page_of",
     "parse_flags",
+    "participant_page",
 ]
 
 _LAST = 2.0  # sorts after any rate: nothing expected yet
@@ -104,4 +113,64 @@ def page_of(
         rows=shown,
         total=len(rows),
         next_cursor=encode_cursor(_CURSOR_KIND, key(shown[-1])) if more and shown else None,
+    )
+
+
+def _checked(sort: str, limit: int) -> tuple[str, ...]:
+    columns = _counted.ORDERS.get(sort)
+    if columns is None:
+        raise FieldInvalid(f"sort must be one of {', '.join(SORTS)}", field="sort")
+    if not 1 <= limit <= 500:
+        raise FieldInvalid("limit must be from 1 to 500", field="limit")
+    return columns
+
+
+def _cursor_key(cursor: str, columns: tuple[str, ...]) -> tuple[Any, ...]:
+    """The cursor's sort key, if it fits this order (a text where a text sorts, a
+    number where a rate does)."""
+    key = _decode(cursor)
+    if len(key) != len(columns):
+        raise FieldInvalid("cursor is not one this list gave", field="cursor")
+    for value, column in zip(key, columns, strict=True):
+        text = column in _counted.TEXT_COLUMNS
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if (text and not isinstance(value, str)) or (not text and not number):
+            raise FieldInvalid("cursor is not one this list gave", field="cursor")
+    return key
+
+
+async def participant_page(
+    rt: Runtime,
+    actor: Actor,
+    *,
+    site: str | None = None,
+    status: str | None = None,
+    flags: frozenset[Flag] = frozenset(),
+    sort: str = "worst",
+    limit: int = 50,
+    cursor: str | None = None,
+) -> RowPage:
+    """One page of the list, as ``page_of(filter_rows(participant_rows(...)))`` gives
+    it, without building anyone else's row."""
+    columns = _checked(sort, limit)
+    after = _cursor_key(cursor, columns) if cursor else None
+    scope = scope_for(actor)
+    fp = await sync_schedules(rt, scope)
+    where, params = scope_sql(scope, site)
+    query = _counted.ListQuery(
+        where, params, status, frozenset(f.value for f in flags), sort, after, limit
+    )
+    total, found = await _counted.list_page(fp, rt.clock.now(), query)
+    shown = found[:limit]
+    ids = [r.id for r in shown]
+    facts = await q.participant_facts(scope, ids=ids)
+    outcomes = await q.visit_outcomes(scope, ids=ids)
+    answers = await q.checkin_answers(scope, ids=ids)
+    open_ids = await q.open_alert_ids(scope, ids)
+    built = {r.fact.id: r for r in build_rows(rt, facts, outcomes, answers, open_ids)}
+    more = len(found) > limit
+    return RowPage(
+        rows=[built[i] for i in ids if i in built],
+        total=total,
+        next_cursor=encode_cursor(_CURSOR_KIND, shown[-1].key) if more and shown else None,
     )

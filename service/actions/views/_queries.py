@@ -42,6 +42,7 @@ __all__ = [
     "checkin_answers",
     "inbox_open_and_recent",
     "message_counts",
+    "open_alert_ids",
     "open_alerts_and_recent",
     "participant_facts",
     "reminder_lateness",
@@ -149,10 +150,17 @@ _PARTICIPANT_COLUMNS = (
 
 
 async def participant_facts(
-    scope: Scope, *, site: str | None = None, status: str | None = None
+    scope: Scope,
+    *,
+    site: str | None = None,
+    status: str | None = None,
+    ids: Sequence[int] | None = None,
 ) -> list[ParticipantFact]:
-    """Every participant in scope (optionally one site / one status), by study id."""
+    """Every participant in scope (optionally one site / one status / these ids), by
+    study id."""
     query = Participant.filter(_in_scope(scope, "site_id"))
+    if ids is not None:
+        query = query.filter(id__in=list(ids))
     if site is not None:
         query = query.filter(site_id=site)
     if status is not None:
@@ -163,9 +171,13 @@ async def participant_facts(
     return [ParticipantFact(*row) for row in rows]
 
 
-async def visit_outcomes(scope: Scope, *, site: str | None = None) -> dict[int, dict[str, Outcome]]:
+async def visit_outcomes(
+    scope: Scope, *, site: str | None = None, ids: Sequence[int] | None = None
+) -> dict[int, dict[str, Outcome]]:
     """Newest recorded outcome per participant and visit (older rows are history)."""
     query = VisitOutcome.filter(_in_scope(scope, "participant__site_id"))
+    if ids is not None:
+        query = query.filter(participant_id__in=list(ids))
     if site is not None:
         query = query.filter(participant__site_id=site)
     rows = await query.order_by("recorded_at", "id").values_list(
@@ -179,7 +191,7 @@ async def visit_outcomes(scope: Scope, *, site: str | None = None) -> dict[int, 
 
 
 async def checkin_answers(
-    scope: Scope, *, site: str | None = None
+    scope: Scope, *, site: str | None = None, ids: Sequence[int] | None = None
 ) -> dict[int, dict[str, CheckinAnswer]]:
     """Per participant and prompt key: answered completely, and whether the first
     complete version came late (a later correction does not make it late)."""
@@ -190,6 +202,8 @@ async def checkin_answers(
     )
     if site is not None:
         query = query.filter(participant__site_id=site)
+    if ids is not None:
+        query = query.filter(participant_id__in=list(ids))
     rows = await query.order_by("version", "id").values_list(
         "participant_id", "checkin_key", "late"
     )
@@ -298,6 +312,14 @@ async def open_alerts_and_recent(scope: Scope, since: datetime) -> list[AlertFac
         "id", "site_id", "participant_id", "status", "emergency", "raised_at", "escalated_at"
     )
     return [AlertFact(*row) for row in rows]
+
+
+async def open_alert_ids(scope: Scope, ids: Sequence[int]) -> frozenset[int]:
+    """Which of ``ids`` have an open alert (of a site in scope)."""
+    rows = await Alert.filter(
+        _in_scope(scope, "site_id"), status="open", participant_id__in=list(ids)
+    ).values_list("participant_id", flat=True)
+    return frozenset(int(str(pid)) for pid in rows)
 
 
 async def inbox_open_and_recent(scope: Scope, since: datetime) -> list[InboxFact]:

@@ -103,28 +103,48 @@ _SCHEDULES: dict[tuple[object, ...], tuple[Protocol, object, _Schedule]] = {}
 def _schedule(
     protocol: Protocol, non_working: Callable[[date], bool], fact: q.ParticipantFact
 ) -> _Schedule:
-    key = (
-        id(protocol),
-        id(non_working),
-        fact.baseline,
-        fact.second_infusion,
-        fact.can_become_pregnant,
-        fact.timezone,
-        fact.preferred_time,
+    return schedule_of(
+        protocol,
+        non_working,
+        Anchors(
+            fact.baseline,
+            fact.second_infusion,
+            fact.can_become_pregnant,
+            fact.timezone,
+            fact.preferred_time,
+        ),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Anchors:
+    """Everything of a participant a calendar and a check-in schedule depend on."""
+
+    baseline: date
+    second_infusion: date | None
+    can_become_pregnant: bool
+    timezone: str
+    preferred_time: str | None
+
+
+def schedule_of(
+    protocol: Protocol, non_working: Callable[[date], bool], anchors: Anchors
+) -> _Schedule:
+    """The calendar and every prompt (in the order their windows close) for ``anchors``."""
+    key = (id(protocol), id(non_working), anchors)
     hit = _SCHEDULES.get(key)
     if hit is not None:
         return hit[2]
-    calendar = build_calendar(protocol, fact.baseline, fact.second_infusion, non_working)
+    calendar = build_calendar(protocol, anchors.baseline, anchors.second_infusion, non_working)
     prompts = checkin_occurrences(
         protocol.checkins,
-        baseline=fact.baseline,
-        second_infusion=fact.second_infusion,
+        baseline=anchors.baseline,
+        second_infusion=anchors.second_infusion,
         follow_up_end=max(visit.window_end for visit in calendar),
-        can_become_pregnant=fact.can_become_pregnant,
-        timezone=fact.timezone,
+        can_become_pregnant=anchors.can_become_pregnant,
+        timezone=anchors.timezone,
         quiet=protocol.quiet_hours,
-        preferred_time=parse_hhmm(fact.preferred_time),
+        preferred_time=parse_hhmm(anchors.preferred_time),
     )
     if len(_SCHEDULES) >= _CACHE_LIMIT:
         _SCHEDULES.clear()

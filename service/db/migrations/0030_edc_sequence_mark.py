@@ -5,7 +5,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
-    dependencies = [('followup', '0027_outbound_updated_at')]
+    dependencies = [('followup', '0028_dashboard_schedules')]
 
     initial = False
 

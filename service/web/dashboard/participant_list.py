@@ -2,8 +2,9 @@
 participant × visit grid (one route, so both share filters, sorting, paging, CSV and
 site scoping by construction).
 
-Thin: rows come from service.actions.views (a fixed number of statements),
-filters, sorts, pages and CSV lines from service.actions.views.
+Thin: the page comes from service.actions.views (a fixed number of statements;
+filtered, sorted and cut by the database, only its own rows built); the CSV and
+XLSX downloads hold everyone, so they build every row.
 """
 
 from __future__ import annotations
@@ -125,11 +126,12 @@ class ParticipantListController(Controller):
         format: Format = None,
     ) -> Template | Response[Any]:
         flags = lists.parse_flags(flag or [])
-        rows = await participant_rows(rt, viewer.actor, site=site or None, status=status or None)
-        rows = lists.filter_rows(rows, flags)
         codes = [visit.code for visit in rt.protocol.visits]
         if format in ("csv", "xlsx"):
-            ordered = sorted(rows, key=lists.SORTS[sort])
+            rows = await participant_rows(
+                rt, viewer.actor, site=site or None, status=status or None
+            )
+            ordered = sorted(lists.filter_rows(rows, flags), key=lists.SORTS[sort])
             locale = viewer.locale
             if view == "grid":
                 columns = [*columns_in(locale, LIST_COLUMNS[:2]), *(Column(c) for c in codes)]
@@ -138,7 +140,16 @@ class ParticipantListController(Controller):
                 )
             columns = columns_in(locale, LIST_COLUMNS)
             return download(locale, format, "participants", columns, _list(ordered, locale))
-        page = lists.page_of(rows, sort=sort, limit=limit, cursor=cursor)
+        page = await lists.participant_list_page(
+            rt,
+            viewer.actor,
+            site=site or None,
+            status=status or None,
+            flags=flags,
+            sort=sort,
+            limit=limit,
+            cursor=cursor,
+        )
         kept: dict[str, Any] = {
             "site": site or "",
             "status": status or "",

@@ -39,7 +39,10 @@ async def test_same_statements_with_10_and_500_participants(client: Client) -> N
     assert await Participant.filter(site_id="CUA").count() == 500
     large = (await _statements(client, ADMIN), await _statements(client, CUA))
     assert small == large
-    assert large[0][0] <= 4 and large[0][1] <= 11  # a handful, not one per participant
+    # A handful, not one per participant. The overview, two sites: the sites, the
+    # schedule copies (one statement, three more to copy new anchors: cold here), three
+    # per site (participants, visits, check-ins), alerts, inbox, four for SMS figures.
+    assert large[0][0] <= 4 and large[0][1] <= 1 + (1 + 3) + 3 * 2 + 2 + 4
 
 
 async def test_coordinator_sees_only_their_site(client: Client) -> None:
