@@ -104,7 +104,7 @@ async def understand_number(
 ) -> dict[str, InboundOutcome]:
     """Understand the number's pending messages, oldest first, each in its own
     transaction; returns what became of each one this call understood.
-    ``after_answers``: before each message, give way (up to ``GIVE_WAY``) to webhooks
+    ``after_answers``: before each message, give way (up to ``GIVE_WAY_S``) to webhooks
     this process is answering."""
     outcomes: dict[str, InboundOutcome] = {}
     while await InboundMessage.filter(handling=InboundHandling.PENDING, from_phone=phone).exists():
