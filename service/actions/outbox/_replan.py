@@ -28,6 +28,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from service.actions.calendars import latest_outcomes_of
@@ -58,6 +59,7 @@ FIRST_BATCH, MIN_BATCH, MAX_BATCH = 20, 10, 500
 _LOCK = "protocol-replan"
 _LOG_EVERY_S = 5.0
 _YIELD_EVERY = 10  # participants planned between two chances for the event loop
+ANALYZE_EVERY_ROWS = 20_000  # rows written between two refreshes of the statistics
 
 
 @dataclass(slots=True)
@@ -148,6 +150,19 @@ async def _batch(rt: Runtime, run: str, size: int) -> tuple[str, int, int]:
     return status, len(people), len(merged.new_rows) + cancelled + moved
 
 
+async def _refresh_statistics() -> None:
+    """PostgreSQL only: let the planner know how many rows are ``planned`` now.
+
+    A plan inserts rows faster than autovacuum re-counts them; with statistics that
+    still say almost no row is planned, reading a batch's rows chose the status index
+    and read every planned row of the study (100 ms a batch of ten at 3,000
+    participants, against 2 ms through the participant index). ANALYZE samples the
+    table without blocking readers or writers, outside any batch's transaction."""
+    conn = connections.get("default")
+    if conn.capabilities.dialect == "postgres":
+        await conn.execute_script("ANALYZE outbound_message")
+
+
 async def replan_if_protocol_changed(rt: Runtime) -> int:
     """Re-plan every active participant for the protocol's revision if it was not yet
     planned; returns the rows changed here (0 when already done or under way in
@@ -165,7 +180,11 @@ async def replan_run(rt: Runtime) -> ReplanRun:
     size = FIRST_BATCH
     rt.non_working(rt.clock.now().date())  # load the holiday tables before any lock is held
     began = last_log = time.perf_counter()
+    analyzed_at = -ANALYZE_EVERY_ROWS  # fresh statistics before the first batch
     while True:
+        if result.changed - analyzed_at >= ANALYZE_EVERY_ROWS:
+            analyzed_at = result.changed
+            await _refresh_statistics()
         start = time.perf_counter()
         status, people, changed = await _batch(rt, run, size)
         took = time.perf_counter() - start
