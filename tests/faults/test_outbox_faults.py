@@ -40,6 +40,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from tortoise.expressions import F
+from tortoise.transactions import in_transaction
 
 from service.actions.outbox import enqueue_now, replan_if_protocol_changed, replan_participant
 from service.actions.participants import EnrollmentRequest, OptIn, enroll, sync_sites
@@ -170,11 +171,15 @@ async def seed(rt: Runtime) -> None:
 
 
 async def replan_someone(rt: Runtime, rng: random.Random) -> None:
-    """A staff edit racing the dispatchers: it rewrites the participant's due rows."""
-    participant = await Participant.get(study_id=f"MSC-F{rng.randrange(PARTICIPANTS):02d}")
-    participant.language = "en" if participant.language == "es" else "es"
-    await participant.save(update_fields=["language", "updated_at"])
-    await replan_participant(rt, participant, actor=SYSTEM)
+    """A staff edit racing the dispatchers (and the workers' start-up re-plan): it
+    rewrites the participant's due rows, as the participant actions do, in one
+    transaction that holds the participant's row."""
+    study_id = f"MSC-F{rng.randrange(PARTICIPANTS):02d}"
+    async with in_transaction():
+        participant = await Participant.filter(study_id=study_id).select_for_update().get()
+        participant.language = "en" if participant.language == "es" else "es"
+        await participant.save(update_fields=["language", "updated_at"])
+        await replan_participant(rt, participant, actor=SYSTEM)
 
 
 async def settled(now: datetime) -> bool:

@@ -299,8 +299,13 @@ async def replan_participant(rt: Runtime, participant: Participant, *, actor: Ac
     ``cancelled`` at the same version), so a row a dispatcher claimed meanwhile is left
     to the dispatcher; only the fields that changed are written, rows taking the same
     values in one statement; a re-plan that changes nothing writes nothing.
+
+    Inside the caller's transaction it first holds the participant's row, as a batch of
+    a protocol re-plan does while it reads and writes the same rows: otherwise both
+    could plan the same new row and one of them fail on its unique key.
     """
     now = rt.clock.now()
+    await Participant.filter(id=participant.id).select_for_update().values_list("id")
     rows = (await read_plan_rows([participant.id], now))[participant.id]
     recorded = frozenset((await latest_outcomes(participant.id)).keys())
     sync = compare_plan(rt, participant, rows, recorded, now)
