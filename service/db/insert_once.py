@@ -9,12 +9,13 @@ ignored: any other constraint still raises, as with ``Model.create``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pypika_tortoise import Table
 from tortoise.models import Model
 
-__all__ = ["insert_unless_exists"]
+__all__ = ["insert_unless_exists", "insert_values_unless_exists"]
 
 
 async def insert_unless_exists(instance: Model, key: str) -> bool:
@@ -27,16 +28,52 @@ async def insert_unless_exists(instance: Model, key: str) -> bool:
     values = [
         meta.fields_map[name].to_db_value(getattr(instance, name), instance) for name in fields
     ]
-    if db.capabilities.dialect == "postgres":  # its execute_query drops an INSERT's rows
-        row = await db.execute_insert(sql, values)
-    else:
-        _, rows = await db.execute_query(sql, values)
-        row = rows[0] if rows else None
+    row = await _run(db, sql, values)
     if row is None:
         return False
     instance.pk = row[pk_column]
     instance._saved_in_db = True
     return True
+
+
+async def insert_values_unless_exists(
+    model: type[Model], key: str, values: Mapping[str, Any]
+) -> int | None:
+    """As :func:`insert_unless_exists`, from column values instead of an instance: the
+    new row's id, or None when a row with the same ``key`` exists. Fields not in
+    ``values`` take their declared default (None when nullable). Why: building a
+    model instance cost a quarter of the inbound webhook's own time."""
+    meta = model._meta
+    db: Any = meta.db
+    fields, sql, pk_column = _statement(model, key, db)
+    row = await _run(
+        db,
+        sql,
+        [
+            meta.fields_map[name].to_db_value(
+                values[name] if name in values else _default(model, name), model
+            )
+            for name in fields
+        ],
+    )
+    return None if row is None else int(row[pk_column])
+
+
+def _default(model: type[Model], name: str) -> Any:
+    field = model._meta.fields_map[name]
+    if field.default is not None:
+        return field.default() if callable(field.default) else field.default
+    if field.null:
+        return None
+    raise TypeError(f"{model.__name__}.{name} has no default: give it a value")
+
+
+async def _run(db: Any, sql: str, values: list[Any]) -> Any:
+    """The inserted row's returned columns, or None when the key already existed."""
+    if db.capabilities.dialect == "postgres":  # its execute_query drops an INSERT's rows
+        return await db.execute_insert(sql, values)
+    _, rows = await db.execute_query(sql, values)
+    return rows[0] if rows else None
 
 
 def _statement(model: type[Model], key: str, db: Any) -> tuple[list[str], str, str]:

@@ -15,13 +15,17 @@ Without ``TWILIO_AUTH_TOKEN`` nothing can be verified, so every webhook is refus
 
 from __future__ import annotations
 
+import hmac
+from collections.abc import Mapping
+from typing import Any
+
 from litestar import Request
 from litestar.exceptions import PermissionDeniedException
 from twilio.request_validator import SIGNATURE_HEADER, RequestValidator
 
 from service.runtime import Runtime
 
-__all__ = ["public_url", "verified_twilio_form"]
+__all__ = ["public_url", "signed_for", "verified_twilio_form"]
 
 
 def public_url(base_url: str, request: Request) -> str:
@@ -40,6 +44,19 @@ async def verified_twilio_form(request: Request, rt: Runtime) -> dict[str, str]:
         raise PermissionDeniedException(f"missing {SIGNATURE_HEADER}")
     form = await request.form()
     url = public_url(rt.settings.public_base_url, request)
-    if not RequestValidator(token).validate(url, form, signature):
+    if not signed_for(RequestValidator(token), url, form, signature):
         raise PermissionDeniedException(f"invalid {SIGNATURE_HEADER}")
     return {key: str(value) for key, value in form.items()}
+
+
+def signed_for(
+    validator: RequestValidator, url: str, form: Mapping[str, Any], signature: str
+) -> bool:
+    """Whether ``signature`` signs ``form`` for ``url``. The URL exactly as configured is
+    tried first: it is what Twilio signs, and one HMAC instead of the validator's three
+    (with and without a default port) is a tenth of the inbound webhook's own time.
+    Anything else is left to the validator, unchanged."""
+    expected = validator.compute_signature(url, form)
+    if hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace")):
+        return True
+    return bool(validator.validate(url, form, signature))

@@ -1,4 +1,5 @@
-"""insert_unless_exists: one statement that inserts once per unique key, on both databases."""
+"""insert_unless_exists and insert_values_unless_exists: one statement that inserts once
+per unique key, on both databases."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from service.db.insert_once import insert_unless_exists
+from service.db.insert_once import insert_unless_exists, insert_values_unless_exists
 from service.db.models import InboundMessage
 
 AT = datetime(2027, 3, 1, 13, 0, tzinfo=UTC)
@@ -39,4 +40,32 @@ async def test_another_constraint_still_raises(db: None) -> None:
     broken.participant_id = 999_999  # type: ignore[attr-defined]  # no such participant
     with pytest.raises(IntegrityError):
         await insert_unless_exists(broken, "message_sid")
+    assert await InboundMessage.all().count() == 0
+
+
+async def test_from_values_defaults_fill_the_rest_and_the_key_is_kept_once(db: None) -> None:
+    new_id = await insert_values_unless_exists(
+        InboundMessage,
+        "message_sid",
+        {"message_sid": "SM4", "from_phone": "+56911112222", "body": "cuatro", "received_at": AT},
+    )
+    assert new_id is not None
+    again = {"message_sid": "SM4", "from_phone": "+56911112222", "body": "x", "received_at": AT}
+    assert await insert_values_unless_exists(InboundMessage, "message_sid", again) is None
+    row = await InboundMessage.get(id=new_id)
+    assert (row.body, row.handling, row.channel, row.attempts, row.late) == (
+        "cuatro",
+        "pending",
+        "sms",
+        0,
+        False,
+    )
+    assert row.received_at == AT and row.to_phone is None
+
+
+async def test_from_values_a_required_field_must_be_given(db: None) -> None:
+    with pytest.raises(TypeError, match=r"InboundMessage\.body"):
+        await insert_values_unless_exists(
+            InboundMessage, "message_sid", {"message_sid": "SM5", "from_phone": "+569"}
+        )
     assert await InboundMessage.all().count() == 0

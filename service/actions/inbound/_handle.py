@@ -40,7 +40,7 @@ from tortoise.transactions import in_transaction
 from service.actions.inbound._checkins import store_sms_checkin
 from service.actions.inbound._dialogue import understand
 from service.actions.inbound._reports import store_sms_report
-from service.actions.inbound._store import store_inbound, understanding_key
+from service.actions.inbound._store import store_inbound
 from service.actions.inbound._work import Work, actor, queue_for_people, reply
 from service.actions.outbox import unblock_participant, wake
 from service.db.audit import audit
@@ -77,6 +77,11 @@ class InboundOutcome:
     handling: InboundHandling
     duplicate: bool = False
     replies: list[OutboundMessage] = field(default_factory=list)
+
+
+def understanding_key(phone: str) -> str:
+    """The lock under which one number's messages are understood, one at a time."""
+    return f"sms-from:{phone}"
 
 
 class _NotUnderstood(Exception):

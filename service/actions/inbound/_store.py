@@ -23,14 +23,14 @@ from dataclasses import dataclass
 from uuid import uuid4
 
 from service.adapters.phones import InvalidPhone, normalize_any
-from service.db.insert_once import insert_unless_exists
+from service.db.insert_once import insert_values_unless_exists
 from service.db.models import InboundMessage
 from service.domain.inbound_text import clean_field, raw_b64, understood_text
 from service.domain.whatsapp import SMS, WHATSAPP
 from service.ports import InboundSms
 from service.runtime import Runtime
 
-__all__ = ["Stored", "store_inbound", "understanding_key"]
+__all__ = ["Stored", "store_inbound"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,11 +40,6 @@ class Stored:
     message_sid: str
     from_phone: str
     duplicate: bool
-
-
-def understanding_key(phone: str) -> str:
-    """The lock under which one number's messages are understood, one at a time."""
-    return f"sms-from:{phone}"
 
 
 def _sender(sms: InboundSms) -> str:
@@ -61,15 +56,18 @@ async def store_inbound(rt: Runtime, sms: InboundSms) -> Stored:
     sid = clean_field(sms.provider_id, 64) or f"none:{uuid4().hex}"
     phone = _sender(sms)
     received = sms.body
-    inbound = InboundMessage(
-        message_sid=sid,
-        from_phone=phone,
-        to_phone=clean_field(sms.to_phone, 20),
-        body=understood_text(received),
-        body_raw_b64=raw_b64(received),
-        opt_out_type=clean_field(sms.opt_out_type, 16),
-        channel=WHATSAPP if sms.channel == WHATSAPP else SMS,
-        received_at=rt.clock.now(),
+    stored = await insert_values_unless_exists(  # commits on its own
+        InboundMessage,
+        "message_sid",
+        {
+            "message_sid": sid,
+            "from_phone": phone,
+            "to_phone": clean_field(sms.to_phone, 20),
+            "body": understood_text(received),
+            "body_raw_b64": raw_b64(received),
+            "opt_out_type": clean_field(sms.opt_out_type, 16),
+            "channel": WHATSAPP if sms.channel == WHATSAPP else SMS,
+            "received_at": rt.clock.now(),
+        },
     )
-    stored = await insert_unless_exists(inbound, "message_sid")  # commits on its own
-    return Stored(sid, phone, duplicate=not stored)
+    return Stored(sid, phone, duplicate=stored is None)
