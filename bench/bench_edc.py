@@ -176,7 +176,30 @@ async def _whole_table_anti_joins() -> int:
     return found
 
 
-async def sequencing(participants: int, checkins: int) -> None:
+async def _seed_planned(count: int) -> None:
+    """``count`` planned (unsent) reminders, as a year's plan leaves: the mark passes
+    them unfed, so they are watched until sent."""
+    from service.db.models import OutboundMessage, Participant
+
+    ids = [p.id for p in await Participant.all().only("id")]
+    rows = []
+    for n in range(count):
+        rows.append(
+            OutboundMessage(
+                participant_id=ids[n % len(ids)], kind="reminder", purpose="visit",
+                occurrence=f"bench:{n}", dedupe_key=f"bench:planned:{n}",
+                message_key="visit_reminder", send_at=NOW + timedelta(days=1 + n % 300),
+                created_at=NOW, updated_at=NOW,
+            )
+        )  # fmt: skip
+        if len(rows) == 5000:
+            await OutboundMessage.bulk_create(rows)
+            rows = []
+    if rows:
+        await OutboundMessage.bulk_create(rows)
+
+
+async def sequencing(participants: int, checkins: int, planned: int = 0) -> None:
     from service.actions.edc import sequence_backlog
     from service.actions.edc._sequence import sequence_changes
     from service.actions.participants import sync_sites
@@ -194,6 +217,7 @@ async def sequencing(participants: int, checkins: int) -> None:
             await apply_migrations()
             await sync_sites(build_runtime(settings, clock=ManualClock(NOW)))
             await _seed(participants, checkins)
+            await _seed_planned(planned)
             idle, _ = await _with_writer(url, folder, lambda: asyncio.sleep(3))
             busy, run = await _with_writer(url, folder, lambda: sequence_backlog(NOW))
             await sequence_changes(NOW)  # what the writer added meanwhile
@@ -204,7 +228,10 @@ async def sequencing(participants: int, checkins: int) -> None:
         finally:
             await close_database()
     backend = "PostgreSQL" if url.startswith("postgres") else "SQLite"
-    print(f"EDC sequencing, {checkins} check-ins of {participants} participants ({backend})")
+    print(
+        f"EDC sequencing, {checkins} check-ins of {participants} participants,"
+        f" {planned} planned messages watched ({backend})"
+    )
     longest_ms = run.longest_batch_s * 1000
     print(f"  first sequencing in batches: {run.added} changes in {run.seconds:.1f} s "
           f"({run.rate:.0f}/s), {run.batches} batches, longest {longest_ms:.0f} ms")  # fmt: skip
@@ -293,8 +320,11 @@ if __name__ == "__main__":
     parser.add_argument("--participants", type=int, default=1000)
     parser.add_argument("--checkins", type=int, default=100_000)
     parser.add_argument("--sequencing", action="store_true", help="the sequencer alone")
+    parser.add_argument(
+        "--planned", type=int, default=0, help="with --sequencing: planned messages watched"
+    )
     args = parser.parse_args()
     if args.sequencing:
-        asyncio.run(sequencing(args.participants, args.checkins))
+        asyncio.run(sequencing(args.participants, args.checkins, args.planned))
     else:
         asyncio.run(main(args.participants, args.checkins))

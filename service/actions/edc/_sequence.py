@@ -16,7 +16,7 @@ Why incremental (decision 0094): an anti-join over a whole source table costs as
 as the table is long, on every pull, push and batch. Each source therefore keeps a
 *mark* (``edc_sequence_mark``): every row with a smaller id has its change row, or was
 not fed when the mark passed it and is *watched* (``edc_sequence_watch``: an unsent
-outbound message, a stranger's inbound one, rechecked every batch). What is
+outbound message, a stranger's inbound one, rechecked once a run). What is
 sequenced is still decided by absence (a row with no change row, found by reading the
 source's rows from the mark and their change rows by range), never by "id > last";
 the mark only says where reading may start. It moves forward over rows the batch saw
@@ -193,33 +193,37 @@ async def _scan(conn: BaseDBAsyncClient, src: _Source, start: int, limit: int) -
     return [_Row(int(r["id"]), bool(r["fed"]), int(r["id"]) in done) for r in rows]
 
 
-async def _watched_ready(conn: BaseDBAsyncClient, src: _Source, limit: int) -> list[int]:
-    """Rows the mark passed unfed that are fed now (sent, or their sender identified).
-    A watched row never has a change row: it leaves the list in the batch that adds it."""
-    if src.condition == _ALWAYS:
-        return []
-    watched = await (
-        EdcSequenceWatch.filter(source=src.source)
-        .using_db(conn)
-        .order_by("source_id")
-        .values_list("source_id", flat=True)
-    )
-    ready: list[int] = []
-    for i in range(0, len(watched), _VALUES_CHUNK):
-        chunk = [int(str(x)) for x in watched[i : i + _VALUES_CHUNK]]
-        marks = ", ".join("?" for _ in chunk)
-        if _postgres(conn):
-            marks = ", ".join(f"${n + 1}" for n in range(len(chunk)))
+async def _watched_fed(conn: BaseDBAsyncClient) -> dict[EdcSource, list[int]]:
+    """Watched rows that are fed now (sent, or their sender identified), per source.
+
+    Read once a run, before its batches and outside their transactions: a read takes
+    no lock, and the watch list holds every planned message of the study (tens of
+    thousands of rows a thousand participants), so reading it inside each batch held
+    the lock for as long as the list was long. One joined statement a source; what
+    becomes fed during the run is the next run's (a pull starts a run, so it still
+    reads everything committed before it began)."""
+    found: dict[EdcSource, list[int]] = {}
+    for src in _SOURCES:
+        if src.condition == _ALWAYS:
+            continue
         rows = await _rows(
             conn,
-            f"SELECT s.id FROM {src.table} s WHERE s.id IN ({marks}) AND {src.condition} "  # noqa: S608  # placeholders only
-            "ORDER BY s.id",
-            chunk,
+            f"SELECT s.id FROM edc_sequence_watch w JOIN {src.table} s ON s.id = w.source_id "  # noqa: S608  # fixed names
+            f"WHERE w.source = '{src.source.value}' AND {src.condition} ORDER BY s.id",
         )
-        ready.extend(int(r["id"]) for r in rows)
-        if len(ready) >= limit:
-            return ready[:limit]
-    return ready
+        if rows:
+            found[src.source] = [int(r["id"]) for r in rows]
+    return found
+
+
+async def _still_watched(conn: BaseDBAsyncClient, source: EdcSource, ids: list[int]) -> list[int]:
+    """Those of ``ids`` still on the watch list (another sequencer may have fed them)."""
+    kept = await (
+        EdcSequenceWatch.filter(source=source, source_id__in=ids)
+        .using_db(conn)
+        .values_list("source_id", flat=True)
+    )
+    return sorted(int(str(i)) for i in kept)
 
 
 async def _settled_up_to(conn: BaseDBAsyncClient, src: _Source) -> int | None:
@@ -408,12 +412,20 @@ class _Batch:
     # neither, everything committed before the batch began is sequenced, so a run ends
     # even while writers keep committing.
     more: bool
+    taken: dict[EdcSource, int]  # watched rows fed from the run's list
 
 
-async def _one_batch(now: datetime, size: int, cursors: dict[EdcSource, int]) -> _Batch:
+async def _one_batch(
+    now: datetime,
+    size: int,
+    cursors: dict[EdcSource, int],
+    watched: dict[EdcSource, list[int]],
+) -> _Batch:
     """One transaction. ``cursors`` (this run's, updated here) is where each source's
     scan goes on: at the mark, or past it when the mark waits at a gap, so a run
-    always moves forward; every row the run must see is above the mark it began at."""
+    always moves forward; every row the run must see is above the mark it began at.
+    ``watched``: the run's watched rows found fed (``_watched_fed``); the batch says how
+    many of each it took, removed by the caller once it committed."""
     async with in_transaction() as conn:
         if _postgres(conn):
             await conn.execute_script(LOCK_EDC_CHANGE)
@@ -424,7 +436,8 @@ async def _one_batch(now: datetime, size: int, cursors: dict[EdcSource, int]) ->
             await conn.execute_query(TAKE_SQLITE_WRITE_LOCK)  # not a script: that commits
         marks = await _marks(conn)
         pending: list[_Pending] = []
-        full = False
+        taken: dict[EdcSource, int] = {}
+        full = more = False
         settled: dict[EdcSource, int | None] = {}
         scanned: dict[EdcSource, list[_Row]] = {}
         starts: dict[EdcSource, int] = {}
@@ -436,7 +449,12 @@ async def _one_batch(now: datetime, size: int, cursors: dict[EdcSource, int]) ->
             if rows:
                 cursors[src.source] = rows[-1].id + 1
             full = full or len(rows) == size
-            ids = await _watched_ready(conn, src, size)
+            ids = []
+            if watched.get(src.source):
+                waiting = watched[src.source]
+                taken[src.source] = min(size, len(waiting))
+                ids = await _still_watched(conn, src.source, waiting[:size])
+                more = more or len(waiting) > size
             ids += [r.id for r in rows if r.fed and not r.done]
             if ids:
                 pending.extend(await _pending(src.source, ids))
@@ -451,7 +469,7 @@ async def _one_batch(now: datetime, size: int, cursors: dict[EdcSource, int]) ->
                         .using_db(conn)
                         .delete()
                     )
-        more = full
+        more = more or full
         for src in _SOURCES:
             old = marks.get(src.source)
             mark = FIRST_ID if old is None else old
@@ -472,7 +490,7 @@ async def _one_batch(now: datetime, size: int, cursors: dict[EdcSource, int]) ->
                 )
             await _save_mark(conn, src.source, old, advance.mark)
             more = more or advance.more
-        return _Batch(len(changes), more)
+        return _Batch(len(changes), more, taken)
 
 
 def _next_size(size: int, elapsed: float) -> int:
@@ -492,13 +510,15 @@ async def sequence_backlog(now: datetime, *, budget_s: float | None = None) -> S
     longest = 0.0
     size = BATCH
     cursors: dict[EdcSource, int] = {}
-    rest = 0.0 if _postgres(connections.get("default")) else SQLITE_REST_S
+    conn = connections.get("default")
+    watched = await _watched_fed(conn)
+    rest = 0.0 if _postgres(conn) else SQLITE_REST_S
     while True:
         if batches and rest:
             await asyncio.sleep(rest)
         batch_started = time.perf_counter()
         try:
-            batch = await _one_batch(now, size, cursors)
+            batch = await _one_batch(now, size, cursors, watched)
         except (IntegrityError, OperationalError, TransactionManagementError) as exc:
             # Another sequencer won the race (SQLite); what it wrote is skipped next time.
             attempts += 1
@@ -507,6 +527,8 @@ async def sequence_backlog(now: datetime, *, budget_s: float | None = None) -> S
             log.info("edc sequencer raced another process (%s); retrying", type(exc).__name__)
             continue
         elapsed = time.perf_counter() - batch_started
+        for source, count in batch.taken.items():
+            del watched[source][:count]
         batches += 1
         longest = max(longest, elapsed)
         total += batch.added

@@ -203,3 +203,26 @@ async def test_a_mark_that_starts_behind_catches_up_without_sequencing_twice(
     newest = await Checkin.all().order_by("-id").first()
     assert newest is not None
     assert await _mark(EdcSource.CHECKIN) == newest.id + 1
+
+
+async def test_more_watched_rows_fed_than_a_batch_holds_are_each_sequenced_once(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run reads the watched rows fed since, once, and feeds them over several
+    batches."""
+    from service.actions.edc import _sequence
+
+    participant = await walk_a_year(client)
+    rt: Runtime = client.app.state.runtime
+    await sequence_changes(rt.clock.now())
+    unsent = await OutboundMessage.filter(participant_id=participant.id, sent_at=None).limit(5)
+    assert len(unsent) == 5
+    await OutboundMessage.filter(id__in=[m.id for m in unsent]).update(
+        status="sent", sent_at=rt.clock.now()
+    )
+    monkeypatch.setattr(_sequence, "BATCH", 2)
+    monkeypatch.setattr(_sequence, "MIN_BATCH", 2)
+    assert await sequence_changes(rt.clock.now()) == 5
+    for message in unsent:
+        assert await EdcChange.filter(source=EdcSource.OUTBOUND, source_id=message.id).count() == 1
+    assert await sequence_changes(rt.clock.now()) == 0
