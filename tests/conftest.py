@@ -83,6 +83,8 @@ TABLES = (
     "participant",
     "staff_user",
     "site",
+    "dashboard_summary",  # after participant, checkin and visit_outcome: their
+    "dashboard_written",  # triggers write here as they are emptied
 )
 
 

@@ -445,3 +445,53 @@ class DashboardSchedulePrompt(Model):
     class Meta:
         table = "dashboard_schedule_prompt"
         unique_together = (("schedule_key", "position"),)
+
+
+class DashboardSummary(Model):
+    # A participant's dashboard figures as of ``as_of`` (derived, docs/decisions/0103):
+    # valid until ``valid_until`` (the next instant a prompt's or visit's window opens
+    # or closes, or the site's month turns) while no DashboardWritten row names the
+    # participant and ``fingerprint`` is the schedule copies'. Nothing writes it but
+    # the dashboard's reads; emptying it is always safe.
+    participant_id = fields.IntField(primary_key=True, generated=False)
+    site_id = fields.CharField(max_length=16)
+    fingerprint = fields.CharField(max_length=32)
+    as_of = fields.DatetimeField()
+    valid_until = fields.DatetimeField()
+    # check-in completion: every expected prompt, those closed this month, last month
+    expected = fields.IntField()
+    completed = fields.IntField()
+    late = fields.IntField()
+    longest = fields.IntField()
+    expected_this = fields.IntField()
+    completed_this = fields.IntField()
+    late_this = fields.IntField()
+    longest_this = fields.IntField()
+    expected_last = fields.IntField()
+    completed_last = fields.IntField()
+    late_last = fields.IntField()
+    longest_last = fields.IntField()
+    # visits: "code state bucket" per visit, comma-separated (bucket 1: target date this
+    # month, 2: last month, 0: neither), and the list's columns
+    visits = fields.TextField()
+    in_window = fields.IntField()
+    settled = fields.IntField()
+    overdue = fields.BooleanField()
+    checkin_rate = fields.FloatField()  # 2.0 when nothing is expected yet (sorts last)
+    visit_rate = fields.FloatField()
+
+    class Meta:
+        table = "dashboard_summary"
+        indexes = (("site_id", "visits"),)
+
+
+class DashboardWritten(Model):
+    # A participant written about (the row, its visit outcomes or its check-ins), added
+    # by database triggers (migration 0034) in the writer's transaction; the dashboard's
+    # next read drops that participant's summary row and these rows. Appended, never
+    # updated: concurrent writers of one participant do not wait for each other.
+    id = fields.BigIntField(primary_key=True)
+    participant_id = fields.IntField()
+
+    class Meta:
+        table = "dashboard_written"

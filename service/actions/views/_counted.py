@@ -13,8 +13,10 @@ of ``_schedules``:
   first complete version was; the longest run of misses is counted over the expected
   prompts in the order their windows close (the copy's ``position``).
 
-Each function is one statement; none returns a row per participant except the list's
-page.
+The per-participant figures are kept in summary rows (``_summary``, which uses the
+common table expressions below and adds the visits'); here remain the participant
+counts and the list's page over the summary rows. Each function is one statement;
+none returns a row per participant except the list's page.
 """
 
 from __future__ import annotations
@@ -25,21 +27,18 @@ from datetime import date, datetime
 from typing import Any
 
 from service.actions.views import _sql
-from service.actions.views._schedules import MATCH
-from service.domain.adherence import CheckinCompletion
 
 __all__ = [
     "ListQuery",
     "Months",
     "PageRow",
-    "checkin_figures",
     "list_page",
     "participant_figures",
-    "visit_figures",
 ]
 
-# Participants ``p`` in scope with the key of their schedule copy; newest outcomes ``o``;
-# every visit as a cell with its state now; first complete answers ``ans``.
+# Participants ``p`` in scope with the key of their schedule copy; first complete
+# answers ``ans``; expected prompts ``ask`` and running counts of answers ``run``
+# (``_summary`` counts each participant's figures with them).
 _PARTICIPANTS = """
 p AS (
   SELECT p.id, p.study_id, p.site_id, p.status, p.created_at, p.opted_out, p.paused,
@@ -48,30 +47,6 @@ p AS (
               ELSE COALESCE(p.withdrawn_at, p.updated_at) END AS ended_at
   FROM participant p JOIN dashboard_schedule s ON {match}
   WHERE {where}
-)"""
-_CELLS = """
-o AS (
-  SELECT participant_id, visit_code, status, date FROM (
-    SELECT vo.participant_id, vo.visit_code, vo.status, vo.date,
-           ROW_NUMBER() OVER (PARTITION BY vo.participant_id, vo.visit_code
-                              ORDER BY vo.recorded_at DESC, vo.id DESC) AS newest
-    FROM visit_outcome vo JOIN p ON p.id = vo.participant_id
-  ) x WHERE newest = 1
-),
-cell AS (
-  SELECT p.id AS pid, v.position, v.code, v.target_date, o.status AS recorded,
-    CASE
-      WHEN o.status = 'missed' THEN 'missed'
-      WHEN o.status IS NOT NULL AND o.date >= v.window_start AND o.date <= v.window_end
-        THEN 'attended_in_window'
-      WHEN o.status IS NOT NULL THEN 'attended_out_of_window'
-      WHEN p.ended_at IS NOT NULL AND p.ended_at < v.closes_at THEN 'cancelled'
-      WHEN ? < v.opens_at THEN 'upcoming'
-      WHEN ? < v.closes_at THEN 'due'
-      ELSE 'missed'
-    END AS state
-  FROM p JOIN dashboard_schedule_visit v ON v.schedule_key = p.schedule_key
-  LEFT JOIN o ON o.participant_id = p.id AND o.visit_code = v.code
 )"""
 _ANSWERS = """
 ans AS (
@@ -114,10 +89,6 @@ class Months:
     last_month: date
 
 
-def _head(where: str) -> str:
-    return _PARTICIPANTS.format(match=MATCH, where=where)
-
-
 def _int(value: Any) -> int:
     return 0 if value is None else int(value)
 
@@ -140,80 +111,6 @@ FROM participant WHERE site_id = ?"""
     return {k: _int(v) for k, v in rows[0].items()}
 
 
-@dataclass(frozen=True, slots=True)
-class VisitCount:
-    code: str
-    position: int
-    state: str
-    count: int
-    settled_this: int
-    in_window_this: int
-    settled_last: int
-    in_window_last: int
-
-
-_SETTLED = "state IN ('attended_in_window', 'attended_out_of_window', 'missed')"
-
-
-async def visit_figures(fp: str, site: str, now: datetime, m: Months) -> list[VisitCount]:
-    """Per visit and state now: how many, and of the settled ones with a target date in
-    each month, how many (and how many in window)."""
-    this = "target_date >= ? AND target_date < ?"
-    sql = f"""
-WITH {_head("p.site_id = ?")}, {_CELLS}
-SELECT code, position, state, COUNT(*) AS n,
-  SUM(CASE WHEN {_SETTLED} AND {this} THEN 1 ELSE 0 END) AS settled_this,
-  SUM(CASE WHEN state = 'attended_in_window' AND {this} THEN 1 ELSE 0 END) AS in_window_this,
-  SUM(CASE WHEN {_SETTLED} AND {this} THEN 1 ELSE 0 END) AS settled_last,
-  SUM(CASE WHEN state = 'attended_in_window' AND {this} THEN 1 ELSE 0 END) AS in_window_last
-FROM cell GROUP BY code, position, state ORDER BY position, state"""  # noqa: S608
-    this_month = [m.this_month, m.next_month]
-    last_month = [m.last_month, m.this_month]
-    params = [fp, site, now, now, *this_month, *this_month, *last_month, *last_month]
-    return [
-        VisitCount(
-            str(r["code"]),
-            int(r["position"]),
-            str(r["state"]),
-            _int(r["n"]),
-            _int(r["settled_this"]),
-            _int(r["in_window_this"]),
-            _int(r["settled_last"]),
-            _int(r["in_window_last"]),
-        )
-        for r in await _sql.fetch(sql, params)
-    ]
-
-
-def _completion(row: dict[str, Any] | None) -> CheckinCompletion:
-    if row is None:
-        return CheckinCompletion(0, 0, 0, 0, 0)
-    expected, completed, late = _int(row["expected"]), _int(row["completed"]), _int(row["late"])
-    return CheckinCompletion(expected, completed, completed - late, late, _int(row["longest"]))
-
-
-async def checkin_figures(
-    fp: str, site: str, now: datetime, m: Months
-) -> tuple[CheckinCompletion, CheckinCompletion, CheckinCompletion]:
-    """Check-in completion of the site's participants: over every expected prompt,
-    over those whose window closed this month, and last month (runs of misses
-    counted within each). One running count of answers per participant: a run of
-    misses is the prompts after one answer and before the next, and a month's runs
-    are those pieces cut at the month's edges (a month is a contiguous stretch)."""
-    sql = f"""
-WITH {_head("p.site_id = ?")}, {_ANSWERS}, {_ASKED},
-part AS (SELECT pid, streak, bucket, COUNT(*) AS n, SUM(done) AS d, SUM(late) AS l
-         FROM run GROUP BY pid, streak, bucket),
-whole AS (SELECT SUM(n) AS n, SUM(d) AS d, SUM(l) AS l FROM part GROUP BY pid, streak)
-SELECT 0 AS bucket, SUM(n) AS expected, SUM(d) AS completed, SUM(l) AS late,
-       MAX(n - d) AS longest FROM whole
-UNION ALL
-SELECT bucket, SUM(n), SUM(d), SUM(l), MAX(n - d) FROM part WHERE bucket > 0 GROUP BY bucket"""  # noqa: S608
-    params = [fp, site, m.this_start, m.this_end, m.last_start, m.last_end, now]
-    found = {int(r["bucket"]): r for r in await _sql.fetch(sql, params)}
-    return _completion(found.get(0)), _completion(found.get(1)), _completion(found.get(2))
-
-
 # ---------------------------------------------------------------- the participant list
 
 # Sort columns of each order (every one ends in the unique study id), as in _list.SORTS.
@@ -229,7 +126,7 @@ _FLAG_SQL = {
     "opted_out": "p.opted_out",
     "blocked": "p.sms_blocked_code IS NOT NULL",
     "paused": "p.paused",
-    "overdue": "COALESCE(vis.overdue, 0) = 1",
+    "overdue": "s.overdue",
     "open_alert": (
         "EXISTS (SELECT 1 FROM alert al WHERE al.participant_id = p.id AND al.status = 'open')"
     ),
@@ -268,7 +165,7 @@ def _after_params(key: tuple[Any, ...]) -> list[Any]:
     return [key[0], key[0], *_after_params(key[1:])]
 
 
-async def list_page(fp: str, now: datetime, query: ListQuery) -> tuple[int, list[PageRow]]:
+async def list_page(query: ListQuery) -> tuple[int, list[PageRow]]:
     """How many participants match, and the page's ``limit + 1`` first after the cursor
     (one more than shown: whether there is a next page)."""
     d = _sql.dialect()
@@ -285,40 +182,17 @@ async def list_page(fp: str, now: datetime, query: ListQuery) -> tuple[int, list
     # Only constants and placeholders go into the text below (S608 is a false alarm).
     order = ", ".join(col + (d.c if col in TEXT_COLUMNS else "") for col in columns)
     shown_order = ", ".join("shown." + c for c in order.split(", "))
+    # Over the participants' summary rows (``_summary``, refreshed by the caller).
     sql = f"""
-WITH {_head(query.where)}, {_CELLS}, {_ANSWERS}, {_ASKED},
-vis AS (
-  SELECT pid,
-    SUM(CASE WHEN state = 'attended_in_window' THEN 1 ELSE 0 END) AS in_window,
-    SUM(CASE WHEN {_SETTLED} THEN 1 ELSE 0 END) AS settled,
-    MAX(CASE WHEN state = 'missed' AND recorded IS NULL THEN 1 ELSE 0 END) AS overdue
-  FROM cell GROUP BY pid
-),
-chk AS (SELECT pid, COUNT(*) AS expected, SUM(done) AS completed FROM ask GROUP BY pid),
-listed AS (
-  SELECT p.id, p.study_id, p.site_id,
-    CASE WHEN COALESCE(chk.expected, 0) = 0 THEN 2.0
-         ELSE CAST(chk.completed AS {{real}}) / chk.expected END AS checkin_rate,
-    CASE WHEN COALESCE(vis.settled, 0) = 0 THEN 2.0
-         ELSE CAST(vis.in_window AS {{real}}) / vis.settled END AS visit_rate
-  FROM p LEFT JOIN chk ON chk.pid = p.id LEFT JOIN vis ON vis.pid = p.id
-  WHERE {" AND ".join(filters)}
+WITH listed AS (
+  SELECT p.id, p.study_id, p.site_id, s.checkin_rate, s.visit_rate
+  FROM participant p JOIN dashboard_summary s ON s.participant_id = p.id
+  WHERE {query.where} AND {" AND ".join(filters)}
 ),
 shown AS (SELECT * FROM listed WHERE {after} ORDER BY {order} LIMIT ?)
 SELECT t.total, shown.* FROM (SELECT COUNT(*) AS total FROM listed) t
 LEFT JOIN shown ON 1 = 1 ORDER BY {shown_order}"""  # noqa: S608
-    periods = [now, now, now, now]  # no month buckets here: any instants will do
-    all_params = [
-        fp,
-        *query.params,
-        now,
-        now,
-        *periods,
-        now,
-        *params,
-        *after_params,
-        query.limit + 1,
-    ]
+    all_params = [*query.params, *params, *after_params, query.limit + 1]
     rows = await _sql.fetch(sql, all_params)
     total = _int(rows[0]["total"]) if rows else 0
     page = [

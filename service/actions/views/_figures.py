@@ -18,7 +18,7 @@ from datetime import datetime
 from service.actions.views import _counted
 from service.actions.views import _queries as q
 from service.actions.views._rows import scope_for
-from service.actions.views._schedules import sync_schedules
+from service.actions.views._summary import counting_months, refresh, site_sums
 from service.domain.actors import Actor
 from service.domain.adherence import (
     NO_CHECKINS,
@@ -26,7 +26,6 @@ from service.domain.adherence import (
     MonthPeriods,
     Period,
     month_periods,
-    nearest_rank,
     rate,
 )
 from service.runtime import Runtime
@@ -54,19 +53,6 @@ class VisitFigure:
 
 
 @dataclass(slots=True)
-class Lateness:
-    seconds: list[float] = field(default_factory=list)
-
-    @property
-    def p50(self) -> float | None:
-        return nearest_rank(self.seconds, 0.50)
-
-    @property
-    def p95(self) -> float | None:
-        return nearest_rank(self.seconds, 0.95)
-
-
-@dataclass(slots=True)
 class SiteFigures:
     code: str | None  # None: all of the actor's sites
     name: str
@@ -87,8 +73,9 @@ class SiteFigures:
     fallback: Pair = field(default_factory=Pair)  # of ``sent``: by SMS instead of WhatsApp
     opted_out: int = 0  # participants now (a state, not an event)
     blocked: int = 0
-    lateness_this: Lateness = field(default_factory=Lateness)
-    lateness_last: Lateness = field(default_factory=Lateness)
+    # visit reminders sent this month and last: how many, p50 and p95 seconds late
+    lateness_this: q.LatenessFact = field(default_factory=q.LatenessFact)
+    lateness_last: q.LatenessFact = field(default_factory=q.LatenessFact)
     alerts_open: int = 0
     alerts_oldest: datetime | None = None
     alerts_raised: Pair = field(default_factory=Pair)
@@ -116,18 +103,11 @@ def _older(current: datetime | None, candidate: datetime) -> datetime:
     return candidate if current is None or candidate < current else current
 
 
-def _counting_months(months: MonthPeriods) -> _counted.Months:
-    this, last = months.this, months.last
-    return _counted.Months(
-        this.start, this.end, last.start, last.end, this.month, this.month_after, last.month
-    )
-
-
-async def _add_participants(fp: str, fig: SiteFigures, months: MonthPeriods, now: datetime) -> None:
-    """The site's participant, visit and check-in figures, counted by the database."""
+async def _add_participants(fig: SiteFigures, months: MonthPeriods) -> None:
+    """The site's participant figures, counted by the database, and its visit and
+    check-in figures summed from its participants' summary rows (refreshed first)."""
     assert fig.code is not None
-    m = _counting_months(months)
-    counts = await _counted.participant_figures(fig.code, m)
+    counts = await _counted.participant_figures(fig.code, counting_months(months))
     fig.enrolled = counts["enrolled"]
     fig.active = counts["active"]
     fig.withdrawn = counts["enrolled"] - counts["active"]
@@ -135,7 +115,8 @@ async def _add_participants(fp: str, fig: SiteFigures, months: MonthPeriods, now
     fig.withdrawn_in = Pair(counts["withdrawn_this"], counts["withdrawn_last"])
     fig.opted_out = counts["opted_out"]
     fig.blocked = counts["blocked"]
-    for c in await _counted.visit_figures(fp, fig.code, now, m):  # in protocol order
+    sums = await site_sums(fig.code)
+    for c in sums.visits:  # in protocol order
         visit = fig.visits.get(c.code)
         if visit is None:
             visit = fig.visits[c.code] = VisitFigure(c.code)
@@ -144,22 +125,25 @@ async def _add_participants(fp: str, fig: SiteFigures, months: MonthPeriods, now
         visit.settled.last += c.settled_last
         visit.in_window.this += c.in_window_this
         visit.in_window.last += c.in_window_last
-    fig.checkins, fig.checkins_this, fig.checkins_last = await _counted.checkin_figures(
-        fp, fig.code, now, m
+    fig.checkins, fig.checkins_this, fig.checkins_last = (
+        sums.checkins,
+        sums.checkins_this,
+        sums.checkins_last,
     )
 
 
-async def _add_messages(per_site: dict[str, SiteFigures], months: dict[str, MonthPeriods]) -> None:
-    """SMS counts and lateness, counted by the database: four statements per time
-    zone among the sites (one zone in this trial), none per participant."""
+async def _add_messages(
+    per_site: dict[str, SiteFigures], months: dict[str, MonthPeriods], total: SiteFigures
+) -> None:
+    """SMS counts and lateness, counted by the database: two statements per time zone
+    among the sites (one zone in this trial) and two for lateness, none per
+    participant."""
     zones: dict[tuple[Period, Period], list[str]] = {}
     for code, periods in months.items():
         zones.setdefault((periods.this, periods.last), []).append(code)
     for (this, last), codes in zones.items():
         windows = [q.Window(this.start, this.end), q.Window(last.start, last.end)]
         counts = await q.message_counts(codes, windows)
-        late_this = await q.reminder_lateness(codes, windows[0])
-        late_last = await q.reminder_lateness(codes, windows[1])
         for code in codes:
             fig = per_site[code]
             now_counts, then_counts = counts.get(code, [q.SmsCounts(), q.SmsCounts()])
@@ -168,8 +152,16 @@ async def _add_messages(per_site: dict[str, SiteFigures], months: dict[str, Mont
             fig.failed = Pair(now_counts.failed, then_counts.failed)
             fig.whatsapp = Pair(now_counts.whatsapp, then_counts.whatsapp)
             fig.fallback = Pair(now_counts.fallback, then_counts.fallback)
-            fig.lateness_this.seconds.extend(late_this.get(code, []))
-            fig.lateness_last.seconds.extend(late_last.get(code, []))
+    # Each month over every zone at once: the all-sites total ranks all their values.
+    for which in ("this", "last"):
+        parts = []
+        for (this, last), codes in zones.items():
+            period = this if which == "this" else last
+            parts.append((codes, q.Window(period.start, period.end)))
+        found, overall = await q.reminder_lateness(parts)
+        for code in per_site:
+            setattr(per_site[code], f"lateness_{which}", found.get(code, q.LatenessFact()))
+        setattr(total, f"lateness_{which}", overall)
 
 
 def _add_alert(fig: SiteFigures, alert: q.AlertFact, months: MonthPeriods) -> None:
@@ -213,8 +205,6 @@ def _merge(total: SiteFigures, part: SiteFigures) -> None:
     total.checkins = total.checkins + part.checkins
     total.checkins_this = total.checkins_this + part.checkins_this
     total.checkins_last = total.checkins_last + part.checkins_last
-    total.lateness_this.seconds.extend(part.lateness_this.seconds)
-    total.lateness_last.seconds.extend(part.lateness_last.seconds)
     total.alerts_open += part.alerts_open
     total.inbox_open += part.inbox_open
     for name in ("alerts_oldest", "inbox_oldest"):
@@ -232,14 +222,13 @@ async def overview(rt: Runtime, actor: Actor, *, site: str | None = None) -> Ove
     sites = await q.scoped_sites(scope)
     months = {s.code: month_periods(now, s.timezone) for s in sites}
     since = min((m.last.start for m in months.values()), default=now)
-    fp = await sync_schedules(rt, scope)
+    await refresh(rt, scope, now, [(code, counting_months(m)) for code, m in months.items()])
     alerts = await q.open_alerts_and_recent(scope, since)
     inbox = await q.inbox_open_and_recent(scope, since)
 
     per_site = {s.code: SiteFigures(s.code, s.name, months[s.code]) for s in sites}
     for code, fig in per_site.items():
-        await _add_participants(fp, fig, months[code], now)
-    await _add_messages(per_site, months)
+        await _add_participants(fig, months[code])
     for alert in alerts:
         _add_alert(per_site[alert.site], alert, months[alert.site])
     total = SiteFigures(None, "", next(iter(months.values()), None))
@@ -248,6 +237,7 @@ async def overview(rt: Runtime, actor: Actor, *, site: str | None = None) -> Ove
             _add_inbox(total, item, total.months or month_periods(now, "UTC"))
         else:
             _add_inbox(per_site[item.site], item, months[item.site])
+    await _add_messages(per_site, months, total)
     for fig in per_site.values():
         _merge(total, fig)
     codes = [visit.code for visit in rt.protocol.visits]

@@ -21,8 +21,10 @@ from service.actions.errors import FieldInvalid
 from service.actions.views import _counted
 from service.actions.views import _queries as q
 from service.actions.views._rows import Flag, ParticipantRow, build_rows, scope_for, worst_first
-from service.actions.views._schedules import scope_sql, sync_schedules
+from service.actions.views._schedules import scope_sql
+from service.actions.views._summary import counting_months, refresh
 from service.domain.actors import Actor
+from service.domain.adherence import month_periods
 from service.domain.paging import BadCursor, decode_sort_key, encode_cursor
 from service.runtime import Runtime
 
@@ -155,12 +157,15 @@ async def participant_page(
     columns = _checked(sort, limit)
     after = _cursor_key(cursor, columns) if cursor else None
     scope = scope_for(actor)
-    fp = await sync_schedules(rt, scope)
+    now = rt.clock.now()
+    sites = [s for s in await q.scoped_sites(scope) if site is None or s.code == site]
+    months = [(s.code, counting_months(month_periods(now, s.timezone))) for s in sites]
+    await refresh(rt, scope, now, months)
     where, params = scope_sql(scope, site)
     query = _counted.ListQuery(
         where, params, status, frozenset(f.value for f in flags), sort, after, limit
     )
-    total, found = await _counted.list_page(fp, rt.clock.now(), query)
+    total, found = await _counted.list_page(query)
     shown = found[:limit]
     ids = [r.id for r in shown]
     facts = await q.participant_facts(scope, ids=ids)

@@ -15,15 +15,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from tortoise import connections
-from tortoise.expressions import Q, RawSQL
-from tortoise.functions import Count
+from tortoise.expressions import Q
 
+from service.actions.views import _sql
 from service.db.models import (
     Alert,
     Checkin,
     InboxItem,
-    OutboundMessage,
     Participant,
     Site,
     VisitOutcome,
@@ -34,6 +32,7 @@ from service.domain.calendar import VisitOutcome as Outcome
 __all__ = [
     "AlertFact",
     "InboxFact",
+    "LatenessFact",
     "ParticipantFact",
     "Scope",
     "SiteFact",
@@ -226,41 +225,52 @@ async def message_counts(
     codes: Sequence[str], windows: Sequence[Window]
 ) -> dict[str, list[SmsCounts]]:
     """Per site of ``codes`` and per window: participant messages sent, delivered and
-    failed in it, counted by the database. Two statements, each on an index: what was
-    sent (``sent_at``), and what failed (``status``; a failure may never have been sent)."""
+    failed in it, counted by the database. Two statements, each reading a range of a
+    partial covering index (migration 0034; ``CROSS JOIN`` keeps SQLite from walking
+    every participant's messages instead): what was sent (``sent_at``), and what
+    failed (``updated_at`` of failed rows; a failure may never have been sent; the
+    status is a literal so that the partial index applies)."""
     if not codes or not windows:
         return {}
     since = min(w.start for w in windows)
-    sent: dict[str, Count] = {}
-    failed: dict[str, Count] = {}
+    sums, params = [], []
     for n, w in enumerate(windows):
-        sent[f"sent_{n}"] = Count("id", _filter=Q(sent_at__gte=w.start, sent_at__lt=w.end))
-        sent[f"whatsapp_{n}"] = Count(
-            "id", _filter=Q(channel="whatsapp", sent_at__gte=w.start, sent_at__lt=w.end)
+        inside = "o.sent_at >= ? AND o.sent_at < ?"
+        for name, extra in (
+            ("sent", ""),
+            ("whatsapp", " AND o.channel = 'whatsapp'"),
+            ("fallback", " AND o.fallback_reason IS NOT NULL"),
+        ):
+            sums.append(f"SUM(CASE WHEN {inside}{extra} THEN 1 ELSE 0 END) AS {name}_{n}")
+            params += [w.start, w.end]
+        sums.append(
+            "SUM(CASE WHEN o.status = 'delivered' AND o.delivered_at >= ?"
+            f" AND o.delivered_at < ? THEN 1 ELSE 0 END) AS delivered_{n}"
         )
-        sent[f"fallback_{n}"] = Count(
-            "id",
-            _filter=Q(fallback_reason__isnull=False, sent_at__gte=w.start, sent_at__lt=w.end),
-        )
-        sent[f"delivered_{n}"] = Count(
-            "id", _filter=Q(status="delivered", delivered_at__gte=w.start, delivered_at__lt=w.end)
-        )
-        failed[f"failed_{n}"] = Count(
-            "id", _filter=Q(updated_at__gte=w.start, updated_at__lt=w.end)
-        )
-    rows: dict[str, dict[str, Any]] = {}
-    for where, counts in (
-        (Q(sent_at__gte=since), sent),
-        (Q(status="failed", updated_at__gte=since), failed),
-    ):
-        query = (
-            OutboundMessage.filter(where, participant__site_id__in=list(codes))
-            .annotate(**counts)
-            .group_by("participant__site_id")
-            .values("participant__site_id", *counts)
-        )
-        for row in await query:
-            rows.setdefault(str(row["participant__site_id"]), {}).update(row)
+        params += [w.start, w.end]
+    marks = ", ".join("?" for _ in codes)
+    sql = (
+        f"SELECT p.site_id AS site, {', '.join(sums)}"  # noqa: S608  # constants and marks
+        " FROM outbound_message o CROSS JOIN participant p"
+        f" WHERE p.id = o.participant_id AND o.sent_at >= ? AND p.site_id IN ({marks})"
+        " GROUP BY p.site_id"
+    )
+    rows: dict[str, dict[str, Any]] = {
+        str(row["site"]): row for row in await _sql.fetch(sql, [*params, since, *codes])
+    }
+    failed = [
+        f"SUM(CASE WHEN o.updated_at >= ? AND o.updated_at < ? THEN 1 ELSE 0 END) AS failed_{n}"
+        for n in range(len(windows))
+    ]
+    sql = (
+        f"SELECT p.site_id AS site, {', '.join(failed)}"  # noqa: S608  # constants and marks
+        " FROM outbound_message o CROSS JOIN participant p"
+        " WHERE p.id = o.participant_id AND o.status = 'failed' AND o.updated_at >= ?"
+        f" AND p.site_id IN ({marks}) GROUP BY p.site_id"
+    )
+    edges = [edge for w in windows for edge in (w.start, w.end)]
+    for row in await _sql.fetch(sql, [*edges, since, *codes]):
+        rows.setdefault(str(row["site"]), {}).update(row)
     return {
         site: [
             SmsCounts(
@@ -276,33 +286,79 @@ async def message_counts(
     }
 
 
-def _lateness_sql() -> RawSQL:
-    """Sent minus planned, in seconds, computed by the database (no timestamps to
-    parse in Python for thousands of rows)."""
-    if connections.get("default").capabilities.dialect == "postgres":
-        return RawSQL("EXTRACT(EPOCH FROM (sent_at - send_at))")
-    return RawSQL("(julianday(sent_at) - julianday(send_at)) * 86400.0")
+@dataclass(frozen=True, slots=True)
+class LatenessFact:
+    """How many visit reminders were sent, and their lateness in seconds at the 50th
+    and 95th percentile by nearest rank (``adherence.nearest_rank``)."""
+
+    count: int = 0
+    p50: float | None = None
+    p95: float | None = None
 
 
-async def reminder_lateness(codes: Sequence[str], window: Window) -> dict[str, list[float]]:
-    """Per site: seconds late of every visit reminder sent in ``window``."""
-    if not codes:
-        return {}
-    rows = (
-        await OutboundMessage.filter(
-            kind="reminder",
-            sent_at__gte=window.start,
-            sent_at__lt=window.end,
-            participant__site_id__in=list(codes),
-        )
-        .annotate(late_seconds=_lateness_sql())
-        .values_list("participant__site_id", "late_seconds")
+def _rank(n: int, percent: int) -> int:
+    """``max(1, ceil(percent / 100 * n))`` in integers (as the database computes it;
+    equal to nearest_rank's float arithmetic for 50 and 95 and any count below 5
+    million, checked)."""
+    return max(1, (percent * n + 99) // 100)
+
+
+async def reminder_lateness(
+    parts: Sequence[tuple[Sequence[str], Window]],
+) -> tuple[dict[str, LatenessFact], LatenessFact]:
+    """Lateness of the visit reminders sent by the sites of each part in its window:
+    per site, and over all of them. One statement: the database ranks the values
+    (read from the covering index on ``sent_at``) and returns only those at the two
+    ranks, not every value."""
+    parts = [(codes, window) for codes, window in parts if codes]
+    if not parts:
+        return {}, LatenessFact()
+    postgres = _sql.dialect().postgres
+    late = (
+        "EXTRACT(EPOCH FROM (o.sent_at - o.send_at))"
+        if postgres
+        else "(julianday(o.sent_at) - julianday(o.send_at)) * 86400.0"
     )
-    found: dict[str, list[float]] = {}
-    for site, late in rows:
-        if late is not None:
-            found.setdefault(str(site), []).append(float(late))
-    return found
+    selects, params = [], []
+    for codes, window in parts:
+        marks = ", ".join("?" for _ in codes)
+        selects.append(
+            f"SELECT p.site_id AS site, {late} AS late"  # noqa: S608  # constants and marks
+            " FROM outbound_message o CROSS JOIN participant p"
+            " WHERE p.id = o.participant_id AND o.kind = 'reminder' AND o.send_at IS NOT NULL"
+            f" AND o.sent_at >= ? AND o.sent_at < ? AND p.site_id IN ({marks})"
+        )
+        params += [window.start, window.end, *codes]
+    # Ranks per site; over all sites too when there are several (one more sort).
+    several = len({code for codes, _ in parts for code in codes}) > 1
+    ranks = "r.k = (50 * c.n + 99) / 100 OR r.k = (95 * c.n + 99) / 100"
+    overall = (
+        """
+UNION ALL
+SELECT NULL AS site, t.late, t.k, c.n FROM t CROSS JOIN (SELECT COUNT(*) AS n FROM l) c
+WHERE t.k = (50 * c.n + 99) / 100 OR t.k = (95 * c.n + 99) / 100"""
+        if several
+        else ""
+    )
+    sql = f"""
+WITH l AS ({" UNION ALL ".join(selects)}),
+r AS (SELECT site, late, ROW_NUMBER() OVER (PARTITION BY site ORDER BY late) AS k FROM l),
+t AS (SELECT late, ROW_NUMBER() OVER (ORDER BY late) AS k FROM l)
+SELECT r.site, r.late, r.k, c.n FROM r
+JOIN (SELECT site, COUNT(*) AS n FROM l GROUP BY site) c ON c.site = r.site
+WHERE {ranks}{overall}"""  # noqa: S608
+    per_site: dict[str | None, dict[str, Any]] = {}
+    for row in await _sql.fetch(sql, params):
+        site = None if row["site"] is None else str(row["site"])
+        found = per_site.setdefault(site, {"count": int(row["n"])})
+        for percent in (50, 95):
+            if int(row["k"]) == _rank(int(row["n"]), percent):
+                found[f"p{percent}"] = float(row["late"])
+    facts = {site: LatenessFact(**found) for site, found in per_site.items()}
+    total = facts.pop(None, LatenessFact())
+    if not several:
+        total = next(iter(facts.values()), LatenessFact())
+    return {str(site): fact for site, fact in facts.items()}, total
 
 
 async def open_alerts_and_recent(scope: Scope, since: datetime) -> list[AlertFact]:

@@ -24,7 +24,12 @@ from zoneinfo import ZoneInfo
 from service.actions.views import _sql
 from service.actions.views._queries import Scope
 from service.actions.views._rows import Anchors, schedule_of
-from service.db.models import DashboardSchedule, DashboardSchedulePrompt, DashboardScheduleVisit
+from service.db.models import (
+    DashboardSchedule,
+    DashboardSchedulePrompt,
+    DashboardScheduleVisit,
+    DashboardSummary,
+)
 from service.domain.adherence import first_instant
 from service.domain.protocol import Protocol
 from service.runtime import Runtime
@@ -102,11 +107,15 @@ WHERE {where} AND NOT EXISTS (SELECT 1 FROM dashboard_schedule s WHERE {match})
 """
 
 
-async def sync_schedules(rt: Runtime, scope: Scope) -> str:
+async def sync_schedules(rt: Runtime, scope: Scope, *, unsummarized: bool = False) -> str:
     """Copy the schedules of ``scope``'s participants that are not copied yet; the
-    fingerprint the figures must match."""
+    fingerprint the figures must match. ``unsummarized``: only of participants with
+    no dashboard summary row, right after the stale rows were deleted (a participant
+    whose anchors or fingerprint changed has none then; see ``_summary``)."""
     fp = fingerprint(rt.protocol, rt.non_working)
     where, params = scope_sql(scope)
+    if unsummarized:
+        where += " AND NOT EXISTS (SELECT 1 FROM dashboard_summary d WHERE d.participant_id = p.id)"
     rows = await _sql.fetch(_MISSING.format(where=where, match=MATCH), [*params, fp])
     schedules, visits, prompts = [], [], []
     for row in rows:
@@ -163,7 +172,9 @@ async def sync_schedules(rt: Runtime, scope: Scope) -> str:
 
 
 async def forget_schedules() -> None:
-    """Empty the copies (the rebuild path: the next read of each scope refills them)."""
+    """Empty the copies and the summary rows counted from them (the rebuild path: the
+    next read of each scope refills them)."""
+    await DashboardSummary.all().delete()
     await DashboardSchedule.all().delete()
     await DashboardScheduleVisit.all().delete()
     await DashboardSchedulePrompt.all().delete()

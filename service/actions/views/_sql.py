@@ -13,8 +13,9 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from tortoise import connections
+from tortoise.transactions import in_transaction
 
-__all__ = ["Dialect", "as_date", "dialect", "execute_many", "fetch"]
+__all__ = ["Dialect", "as_date", "atomically", "dialect", "execute", "execute_many", "fetch"]
 
 _PLACEHOLDER = re.compile(r"\?")
 
@@ -61,6 +62,20 @@ async def fetch(text: str, params: Sequence[Any]) -> list[dict[str, Any]]:
     conn = connections.get("default")
     sql = dialect().sql(text)
     return list(await conn.execute_query_dict(sql, [_utc(v) for v in params]))
+
+
+async def execute(text: str, params: Sequence[Any]) -> None:
+    """One statement that returns no rows."""
+    conn = connections.get("default")
+    await conn.execute_query(dialect().sql(text), [_utc(v) for v in params])
+
+
+async def atomically(statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
+    """Statements that return no rows, in one transaction: all or none."""
+    d = dialect()
+    async with in_transaction("default") as conn:
+        for text, params in statements:
+            await conn.execute_query(d.sql(text), [_utc(v) for v in params])
 
 
 async def execute_many(text: str, rows: Sequence[Sequence[Any]]) -> None:

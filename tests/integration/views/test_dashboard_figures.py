@@ -11,7 +11,7 @@ import pytest
 from service.actions.views import Flag, overview, participant_rows
 from service.db.models import Checkin, OutboundMessage, Participant, VisitOutcome
 from service.domain.actors import Actor
-from service.domain.adherence import Band
+from service.domain.adherence import Band, nearest_rank
 from service.domain.states import StaffRole
 from tests.support.dashboard_seed import seed
 from tests.support.helpers import Client
@@ -40,9 +40,12 @@ async def test_same_statements_with_10_and_500_participants(client: Client) -> N
     large = (await _statements(client, ADMIN), await _statements(client, CUA))
     assert small == large
     # A handful, not one per participant. The overview, two sites: the sites, the
-    # schedule copies (one statement, three more to copy new anchors: cold here), three
-    # per site (participants, visits, check-ins), alerts, inbox, four for SMS figures.
-    assert large[0][0] <= 4 and large[0][1] <= 1 + (1 + 3) + 3 * 2 + 2 + 4
+    # schedule copies (one statement, three more to copy new anchors: cold here), the
+    # summary rows refreshed (stale rows deleted: one statement on PostgreSQL, two in a
+    # transaction on SQLite; one per site inserting the missing), two per site
+    # (participants; visits and check-ins from the summary rows), alerts, inbox, four
+    # for SMS figures.
+    assert large[0][0] <= 4 and large[0][1] <= 1 + (1 + 3) + (2 + 2) + 2 * 2 + 2 + 4
 
 
 async def test_coordinator_sees_only_their_site(client: Client) -> None:
@@ -158,10 +161,11 @@ async def test_sms_counts_and_reminder_lateness(client: Client) -> None:
     assert (cua.sent.this, cua.sent.last) == (4, 2)
     assert (cua.delivered.this, cua.delivered.last) == (2, 1)
     assert (cua.failed.this, cua.failed.last) == (1, 0)
-    assert sorted(cua.lateness_this.seconds) == pytest.approx([30, 60, 120, 600], abs=0.01)
+    assert cua.lateness_this.count == 4  # 30, 60, 120 and 600 s late
     assert cua.lateness_this.p50 == pytest.approx(60, abs=0.01)  # nearest rank: 2nd of 4
     assert cua.lateness_this.p95 == pytest.approx(600, abs=0.01)
     assert cua.lateness_last.p50 == pytest.approx(0, abs=0.01)
+    assert figures.total.lateness_this == cua.lateness_this
     assert figures.total.sent.this == 4
     assert not any("outbound_message" in s and "LIMIT" in s for s in sql.statements)
 
@@ -172,3 +176,43 @@ async def test_worst_adherence_first(client: Client) -> None:
     rows = await participant_rows(client.app.state.runtime, ADMIN)
     rates = [r.checkins.rate for r in rows if r.checkins.rate is not None]
     assert rates == sorted(rates)
+
+
+async def test_reminder_lateness_ranks_each_site_and_all_of_them(client: Client) -> None:
+    rt = client.app.state.runtime
+    now = rt.clock.now()
+    [a] = await seed(1, site="CUA", prefix="S", now=now, messages_per_participant=0)
+    [b] = await seed(
+        1, site="HBLT", prefix="H", now=now, messages_per_participant=0, phone_offset=500
+    )
+    planned = datetime(2027, 1, 5, 12, tzinfo=UTC)
+    lateness = {a: [5, 1, 9, 300, 7, 2, 8], b: [4, 1000, 3, 6, 6, 6, 0.5, 11, 12, 13, 14]}
+    n = 0
+    for pid, values in lateness.items():
+        for late in values:
+            n += 1
+            await OutboundMessage.create(
+                participant_id=pid,
+                kind="reminder",
+                purpose="reminder:t",
+                occurrence=str(n),
+                dedupe_key=f"{pid}:t:{n}",
+                message_key="reminder.clinic.week_before",
+                send_at=planned,
+                status="sent",
+                sent_at=planned + timedelta(seconds=late),
+                created_at=planned,
+                updated_at=planned,
+            )
+    figures = await overview(rt, ADMIN)
+    everything = [*lateness[a], *lateness[b]]
+    for fig, values in ((figures.sites[0], lateness[a]), (figures.sites[1], lateness[b])):
+        assert fig.lateness_this.count == len(values)
+        assert fig.lateness_this.p50 == pytest.approx(nearest_rank(values, 0.5), abs=0.01)
+        assert fig.lateness_this.p95 == pytest.approx(nearest_rank(values, 0.95), abs=0.01)
+    assert figures.total.lateness_this.count == len(everything)
+    assert figures.total.lateness_this.p50 == pytest.approx(nearest_rank(everything, 0.5), abs=0.01)
+    assert figures.total.lateness_this.p95 == pytest.approx(
+        nearest_rank(everything, 0.95), abs=0.01
+    )
+    assert figures.total.lateness_last.count == 0 and figures.total.lateness_last.p50 is None

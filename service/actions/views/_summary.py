@@ -1,0 +1,331 @@
+"""Per-participant summary rows: the dashboard's figures kept, not recounted.
+
+Counting every participant's visits, prompts and answers on each request (``_counted``)
+made the pages' cost grow with the study. A ``dashboard_summary`` row holds one
+participant's figures (check-in completion overall and in the site's two months, each
+visit's state and month, the list's rates and overdue flag) as of ``as_of``, and is
+good until whichever comes first:
+
+* ``valid_until``: the next instant the figures change by time alone, known from the
+  schedule copies (a prompt's answer window closing, a visit window opening or
+  closing) or the site's month turning (the month buckets);
+* a write to the participant, its visit outcomes or its check-ins: database triggers
+  append the participant's id to ``dashboard_written`` in the writer's transaction
+  (migration 0034); the next refresh drops the rows of the participants named there
+  and the names it saw (a write committed after the refresh read leaves its name for
+  the next one);
+* another fingerprint (protocol revision or holidays) or a clock before ``as_of``.
+
+Each page first refreshes what is stale (``refresh``: stale rows deleted, the
+schedule copies of participants left without one, one statement per site inserting
+the missing rows with the same definitions as ``_counted``), then reads the rows:
+the overview sums one row per participant, the list sorts and cuts them. The rows are
+derived: emptying the table is always safe, and no audit entry is written for them
+(docs/decisions/0103).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from service.actions.views import _sql
+from service.actions.views._counted import _ANSWERS, _ASKED, _PARTICIPANTS, Months
+from service.actions.views._queries import Scope
+from service.actions.views._schedules import MATCH, fingerprint, sync_schedules
+from service.domain.adherence import CheckinCompletion, MonthPeriods
+from service.runtime import Runtime
+
+__all__ = [
+    "SiteSums",
+    "VisitCount",
+    "counting_months",
+    "forget_summaries",
+    "refresh",
+    "site_sums",
+]
+
+# One letter per visit state in ``visits`` (a row's text: "position code letter bucket"
+# per visit, comma-separated).
+_LETTER = {
+    "attended_in_window": "i",
+    "attended_out_of_window": "o",
+    "missed": "m",
+    "cancelled": "c",
+    "upcoming": "u",
+    "due": "d",
+}
+_STATE = {letter: state for state, letter in _LETTER.items()}
+_SETTLED = frozenset({"attended_in_window", "attended_out_of_window", "missed"})
+
+# Participants of one site with no summary row.
+_MISSING = (
+    "p.site_id = ? AND NOT EXISTS (SELECT 1 FROM dashboard_summary d WHERE d.participant_id = p.id)"
+)
+_CELLS = """
+o AS (
+  SELECT participant_id, visit_code, status, date FROM (
+    SELECT vo.participant_id, vo.visit_code, vo.status, vo.date,
+           ROW_NUMBER() OVER (PARTITION BY vo.participant_id, vo.visit_code
+                              ORDER BY vo.recorded_at DESC, vo.id DESC) AS newest
+    FROM visit_outcome vo JOIN p ON p.id = vo.participant_id
+  ) x WHERE newest = 1
+),
+cell AS (
+  SELECT pid, position, code, recorded, state,
+    CAST(position AS TEXT) || ' ' || code || ' ' || (CASE state
+      WHEN 'attended_in_window' THEN 'i' WHEN 'attended_out_of_window' THEN 'o'
+      WHEN 'missed' THEN 'm' WHEN 'cancelled' THEN 'c' WHEN 'upcoming' THEN 'u'
+      ELSE 'd' END) || ' ' || CAST(bucket AS TEXT) AS item
+  FROM (
+    SELECT p.id AS pid, v.position, v.code, o.status AS recorded,
+      CASE
+        WHEN o.status = 'missed' THEN 'missed'
+        WHEN o.status IS NOT NULL AND o.date >= v.window_start AND o.date <= v.window_end
+          THEN 'attended_in_window'
+        WHEN o.status IS NOT NULL THEN 'attended_out_of_window'
+        WHEN p.ended_at IS NOT NULL AND p.ended_at < v.closes_at THEN 'cancelled'
+        WHEN ? < v.opens_at THEN 'upcoming'
+        WHEN ? < v.closes_at THEN 'due'
+        ELSE 'missed'
+      END AS state,
+      CASE WHEN v.target_date >= ? AND v.target_date < ? THEN 1
+           WHEN v.target_date >= ? AND v.target_date < ? THEN 2 ELSE 0 END AS bucket
+    FROM p JOIN dashboard_schedule_visit v ON v.schedule_key = p.schedule_key
+    LEFT JOIN o ON o.participant_id = p.id AND o.visit_code = v.code
+  ) y
+)"""
+_COLUMNS = (
+    "participant_id, site_id, fingerprint, as_of, valid_until,"
+    " expected, completed, late, longest, expected_this, completed_this, late_this,"
+    " longest_this, expected_last, completed_last, late_last, longest_last,"
+    " visits, in_window, settled, overdue, checkin_rate, visit_rate"
+)
+_SETTLED_SQL = "state IN ('attended_in_window', 'attended_out_of_window', 'missed')"
+_INSERT = """
+WITH {head}, {cells}, {answers}, {asked},
+part AS (SELECT pid, streak, bucket, COUNT(*) AS n, SUM(done) AS d, SUM(late) AS l
+         FROM run GROUP BY pid, streak, bucket),
+whole AS (SELECT pid, SUM(n) AS n, SUM(d) AS d, SUM(l) AS l FROM part GROUP BY pid, streak),
+chk AS (SELECT pid, SUM(n) AS n, SUM(d) AS d, SUM(l) AS l, MAX(n - d) AS r
+        FROM whole GROUP BY pid),
+mon AS (
+  SELECT pid,
+    SUM(CASE WHEN bucket = 1 THEN n ELSE 0 END) AS n1,
+    SUM(CASE WHEN bucket = 1 THEN d ELSE 0 END) AS d1,
+    SUM(CASE WHEN bucket = 1 THEN l ELSE 0 END) AS l1,
+    MAX(CASE WHEN bucket = 1 THEN n - d ELSE 0 END) AS r1,
+    SUM(CASE WHEN bucket = 2 THEN n ELSE 0 END) AS n2,
+    SUM(CASE WHEN bucket = 2 THEN d ELSE 0 END) AS d2,
+    SUM(CASE WHEN bucket = 2 THEN l ELSE 0 END) AS l2,
+    MAX(CASE WHEN bucket = 2 THEN n - d ELSE 0 END) AS r2
+  FROM part GROUP BY pid
+),
+vis AS (
+  SELECT pid, {items} AS visits,
+    SUM(CASE WHEN state = 'attended_in_window' THEN 1 ELSE 0 END) AS in_window,
+    SUM(CASE WHEN {settled} THEN 1 ELSE 0 END) AS settled,
+    MAX(CASE WHEN state = 'missed' AND recorded IS NULL THEN 1 ELSE 0 END) AS overdue
+  FROM (SELECT * FROM cell ORDER BY pid, position) z GROUP BY pid
+),
+nq AS (
+  SELECT q.schedule_key, MIN(q.expires_at) AS at FROM dashboard_schedule_prompt q
+  WHERE q.expires_at > ? AND q.schedule_key IN (SELECT schedule_key FROM p)
+  GROUP BY q.schedule_key
+),
+nv AS (
+  SELECT v.schedule_key,
+         MIN(CASE WHEN v.opens_at > ? THEN v.opens_at ELSE v.closes_at END) AS at
+  FROM dashboard_schedule_visit v
+  WHERE v.closes_at > ? AND v.schedule_key IN (SELECT schedule_key FROM p)
+  GROUP BY v.schedule_key
+)
+INSERT INTO dashboard_summary ({columns})
+SELECT p.id, p.site_id, {text}, {instant},
+  {least}(COALESCE(nq.at, {instant}), COALESCE(nv.at, {instant}), {instant}),
+  COALESCE(chk.n, 0), COALESCE(chk.d, 0), COALESCE(chk.l, 0), COALESCE(chk.r, 0),
+  COALESCE(mon.n1, 0), COALESCE(mon.d1, 0), COALESCE(mon.l1, 0), COALESCE(mon.r1, 0),
+  COALESCE(mon.n2, 0), COALESCE(mon.d2, 0), COALESCE(mon.l2, 0), COALESCE(mon.r2, 0),
+  COALESCE(vis.visits, ''), COALESCE(vis.in_window, 0), COALESCE(vis.settled, 0),
+  CASE WHEN COALESCE(vis.overdue, 0) = 1 THEN TRUE ELSE FALSE END,
+  CASE WHEN COALESCE(chk.n, 0) = 0 THEN 2.0
+       ELSE CAST(chk.d AS {{real}}) / chk.n END,
+  CASE WHEN COALESCE(vis.settled, 0) = 0 THEN 2.0
+       ELSE CAST(vis.in_window AS {{real}}) / vis.settled END
+FROM p LEFT JOIN chk ON chk.pid = p.id LEFT JOIN mon ON mon.pid = p.id
+LEFT JOIN vis ON vis.pid = p.id
+LEFT JOIN nq ON nq.schedule_key = p.schedule_key
+LEFT JOIN nv ON nv.schedule_key = p.schedule_key
+WHERE 1 = 1
+ON CONFLICT (participant_id) DO NOTHING"""
+
+# Stale rows: past their validity, from before the clock, of other schedule copies, or
+# of a participant written about (or gone). On PostgreSQL the names are taken and the
+# rows dropped from one snapshot (a name committed later stays for the next refresh);
+# on SQLite, which has one writer at a time, in one transaction.
+_STALE = "valid_until <= ? OR as_of > ? OR fingerprint <> ?"
+_DROP_POSTGRES = f"""
+WITH written AS (DELETE FROM dashboard_written RETURNING participant_id)
+DELETE FROM dashboard_summary
+WHERE {_STALE} OR participant_id IN (SELECT participant_id FROM written)"""  # noqa: S608
+_DROP_SQLITE = (
+    f"DELETE FROM dashboard_summary WHERE {_STALE}"  # noqa: S608  # constants only
+    " OR participant_id IN (SELECT participant_id FROM dashboard_written)",
+    "DELETE FROM dashboard_written",
+)
+
+
+def counting_months(months: MonthPeriods) -> Months:
+    """The site's two months as ``_counted`` takes them."""
+    this, last = months.this, months.last
+    return Months(
+        this.start, this.end, last.start, last.end, this.month, this.month_after, last.month
+    )
+
+
+def _insert_sql(postgres: bool) -> str:
+    head = _PARTICIPANTS.format(match=MATCH, where=_MISSING)
+    items = "string_agg(item, ',' ORDER BY position)" if postgres else "group_concat(item, ',')"
+    return _INSERT.format(
+        head=head,
+        cells=_CELLS,
+        answers=_ANSWERS,
+        asked=_ASKED,
+        items=items,
+        settled=_SETTLED_SQL,
+        columns=_COLUMNS,
+        least="LEAST" if postgres else "MIN",
+        # PostgreSQL types a parameter alone in a select list as text
+        text="CAST(? AS VARCHAR)" if postgres else "?",
+        instant="CAST(? AS TIMESTAMPTZ)" if postgres else "?",
+    )
+
+
+async def refresh(
+    rt: Runtime, scope: Scope, now: datetime, sites: Sequence[tuple[str, Months]]
+) -> str:
+    """Bring the summary rows of ``sites``' participants (of ``scope``) up to date at
+    ``now``: one statement deleting every stale row, the schedule copies of the
+    participants left without one (one statement, three more when anchors are new),
+    then one statement per site inserting the missing rows. The fingerprint."""
+    fp = fingerprint(rt.protocol, rt.non_working)
+    if _sql.dialect().postgres:
+        await _sql.execute(_DROP_POSTGRES, [now, now, fp])
+    else:
+        stale, written = _DROP_SQLITE
+        await _sql.atomically([(stale, [now, now, fp]), (written, [])])
+    await sync_schedules(rt, scope, unsummarized=True)
+    text = _insert_sql(_sql.dialect().postgres)
+    for site, m in sites:
+        params = [
+            fp,
+            site,
+            now,
+            now,
+            m.this_month,
+            m.next_month,
+            m.last_month,
+            m.this_month,
+            m.this_start,
+            m.this_end,
+            m.last_start,
+            m.last_end,
+            now,
+            now,
+            now,
+            now,
+            fp,
+            now,
+            m.this_end,
+            m.this_end,
+            m.this_end,
+        ]
+        await _sql.execute(text, params)
+    return fp
+
+
+async def forget_summaries() -> None:
+    """Empty the summary rows (the next read of each scope recomputes them)."""
+    await _sql.execute("DELETE FROM dashboard_summary", [])
+
+
+@dataclass(frozen=True, slots=True)
+class VisitCount:
+    code: str
+    position: int
+    state: str
+    count: int
+    settled_this: int
+    in_window_this: int
+    settled_last: int
+    in_window_last: int
+
+
+@dataclass(frozen=True, slots=True)
+class SiteSums:
+    visits: list[VisitCount]  # by position, then state
+    checkins: CheckinCompletion
+    checkins_this: CheckinCompletion
+    checkins_last: CheckinCompletion
+
+
+def _int(value: Any) -> int:
+    return 0 if value is None else int(value)
+
+
+def _completion(row: Mapping[str, Any], suffix: str) -> CheckinCompletion:
+    expected, completed = _int(row["n" + suffix]), _int(row["d" + suffix])
+    late = _int(row["l" + suffix])
+    return CheckinCompletion(expected, completed, completed - late, late, _int(row["r" + suffix]))
+
+
+async def site_sums(site: str) -> SiteSums:
+    """The site's visit and check-in figures, from its (fresh) summary rows: one
+    statement, a row per distinct set of visit states with its participants' sums."""
+    rows = await _sql.fetch(
+        "SELECT visits, COUNT(*) AS k, SUM(expected) AS n, SUM(completed) AS d,"
+        " SUM(late) AS l, MAX(longest) AS r, SUM(expected_this) AS n1,"
+        " SUM(completed_this) AS d1, SUM(late_this) AS l1, MAX(longest_this) AS r1,"
+        " SUM(expected_last) AS n2, SUM(completed_last) AS d2, SUM(late_last) AS l2,"
+        " MAX(longest_last) AS r2 FROM dashboard_summary WHERE site_id = ? GROUP BY visits",
+        [site],
+    )
+    counts: Counter[tuple[int, str, str]] = Counter()
+    months: Counter[tuple[int, str, str, str]] = Counter()
+    sums: Counter[str] = Counter()
+    for row in rows:
+        n = int(row["k"])
+        for name in ("n", "d", "l", "n1", "d1", "l1", "n2", "d2", "l2"):
+            sums[name] += _int(row[name])
+        for name in ("r", "r1", "r2"):
+            sums[name] = max(sums[name], _int(row[name]))
+        for item in str(row["visits"]).split(","):
+            if not item:
+                continue
+            at, name, letter, bucket = item.split(" ")
+            key = (int(at), name, _STATE[letter])
+            counts[key] += n
+            if bucket != "0":
+                months[(*key, bucket)] += n
+    visits = []
+    for (position, code, state), n in sorted(counts.items(), key=lambda kv: (kv[0][0], kv[0][2])):
+        settled = state in _SETTLED
+        inside = state == "attended_in_window"
+        this = months[(position, code, state, "1")]
+        last = months[(position, code, state, "2")]
+        visits.append(
+            VisitCount(
+                code,
+                position,
+                state,
+                n,
+                this if settled else 0,
+                this if inside else 0,
+                last if settled else 0,
+                last if inside else 0,
+            )
+        )
+    return SiteSums(visits, _completion(sums, ""), _completion(sums, "1"), _completion(sums, "2"))
