@@ -300,12 +300,16 @@ async def replan_participant(rt: Runtime, participant: Participant, *, actor: Ac
     to the dispatcher; only the fields that changed are written, rows taking the same
     values in one statement; a re-plan that changes nothing writes nothing.
 
-    Inside the caller's transaction it first holds the participant's row, as a batch of
-    a protocol re-plan does while it reads and writes the same rows: otherwise both
-    could plan the same new row and one of them fail on its unique key.
+    Inside the caller's transaction it first holds the participant's row, bumping its
+    ``plan_version``: a protocol re-plan's batch, which plans from rows read outside
+    its transaction, holds the same rows when it writes and writes only participants
+    whose version is still as read (otherwise both could plan the same new row, and
+    one of them fail on its unique key).
     """
     now = rt.clock.now()
-    await Participant.filter(id=participant.id).select_for_update().values_list("id")
+    # Holds the participant's row and tells a protocol re-plan that planned this
+    # participant from rows read before this transaction to plan them again.
+    await Participant.filter(id=participant.id).update(plan_version=F("plan_version") + 1)
     rows = (await read_plan_rows([participant.id], now))[participant.id]
     recorded = frozenset((await latest_outcomes(participant.id)).keys())
     sync = compare_plan(rt, participant, rows, recorded, now)
