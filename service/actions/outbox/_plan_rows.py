@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
+from tortoise import connections
 from tortoise.expressions import Q
 from tortoise.queryset import ValuesListQuery
 
@@ -87,6 +88,55 @@ def new_row(**values: Any) -> OutboundMessage:
     for name, value in values.items():
         state[name] = fields[name].to_python_value(value)
     return row
+
+
+@dataclass(slots=True)
+class Inserts:
+    """New rows as the database takes them: the INSERT statement and each row's
+    values, converted before the transaction that executes them (converting is most
+    of a first plan's write, and need not hold any lock)."""
+
+    sql: str = ""
+    values: list[list[Any]] = field(default_factory=list)
+
+    def extend(self, other: Inserts) -> None:
+        self.sql = self.sql or other.sql
+        self.values.extend(other.values)
+
+    async def execute(self, chunk: int) -> None:
+        """Insert them on the current connection (the caller's transaction)."""
+        conn = connections.get("default")
+        for start in range(0, len(self.values), chunk):
+            await conn.execute_many(self.sql, self.values[start : start + chunk])
+
+
+def insert_values(rows: list[OutboundMessage]) -> Inserts:
+    """What ``OutboundMessage.bulk_create(rows)`` executes, as :class:`Inserts`: the
+    ORM's own statement and conversions (its bulk query's steps, without executing)."""
+    if not rows:
+        return Inserts()
+    query = OutboundMessage.bulk_create(rows)
+    query._choose_db_if_not_chosen(True)
+    query._executor = query._db.executor_class(model=OutboundMessage, db=query._db)
+    query._objects = rows
+    omit = query._analyze_db_default_fields(query._executor.regular_columns)
+    sql, _ = query._make_queries(omit)
+    fields = OutboundMessage._meta.fields_map
+    first = rows[0]
+    template: list[Any] = []
+    varying: list[tuple[int, str, Any]] = []
+    for n, name in enumerate(c for c in query._executor.regular_columns if c not in omit):
+        value = getattr(first, name)
+        template.append(fields[name].to_db_value(value, first))
+        if any(getattr(row, name) is not value for row in rows):  # the same object: once
+            varying.append((n, name, fields[name]))
+    values = []
+    for row in rows:
+        converted = template.copy()
+        for n, name, column in varying:
+            converted[n] = column.to_db_value(getattr(row, name), row)
+        values.append(converted)
+    return Inserts(sql, values)
 
 
 @dataclass(slots=True)

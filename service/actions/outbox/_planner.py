@@ -23,6 +23,7 @@ from tortoise.expressions import F
 from service.actions.calendars import calendar_for, latest_outcomes
 from service.actions.outbox._enqueue import notify_due
 from service.actions.outbox._plan_rows import (
+    Inserts,
     PlannedRow,
     PlanRows,
     new_row,
@@ -255,10 +256,13 @@ def compare_plan(
     return sync
 
 
-async def write_sync(rt: Runtime, sync: PlanSync, now: datetime) -> tuple[int, int]:
+async def write_sync(
+    rt: Runtime, sync: PlanSync, now: datetime, inserts: Inserts | None = None
+) -> tuple[int, int]:
     """Write a (possibly merged) sync: one guarded UPDATE per group of values and
-    chunk, one multi-row INSERT per chunk of new rows; returns the rows cancelled and
-    moved (a row a dispatcher claimed meanwhile is in neither)."""
+    chunk, one multi-row INSERT per chunk of new rows (``inserts``: the new rows'
+    values converted beforehand); returns the rows cancelled and moved (a row a
+    dispatcher claimed meanwhile is in neither)."""
     cancelled = moved = 0
     for key, (changes, rows) in sync.updates.items():
         done = await _guarded_update(rows, changes, now)
@@ -266,7 +270,9 @@ async def write_sync(rt: Runtime, sync: PlanSync, now: datetime) -> tuple[int, i
             cancelled += done
         else:
             moved += done
-    if sync.new_rows:
+    if inserts is not None:
+        await inserts.execute(_CHUNK)
+    elif sync.new_rows:
         await OutboundMessage.bulk_create(sync.new_rows, batch_size=_CHUNK)
     if sync.soon:
         await notify_due(rt)  # e.g. an enrolment's first reminder, due at once

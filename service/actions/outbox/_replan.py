@@ -38,7 +38,7 @@ from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from service.actions.calendars import latest_outcomes_of
-from service.actions.outbox._plan_rows import read_plan_rows
+from service.actions.outbox._plan_rows import Inserts, insert_values, read_plan_rows
 from service.actions.outbox._planner import PlanSync, compare_plan, replan_entry, write_sync
 from service.db.locks import serialize_on
 from service.db.models import AuditEntry, Participant, ServiceState
@@ -138,7 +138,7 @@ class _Plans:
     """A batch's plans, computed from rows read: per participant, what to write and
     its audit row (participants whose plan changes nothing are not here)."""
 
-    of: dict[int, tuple[PlanSync, AuditEntry]] = field(default_factory=dict)
+    of: dict[int, tuple[PlanSync, AuditEntry, Inserts]] = field(default_factory=dict)
 
     def only(self, ids: set[int]) -> _Plans:
         return _Plans({pid: plan for pid, plan in self.of.items() if pid in ids})
@@ -163,7 +163,8 @@ async def _plan(rt: Runtime, people: list[Participant], now: datetime, *, locked
             sync = compare_plan(rt, person, rows[person.id], recorded, now)
             if sync.changes:  # audited as planned; a row claimed meanwhile stays the dispatcher's
                 counts = (len(sync.new_rows), sync.moved, sync.cancelled)
-                plans.of[person.id] = (sync, replan_entry(rt, person, SYSTEM, now, counts))
+                entry = replan_entry(rt, person, SYSTEM, now, counts)
+                plans.of[person.id] = (sync, entry, insert_values(sync.new_rows))
         if not locked:
             await give_way(rt)
             sliced = time.perf_counter()
@@ -173,12 +174,13 @@ async def _plan(rt: Runtime, people: list[Participant], now: datetime, *, locked
 async def _write(rt: Runtime, plans: _Plans, now: datetime) -> int:
     """The plans' differences, rows of every participant taking the same values in
     one statement; returns the rows changed."""
-    merged = PlanSync()
-    for sync, _ in plans.of.values():
+    merged, inserts = PlanSync(), Inserts()
+    for sync, _, rows in plans.of.values():
         merged.merge(sync)
-    cancelled, moved = await write_sync(rt, merged, now)
+        inserts.extend(rows)
+    cancelled, moved = await write_sync(rt, merged, now, inserts)
     if plans.of:
-        await AuditEntry.bulk_create([entry for _, entry in plans.of.values()])
+        await AuditEntry.bulk_create([entry for _, entry, _ in plans.of.values()])
     return len(merged.new_rows) + cancelled + moved
 
 
