@@ -110,31 +110,45 @@ class Inserts:
             await conn.execute_many(self.sql, self.values[start : start + chunk])
 
 
-def insert_values(rows: list[OutboundMessage]) -> Inserts:
-    """What ``OutboundMessage.bulk_create(rows)`` executes, as :class:`Inserts`: the
-    ORM's own statement and conversions (its bulk query's steps, without executing)."""
+_SCALARS = (str, int, bool, type(None))  # immutable: converted once per distinct value
+
+
+def insert_values(rows: list[dict[str, Any]]) -> Inserts:
+    """What ``OutboundMessage.bulk_create([new_row(**values) for values in rows])``
+    executes, as :class:`Inserts`, without building the rows: the ORM's own statement
+    (its bulk query's steps, without executing) and its own conversions, each
+    distinct scalar value converted once. ``rows`` all name the same fields."""
     if not rows:
         return Inserts()
-    query = OutboundMessage.bulk_create(rows)
+    reference = new_row(**rows[0])
+    query = OutboundMessage.bulk_create([reference])
     query._choose_db_if_not_chosen(True)
     query._executor = query._db.executor_class(model=OutboundMessage, db=query._db)
-    query._objects = rows
+    query._objects = [reference]
     omit = query._analyze_db_default_fields(query._executor.regular_columns)
     sql, _ = query._make_queries(omit)
     fields = OutboundMessage._meta.fields_map
-    first = rows[0]
     template: list[Any] = []
-    varying: list[tuple[int, str, Any]] = []
+    varying: list[tuple[int, str, Any, dict[Any, Any]]] = []
     for n, name in enumerate(c for c in query._executor.regular_columns if c not in omit):
-        value = getattr(first, name)
-        template.append(fields[name].to_db_value(value, first))
-        if any(getattr(row, name) is not value for row in rows):  # the same object: once
-            varying.append((n, name, fields[name]))
+        column = fields[name]
+        # Values not given, and the ORM's clock for auto_now columns: one for all rows.
+        template.append(column.to_db_value(getattr(reference, name), reference))
+        stamped = getattr(column, "auto_now", False) or getattr(column, "auto_now_add", False)
+        if name in rows[0] and not stamped:
+            varying.append((n, name, column, {}))
     values = []
     for row in rows:
         converted = template.copy()
-        for n, name, column in varying:
-            converted[n] = column.to_db_value(getattr(row, name), row)
+        for n, name, column, seen in varying:
+            value = row[name]
+            if isinstance(value, _SCALARS):
+                key = (type(value), value)
+                if key not in seen:
+                    seen[key] = column.to_db_value(column.to_python_value(value), reference)
+                converted[n] = seen[key]
+            else:
+                converted[n] = column.to_db_value(column.to_python_value(value), reference)
         values.append(converted)
     return Inserts(sql, values)
 

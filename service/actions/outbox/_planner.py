@@ -170,7 +170,7 @@ class PlanSync:
     new rows, and the counts for the audit entry."""
 
     updates: dict[str, tuple[dict[str, Any], list[PlannedRow]]] = field(default_factory=dict)
-    new_rows: list[OutboundMessage] = field(default_factory=list)
+    new_rows: list[dict[str, Any]] = field(default_factory=list)  # each new row's values
     cancelled: int = 0
     moved: int = 0
     soon: bool = False  # a changed row is due within a minute: wake the dispatchers
@@ -229,7 +229,7 @@ def compare_plan(
             sync.add(changes, row, cancel=False)
             sync.moved += 1
     sync.new_rows = [
-        new_row(
+        dict(
             participant_id=participant.id,
             kind=plan.kind,
             purpose=plan.purpose,
@@ -273,7 +273,8 @@ async def write_sync(
     if inserts is not None:
         await inserts.execute(_CHUNK)
     elif sync.new_rows:
-        await OutboundMessage.bulk_create(sync.new_rows, batch_size=_CHUNK)
+        built = [new_row(**values) for values in sync.new_rows]
+        await OutboundMessage.bulk_create(built, batch_size=_CHUNK)
     if sync.soon:
         await notify_due(rt)  # e.g. an enrolment's first reminder, due at once
     return cancelled, moved

@@ -14,8 +14,10 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from tortoise.transactions import in_transaction
 
 from service.actions.outbox import _replan, desired_messages, replan_run
+from service.actions.outbox._plan_rows import insert_values, new_row
 from service.actions.participants import (
     EnrollmentRequest,
     enroll,
@@ -25,7 +27,7 @@ from service.actions.participants import (
 from service.composition import build_runtime
 from service.db.models import AuditEntry, OutboundMessage, Participant, ServiceState
 from service.domain.actors import Actor
-from service.domain.states import StaffRole
+from service.domain.states import MessageKind, StaffRole
 from service.ports import ManualClock, SmsGateway
 from service.runtime import Runtime
 from service.settings import Settings
@@ -176,3 +178,54 @@ async def test_no_lock_is_held_while_a_batch_plans(
     assert free == [True] * PEOPLE
     assert run.participants == PEOPLE and run.longest_s < 0.25
     assert await _rows() == await _as_one_at_a_time(rt)
+
+
+async def test_new_rows_inserted_from_their_values_as_the_orm_inserts_them(rt: Runtime) -> None:
+    """A batch converts its new rows' values before its transaction: the rows read back
+    as those the ORM's ``bulk_create`` of the same values inserts."""
+    now = rt.clock.now()
+
+    def values(n: int, status: str) -> dict[str, Any]:
+        return {
+            "participant_id": 1,
+            "kind": MessageKind.REMINDER,
+            "purpose": f"reminder:V{n}:week_before",
+            "occurrence": "1",
+            "dedupe_key": f"1:reminder:V{n}:week_before:1",
+            "status": status,
+            "skip_reason": None if status == "planned" else "budget",
+            "message_key": "reminder.clinic.week_before",
+            "params": {"visit": f"V{n}", "budget": "moved"},
+            "language": "es",
+            "send_at": now + timedelta(days=n),
+            "expires_at": now + timedelta(days=n + 1),
+            "revision": "r",
+            "created_at": now,
+            "updated_at": now,
+        }
+
+    await OutboundMessage.bulk_create(
+        [new_row(**values(1, "planned")), new_row(**values(2, "cancelled"))]
+    )
+    async with in_transaction():
+        await insert_values([values(3, "planned"), values(4, "cancelled")]).execute(500)
+
+    skip = {
+        "id",
+        "dedupe_key",
+        "purpose",
+        "params",
+        "send_at",
+        "expires_at",
+        "created_at",
+        "updated_at",
+    }
+    read = [
+        {k: v for k, v in row.items() if k not in skip}
+        for row in await OutboundMessage.all().order_by("id").values()
+    ]
+    assert read[0] == read[2] and read[1] == read[3]
+    rows = await OutboundMessage.all().order_by("id")
+    assert [r.params["visit"] for r in rows] == ["V1", "V2", "V3", "V4"]
+    assert [r.send_at - now for r in rows] == [timedelta(days=n) for n in (1, 2, 3, 4)]
+    assert rows[2].created_at == rows[2].updated_at and rows[2].created_at.tzinfo is not None
