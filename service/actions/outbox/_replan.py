@@ -68,7 +68,9 @@ SLICE_S = 0.003  # planning between two chances for the event loop (and its webh
 READ_CHUNK = 25  # participants read at once (decoding their rows holds the event loop)
 GIVE_WAY_S, GIVE_WAY_STEP_S = 0.1, 0.005  # waiting for webhooks being answered, at most
 ATTEMPTS = 3  # plans of a batch from rows read; the last attempt plans under the locks
-ANALYZE_EVERY_ROWS = 20_000  # rows written between two refreshes of the statistics
+ANALYZE_EVERY_ROWS = 20_000  # rows written before the statistics are refreshed again
+# (then again once the rows written since the start have doubled: the planner needs
+# the proportions right, not the counts)
 
 
 @dataclass(slots=True)
@@ -307,7 +309,7 @@ async def _replan_all(rt: Runtime, revision: str, result: ReplanRun) -> ReplanRu
     began = last_log = time.perf_counter()
     analyzed_at = -ANALYZE_EVERY_ROWS  # fresh statistics before the first batch
     while True:
-        if result.changed - analyzed_at >= ANALYZE_EVERY_ROWS:
+        if result.changed - analyzed_at >= max(ANALYZE_EVERY_ROWS, analyzed_at):
             analyzed_at = result.changed
             await _refresh_statistics()
         batch = await _batch(rt, run, size)
@@ -322,8 +324,9 @@ async def _replan_all(rt: Runtime, revision: str, result: ReplanRun) -> ReplanRu
         result.changed += batch.changed
         took = batch.locked_s
         result.longest_s = max(result.longest_s, took)
-        # Aim the next batch's write at TARGET_S (halving at most, doubling at most).
-        scale = min(2.0, max(0.5, TARGET_S / took)) if took > 0 else 2.0
+        # Aim the next batch's write at TARGET_S (halving at most, growing by half at
+        # most: a doubled batch overshot 250 ms when the write's pace changed).
+        scale = min(1.5, max(0.5, TARGET_S / took)) if took > 0 else 1.5
         size = max(MIN_BATCH, min(MAX_BATCH, int(size * scale)))
         if batch.status == "done":
             break
