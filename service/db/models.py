@@ -95,6 +95,10 @@ class Participant(Model):
     whatsapp_opt_in_by = fields.CharField(max_length=160, null=True)
     whatsapp_opt_in_text = fields.TextField(null=True)
     whatsapp_last_inbound_at = fields.DatetimeField(null=True)
+    # Bumped by every re-plan of this participant alone (which every change to what
+    # the planner reads is followed by, in the same transaction): a protocol re-plan
+    # that planned from rows read earlier writes only if it is still the same.
+    plan_version = fields.IntField(default=0, db_default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

@@ -23,6 +23,7 @@ from tortoise.expressions import F
 from service.actions.calendars import calendar_for, latest_outcomes
 from service.actions.outbox._enqueue import notify_due
 from service.actions.outbox._plan_rows import (
+    Inserts,
     PlannedRow,
     PlanRows,
     new_row,
@@ -169,7 +170,7 @@ class PlanSync:
     new rows, and the counts for the audit entry."""
 
     updates: dict[str, tuple[dict[str, Any], list[PlannedRow]]] = field(default_factory=dict)
-    new_rows: list[OutboundMessage] = field(default_factory=list)
+    new_rows: list[dict[str, Any]] = field(default_factory=list)  # each new row's values
     cancelled: int = 0
     moved: int = 0
     soon: bool = False  # a changed row is due within a minute: wake the dispatchers
@@ -228,7 +229,7 @@ def compare_plan(
             sync.add(changes, row, cancel=False)
             sync.moved += 1
     sync.new_rows = [
-        new_row(
+        dict(
             participant_id=participant.id,
             kind=plan.kind,
             purpose=plan.purpose,
@@ -255,10 +256,13 @@ def compare_plan(
     return sync
 
 
-async def write_sync(rt: Runtime, sync: PlanSync, now: datetime) -> tuple[int, int]:
+async def write_sync(
+    rt: Runtime, sync: PlanSync, now: datetime, inserts: Inserts | None = None
+) -> tuple[int, int]:
     """Write a (possibly merged) sync: one guarded UPDATE per group of values and
-    chunk, one multi-row INSERT per chunk of new rows; returns the rows cancelled and
-    moved (a row a dispatcher claimed meanwhile is in neither)."""
+    chunk, one multi-row INSERT per chunk of new rows (``inserts``: the new rows'
+    values converted beforehand); returns the rows cancelled and moved (a row a
+    dispatcher claimed meanwhile is in neither)."""
     cancelled = moved = 0
     for key, (changes, rows) in sync.updates.items():
         done = await _guarded_update(rows, changes, now)
@@ -266,8 +270,11 @@ async def write_sync(rt: Runtime, sync: PlanSync, now: datetime) -> tuple[int, i
             cancelled += done
         else:
             moved += done
-    if sync.new_rows:
-        await OutboundMessage.bulk_create(sync.new_rows, batch_size=_CHUNK)
+    if inserts is not None:
+        await inserts.execute(_CHUNK)
+    elif sync.new_rows:
+        built = [new_row(**values) for values in sync.new_rows]
+        await OutboundMessage.bulk_create(built, batch_size=_CHUNK)
     if sync.soon:
         await notify_due(rt)  # e.g. an enrolment's first reminder, due at once
     return cancelled, moved
@@ -300,12 +307,16 @@ async def replan_participant(rt: Runtime, participant: Participant, *, actor: Ac
     to the dispatcher; only the fields that changed are written, rows taking the same
     values in one statement; a re-plan that changes nothing writes nothing.
 
-    Inside the caller's transaction it first holds the participant's row, as a batch of
-    a protocol re-plan does while it reads and writes the same rows: otherwise both
-    could plan the same new row and one of them fail on its unique key.
+    Inside the caller's transaction it first holds the participant's row, bumping its
+    ``plan_version``: a protocol re-plan's batch, which plans from rows read outside
+    its transaction, holds the same rows when it writes and writes only participants
+    whose version is still as read (otherwise both could plan the same new row, and
+    one of them fail on its unique key).
     """
     now = rt.clock.now()
-    await Participant.filter(id=participant.id).select_for_update().values_list("id")
+    # Holds the participant's row and tells a protocol re-plan that planned this
+    # participant from rows read before this transaction to plan them again.
+    await Participant.filter(id=participant.id).update(plan_version=F("plan_version") + 1)
     rows = (await read_plan_rows([participant.id], now))[participant.id]
     recorded = frozenset((await latest_outcomes(participant.id)).keys())
     sync = compare_plan(rt, participant, rows, recorded, now)

@@ -1,38 +1,44 @@
 """Re-planning everyone for a new protocol revision, in short batches that never stop
 the service.
 
-A revision re-plans every active participant, in id order, a batch at a time. Each
-batch is its own transaction: take the re-planning lock, read the progress row, read
-the batch's participants, outcomes and planned rows (three statements), compute the
-plans (pure), write only the differences (one guarded UPDATE per group of values, one
-multi-row INSERT per chunk of new rows, one for the audit rows), move the cursor,
-commit. The batch size adapts so a transaction lasts about ``TARGET_S``: SQLite's
-write lock and PostgreSQL's row locks are held for that long at most, so webhooks,
-dispatchers and pages go on between batches.
+A revision re-plans every active participant, in id order, a batch at a time. A batch
+reads its participants, their outcomes and their message rows *outside* any
+transaction (three statements a chunk), plans them (pure CPU, giving the event loop
+way every few milliseconds and waiting while this process answers webhooks), and only
+then opens one short transaction: take the re-planning lock, check the progress row
+is still as read, hold the participants' rows and read their ``plan_version`` (one
+statement), write the differences of those still as read (one guarded UPDATE per
+group of values, one multi-row INSERT per chunk of new rows, one for the audit rows),
+move the cursor, commit. A participant re-planned on their own meanwhile (which bumps
+``plan_version`` under the same row lock) is read and planned again; on the last of
+``ATTEMPTS`` that is done under the rows' locks. The batch size adapts so the write
+transaction lasts about ``TARGET_S``: SQLite's write lock and PostgreSQL's row locks
+are held for that long at most.
 
 Progress lives in one ``service_state`` row (``protocol_replan``): the revision, the
 last participant id done, and which run holds the work until when (a lease renewed by
-every batch). A crash loses at most the batch in flight (rolled back); whoever finds
-the lease lapsed carries on from the cursor. A second process that finds the lease
-held does not wait and does not repeat: it returns at once (its periodic job looks
-again later). When the last batch commits, ``protocol_revision`` records the
-revision as planned and the progress row goes.
+every batch). A crash loses at most the batch in flight (rolled back, or never
+begun); whoever finds the lease lapsed carries on from the cursor. A second process
+that finds the lease held does not wait and does not repeat: it returns at once (its
+periodic job looks again later). When the last batch commits, ``protocol_revision``
+records the revision as planned and the progress row goes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from service.actions.calendars import latest_outcomes_of
-from service.actions.outbox._plan_rows import read_plan_rows
+from service.actions.outbox._plan_rows import Inserts, insert_values, read_plan_rows
 from service.actions.outbox._planner import PlanSync, compare_plan, replan_entry, write_sync
 from service.db.locks import serialize_on
 from service.db.models import AuditEntry, Participant, ServiceState
@@ -58,8 +64,13 @@ TARGET_S = 0.1  # aim for batches of about this long (the longest lock held)
 FIRST_BATCH, MIN_BATCH, MAX_BATCH = 20, 10, 500
 _LOCK = "protocol-replan"
 _LOG_EVERY_S = 5.0
-_YIELD_EVERY = 10  # participants planned between two chances for the event loop
-ANALYZE_EVERY_ROWS = 20_000  # rows written between two refreshes of the statistics
+SLICE_S = 0.003  # planning between two chances for the event loop (and its webhooks)
+READ_CHUNK = 25  # participants read at once (decoding their rows holds the event loop)
+GIVE_WAY_S, GIVE_WAY_STEP_S = 0.1, 0.005  # waiting for webhooks being answered, at most
+ATTEMPTS = 3  # plans of a batch from rows read; the last attempt plans under the locks
+ANALYZE_EVERY_ROWS = 20_000  # rows written before the statistics are refreshed again
+# (then again once the rows written since the start have doubled: the planner needs
+# the proportions right, not the counts)
 
 
 @dataclass(slots=True)
@@ -102,52 +113,151 @@ async def _set_state(key: str, value: str, now: datetime) -> None:
     await ServiceState.update_or_create(defaults={"value": value, "updated_at": now}, key=key)
 
 
-async def _batch(rt: Runtime, run: str, size: int) -> tuple[str, int, int]:
-    """One batch in one transaction: ("busy" | "done" | "more", participants, changed)."""
-    now = rt.clock.now()
-    revision = rt.protocol.revision
-    async with in_transaction():
-        await serialize_on(_LOCK)
-        if await _planned_revision() == revision:
-            return "done", 0, 0
-        state = await ServiceState.get_or_none(key=PROGRESS_KEY)
-        progress = _Progress.decode(state.value) if state is not None else None
-        if progress is not None and progress.run != run and progress.lease_until > now:
-            return "busy", 0, 0  # another run holds it (whatever its revision): no fight
-        if progress is not None and progress.revision != revision:
-            progress = None  # another revision's lapsed run: every participant again
-        cursor = progress.cursor if progress is not None else 0
-        people = (
-            await Participant.filter(status=ParticipantStatus.ACTIVE, id__gt=cursor)
-            .order_by("id")
-            .limit(size)
-            .select_for_update()
-        )
-        ids = [p.id for p in people]
+def _progress_of(state: ServiceState | None) -> _Progress | None:
+    return _Progress.decode(state.value) if state is not None else None
+
+
+def _taken_by_another(progress: _Progress | None, run: str, now: datetime) -> bool:
+    return progress is not None and progress.run != run and progress.lease_until > now
+
+
+def _cursor_of(progress: _Progress | None, revision: str) -> int:
+    return progress.cursor if progress is not None and progress.revision == revision else 0
+
+
+async def give_way(rt: Runtime) -> None:
+    """Let this process's event loop run, and wait (``GIVE_WAY_S`` at most) while it
+    answers webhooks: a re-plan's CPU comes after the answers, as the inbox's does."""
+    await asyncio.sleep(0)
+    waited = 0.0
+    while rt.inbox.busy_answering and waited < GIVE_WAY_S:
+        await asyncio.sleep(GIVE_WAY_STEP_S)
+        waited += GIVE_WAY_STEP_S
+
+
+@dataclass(slots=True)
+class _Plans:
+    """A batch's plans, computed from rows read: per participant, what to write and
+    its audit row (participants whose plan changes nothing are not here)."""
+
+    of: dict[int, tuple[PlanSync, AuditEntry, Inserts]] = field(default_factory=dict)
+
+    def only(self, ids: set[int]) -> _Plans:
+        return _Plans({pid: plan for pid, plan in self.of.items() if pid in ids})
+
+
+async def _plan(rt: Runtime, people: list[Participant], now: datetime, *, locked: bool) -> _Plans:
+    """Read the inputs of ``people`` (three statements a chunk of ``READ_CHUNK``) and
+    plan them (pure). Unless their rows are ``locked`` by the caller's transaction,
+    it gives the event loop way between chunks and every ``SLICE_S`` of planning."""
+    plans = _Plans()
+    sliced = time.perf_counter()
+    for start in range(0, len(people), READ_CHUNK):
+        chunk = people[start : start + READ_CHUNK]
+        ids = [p.id for p in chunk]
         outcomes = await latest_outcomes_of(ids)
         rows = await read_plan_rows(ids, now)
-        merged = PlanSync()
-        entries: list[AuditEntry] = []
-        for n, person in enumerate(people):
-            if n % _YIELD_EVERY == 0:  # planning is CPU: let this process's requests run
-                await asyncio.sleep(0)
-            sync = compare_plan(rt, person, rows[person.id], frozenset(outcomes[person.id]), now)
+        for person in chunk:
+            if not locked and time.perf_counter() - sliced >= SLICE_S:
+                await give_way(rt)  # planning is CPU: this process's requests go first
+                sliced = time.perf_counter()
+            recorded = frozenset(outcomes[person.id])
+            sync = compare_plan(rt, person, rows[person.id], recorded, now)
             if sync.changes:  # audited as planned; a row claimed meanwhile stays the dispatcher's
                 counts = (len(sync.new_rows), sync.moved, sync.cancelled)
-                entries.append(replan_entry(rt, person, SYSTEM, now, counts))
-                merged.merge(sync)
-        cancelled, moved = await write_sync(rt, merged, now)
-        if entries:
-            await AuditEntry.bulk_create(entries)
-        if len(people) < size:
-            await _set_state(REVISION_KEY, revision, now)
-            await ServiceState.filter(key=PROGRESS_KEY).delete()
-            status = "done"
-        else:
-            lease = _Progress(revision, ids[-1], run, now + LEASE)
-            await _set_state(PROGRESS_KEY, lease.encode(), now)
-            status = "more"
-    return status, len(people), len(merged.new_rows) + cancelled + moved
+                entry = replan_entry(rt, person, SYSTEM, now, counts)
+                plans.of[person.id] = (sync, entry, insert_values(sync.new_rows))
+        if not locked:
+            await give_way(rt)
+            sliced = time.perf_counter()
+    return plans
+
+
+async def _write(rt: Runtime, plans: _Plans, now: datetime) -> int:
+    """The plans' differences, rows of every participant taking the same values in
+    one statement; returns the rows changed."""
+    merged, inserts = PlanSync(), Inserts()
+    for sync, _, rows in plans.of.values():
+        merged.merge(sync)
+        inserts.extend(rows)
+    cancelled, moved = await write_sync(rt, merged, now, inserts)
+    if plans.of:
+        await AuditEntry.bulk_create([entry for _, entry, _ in plans.of.values()])
+    return len(merged.new_rows) + cancelled + moved
+
+
+@dataclass(slots=True)
+class _Batch:
+    """What one batch did: its status ("busy" | "done" | "more" | "again": the
+    cursor moved meanwhile), participants re-planned, rows changed, and its longest
+    write transaction (the longest any lock was held)."""
+
+    status: str
+    people: int = 0
+    changed: int = 0
+    locked_s: float = 0.0
+
+
+async def _batch(rt: Runtime, run: str, size: int) -> _Batch:
+    """One batch: read and plan outside any transaction, then write in one short
+    transaction the differences of the participants still as read; those changed
+    meanwhile (their ``plan_version`` moved) are read and planned again, and on the
+    last of ``ATTEMPTS`` planned under their rows' locks."""
+    now = rt.clock.now()
+    revision = rt.protocol.revision
+    if await _planned_revision() == revision:
+        return _Batch("done")
+    progress = _progress_of(await ServiceState.get_or_none(key=PROGRESS_KEY))
+    if _taken_by_another(progress, run, now):
+        return _Batch("busy")  # another run holds it (whatever its revision): no fight
+    cursor = _cursor_of(progress, revision)
+    people = (
+        await Participant.filter(status=ParticipantStatus.ACTIVE, id__gt=cursor)
+        .order_by("id")
+        .limit(size)
+    )
+    result = _Batch("more", people=len(people))
+    pending = people
+    for attempt in range(1, ATTEMPTS + 1):
+        plans = await _plan(rt, pending, now, locked=False) if attempt < ATTEMPTS else None
+        began = time.perf_counter()
+        async with in_transaction():
+            await serialize_on(_LOCK)
+            if await _planned_revision() == revision:
+                return _Batch("done")
+            progress = _progress_of(await ServiceState.get_or_none(key=PROGRESS_KEY))
+            if _taken_by_another(progress, run, now):
+                return _Batch("busy")
+            if _cursor_of(progress, revision) != cursor:
+                return _Batch("again")
+            # The participants' rows, held to the commit as a participant's own re-plan
+            # holds them; one statement tells who changed since the read.
+            holding = Participant.filter(id__in=[p.id for p in pending])
+            versions = dict(await holding.select_for_update().values_list("id", "plan_version"))
+            fresh = {p.id for p in pending if versions.get(p.id) == p.plan_version}
+            if plans is None:  # the last attempt: read and plan under the rows' locks
+                pending = await Participant.filter(
+                    id__in=[p.id for p in pending], status=ParticipantStatus.ACTIVE
+                )
+                plans, fresh = await _plan(rt, pending, now, locked=True), {p.id for p in pending}
+            result.changed += await _write(rt, plans.only(fresh), now)
+            stale = [p.id for p in pending if p.id not in fresh]
+            if not stale:
+                if len(people) < size:
+                    await _set_state(REVISION_KEY, revision, now)
+                    await ServiceState.filter(key=PROGRESS_KEY).delete()
+                    result.status = "done"
+                else:
+                    lease = _Progress(revision, people[-1].id, run, now + LEASE)
+                    await _set_state(PROGRESS_KEY, lease.encode(), now)
+        result.locked_s = max(result.locked_s, time.perf_counter() - began)
+        if not stale:
+            break
+        # Changed meanwhile: read again (a withdrawal leaves them out) and plan again.
+        pending = await Participant.filter(id__in=stale, status=ParticipantStatus.ACTIVE).order_by(
+            "id"
+        )
+    return result
 
 
 async def _refresh_statistics() -> None:
@@ -176,30 +286,49 @@ async def replan_run(rt: Runtime) -> ReplanRun:
     result = ReplanRun()
     if await _planned_revision() == revision:
         return result
+    gc.freeze()  # see _replan_all
+    try:
+        return await _replan_all(rt, revision, result)
+    finally:
+        gc.unfreeze()
+
+
+async def _replan_all(rt: Runtime, revision: str, result: ReplanRun) -> ReplanRun:
+    """The batches of :func:`replan_run`, with the process's heap frozen.
+
+    A re-plan allocates rows by the thousand that live through a batch: they reach
+    the oldest generation, and each full collection then walked the whole heap, for
+    100–190 ms at a time on a process of 170,000 objects, holding the event loop
+    (and a write transaction, when it fell inside one). With the objects that
+    existed before the re-plan set aside (``gc.freeze``) a full collection walks
+    only the re-plan's own and took under 5 ms; they return to the oldest
+    generation at the end."""
     run = secrets.token_hex(8)
     size = FIRST_BATCH
     rt.non_working(rt.clock.now().date())  # load the holiday tables before any lock is held
     began = last_log = time.perf_counter()
     analyzed_at = -ANALYZE_EVERY_ROWS  # fresh statistics before the first batch
     while True:
-        if result.changed - analyzed_at >= ANALYZE_EVERY_ROWS:
+        if result.changed - analyzed_at >= max(ANALYZE_EVERY_ROWS, analyzed_at):
             analyzed_at = result.changed
             await _refresh_statistics()
-        start = time.perf_counter()
-        status, people, changed = await _batch(rt, run, size)
-        took = time.perf_counter() - start
-        if status == "busy":
+        batch = await _batch(rt, run, size)
+        if batch.status == "busy":
             result.busy = True
             break
-        if people:
+        if batch.status == "again":
+            continue
+        if batch.people:
             result.batches += 1
-        result.participants += people
-        result.changed += changed
+        result.participants += batch.people
+        result.changed += batch.changed
+        took = batch.locked_s
         result.longest_s = max(result.longest_s, took)
-        # Aim the next batch at TARGET_S (halving at most, doubling at most).
-        scale = min(2.0, max(0.5, TARGET_S / took)) if took > 0 else 2.0
+        # Aim the next batch's write at TARGET_S (halving at most, growing by half at
+        # most: a doubled batch overshot 250 ms when the write's pace changed).
+        scale = min(1.5, max(0.5, TARGET_S / took)) if took > 0 else 1.5
         size = max(MIN_BATCH, min(MAX_BATCH, int(size * scale)))
-        if status == "done":
+        if batch.status == "done":
             break
         if time.perf_counter() - last_log >= _LOG_EVERY_S:
             last_log = time.perf_counter()

@@ -196,7 +196,8 @@ async def update_participant(
             setattr(participant, name, value)
         if "phone" in changed_fields(before, clean) and participant.sms_blocked_code is not None:
             participant.sms_blocked_code = None  # the blocked number is gone; try the new one
-        await participant.save()
+        # The fields changed, never ``plan_version`` (its re-plan's bump below).
+        await participant.save(update_fields=[*clean, "sms_blocked_code", "updated_at"])
         changed = diff(before, _snapshot(participant))
         if "phone" in changed:
             changed["phone"] = ["(old)", "(new)"]
