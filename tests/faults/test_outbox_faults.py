@@ -292,8 +292,14 @@ async def test_every_due_message_is_sent_exactly_once_under_faults(
         (a.entity_id, a.changes.get("error_code"))
         for a in await AuditEntry.filter(action="message.fallback", entity="outbound_message")
     )
-    assert sorted(refusals) == sorted((str(r.id), 63003) for r in fell_back)
-    assert max(refusals.values()) == 1
+    # A row that fell back and was then superseded by the racing staff edit's re-plan
+    # (cancelled before its SMS attempt) keeps its audit; its replacement went out.
+    superseded = [r for r in rows if r.status == "cancelled" and r.fallback_reason == "refused"]
+    expected = Counter((str(r.id), 63003) for r in [*fell_back, *superseded])
+    assert refusals == expected, (
+        f"audited, not fallen back: {sorted(refusals - expected)};"
+        f" fallen back, not audited: {sorted(expected - refusals)}"
+    )
 
 
 def _folded(text: str) -> str:
