@@ -69,6 +69,9 @@ READ_CHUNK = 25  # participants read at once (decoding their rows holds the even
 GIVE_WAY_S, GIVE_WAY_STEP_S = 0.1, 0.005  # waiting for webhooks being answered, at most
 ATTEMPTS = 3  # plans of a batch from rows read; the last attempt plans under the locks
 ANALYZE_EVERY_ROWS = 20_000  # rows written before the statistics are refreshed again
+# A study this large has a heap worth freezing while it re-plans (see _replan_all); a
+# small one's full collections are short, and freezing it only delays its garbage.
+FREEZE_FROM_PARTICIPANTS = 500
 # (then again once the rows written since the start have doubled: the planner needs
 # the proportions right, not the counts)
 
@@ -286,15 +289,22 @@ async def replan_run(rt: Runtime) -> ReplanRun:
     result = ReplanRun()
     if await _planned_revision() == revision:
         return result
-    gc.freeze()  # see _replan_all
+    freeze = await Participant.all().count() >= FREEZE_FROM_PARTICIPANTS
+    if freeze:  # see _replan_all
+        # Garbage first: frozen, it would wait for a full collection after the re-plan
+        # (an unclosed connection among it keeps its server slot meanwhile).
+        gc.collect()
+        gc.freeze()
     try:
         return await _replan_all(rt, revision, result)
     finally:
-        gc.unfreeze()
+        if freeze:
+            gc.unfreeze()
 
 
 async def _replan_all(rt: Runtime, revision: str, result: ReplanRun) -> ReplanRun:
-    """The batches of :func:`replan_run`, with the process's heap frozen.
+    """The batches of :func:`replan_run`, with the process's heap frozen (a study of
+    ``FREEZE_FROM_PARTICIPANTS`` or more).
 
     A re-plan allocates rows by the thousand that live through a batch: they reach
     the oldest generation, and each full collection then walked the whole heap, for
