@@ -9,7 +9,7 @@ at once instead of waiting; and a revision that plans the same messages writes n
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -23,34 +23,21 @@ from service.actions.outbox import (
     replan_run,
 )
 from service.actions.outbox._plan_rows import new_row
-from service.actions.participants import EnrollmentRequest, enroll, sync_sites
 from service.composition import build_runtime
 from service.db.models import AuditEntry, OutboundMessage, Participant, ServiceState
-from service.domain.actors import Actor
-from service.domain.states import StaffRole
 from service.ports import ManualClock, SmsGateway
 from service.runtime import Runtime
 from service.settings import Settings
+from tests.support.replan_support import enrolled_study
 
-ADMIN = Actor(kind="staff", label="staff:test@uandes.cl", role=StaffRole.ADMIN)
 PEOPLE = 9
 
 
 @pytest.fixture
 async def rt(db: None, settings: Settings, clock: ManualClock, gateway: SmsGateway) -> Runtime:
-    runtime = build_runtime(settings, clock=clock, gateway=gateway)
-    await sync_sites(runtime)
-    for n in range(PEOPLE):
-        request: dict[str, Any] = {
-            "study_id": f"MSC-{n:03d}",
-            "site": "CUA",
-            "phone": f"+5696123{n:04d}",
-            "can_become_pregnant": n % 2 == 0,
-            "baseline_infusion_date": date(2027, 1, 5) + timedelta(days=3 * n),
-            "sms_consent": n != 4,  # one who gets only in-app check-ins
-        }
-        await enroll(runtime, ADMIN, EnrollmentRequest(**request))
-    return runtime
+    return await enrolled_study(  # MSC-004 gets only in-app check-ins
+        settings, clock, gateway, people=PEOPLE, phone_prefix="+5696123", consents=lambda n: n != 4
+    )
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -19,37 +19,22 @@ from tortoise.transactions import in_transaction
 from service.actions.outbox import _replan, desired_messages, replan_run
 from service.actions.outbox._plan_rows import insert_values, new_row
 from service.actions.participants import (
-    EnrollmentRequest,
-    enroll,
-    sync_sites,
     update_participant,
 )
 from service.composition import build_runtime
 from service.db.models import AuditEntry, OutboundMessage, Participant, ServiceState
-from service.domain.actors import Actor
-from service.domain.states import MessageKind, StaffRole
+from service.domain.states import MessageKind
 from service.ports import ManualClock, SmsGateway
 from service.runtime import Runtime
 from service.settings import Settings
+from tests.support.replan_support import ADMIN, enrolled_study
 
-ADMIN = Actor(kind="staff", label="staff:test@uandes.cl", role=StaffRole.ADMIN)
 PEOPLE = 6
 
 
 @pytest.fixture
 async def rt(db: None, settings: Settings, clock: ManualClock, gateway: SmsGateway) -> Runtime:
-    runtime = build_runtime(settings, clock=clock, gateway=gateway)
-    await sync_sites(runtime)
-    for n in range(PEOPLE):
-        request: dict[str, Any] = {
-            "study_id": f"MSC-{n:03d}",
-            "site": "CUA",
-            "phone": f"+5696124{n:04d}",
-            "can_become_pregnant": n % 2 == 0,
-            "baseline_infusion_date": date(2027, 1, 5) + timedelta(days=3 * n),
-            "sms_consent": True,
-        }
-        await enroll(runtime, ADMIN, EnrollmentRequest(**request))
+    runtime = await enrolled_study(settings, clock, gateway, people=PEOPLE, phone_prefix="+5696124")
     # As before the first plan: no planned rows, no revision recorded.
     await OutboundMessage.all().delete()
     await AuditEntry.filter(action="messages.replan").delete()

@@ -140,21 +140,7 @@ async def test_sms_counts_and_reminder_lateness(client: Client) -> None:
         (datetime(2027, 1, 1, 2, 59, tzinfo=UTC), 0, "sent"),  # 31 Dec, 23:59 local
     ]
     for n, (planned, late, status) in enumerate(rows):
-        sent = planned + timedelta(seconds=late)
-        await OutboundMessage.create(
-            participant_id=pid,
-            kind="reminder",
-            purpose="reminder:t",
-            occurrence=str(n),
-            dedupe_key=f"{pid}:t:{n}",
-            message_key="reminder.clinic.week_before",
-            send_at=planned,
-            status=status,
-            sent_at=sent,
-            delivered_at=sent if status == "delivered" else None,
-            created_at=planned,
-            updated_at=sent,
-        )
+        await _reminder_sent(pid, n, planned, late, status)
     async with count_sql() as sql:
         figures = await overview(rt, ADMIN)
     cua = figures.sites[0]
@@ -191,19 +177,7 @@ async def test_reminder_lateness_ranks_each_site_and_all_of_them(client: Client)
     for pid, values in lateness.items():
         for late in values:
             n += 1
-            await OutboundMessage.create(
-                participant_id=pid,
-                kind="reminder",
-                purpose="reminder:t",
-                occurrence=str(n),
-                dedupe_key=f"{pid}:t:{n}",
-                message_key="reminder.clinic.week_before",
-                send_at=planned,
-                status="sent",
-                sent_at=planned + timedelta(seconds=late),
-                created_at=planned,
-                updated_at=planned,
-            )
+            await _reminder_sent(pid, n, planned, late, "sent")
     figures = await overview(rt, ADMIN)
     everything = [*lateness[a], *lateness[b]]
     for fig, values in ((figures.sites[0], lateness[a]), (figures.sites[1], lateness[b])):
@@ -216,3 +190,23 @@ async def test_reminder_lateness_ranks_each_site_and_all_of_them(client: Client)
         nearest_rank(everything, 0.95), abs=0.01
     )
     assert figures.total.lateness_last.count == 0 and figures.total.lateness_last.p50 is None
+
+
+async def _reminder_sent(pid: int, n: int, planned: datetime, late: float, status: str) -> None:
+    """The participant's ``n``-th reminder, planned for ``planned`` and sent ``late``
+    seconds after it."""
+    sent = planned + timedelta(seconds=late)
+    await OutboundMessage.create(
+        participant_id=pid,
+        kind="reminder",
+        purpose="reminder:t",
+        occurrence=str(n),
+        dedupe_key=f"{pid}:t:{n}",
+        message_key="reminder.clinic.week_before",
+        send_at=planned,
+        status=status,
+        sent_at=sent,
+        delivered_at=sent if status == "delivered" else None,
+        created_at=planned,
+        updated_at=sent,
+    )
