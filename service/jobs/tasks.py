@@ -65,6 +65,16 @@ async def purge_dashboard_sessions(rt: Runtime) -> None:
         log.info("purged %d ended dashboard sessions", purged)
 
 
+async def dashboard_written(rt: Runtime) -> None:
+    """The dashboard's notes of whose figures changed, one a write: taken with the
+    summary rows they make stale, so they stay few while nobody opens the dashboard."""
+    from service.actions.views import forget_written
+
+    taken = await forget_written()
+    if taken:
+        log.info("dashboard: %d written participants' summaries dropped", taken)
+
+
 async def protocol_replan(rt: Runtime) -> None:
     """A new protocol revision re-plans everyone in short batches (it logs its own
     progress); a run that died is taken over here once its lease lapses."""
@@ -89,6 +99,7 @@ def periodic_jobs() -> dict[str, Job]:
         "codes.purge": purge_codes,
         "logins.purge": purge_login_attempts,
         "dashboard_sessions.purge": purge_dashboard_sessions,
+        "dashboard.written": dashboard_written,
         "edc.sequence": edc_sequence,
         "edc.push": edc_push,
         "alerts.escalate": escalation_job,

@@ -60,6 +60,7 @@ from service.actions.views._participant_page import (
 )
 from service.actions.views._preview import preview_lines
 from service.actions.views._rows import Flag, ParticipantRow, participant_rows
+from service.actions.views._summary import forget_written
 
 __all__ = [
     "METRICS_CONTENT_TYPE",
@@ -92,6 +93,7 @@ __all__ = [
     "demo_phone_of",
     "demo_threads",
     "filter_rows",
+    "forget_written",
     "inbox_page",
     "overview",
     "page_of",

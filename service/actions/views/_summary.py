@@ -44,6 +44,7 @@ __all__ = [
     "VisitCount",
     "counting_months",
     "forget_summaries",
+    "forget_written",
     "refresh",
     "site_sums",
 ]
@@ -245,6 +246,34 @@ async def refresh(
         ]
         await _sql.execute(text, params)
     return fp
+
+
+async def forget_written() -> int:
+    """Drop the summary rows of participants written about, and the names: what each
+    page does first, run periodically as well so that the names, one row a write,
+    never pile up while nobody opens the dashboard. Returns how many names there were
+    (on SQLite counted just before, for the log)."""
+    if _sql.dialect().postgres:
+        rows = await _sql.fetch(
+            "WITH written AS (DELETE FROM dashboard_written RETURNING participant_id),"
+            " dropped AS (DELETE FROM dashboard_summary"
+            " WHERE participant_id IN (SELECT participant_id FROM written))"
+            " SELECT COUNT(*) AS n FROM written",
+            [],
+        )
+        return int(rows[0]["n"])
+    count = await _sql.fetch("SELECT COUNT(*) AS n FROM dashboard_written", [])
+    await _sql.atomically(
+        [
+            (
+                "DELETE FROM dashboard_summary"
+                " WHERE participant_id IN (SELECT participant_id FROM dashboard_written)",
+                [],
+            ),
+            ("DELETE FROM dashboard_written", []),
+        ]
+    )
+    return int(count[0]["n"])
 
 
 async def forget_summaries() -> None:

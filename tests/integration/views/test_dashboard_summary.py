@@ -181,3 +181,24 @@ async def test_writes_name_the_participant_until_the_next_request(client) -> Non
     assert await DashboardSummary.all().count() == 0
     assert await _as_python_says(rt) == figures
     assert await DashboardSummary.all().count() == 16
+
+
+async def test_the_periodic_job_takes_the_names_with_the_rows_they_make_stale(client) -> None:  # type: ignore[no-untyped-def]
+    """Writes leave names while nobody opens the dashboard; the job drops them with the
+    written participants' rows only, and the next request's figures are still right."""
+    from service.jobs.tasks import periodic_jobs
+
+    rt = client.app.state.runtime
+    ids = await _study(rt)
+    before = await _as_python_says(rt)
+    assert await DashboardWritten.all().count() == 0
+    summarized = await DashboardSummary.all().count()
+    await Participant.filter(id=ids[0]).update(status="withdrawn")
+    await Participant.filter(id=ids[1]).update(preferred_time="18:30")
+    assert await DashboardWritten.all().count() == 2
+    await periodic_jobs()["dashboard.written"](rt)
+    assert await DashboardWritten.all().count() == 0
+    assert await DashboardSummary.all().count() == summarized - 2
+    after = await _as_python_says(rt)
+    assert after["CUA"][1] == before["CUA"][1] - 1  # one active fewer
+    assert await DashboardSummary.all().count() == summarized
