@@ -21,9 +21,9 @@ from datetime import datetime, timedelta
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
-from tortoise.functions import Count
 
 from service.actions.outbox import replan_remaining
+from service.actions.views import _sql
 from service.db.faults import OUTAGES, DatabaseFault
 from service.db.models import Alert, InboundMessage, OutboundMessage
 from service.domain.states import AlertStatus, MessageStatus
@@ -56,12 +56,8 @@ async def _messages(now: datetime) -> list[Metric]:
     by_status = GaugeMetricFamily(
         "followup_messages", "Outbound messages by status", labels=["status"]
     )
-    rows = (
-        await OutboundMessage.all().group_by("status").annotate(n=Count("id")).values("status", "n")
-    )
-    for row in sorted(rows, key=lambda r: str(r["status"])):
-        by_status.add_metric([str(row["status"])], float(row["n"]))
-
+    for status, n in await _by_status():
+        by_status.add_metric([status], float(n))
     due = OutboundMessage.filter(status=MessageStatus.PLANNED, send_at__lte=now)
     due_count = await due.count()
     first = await due.order_by("send_at").first().values_list("send_at", flat=True)
@@ -72,11 +68,12 @@ async def _messages(now: datetime) -> list[Metric]:
         "Outbound messages that ended with a provider error code in the last 24 hours",
         labels=["code"],
     )
-    error_rows = (
-        await OutboundMessage.filter(error_code__isnull=False, updated_at__gte=now - _ERROR_WINDOW)
-        .group_by("error_code")
-        .annotate(n=Count("id"))
-        .values("error_code", "n")
+    # Written out: the ORM's ``NOT error_code IS NULL`` does not match the partial
+    # index's ``error_code IS NOT NULL`` for SQLite's planner (159 ms instead of 21).
+    error_rows = await _sql.fetch(
+        "SELECT error_code, COUNT(id) AS n FROM outbound_message"
+        " WHERE error_code IS NOT NULL AND updated_at >= ? GROUP BY error_code",
+        [now - _ERROR_WINDOW],
     )
     for row in sorted(error_rows, key=lambda r: int(r["error_code"])):
         errors.add_metric([str(row["error_code"])], float(row["n"]))
@@ -95,20 +92,52 @@ async def _messages(now: datetime) -> list[Metric]:
     ]
 
 
+async def _by_status() -> list[tuple[str, int]]:
+    """Outbound messages by status, every status (zeros included: a steady set of
+    series). SQLite counts one index range a status: GROUP BY compared the status of
+    each of a million index entries, 6x a row count against about 1x. PostgreSQL's
+    GROUP BY is a parallel scan, and counting ranges of an index whose heap is not yet
+    all-visible cost it 3.6x more."""
+    statuses = [status.value for status in MessageStatus]
+    if _sql.dialect().postgres:
+        rows = await _sql.fetch(
+            "SELECT status, COUNT(*) AS n FROM outbound_message GROUP BY status", []
+        )
+        found = {str(row["status"]): int(row["n"]) for row in rows}
+    else:
+        one = "(SELECT COUNT(*) FROM outbound_message WHERE status = ?) AS s{n}"
+        [row] = await _sql.fetch(
+            "SELECT " + ", ".join(one.format(n=n) for n in range(len(statuses))), statuses
+        )
+        found = {status: int(row[f"s{n}"]) for n, status in enumerate(statuses)}
+    return sorted({**dict.fromkeys(statuses, 0), **found}.items())
+
+
 async def _lateness(now: datetime) -> HistogramMetricFamily:
-    pairs = await OutboundMessage.filter(
-        sent_at__gte=now - _LATENESS_WINDOW, sent_at__lte=now
-    ).values_list("send_at", "sent_at")
-    late = [max(0.0, (sent - planned).total_seconds()) for planned, sent in pairs]
-    buckets = [
-        (str(bound), float(sum(1 for x in late if x <= bound))) for bound in LATENESS_BUCKETS
-    ]
-    buckets.append(("+Inf", float(len(late))))
+    """Counted by the database: reading every message sent in the hour and parsing its
+    two timestamps cost more than the rest of a scrape (150 ms for 8,500 messages)."""
+    postgres = _sql.dialect().postgres
+    late = (
+        "GREATEST(0, EXTRACT(EPOCH FROM (sent_at - send_at)))"
+        if postgres  # SQLite's julianday is a float: rounded to the millisecond
+        else "MAX(0, ROUND((julianday(sent_at) - julianday(send_at)) * 86400.0, 3))"
+    )
+    counts = ", ".join(
+        f"SUM(CASE WHEN late <= {bound} THEN 1 ELSE 0 END) AS le{n}"
+        for n, bound in enumerate(LATENESS_BUCKETS)
+    )
+    [row] = await _sql.fetch(
+        f"SELECT COUNT(*) AS n, SUM(late) AS total, {counts} FROM"  # noqa: S608  # constants
+        f" (SELECT {late} AS late FROM outbound_message WHERE sent_at >= ? AND sent_at <= ?) s",
+        [now - _LATENESS_WINDOW, now],
+    )
+    buckets = [(str(bound), float(row[f"le{n}"] or 0)) for n, bound in enumerate(LATENESS_BUCKETS)]
+    buckets.append(("+Inf", float(row["n"])))
     return HistogramMetricFamily(
         "followup_send_lateness_seconds",
         "Seconds between planned and actual send, messages sent in the last hour",
         buckets=buckets,
-        sum_value=sum(late),
+        sum_value=float(row["total"] or 0),
     )
 
 
