@@ -13,6 +13,7 @@ runtime with ``dataclasses.replace``, which keeps the same signal.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -90,6 +91,16 @@ class InboxQueue:
     @property
     def busy_answering(self) -> bool:
         return self._answering > 0
+
+    async def give_way(self, longest_s: float = 0.1, step_s: float = 0.005) -> None:
+        """Let the webhooks being answered go first, for ``longest_s`` at most: Twilio
+        waits for them, while understanding and re-planning can come a moment later.
+        Always lets the event loop run once."""
+        await asyncio.sleep(0)
+        waited = 0.0
+        while self.busy_answering and waited < longest_s:
+            await asyncio.sleep(step_s)
+            waited += step_s
 
     def offer(self, number: str) -> bool:
         """Leave ``number`` to be read; True when the caller is to read (nobody is)."""

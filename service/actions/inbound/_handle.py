@@ -29,7 +29,6 @@ dispatchers.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -68,8 +67,6 @@ TEXTED_FROM_THE_NUMBER = "the participant texted from this number"
 ATTEMPTS: Final = 3  # understandings of one message before it is kept for people
 SWEEP_NUMBERS: Final = 100  # numbers with pending messages read by one sweep
 SWEEP_GRACE: Final = timedelta(seconds=2)  # the receiving process is on it already
-GIVE_WAY_S: Final = 0.1  # longest a message waits for webhooks being answered
-GIVE_WAY_STEP_S: Final = 0.005
 
 
 @dataclass
@@ -109,27 +106,18 @@ async def understand_number(
 ) -> dict[str, InboundOutcome]:
     """Understand the number's pending messages, oldest first, each in its own
     transaction; returns what became of each one this call understood.
-    ``after_answers``: before each message, give way (up to ``GIVE_WAY_S``) to webhooks
+    ``after_answers``: before each message, give way (``InboxQueue.give_way``) to webhooks
     this process is answering."""
     outcomes: dict[str, InboundOutcome] = {}
     while await InboundMessage.filter(handling=InboundHandling.PENDING, from_phone=phone).exists():
         if after_answers:
-            await _give_way(rt)
+            await rt.inbox.give_way()  # a burst is answered first
         understood = await _understand_next(rt, phone)
         if understood is None:  # another process took the last one
             break
         sid, outcome = understood
         outcomes[sid] = outcome
     return outcomes
-
-
-async def _give_way(rt: Runtime) -> None:
-    """Let the webhooks being answered go first, for a moment: Twilio waits for them,
-    and a burst answered at once is understood a few hundred milliseconds later."""
-    waited = 0.0
-    while rt.inbox.busy_answering and waited < GIVE_WAY_S:
-        await asyncio.sleep(GIVE_WAY_STEP_S)
-        waited += GIVE_WAY_STEP_S
 
 
 async def understand_after_receipt(rt: Runtime, phone: str) -> None:

@@ -26,7 +26,6 @@ records the revision as planned and the progress row goes.
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import logging
 import secrets
@@ -66,7 +65,6 @@ _LOCK = "protocol-replan"
 _LOG_EVERY_S = 5.0
 SLICE_S = 0.003  # planning between two chances for the event loop (and its webhooks)
 READ_CHUNK = 25  # participants read at once (decoding their rows holds the event loop)
-GIVE_WAY_S, GIVE_WAY_STEP_S = 0.1, 0.005  # waiting for webhooks being answered, at most
 ATTEMPTS = 3  # plans of a batch from rows read; the last attempt plans under the locks
 ANALYZE_EVERY_ROWS = 20_000  # rows written before the statistics are refreshed again
 # A study this large has a heap worth freezing while it re-plans (see _replan_all); a
@@ -128,16 +126,6 @@ def _cursor_of(progress: _Progress | None, revision: str) -> int:
     return progress.cursor if progress is not None and progress.revision == revision else 0
 
 
-async def give_way(rt: Runtime) -> None:
-    """Let this process's event loop run, and wait (``GIVE_WAY_S`` at most) while it
-    answers webhooks: a re-plan's CPU comes after the answers, as the inbox's does."""
-    await asyncio.sleep(0)
-    waited = 0.0
-    while rt.inbox.busy_answering and waited < GIVE_WAY_S:
-        await asyncio.sleep(GIVE_WAY_STEP_S)
-        waited += GIVE_WAY_STEP_S
-
-
 @dataclass(slots=True)
 class _Plans:
     """A batch's plans, computed from rows read: per participant, what to write and
@@ -162,7 +150,7 @@ async def _plan(rt: Runtime, people: list[Participant], now: datetime, *, locked
         rows = await read_plan_rows(ids, now)
         for person in chunk:
             if not locked and time.perf_counter() - sliced >= SLICE_S:
-                await give_way(rt)  # planning is CPU: this process's requests go first
+                await rt.inbox.give_way()  # planning is CPU: this process's requests go first
                 sliced = time.perf_counter()
             recorded = frozenset(outcomes[person.id])
             sync = compare_plan(rt, person, rows[person.id], recorded, now)
@@ -171,7 +159,7 @@ async def _plan(rt: Runtime, people: list[Participant], now: datetime, *, locked
                 entry = replan_entry(rt, person, SYSTEM, now, counts)
                 plans.of[person.id] = (sync, entry, insert_values(sync.new_rows))
         if not locked:
-            await give_way(rt)
+            await rt.inbox.give_way()
             sliced = time.perf_counter()
     return plans
 
