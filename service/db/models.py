@@ -499,3 +499,26 @@ class DashboardWritten(Model):
 
     class Meta:
         table = "dashboard_written"
+
+
+class SmsDay(Model):
+    # One site's SMS figures for one closed local day, [starts_at, ends_at) in UTC
+    # (derived, docs/decisions/0110): messages sent, delivered and failed in it, and
+    # the seconds late of each visit reminder sent in it (a JSON list). Database
+    # triggers (migration 0037) delete the rows whose day a write to a message touches;
+    # nothing writes it but the overview's reads; emptying it is always safe.
+    id = fields.BigIntField(primary_key=True)
+    site_id = fields.CharField(max_length=16)
+    starts_at = fields.DatetimeField()
+    ends_at = fields.DatetimeField()
+    computed_at = fields.DatetimeField()
+    sent = fields.IntField()
+    delivered = fields.IntField()
+    failed = fields.IntField()
+    whatsapp = fields.IntField()
+    fallback = fields.IntField()
+    lateness = fields.TextField()
+
+    class Meta:
+        table = "sms_day"
+        unique_together = (("site_id", "starts_at"),)

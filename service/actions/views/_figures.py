@@ -3,10 +3,11 @@
 A fixed number of statements, and no participant built in Python: the schedule
 copies brought up to date (``_schedules``, one statement when nothing changed), then
 per site the participant, visit and check-in figures counted by the database
-(``_counted``, three statements), alerts and inbox items of the last two months in one
-statement each, and the SMS figures (four per time zone). Every "this month / last
-month" pair uses the site's own zone; the all-sites total adds each site's figures in
-its own zone.
+(``_counted``, three statements), alerts and inbox items counted in one statement
+each per time zone, and the SMS figures from kept closed days and today
+(``_sms_days``: four statements per time zone, two more when a day was missing).
+Every "this month / last month" pair uses the site's own zone; the all-sites total
+adds each site's figures in its own zone.
 """
 
 from __future__ import annotations
@@ -18,14 +19,15 @@ from datetime import datetime
 from service.actions.views import _counted
 from service.actions.views import _queries as q
 from service.actions.views._rows import scope_for
+from service.actions.views._sms_days import sms_months
 from service.actions.views._summary import counting_months, refresh, site_sums
 from service.domain.actors import Actor
 from service.domain.adherence import (
     NO_CHECKINS,
     CheckinCompletion,
     MonthPeriods,
-    Period,
     month_periods,
+    nearest_rank,
     rate,
 )
 from service.runtime import Runtime
@@ -92,13 +94,6 @@ class Overview:
     sites: list[SiteFigures]
 
 
-def _bump(pair: Pair, months: MonthPeriods, moment: datetime | None) -> None:
-    if months.this.holds(moment):
-        pair.this += 1
-    elif months.last.holds(moment):
-        pair.last += 1
-
-
 def _older(current: datetime | None, candidate: datetime) -> datetime:
     return candidate if current is None or candidate < current else current
 
@@ -133,49 +128,74 @@ async def _add_participants(fig: SiteFigures, months: MonthPeriods) -> None:
 
 
 async def _add_messages(
-    per_site: dict[str, SiteFigures], months: dict[str, MonthPeriods], total: SiteFigures
+    per_site: dict[str, SiteFigures], zones: dict[str, str], now: datetime, total: SiteFigures
 ) -> None:
-    """SMS counts and lateness, counted by the database: two statements per time zone
-    among the sites (one zone in this trial) and two for lateness, none per
-    participant."""
-    zones: dict[tuple[Period, Period], list[str]] = {}
-    for code, periods in months.items():
-        zones.setdefault((periods.this, periods.last), []).append(code)
-    for (this, last), codes in zones.items():
-        windows = [q.Window(this.start, this.end), q.Window(last.start, last.end)]
-        counts = await q.message_counts(codes, windows)
+    """SMS counts and reminder lateness from the sites' closed days kept and today
+    counted (``_sms_days``): a few statements per time zone among the sites (one
+    zone in this trial), none per participant. The all-sites lateness ranks every
+    site's values together."""
+    by_zone: dict[str, list[str]] = {}
+    for code, zone in zones.items():
+        by_zone.setdefault(zone, []).append(code)
+    late_this: list[float] = []
+    late_last: list[float] = []
+    for zone, codes in by_zone.items():
+        months = per_site[codes[0]].months
+        assert months is not None
+        found = await sms_months(zone, months, codes, now)
+        for code in codes:
+            fig, sms = per_site[code], found[code]
+            for name in ("sent", "delivered", "failed", "whatsapp", "fallback"):
+                setattr(fig, name, Pair(getattr(sms.this, name), getattr(sms.last, name)))
+            fig.lateness_this = _lateness(sms.this.lateness)
+            fig.lateness_last = _lateness(sms.last.lateness)
+            late_this += sms.this.lateness
+            late_last += sms.last.lateness
+    total.lateness_this, total.lateness_last = _lateness(late_this), _lateness(late_last)
+
+
+def _lateness(values: list[float]) -> q.LatenessFact:
+    return q.LatenessFact(len(values), nearest_rank(values, 0.5), nearest_rank(values, 0.95))
+
+
+async def _add_items(
+    per_site: dict[str, SiteFigures],
+    zones: dict[str, str],
+    total: SiteFigures,
+    *,
+    all_sites: bool,
+    now: datetime,
+) -> None:
+    """Open alerts and inbox items, and those of each month, counted by the database:
+    two statements per time zone among the sites. Inbox items of no site (messages
+    from unknown numbers) count in the all-sites total only, in the first site's
+    months, and only for an actor who sees every site."""
+    by_zone: dict[str, list[str]] = {}
+    for code, zone in zones.items():
+        by_zone.setdefault(zone, []).append(code)
+    no_site = all_sites
+    for codes in by_zone.values():
+        months = per_site[codes[0]].months
+        assert months is not None
+        alerts = await q.item_counts(q.ALERTS, codes, months)
+        inbox = await q.item_counts(q.INBOX, codes, months, no_site=no_site)
         for code in codes:
             fig = per_site[code]
-            now_counts, then_counts = counts.get(code, [q.SmsCounts(), q.SmsCounts()])
-            fig.sent = Pair(now_counts.sent, then_counts.sent)
-            fig.delivered = Pair(now_counts.delivered, then_counts.delivered)
-            fig.failed = Pair(now_counts.failed, then_counts.failed)
-            fig.whatsapp = Pair(now_counts.whatsapp, then_counts.whatsapp)
-            fig.fallback = Pair(now_counts.fallback, then_counts.fallback)
-    # Each month over every zone at once: the all-sites total ranks all their values.
-    for which in ("this", "last"):
-        parts = []
-        for (this, last), codes in zones.items():
-            period = this if which == "this" else last
-            parts.append((codes, q.Window(period.start, period.end)))
-        found, overall = await q.reminder_lateness(parts)
-        for code in per_site:
-            setattr(per_site[code], f"lateness_{which}", found.get(code, q.LatenessFact()))
-        setattr(total, f"lateness_{which}", overall)
+            _take(fig, "alerts", "raised", alerts.get(code))
+            _take(fig, "inbox", "created", inbox.get(code))
+        if no_site:
+            _take(total, "inbox", "created", inbox.get(None))
+            no_site = False
+    if no_site:  # no site at all: the items of none, in UTC months
+        inbox = await q.item_counts(q.INBOX, [], month_periods(now, "UTC"), no_site=True)
+        _take(total, "inbox", "created", inbox.get(None))
 
 
-def _add_alert(fig: SiteFigures, alert: q.AlertFact, months: MonthPeriods) -> None:
-    if alert.status == "open":
-        fig.alerts_open += 1
-        fig.alerts_oldest = _older(fig.alerts_oldest, alert.raised_at)
-    _bump(fig.alerts_raised, months, alert.raised_at)
-
-
-def _add_inbox(fig: SiteFigures, item: q.InboxFact, months: MonthPeriods) -> None:
-    if item.status == "open":
-        fig.inbox_open += 1
-        fig.inbox_oldest = _older(fig.inbox_oldest, item.created_at)
-    _bump(fig.inbox_created, months, item.created_at)
+def _take(fig: SiteFigures, name: str, event: str, counts: q.ItemCounts | None) -> None:
+    if counts is not None:
+        setattr(fig, f"{name}_open", counts.open)
+        setattr(fig, f"{name}_oldest", counts.oldest)
+        setattr(fig, f"{name}_{event}", Pair(counts.this, counts.last))
 
 
 def _merge(total: SiteFigures, part: SiteFigures) -> None:
@@ -221,23 +241,15 @@ async def overview(rt: Runtime, actor: Actor, *, site: str | None = None) -> Ove
     now = rt.clock.now()
     sites = await q.scoped_sites(scope)
     months = {s.code: month_periods(now, s.timezone) for s in sites}
-    since = min((m.last.start for m in months.values()), default=now)
     await refresh(rt, scope, now, [(code, counting_months(m)) for code, m in months.items()])
-    alerts = await q.open_alerts_and_recent(scope, since)
-    inbox = await q.inbox_open_and_recent(scope, since)
 
     per_site = {s.code: SiteFigures(s.code, s.name, months[s.code]) for s in sites}
     for code, fig in per_site.items():
         await _add_participants(fig, months[code])
-    for alert in alerts:
-        _add_alert(per_site[alert.site], alert, months[alert.site])
     total = SiteFigures(None, "", next(iter(months.values()), None))
-    for item in inbox:
-        if item.site is None:  # of no site: counted in the all-sites total only
-            _add_inbox(total, item, total.months or month_periods(now, "UTC"))
-        else:
-            _add_inbox(per_site[item.site], item, months[item.site])
-    await _add_messages(per_site, months, total)
+    zones = {s.code: s.timezone for s in sites}
+    await _add_items(per_site, zones, total, all_sites=scope is None, now=now)
+    await _add_messages(per_site, zones, now, total)
     for fig in per_site.values():
         _merge(total, fig)
     codes = [visit.code for visit in rt.protocol.visits]

@@ -26,25 +26,25 @@ from service.db.models import (
     Site,
     VisitOutcome,
 )
-from service.domain.adherence import CheckinAnswer
+from service.domain.adherence import CheckinAnswer, MonthPeriods
 from service.domain.calendar import VisitOutcome as Outcome
 
 __all__ = [
+    "ALERTS",
+    "INBOX",
     "AlertFact",
     "InboxFact",
+    "ItemCounts",
     "LatenessFact",
     "ParticipantFact",
     "Scope",
     "SiteFact",
-    "SmsCounts",
-    "Window",
     "checkin_answers",
     "inbox_open_and_recent",
-    "message_counts",
+    "item_counts",
     "open_alert_ids",
     "open_alerts_and_recent",
     "participant_facts",
-    "reminder_lateness",
     "scoped_sites",
     "visit_outcomes",
 ]
@@ -82,15 +82,6 @@ class ParticipantFact:
     @property
     def active(self) -> bool:
         return self.status == "active"
-
-
-@dataclass(frozen=True, slots=True)
-class SmsCounts:
-    sent: int = 0
-    delivered: int = 0
-    failed: int = 0
-    whatsapp: int = 0  # of ``sent``, by WhatsApp
-    fallback: int = 0  # of ``sent``, by SMS for a participant on WhatsApp
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,79 +205,6 @@ async def checkin_answers(
 
 
 @dataclass(frozen=True, slots=True)
-class Window:
-    """A period to count in, ``start`` included, ``end`` excluded (UTC)."""
-
-    start: datetime
-    end: datetime
-
-
-async def message_counts(
-    codes: Sequence[str], windows: Sequence[Window]
-) -> dict[str, list[SmsCounts]]:
-    """Per site of ``codes`` and per window: participant messages sent, delivered and
-    failed in it, counted by the database. Two statements, each reading a range of a
-    partial covering index (migration 0034; ``CROSS JOIN`` keeps SQLite from walking
-    every participant's messages instead): what was sent (``sent_at``), and what
-    failed (``updated_at`` of failed rows; a failure may never have been sent; the
-    status is a literal so that the partial index applies)."""
-    if not codes or not windows:
-        return {}
-    since = min(w.start for w in windows)
-    sums, params = [], []
-    for n, w in enumerate(windows):
-        inside = "o.sent_at >= ? AND o.sent_at < ?"
-        for name, extra in (
-            ("sent", ""),
-            ("whatsapp", " AND o.channel = 'whatsapp'"),
-            ("fallback", " AND o.fallback_reason IS NOT NULL"),
-        ):
-            sums.append(f"SUM(CASE WHEN {inside}{extra} THEN 1 ELSE 0 END) AS {name}_{n}")
-            params += [w.start, w.end]
-        sums.append(
-            "SUM(CASE WHEN o.status = 'delivered' AND o.delivered_at >= ?"
-            f" AND o.delivered_at < ? THEN 1 ELSE 0 END) AS delivered_{n}"
-        )
-        params += [w.start, w.end]
-    marks = ", ".join("?" for _ in codes)
-    sql = (
-        f"SELECT p.site_id AS site, {', '.join(sums)}"  # noqa: S608  # constants and marks
-        " FROM outbound_message o CROSS JOIN participant p"
-        f" WHERE p.id = o.participant_id AND o.sent_at >= ? AND p.site_id IN ({marks})"
-        " GROUP BY p.site_id"
-    )
-    rows: dict[str, dict[str, Any]] = {
-        str(row["site"]): row for row in await _sql.fetch(sql, [*params, since, *codes])
-    }
-    failed = [
-        f"SUM(CASE WHEN o.updated_at >= ? AND o.updated_at < ? THEN 1 ELSE 0 END) AS failed_{n}"
-        for n in range(len(windows))
-    ]
-    sql = (
-        f"SELECT p.site_id AS site, {', '.join(failed)}"  # noqa: S608  # constants and marks
-        " FROM outbound_message o CROSS JOIN participant p"
-        " WHERE p.id = o.participant_id AND o.status = 'failed' AND o.updated_at >= ?"
-        f" AND p.site_id IN ({marks}) GROUP BY p.site_id"
-    )
-    edges = [edge for w in windows for edge in (w.start, w.end)]
-    for row in await _sql.fetch(sql, [*edges, since, *codes]):
-        rows.setdefault(str(row["site"]), {}).update(row)
-    return {
-        site: [
-            SmsCounts(
-                sent=int(row.get(f"sent_{n}") or 0),
-                delivered=int(row.get(f"delivered_{n}") or 0),
-                failed=int(row.get(f"failed_{n}") or 0),
-                whatsapp=int(row.get(f"whatsapp_{n}") or 0),
-                fallback=int(row.get(f"fallback_{n}") or 0),
-            )
-            for n in range(len(windows))
-        ]
-        for site, row in rows.items()
-    }
-
-
-@dataclass(frozen=True, slots=True)
 class LatenessFact:
     """How many visit reminders were sent, and their lateness in seconds at the 50th
     and 95th percentile by nearest rank (``adherence.nearest_rank``)."""
@@ -296,69 +214,53 @@ class LatenessFact:
     p95: float | None = None
 
 
-def _rank(n: int, percent: int) -> int:
-    """``max(1, ceil(percent / 100 * n))`` in integers (as the database computes it;
-    equal to nearest_rank's float arithmetic for 50 and 95 and any count below 5
-    million, checked)."""
-    return max(1, (percent * n + 99) // 100)
+@dataclass(frozen=True, slots=True)
+class ItemCounts:
+    """Alerts or inbox items of a site: open now (and the oldest), and how many were
+    raised or created this month and last month."""
+
+    open: int = 0
+    oldest: datetime | None = None
+    this: int = 0
+    last: int = 0
 
 
-async def reminder_lateness(
-    parts: Sequence[tuple[Sequence[str], Window]],
-) -> tuple[dict[str, LatenessFact], LatenessFact]:
-    """Lateness of the visit reminders sent by the sites of each part in its window:
-    per site, and over all of them. One statement: the database ranks the values
-    (read from the covering index on ``sent_at``) and returns only those at the two
-    ranks, not every value."""
-    parts = [(codes, window) for codes, window in parts if codes]
-    if not parts:
-        return {}, LatenessFact()
-    postgres = _sql.dialect().postgres
-    late = (
-        "EXTRACT(EPOCH FROM (o.sent_at - o.send_at))"
-        if postgres
-        else "(julianday(o.sent_at) - julianday(o.send_at)) * 86400.0"
+# (table, the instant an item is counted at)
+ALERTS, INBOX = ("alert", "raised_at"), ("inbox_item", "created_at")
+
+
+async def item_counts(
+    kind: tuple[str, str],
+    codes: Sequence[str],
+    months: MonthPeriods,
+    *,
+    no_site: bool = False,
+) -> dict[str | None, ItemCounts]:
+    """Per site of ``codes`` (and, with ``no_site``, for the items of no site, under
+    None): the open items and their oldest, and those of each month, counted by the
+    database in one statement (open items, whatever their age, and the two months'
+    rows are read; no row is returned per item)."""
+    table, at = kind
+    marks = ", ".join("?" for _ in codes) or "NULL"
+    sites = f"(site_id IN ({marks}){' OR site_id IS NULL' if no_site else ''})"
+    this, last = months.this, months.last
+    rows = await _sql.fetch(
+        f"SELECT site_id AS site, SUM(CASE WHEN status = 'open' THEN 1 ELSE 0 END) AS n,"  # noqa: S608
+        f" MIN(CASE WHEN status = 'open' THEN {at} END) AS oldest,"
+        f" SUM(CASE WHEN {at} >= ? AND {at} < ? THEN 1 ELSE 0 END) AS this,"
+        f" SUM(CASE WHEN {at} >= ? AND {at} < ? THEN 1 ELSE 0 END) AS last"
+        f" FROM {table} WHERE {sites} AND (status = 'open' OR {at} >= ?) GROUP BY site_id",
+        [this.start, this.end, last.start, last.end, *codes, last.start],
     )
-    selects, params = [], []
-    for codes, window in parts:
-        marks = ", ".join("?" for _ in codes)
-        selects.append(
-            f"SELECT p.site_id AS site, {late} AS late"  # noqa: S608  # constants and marks
-            " FROM outbound_message o CROSS JOIN participant p"
-            " WHERE p.id = o.participant_id AND o.kind = 'reminder' AND o.send_at IS NOT NULL"
-            f" AND o.sent_at >= ? AND o.sent_at < ? AND p.site_id IN ({marks})"
+    return {
+        None if r["site"] is None else str(r["site"]): ItemCounts(
+            int(r["n"] or 0),
+            None if r["oldest"] is None else _sql.as_instant(r["oldest"]),
+            int(r["this"] or 0),
+            int(r["last"] or 0),
         )
-        params += [window.start, window.end, *codes]
-    # Ranks per site; over all sites too when there are several (one more sort).
-    several = len({code for codes, _ in parts for code in codes}) > 1
-    ranks = "r.k = (50 * c.n + 99) / 100 OR r.k = (95 * c.n + 99) / 100"
-    overall = (
-        """
-UNION ALL
-SELECT NULL AS site, t.late, t.k, c.n FROM t CROSS JOIN (SELECT COUNT(*) AS n FROM l) c
-WHERE t.k = (50 * c.n + 99) / 100 OR t.k = (95 * c.n + 99) / 100"""
-        if several
-        else ""
-    )
-    sql = f"""
-WITH l AS ({" UNION ALL ".join(selects)}),
-r AS (SELECT site, late, ROW_NUMBER() OVER (PARTITION BY site ORDER BY late) AS k FROM l),
-t AS (SELECT late, ROW_NUMBER() OVER (ORDER BY late) AS k FROM l)
-SELECT r.site, r.late, r.k, c.n FROM r
-JOIN (SELECT site, COUNT(*) AS n FROM l GROUP BY site) c ON c.site = r.site
-WHERE {ranks}{overall}"""  # noqa: S608
-    per_site: dict[str | None, dict[str, Any]] = {}
-    for row in await _sql.fetch(sql, params):
-        site = None if row["site"] is None else str(row["site"])
-        found = per_site.setdefault(site, {"count": int(row["n"])})
-        for percent in (50, 95):
-            if int(row["k"]) == _rank(int(row["n"]), percent):
-                found[f"p{percent}"] = float(row["late"])
-    facts = {site: LatenessFact(**found) for site, found in per_site.items()}
-    total = facts.pop(None, LatenessFact())
-    if not several:
-        total = next(iter(facts.values()), LatenessFact())
-    return {str(site): fact for site, fact in facts.items()}, total
+        for r in rows
+    }
 
 
 async def open_alerts_and_recent(scope: Scope, since: datetime) -> list[AlertFact]:

@@ -15,7 +15,16 @@ from typing import Any
 from tortoise import connections
 from tortoise.transactions import in_transaction
 
-__all__ = ["Dialect", "as_date", "atomically", "dialect", "execute", "execute_many", "fetch"]
+__all__ = [
+    "Dialect",
+    "as_date",
+    "as_instant",
+    "atomically",
+    "dialect",
+    "execute",
+    "execute_many",
+    "fetch",
+]
 
 _PLACEHOLDER = re.compile(r"\?")
 
@@ -88,6 +97,12 @@ async def execute_many(text: str, rows: Sequence[Sequence[Any]]) -> None:
 def _utc(value: Any) -> Any:
     """Instants in UTC, as stored: SQLite compares them as text."""
     return value.astimezone(UTC) if isinstance(value, datetime) else value
+
+
+def as_instant(value: Any) -> datetime:
+    """SQLite hands an instant computed by an expression (``MIN``) back as its stored
+    text; PostgreSQL as an aware datetime."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
 
 
 def as_date(value: Any) -> date:
