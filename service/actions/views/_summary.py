@@ -16,12 +16,14 @@ good until whichever comes first:
   the next one);
 * another fingerprint (protocol revision or holidays) or a clock before ``as_of``.
 
-Each page first refreshes what is stale (``refresh``: stale rows deleted, the
-schedule copies of participants left without one, one statement per site inserting
-the missing rows with the same definitions as ``_counted``), then reads the rows:
-the overview sums one row per participant, the list sorts and cuts them. The rows are
-derived: emptying the table is always safe, and no audit entry is written for them
-(docs/decisions/0103).
+Each page first refreshes what is stale (``refresh``: stale rows deleted, found by
+index, and their sites noted as gaps; then, only at its sites with a gap, the schedule
+copies of participants left without a row and one statement per site inserting the
+missing rows with the same definitions as ``_counted``), then reads the rows: the
+overview sums one row per participant, the list reads the first rows of its order's
+index. The rows are derived: emptying the table is always safe (as long as a gap is
+noted for every site), and no audit entry is written for them (docs/decisions/0103,
+0111).
 """
 
 from __future__ import annotations
