@@ -85,6 +85,7 @@ TABLES = (
     "site",
     "dashboard_summary",  # after participant, checkin and visit_outcome: their
     "dashboard_written",  # triggers write here as they are emptied
+    "dashboard_summary_gap",
 )
 
 

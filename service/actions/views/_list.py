@@ -161,7 +161,7 @@ async def participant_page(
     sites = [s for s in await q.scoped_sites(scope) if site is None or s.code == site]
     months = [(s.code, counting_months(month_periods(now, s.timezone))) for s in sites]
     await refresh(rt, scope, now, months)
-    where, params = scope_sql(scope, site)
+    where, params = scope_sql(scope, site, column="s.site_id")
     query = _counted.ListQuery(
         where, params, status, frozenset(f.value for f in flags), sort, after, limit
     )
@@ -169,8 +169,10 @@ async def participant_page(
     shown = found[:limit]
     ids = [r.id for r in shown]
     facts = await q.participant_facts(scope, ids=ids)
-    outcomes = await q.visit_outcomes(scope, ids=ids)
-    answers = await q.checkin_answers(scope, ids=ids)
+    # By id alone: a row is built only for the facts above, which are in scope (with
+    # the scope, PostgreSQL joined every participant of the site to filter 50 ids).
+    outcomes = await q.visit_outcomes(None, ids=ids)
+    answers = await q.checkin_answers(None, ids=ids)
     open_ids = await q.open_alert_ids(scope, ids)
     built = {r.fact.id: r for r in build_rows(rt, facts, outcomes, answers, open_ids)}
     more = len(found) > limit

@@ -17,7 +17,7 @@ are derived: ``forget_schedules`` empties them, and the next read rebuilds.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
@@ -35,6 +35,7 @@ from service.domain.protocol import Protocol
 from service.runtime import Runtime
 
 __all__ = [
+    "GAP_EVERY_SITE",
     "MATCH",
     "fingerprint",
     "forget_schedules",
@@ -52,6 +53,9 @@ _FINGERPRINTS: dict[tuple[int, int], tuple[Protocol, object, str]] = {}
 # spells it: one equality to join on, which the planner estimates well (matching the
 # six columns one by one, PostgreSQL expected one participant and chose nested loops).
 MATCH = "s.key = {participant_key}"
+
+# Every site may now have participants without a summary row (``_summary``).
+GAP_EVERY_SITE = "INSERT INTO dashboard_summary_gap (site_id) SELECT code FROM site"
 
 
 def fingerprint(protocol: Protocol, non_working: Callable[[date], bool]) -> str:
@@ -85,15 +89,18 @@ def schedule_key(fp: str, a: Anchors) -> str:
     )
 
 
-def scope_sql(scope: Scope, site: str | None = None) -> tuple[str, list[str]]:
-    """``p``'s sites as SQL (``TRUE`` for every site) and its parameters."""
+def scope_sql(
+    scope: Scope, site: str | None = None, *, column: str = "p.site_id"
+) -> tuple[str, list[str]]:
+    """``p``'s sites (or ``column``'s) as SQL (``TRUE`` for every site) and its
+    parameters."""
     parts: list[str] = ["1 = 1"]
     params: list[str] = []
     if scope is not None:
-        parts.append(f"p.site_id IN ({', '.join('?' for _ in scope) or 'NULL'})")
+        parts.append(f"{column} IN ({', '.join('?' for _ in scope) or 'NULL'})")
         params.extend(scope)
     if site is not None:
-        parts.append("p.site_id = ?")
+        parts.append(f"{column} = ?")
         params.append(site)
     return " AND ".join(parts), params
 
@@ -107,13 +114,19 @@ WHERE {where} AND NOT EXISTS (SELECT 1 FROM dashboard_schedule s WHERE {match})
 """
 
 
-async def sync_schedules(rt: Runtime, scope: Scope, *, unsummarized: bool = False) -> str:
+async def sync_schedules(
+    rt: Runtime, scope: Scope, *, unsummarized: bool = False, sites: Sequence[str] = ()
+) -> str:
     """Copy the schedules of ``scope``'s participants that are not copied yet; the
     fingerprint the figures must match. ``unsummarized``: only of participants with
     no dashboard summary row, right after the stale rows were deleted (a participant
-    whose anchors or fingerprint changed has none then; see ``_summary``)."""
+    whose anchors or fingerprint changed has none then; see ``_summary``). ``sites``:
+    only of these sites' participants (the sites that may lack rows)."""
     fp = fingerprint(rt.protocol, rt.non_working)
     where, params = scope_sql(scope)
+    if sites:
+        where += f" AND p.site_id IN ({', '.join('?' for _ in sites)})"
+        params = [*params, *sites]
     if unsummarized:
         where += " AND NOT EXISTS (SELECT 1 FROM dashboard_summary d WHERE d.participant_id = p.id)"
     rows = await _sql.fetch(_MISSING.format(where=where, match=MATCH), [*params, fp])
@@ -175,6 +188,7 @@ async def forget_schedules() -> None:
     """Empty the copies and the summary rows counted from them (the rebuild path: the
     next read of each scope refills them)."""
     await DashboardSummary.all().delete()
+    await _sql.execute(GAP_EVERY_SITE, [])
     await DashboardSchedule.all().delete()
     await DashboardScheduleVisit.all().delete()
     await DashboardSchedulePrompt.all().delete()

@@ -16,12 +16,14 @@ good until whichever comes first:
   the next one);
 * another fingerprint (protocol revision or holidays) or a clock before ``as_of``.
 
-Each page first refreshes what is stale (``refresh``: stale rows deleted, the
-schedule copies of participants left without one, one statement per site inserting
-the missing rows with the same definitions as ``_counted``), then reads the rows:
-the overview sums one row per participant, the list sorts and cuts them. The rows are
-derived: emptying the table is always safe, and no audit entry is written for them
-(docs/decisions/0103).
+Each page first refreshes what is stale (``refresh``: stale rows deleted, found by
+index, and their sites noted as gaps; then, only at its sites with a gap, the schedule
+copies of participants left without a row and one statement per site inserting the
+missing rows with the same definitions as ``_counted``), then reads the rows: the
+overview sums one row per participant, the list reads the first rows of its order's
+index. The rows are derived: emptying the table is always safe (as long as a gap is
+noted for every site), and no audit entry is written for them (docs/decisions/0103,
+0111).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from typing import Any
 from service.actions.views import _sql
 from service.actions.views._counted import _ANSWERS, _ASKED, _PARTICIPANTS, Months
 from service.actions.views._queries import Scope
-from service.actions.views._schedules import MATCH, fingerprint, sync_schedules
+from service.actions.views._schedules import GAP_EVERY_SITE, MATCH, fingerprint, sync_schedules
 from service.domain.adherence import CheckinCompletion, MonthPeriods
 from service.runtime import Runtime
 
@@ -100,7 +102,7 @@ cell AS (
   ) y
 )"""
 _COLUMNS = (
-    "participant_id, site_id, fingerprint, as_of, valid_until,"
+    "participant_id, site_id, study_id, fingerprint, as_of, valid_until,"
     " expected, completed, late, longest, expected_this, completed_this, late_this,"
     " longest_this, expected_last, completed_last, late_last, longest_last,"
     " visits, in_window, settled, overdue, checkin_rate, visit_rate"
@@ -145,7 +147,7 @@ nv AS (
   GROUP BY v.schedule_key
 )
 INSERT INTO dashboard_summary ({columns})
-SELECT p.id, p.site_id, {text}, {instant},
+SELECT p.id, p.site_id, p.study_id, {text}, {instant},
   {least}(COALESCE(nq.at, {instant}), COALESCE(nv.at, {instant}), {instant}),
   COALESCE(chk.n, 0), COALESCE(chk.d, 0), COALESCE(chk.l, 0), COALESCE(chk.r, 0),
   COALESCE(mon.n1, 0), COALESCE(mon.d1, 0), COALESCE(mon.l1, 0), COALESCE(mon.r1, 0),
@@ -164,19 +166,74 @@ WHERE 1 = 1
 ON CONFLICT (participant_id) DO NOTHING"""
 
 # Stale rows: past their validity, from before the clock, of other schedule copies, or
-# of a participant written about (or gone). On PostgreSQL the names are taken and the
-# rows dropped from one snapshot (a name committed later stays for the next refresh);
-# on SQLite, which has one writer at a time, in one transaction.
-_STALE = "valid_until <= ? OR as_of > ? OR fingerprint <> ?"
-_DROP_POSTGRES = f"""
-WITH written AS (DELETE FROM dashboard_written RETURNING participant_id)
-DELETE FROM dashboard_summary
-WHERE {_STALE} OR participant_id IN (SELECT participant_id FROM written)"""  # noqa: S608
-_DROP_SQLITE = (
-    f"DELETE FROM dashboard_summary WHERE {_STALE}"  # noqa: S608  # constants only
-    " OR participant_id IN (SELECT participant_id FROM dashboard_written)",
-    "DELETE FROM dashboard_written",
+# of a participant written about (or gone). Each term is an index's range (the
+# fingerprint's inequality spelled as two), read apart (as one ``OR``, SQLite without
+# statistics read every row), so the rows are found without reading the others. On
+# PostgreSQL the names are taken and the rows dropped from one snapshot (a name
+# committed later stays for the next refresh); on SQLite, which has one writer at a
+# time, in one transaction. In the same snapshot or transaction, each site that lost a
+# row or has a named participant (who may have none: enrolled, or moved there) gets a
+# new gap (replacing its older ones, so a site nobody reads keeps one): its missing
+# rows are looked for by the next refresh of the site, and only then.
+_STALE = (
+    "SELECT participant_id FROM dashboard_summary WHERE valid_until <= ?"
+    " UNION ALL SELECT participant_id FROM dashboard_summary WHERE as_of > ?"
+    " UNION ALL SELECT participant_id FROM dashboard_summary WHERE fingerprint < ?"
+    " UNION ALL SELECT participant_id FROM dashboard_summary WHERE fingerprint > ?"
 )
+_NAMED = "participant_id IN (SELECT participant_id FROM dashboard_written)"
+_DROP_POSTGRES = """
+WITH written AS (DELETE FROM dashboard_written RETURNING participant_id),
+dropped AS (
+  DELETE FROM dashboard_summary
+  WHERE participant_id = ANY (ARRAY({stale} SELECT participant_id FROM written))
+  RETURNING site_id
+),
+gone AS (
+  SELECT site_id FROM dropped
+  UNION SELECT p.site_id FROM participant p WHERE p.id IN (SELECT participant_id FROM written)
+),
+noted AS (
+  INSERT INTO dashboard_summary_gap (site_id) SELECT site_id FROM gone RETURNING id, site_id
+),
+older AS (DELETE FROM dashboard_summary_gap g WHERE g.site_id IN (SELECT site_id FROM gone))
+SELECT n.named, x.site_id, x.id FROM (SELECT COUNT(*) AS named FROM written) n
+LEFT JOIN (
+  SELECT site_id, MAX(id) AS id FROM (
+    SELECT id, site_id FROM noted
+    UNION ALL SELECT id, site_id FROM dashboard_summary_gap
+    WHERE site_id NOT IN (SELECT site_id FROM gone)
+  ) y GROUP BY site_id
+) x ON TRUE"""
+# Constants only (S608 is a false alarm).
+_DROP_SQLITE = (
+    "INSERT INTO dashboard_summary_gap (site_id)"  # noqa: S608
+    " SELECT site_id FROM dashboard_summary WHERE {stale} " + _NAMED + " UNION"
+    " SELECT site_id FROM participant WHERE id IN (SELECT participant_id FROM dashboard_written)",
+    "DELETE FROM dashboard_summary WHERE {stale} " + _NAMED,  # noqa: S608
+    "DELETE FROM dashboard_written",
+    "DELETE FROM dashboard_summary_gap WHERE id < (SELECT MAX(g.id) FROM dashboard_summary_gap g"
+    " WHERE g.site_id = dashboard_summary_gap.site_id)",
+)
+_GAPS = "SELECT site_id, MAX(id) AS id FROM dashboard_summary_gap GROUP BY site_id"
+
+
+async def _drop(stale: list[Any] | None) -> dict[str, int]:
+    """Drop the summary rows of participants written about, take the names, note the
+    gaps; with ``stale`` (now, now, fingerprint, fingerprint), drop the stale rows too.
+    Every site's newest gap."""
+    params = stale or []
+    if _sql.dialect().postgres:
+        # An array of ids, which PostgreSQL looks up by the key (with ``IN`` it would
+        # rather read every row, expecting a third of them from each range).
+        condition = f"{_STALE} UNION ALL" if stale else ""
+        rows = await _sql.fetch(_DROP_POSTGRES.format(stale=condition), params)
+    else:
+        condition = f"participant_id IN ({_STALE}) OR" if stale else ""
+        gap, drop, written, older = (text.format(stale=condition) for text in _DROP_SQLITE)
+        await _sql.atomically([(gap, params), (drop, params), (written, []), (older, [])])
+        rows = await _sql.fetch(_GAPS, [])
+    return {str(r["site_id"]): int(r["id"]) for r in rows if r["site_id"] is not None}
 
 
 def counting_months(months: MonthPeriods) -> Months:
@@ -209,18 +266,20 @@ async def refresh(
     rt: Runtime, scope: Scope, now: datetime, sites: Sequence[tuple[str, Months]]
 ) -> str:
     """Bring the summary rows of ``sites``' participants (of ``scope``) up to date at
-    ``now``: one statement deleting every stale row, the schedule copies of the
-    participants left without one (one statement, three more when anchors are new),
-    then one statement per site inserting the missing rows. The fingerprint."""
+    ``now``: one statement deleting every stale row and noting the sites that may lack
+    rows (on SQLite a transaction of four and a read of the gaps); then, only for those
+    of ``sites`` with a gap, the schedule copies of their participants left without a
+    row (one statement, three more when anchors are new), one statement per site
+    inserting the missing rows and one removing the gaps seen. With no gap, nothing
+    after the first: the page reads what is there. The fingerprint."""
     fp = fingerprint(rt.protocol, rt.non_working)
-    if _sql.dialect().postgres:
-        await _sql.execute(_DROP_POSTGRES, [now, now, fp])
-    else:
-        stale, written = _DROP_SQLITE
-        await _sql.atomically([(stale, [now, now, fp]), (written, [])])
-    await sync_schedules(rt, scope, unsummarized=True)
+    gaps = await _drop([now, now, fp, fp])
+    todo = [(site, m) for site, m in sites if site in gaps]
+    if not todo:
+        return fp
+    await sync_schedules(rt, scope, unsummarized=True, sites=[site for site, _ in todo])
     text = _insert_sql(_sql.dialect().postgres)
-    for site, m in sites:
+    for site, m in todo:
         params = [
             fp,
             site,
@@ -245,40 +304,31 @@ async def refresh(
             m.this_end,
         ]
         await _sql.execute(text, params)
+    # A gap noted after these were read is newer (a higher id) and stays.
+    seen = " OR ".join("(site_id = ? AND id <= ?)" for _ in todo)
+    await _sql.execute(
+        f"DELETE FROM dashboard_summary_gap WHERE {seen}",  # noqa: S608  # placeholders only
+        [value for site, _ in todo for value in (site, gaps[site])],
+    )
     return fp
 
 
 async def forget_written() -> int:
-    """Drop the summary rows of participants written about, and the names: what each
-    page does first, run periodically as well so that the names, one row a write,
-    never pile up while nobody opens the dashboard. Returns how many names there were
-    (on SQLite counted just before, for the log)."""
+    """Drop the summary rows of participants written about, and the names (noting the
+    gaps): what each page does first, run periodically as well so that the names, one
+    row a write, never pile up while nobody opens the dashboard. Returns how many names
+    there were (on SQLite counted just before, for the log)."""
     if _sql.dialect().postgres:
-        rows = await _sql.fetch(
-            "WITH written AS (DELETE FROM dashboard_written RETURNING participant_id),"
-            " dropped AS (DELETE FROM dashboard_summary"
-            " WHERE participant_id IN (SELECT participant_id FROM written))"
-            " SELECT COUNT(*) AS n FROM written",
-            [],
-        )
-        return int(rows[0]["n"])
+        rows = await _sql.fetch(_DROP_POSTGRES.format(stale=""), [])
+        return int(rows[0]["named"])
     count = await _sql.fetch("SELECT COUNT(*) AS n FROM dashboard_written", [])
-    await _sql.atomically(
-        [
-            (
-                "DELETE FROM dashboard_summary"
-                " WHERE participant_id IN (SELECT participant_id FROM dashboard_written)",
-                [],
-            ),
-            ("DELETE FROM dashboard_written", []),
-        ]
-    )
+    await _drop(None)
     return int(count[0]["n"])
 
 
 async def forget_summaries() -> None:
     """Empty the summary rows (the next read of each scope recomputes them)."""
-    await _sql.execute("DELETE FROM dashboard_summary", [])
+    await _sql.atomically([("DELETE FROM dashboard_summary", []), (GAP_EVERY_SITE, [])])
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,17 +36,20 @@ async def test_same_statements_with_10_and_500_participants(client: Client) -> N
     await seed(3, site="HBLT", prefix="H", now=now, phone_offset=90000)
     small = (await _statements(client, ADMIN), await _statements(client, CUA))
     await seed(490, site="CUA", prefix="B", now=now, phone_offset=10000)
+    # a new participant at each site, as before the first count: both sites' gaps
+    await seed(1, site="HBLT", prefix="I", now=now, phone_offset=95000)
     assert await Participant.filter(site_id="CUA").count() == 500
     large = (await _statements(client, ADMIN), await _statements(client, CUA))
     assert small == large
     # A handful, not one per participant. The overview, two sites: the sites, the
-    # schedule copies (one statement, three more to copy new anchors: cold here), the
-    # summary rows refreshed (stale rows deleted: one statement on PostgreSQL, two in a
-    # transaction on SQLite; one per site inserting the missing), two per site
-    # (participants; visits and check-ins from the summary rows), alerts, inbox, and the
-    # SMS figures: the kept days read, three counting the missing days and today, two
-    # keeping them (days were missing: the seed wrote messages into them).
-    assert large[0][0] <= 4 and large[0][1] <= 1 + (1 + 3) + (2 + 2) + 2 * 2 + 2 + (1 + 3 + 2)
+    # summary rows refreshed (stale rows deleted and gaps noted: one statement on
+    # PostgreSQL, four in a transaction and a read of the gaps on SQLite; for the sites
+    # with a gap, cold here: the schedule copies, one statement and three more to copy
+    # new anchors, one per site inserting the missing rows, one removing the gaps), two
+    # per site (participants; visits and check-ins from the summary rows), alerts,
+    # inbox, and the SMS figures: the kept days read, three counting the missing days
+    # and today, two keeping them (days were missing: the seed wrote messages into them).
+    assert large[0][0] <= 4 and large[0][1] <= 1 + 5 + (1 + 3) + 2 + 1 + 2 * 2 + 2 + (1 + 3 + 2)
 
 
 async def test_coordinator_sees_only_their_site(client: Client) -> None:

@@ -202,3 +202,59 @@ async def test_the_periodic_job_takes_the_names_with_the_rows_they_make_stale(cl
     after = await _as_python_says(rt)
     assert after["CUA"][1] == before["CUA"][1] - 1  # one active fewer
     assert await DashboardSummary.all().count() == summarized
+
+
+async def test_missing_rows_are_looked_for_only_at_sites_with_a_gap(client) -> None:  # type: ignore[no-untyped-def]
+    """Every way a participant comes to lack a summary row notes a gap at the site, and
+    a page looks for missing rows (a scan of the site's participants) only where it
+    finds one (docs/decisions/0111)."""
+    from service.db.models import DashboardSummaryGap
+    from service.jobs.tasks import periodic_jobs
+    from tests.support.sql_counter import count_sql
+
+    cua = Actor(kind="staff", label="staff:c@x", role=StaffRole.COORDINATOR, sites=("CUA",))
+    inserts = "INSERT INTO dashboard_summary ("
+
+    async def gaps() -> list[str]:
+        return sorted(await DashboardSummaryGap.all().values_list("site_id", flat=True))
+
+    rt = client.app.state.runtime
+    ids = await _study(rt)
+    assert await gaps() == []  # emptied by the tests' set-up, not noted by the seed
+    await forget_summaries()
+    assert {"CUA", "HBLT"} <= set(await gaps())  # every site
+    await _as_python_says(rt)
+    assert await gaps() == []
+    async with count_sql() as sql:
+        page = await participant_list_page(rt, cua)
+    assert page.total == 12 and not any(inserts in s for s in sql.statements)
+
+    # moved from HBLT to CUA: its row (HBLT) dropped, both sites noted
+    moved = (await Participant.filter(site_id="HBLT").order_by("id").first()).id  # type: ignore[union-attr]
+    await Participant.filter(id=moved).update(site_id="CUA")
+    async with count_sql() as sql:
+        page = await participant_list_page(rt, cua, sort="study_id", limit=50)
+    assert page.total == 13 and moved in {r.fact.id for r in page.rows}
+    assert sum(inserts in s for s in sql.statements) == 1  # CUA's, not HBLT's
+    assert await gaps() == ["HBLT"]  # the coordinator's page did not read HBLT
+    await _as_python_says(rt)
+    assert await gaps() == []
+
+    # enrolled: named by the trigger, no row to drop
+    new = await seed(1, site="HBLT", prefix="N", now=NOW, phone_offset=95000)
+    assert await gaps() == []  # noted when the names are taken
+    await _as_python_says(rt)
+    hblt = await participant_list_page(rt, ADMIN, site="HBLT", sort="study_id")
+    assert new[0] in {r.fact.id for r in hblt.rows} and hblt.total == 4
+
+    # the periodic job drops rows too, and notes their sites
+    await Checkin.filter(participant_id=ids[0]).update(late=True)
+    await periodic_jobs()["dashboard.written"](rt)
+    assert await gaps() == ["CUA"]
+    await _as_python_says(rt)
+    assert await gaps() == []
+
+    # a window closing (time alone) drops rows: noted as well
+    rt.clock.set(NOW + timedelta(days=8))
+    await _as_python_says(rt)
+    assert await gaps() == []
