@@ -17,26 +17,31 @@ from typing import Any
 from tortoise import fields, migrations
 from tortoise.migrations import operations as ops
 
-# The instants a row is counted at, as (column, condition): sent by ``sent_at``,
-# delivered by ``delivered_at``, failed by ``updated_at`` (as the overview counts).
-_COUNTED = (
-    ("sent_at", "1 = 1"),
-    ("delivered_at", "{r}.status = 'delivered'"),
-    ("updated_at", "{r}.status = 'failed'"),
-)
-# Columns whose change can change a count (updated_at only for a failed row).
-_FACTS = (
-    *("sent_at", "delivered_at", "status", "channel", "fallback_reason", "kind", "send_at"),
-    "participant_id",
+# How a row counts, by family: the instant it is counted at, the rows that count
+# there, and the columns whose change can change that count. Sent messages (and of
+# them: by WhatsApp, with a fallback, visit reminders with their lateness) by
+# ``sent_at``; delivered ones by ``delivered_at``; failed ones by ``updated_at``. A
+# receipt changes the delivered family only: it leaves the day of the sending kept.
+_FAMILIES = (
+    (
+        "sent_at",
+        "{r}.sent_at IS NOT NULL",
+        ("sent_at", "channel", "fallback_reason", "kind", "send_at", "participant_id"),
+    ),
+    ("delivered_at", "{r}.status = 'delivered'", ("delivered_at", "participant_id")),
+    ("updated_at", "{r}.status = 'failed'", ("updated_at", "participant_id")),
 )
 
 
-def _hits(r: str) -> str:
-    """The days holding one of row ``r``'s counted instants."""
-    return " OR ".join(
-        f"({when.format(r=r)} AND starts_at <= {r}.{column} AND ends_at > {r}.{column})"
-        for column, when in _COUNTED
-    )
+def _hit(r: str, column: str, counts: str) -> str:
+    """The day holding row ``r``'s instant, if it counts there."""
+    return f"({counts.format(r=r)} AND starts_at <= {r}.{column} AND ends_at > {r}.{column})"
+
+
+def _family_changed(counts: str, columns: tuple[str, ...], distinct: str) -> str:
+    old, new = counts.format(r="OLD"), counts.format(r="NEW")
+    moved = " OR ".join(f"OLD.{c} {distinct} NEW.{c}" for c in columns)
+    return f"(({old} OR {new}) AND (({old}) {distinct} ({new}) OR {moved}))"
 
 
 def _counted(r: str) -> str:
@@ -44,31 +49,42 @@ def _counted(r: str) -> str:
 
 
 def _changed(distinct: str) -> str:
-    facts = " OR ".join(f"OLD.{c} {distinct} NEW.{c}" for c in _FACTS)
-    failed = f"((OLD.status = 'failed' OR NEW.status = 'failed') AND OLD.updated_at {distinct} NEW.updated_at)"
-    return f"({_counted('OLD')} OR {_counted('NEW')}) AND ({facts} OR {failed})"
+    """Some family's count changed (the trigger's condition)."""
+    return " OR ".join(_family_changed(c, cols, distinct) for _, c, cols in _FAMILIES)
 
 
-def _delete(rows: tuple[str, ...]) -> str:
-    sites = ", ".join(f"{r}.participant_id" for r in rows)
-    hits = " OR ".join(_hits(r) for r in rows)
-    return (
-        "DELETE FROM sms_day WHERE site_id IN"
-        f" (SELECT site_id FROM participant WHERE id IN ({sites})) AND ({hits});"
+def _sites(rows: tuple[str, ...]) -> str:
+    ids = ", ".join(f"{r}.participant_id" for r in rows)
+    return f"DELETE FROM sms_day WHERE site_id IN (SELECT site_id FROM participant WHERE id IN ({ids}))"
+
+
+def _delete(r: str) -> str:
+    """A row inserted or deleted: the days of each of its counted instants."""
+    hits = " OR ".join(_hit(r, column, counts) for column, counts, _ in _FAMILIES)
+    return f"{_sites((r,))} AND ({hits});"
+
+
+def _delete_changed(distinct: str) -> str:
+    """A row updated: for each family whose count changed, its old and new days."""
+    hits = " OR ".join(
+        f"({_family_changed(counts, cols, distinct)}"
+        f" AND ({_hit('OLD', column, counts)} OR {_hit('NEW', column, counts)}))"
+        for column, counts, cols in _FAMILIES
     )
+    return f"{_sites(('OLD', 'NEW'))} AND ({hits});"
 
 
 def _sqlite() -> list[str]:
     events = (
-        ("insert", "INSERT", _counted("NEW"), ("NEW",)),
-        ("update", "UPDATE", _changed("IS NOT"), ("OLD", "NEW")),
-        ("delete", "DELETE", _counted("OLD"), ("OLD",)),
+        ("insert", "INSERT", _counted("NEW"), _delete("NEW")),
+        ("update", "UPDATE", _changed("IS NOT"), _delete_changed("IS NOT")),
+        ("delete", "DELETE", _counted("OLD"), _delete("OLD")),
     )
     return [
         *(
             f"CREATE TRIGGER sms_day_{name} AFTER {event} ON outbound_message FOR EACH ROW"
-            f" WHEN {when} BEGIN {_delete(rows)} END"
-            for name, event, when, rows in events
+            f" WHEN {when} BEGIN {body} END"
+            for name, event, when, body in events
         ),
         "CREATE TRIGGER sms_day_site AFTER UPDATE OF site_id ON participant FOR EACH ROW"
         " WHEN OLD.site_id IS NOT NEW.site_id"
@@ -91,7 +107,7 @@ def _postgres() -> list[str]:
     )
     statements = [
         "CREATE FUNCTION sms_day_changed() RETURNS trigger LANGUAGE plpgsql AS $$\n"
-        f"BEGIN {_delete(('OLD', 'NEW'))} RETURN NULL; END $$",
+        f"BEGIN {_delete_changed('IS DISTINCT FROM')} RETURN NULL; END $$",
         "CREATE TRIGGER sms_day_update AFTER UPDATE ON outbound_message FOR EACH ROW"
         f" WHEN ({_changed('IS DISTINCT FROM')}) EXECUTE FUNCTION sms_day_changed()",
     ]

@@ -104,6 +104,15 @@ async def _message(pid: int, n: int, sent: datetime | None, rnd: random.Random) 
     )
 
 
+async def _day_of(message: OutboundMessage) -> int | None:
+    """The kept day's row holding the message's sending, at its site."""
+    site = await Participant.get(id=message.participant_id).values_list("site_id", flat=True)
+    day = await SmsDay.filter(
+        site_id=site, starts_at__lte=message.sent_at, ends_at__gt=message.sent_at
+    ).first()
+    return None if day is None else day.id
+
+
 @pytest.mark.parametrize(
     "now",
     [
@@ -143,7 +152,9 @@ async def test_kept_days_agree_with_every_message_counted(client: Client, now: d
     delivered = next(m for m in old if m.status == "delivered")
     await OutboundMessage.filter(id=delivered.id).update(status="failed", updated_at=now)
     late = next(m for m in old if m.status == "sent")
+    kept = await _day_of(late)
     await OutboundMessage.filter(id=late.id).update(status="delivered", delivered_at=now)
+    assert await _day_of(late) == kept  # a receipt leaves the day it was sent kept
     switched = next(m for m in old if m.channel == "sms" and m.id not in (delivered.id, late.id))
     await OutboundMessage.filter(id=switched.id).update(channel="whatsapp")
     await _agree(client)
