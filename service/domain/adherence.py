@@ -33,7 +33,7 @@ Definitions (docs/dashboard.md; each one a choice the coordinators can rely on):
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -57,6 +57,7 @@ __all__ = [
     "first_instant",
     "month_periods",
     "nearest_rank",
+    "nearest_rank_counted",
     "rate",
     "visit_cells",
 ]
@@ -213,6 +214,20 @@ def nearest_rank(values: Sequence[float], fraction: float) -> float | None:
     ordered = sorted(values)
     rank = max(1, math.ceil(fraction * len(ordered)))
     return ordered[rank - 1]
+
+
+def nearest_rank_counted(counts: Mapping[int, int], fraction: float) -> int | None:
+    """:func:`nearest_rank` of values given as how many times each occurs (a
+    histogram: its cost follows the distinct values, not how many there are)."""
+    total = sum(counts.values())
+    if not total:
+        return None
+    rank, seen = max(1, math.ceil(fraction * total)), 0
+    for value in sorted(counts):
+        seen += counts[value]
+        if seen >= rank:
+            return value
+    raise AssertionError("unreachable: the ranks add up to the total")
 
 
 @dataclass(frozen=True, slots=True)

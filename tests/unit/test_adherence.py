@@ -7,6 +7,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from service.domain.adherence import (
     CANCELLED,
@@ -19,6 +21,7 @@ from service.domain.adherence import (
     first_instant,
     month_periods,
     nearest_rank,
+    nearest_rank_counted,
     rate,
     visit_cells,
 )
@@ -174,6 +177,19 @@ def test_completion_sums_keep_the_longest_run() -> None:
     total = CheckinCompletion(10, 9, 8, 1, 1) + CheckinCompletion(4, 0, 0, 0, 4)
     assert total == CheckinCompletion(14, 9, 8, 1, 4)
     assert checkin_completion([], {}).rate is None
+
+
+@given(
+    st.lists(st.integers(min_value=-50, max_value=5_000), max_size=300),
+    st.sampled_from([0.5, 0.95, 0.01, 1.0]),
+)
+def test_nearest_rank_of_counts_is_nearest_rank_of_the_values(
+    values: list[int], fraction: float
+) -> None:
+    counts: dict[int, int] = {}
+    for value in values:
+        counts[value] = counts.get(value, 0) + 1
+    assert nearest_rank_counted(counts, fraction) == nearest_rank(values, fraction)
 
 
 def test_nearest_rank_percentiles() -> None:

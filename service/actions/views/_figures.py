@@ -27,7 +27,7 @@ from service.domain.adherence import (
     CheckinCompletion,
     MonthPeriods,
     month_periods,
-    nearest_rank,
+    nearest_rank_counted,
     rate,
 )
 from service.runtime import Runtime
@@ -137,8 +137,8 @@ async def _add_messages(
     by_zone: dict[str, list[str]] = {}
     for code, zone in zones.items():
         by_zone.setdefault(zone, []).append(code)
-    late_this: list[float] = []
-    late_last: list[float] = []
+    late_this: Counter[int] = Counter()
+    late_last: Counter[int] = Counter()
     for zone, codes in by_zone.items():
         months = per_site[codes[0]].months
         assert months is not None
@@ -149,13 +149,19 @@ async def _add_messages(
                 setattr(fig, name, Pair(getattr(sms.this, name), getattr(sms.last, name)))
             fig.lateness_this = _lateness(sms.this.lateness)
             fig.lateness_last = _lateness(sms.last.lateness)
-            late_this += sms.this.lateness
-            late_last += sms.last.lateness
+            late_this.update(sms.this.lateness)
+            late_last.update(sms.last.lateness)
     total.lateness_this, total.lateness_last = _lateness(late_this), _lateness(late_last)
 
 
-def _lateness(values: list[float]) -> q.LatenessFact:
-    return q.LatenessFact(len(values), nearest_rank(values, 0.5), nearest_rank(values, 0.95))
+def _lateness(tenths: Counter[int]) -> q.LatenessFact:
+    """How many reminders, and their p50 and p95 lateness in seconds (to the tenth)."""
+    p50, p95 = nearest_rank_counted(tenths, 0.5), nearest_rank_counted(tenths, 0.95)
+    return q.LatenessFact(
+        sum(tenths.values()),
+        None if p50 is None else p50 / 10,
+        None if p95 is None else p95 / 10,
+    )
 
 
 async def _add_items(

@@ -3,10 +3,12 @@
 Counting a month of messages read every message of it, so the overview grew with the
 study (10,000 participants: 270 of its 350 ms). A closed local day's figures are
 kept in ``sms_day`` (docs/decisions/0110) once computed: messages sent, delivered
-and failed in it, by WhatsApp, by SMS instead of WhatsApp, and each visit reminder's
-seconds late. Triggers delete a day whose messages change (migration 0037). A page
-reads the kept days of this month and last month, counts the days missing and today
-(three statements over those days' rows only) and keeps what it counted.
+and failed in it, by WhatsApp, by SMS instead of WhatsApp, and how many visit
+reminders were how late, to the tenth of a second (the page shows minutes; a list of
+every value made reading the days grow with the study again). Triggers delete a day
+whose messages change (migration 0037). A page reads the kept days of this month and
+last month, counts the days missing and today (three statements over those days' rows
+only) and keeps what it counted.
 
 A day counted while one of its messages was being written could miss that write (the
 trigger found no row to delete yet): a day counted within ``SETTLING`` of its end is
@@ -16,6 +18,7 @@ counted again after ``RECOUNT``, so such a miss lasts an hour at most.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -40,7 +43,8 @@ class DayFigures:
     failed: int = 0
     whatsapp: int = 0  # of ``sent``
     fallback: int = 0  # of ``sent``: by SMS for a participant on WhatsApp
-    lateness: list[float] = field(default_factory=list)  # seconds, visit reminders sent
+    # visit reminders sent, by lateness in tenths of a second
+    lateness: Counter[int] = field(default_factory=Counter)
 
     def add(self, other: DayFigures) -> None:
         self.sent += other.sent
@@ -48,7 +52,7 @@ class DayFigures:
         self.failed += other.failed
         self.whatsapp += other.whatsapp
         self.fallback += other.fallback
-        self.lateness.extend(other.lateness)
+        self.lateness.update(other.lateness)
 
 
 @dataclass(slots=True)
@@ -92,13 +96,16 @@ async def _kept(codes: Sequence[str], since: datetime, now: datetime) -> dict[An
         end, computed = _sql.as_instant(row["ends_at"]), _sql.as_instant(row["computed_at"])
         if computed < end + SETTLING and computed < now - RECOUNT:
             continue  # counted while the day was still settling: count it again
+        lateness = json.loads(row["lateness"])
+        if not isinstance(lateness, dict):
+            continue  # kept by an earlier build in another form: count it again
         kept[(str(row["site_id"]), _sql.as_instant(row["starts_at"]), end)] = DayFigures(
             int(row["sent"]),
             int(row["delivered"]),
             int(row["failed"]),
             int(row["whatsapp"]),
             int(row["fallback"]),
-            json.loads(row["lateness"]),
+            Counter({int(tenths): int(n) for tenths, n in lateness.items()}),
         )
     return kept
 
@@ -125,26 +132,27 @@ async def _count(codes: Sequence[str], days: Sequence[_Day]) -> dict[tuple[str, 
         if postgres
         else "(julianday(o.sent_at) - julianday(o.send_at)) * 86400.0"
     )
-    aggregate = "json_agg" if postgres else "json_group_array"
+    tenths = "BIGINT" if postgres else "INTEGER"
     reminder = "o.kind = 'reminder' AND o.send_at IS NOT NULL"
-    lateness = f"({aggregate}({late}) FILTER (WHERE {reminder}))"
-    lateness = f"CAST({lateness} AS TEXT)" if postgres else lateness
     found: dict[tuple[str, int], DayFigures] = {}
     sent = await _sql.fetch(
-        f"WITH {table} SELECT p.site_id AS site, d.k AS k, COUNT(*) AS sent,"  # noqa: S608
+        f"WITH {table} SELECT p.site_id AS site, d.k AS k,"  # noqa: S608
+        f" CASE WHEN {reminder} THEN CAST(ROUND({late} * 10) AS {tenths}) END AS tenths,"
+        " COUNT(*) AS sent,"
         " SUM(CASE WHEN o.channel = 'whatsapp' THEN 1 ELSE 0 END) AS whatsapp,"
-        " SUM(CASE WHEN o.fallback_reason IS NOT NULL THEN 1 ELSE 0 END) AS fallback,"
-        f" {lateness} AS lateness"
+        " SUM(CASE WHEN o.fallback_reason IS NOT NULL THEN 1 ELSE 0 END) AS fallback"
         " FROM d CROSS JOIN outbound_message o CROSS JOIN participant p"
         " WHERE o.sent_at >= d.s AND o.sent_at < d.e AND p.id = o.participant_id"
-        f" AND p.site_id IN ({marks}) GROUP BY p.site_id, d.k",
+        f" AND p.site_id IN ({marks}) GROUP BY 1, 2, 3",
         [*params, *codes],
     )
-    for row in sent:
+    for row in sent:  # a row per day and lateness (to the tenth of a second)
         day = found.setdefault((str(row["site"]), int(row["k"])), DayFigures())
-        day.sent, day.whatsapp = int(row["sent"]), int(row["whatsapp"])
-        day.fallback = int(row["fallback"])
-        day.lateness = [float(v) for v in json.loads(row["lateness"] or "[]")]
+        day.sent += int(row["sent"])
+        day.whatsapp += int(row["whatsapp"])
+        day.fallback += int(row["fallback"])
+        if row["tenths"] is not None:
+            day.lateness[int(row["tenths"])] += int(row["sent"])
     for name, column in (("delivered", "delivered_at"), ("failed", "updated_at")):
         rows = await _sql.fetch(
             f"WITH {table} SELECT p.site_id AS site, d.k AS k, COUNT(*) AS n"  # noqa: S608
@@ -205,7 +213,7 @@ async def sms_months(
 
 
 def _row(code: str, day: _Day, now: datetime, f: DayFigures) -> list[Any]:
-    lateness = json.dumps(f.lateness)
+    lateness = json.dumps({str(tenths): n for tenths, n in sorted(f.lateness.items())})
     return [
         code,
         day.start,

@@ -74,7 +74,8 @@ async def _agree(client: Client) -> None:
             assert e.lateness is not None and late.count == len(e.lateness)
             for fraction, value in ((0.5, late.p50), (0.95, late.p95)):
                 want = nearest_rank(e.lateness, fraction)
-                assert value == (None if want is None else pytest.approx(want, abs=0.001))
+                tenth = None if want is None else pytest.approx(want, abs=0.051)
+                assert value == tenth  # to the tenth of a second
 
 
 _COUNTS = ("sent", "delivered", "failed", "whatsapp", "fallback")
