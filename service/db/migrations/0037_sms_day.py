@@ -24,18 +24,25 @@ from tortoise.migrations import operations as ops
 # receipt changes the delivered family only: it leaves the day of the sending kept.
 _FAMILIES = (
     (
+        "sent",
         "sent_at",
         "{r}.sent_at IS NOT NULL",
         ("sent_at", "channel", "fallback_reason", "kind", "send_at", "participant_id"),
     ),
-    ("delivered_at", "{r}.status = 'delivered'", ("delivered_at", "participant_id")),
-    ("updated_at", "{r}.status = 'failed'", ("updated_at", "participant_id")),
+    ("delivered", "delivered_at", "{r}.status = 'delivered'", ("delivered_at", "participant_id")),
+    ("failed", "updated_at", "{r}.status = 'failed'", ("updated_at", "participant_id")),
 )
 
 
-def _hit(r: str, column: str, counts: str) -> str:
-    """The day holding row ``r``'s instant, if it counts there."""
-    return f"({counts.format(r=r)} AND starts_at <= {r}.{column} AND ends_at > {r}.{column})"
+def _drop_day(r: str, column: str, counts: str) -> str:
+    """Delete the day holding row ``r``'s instant, if the row counts there: one seek
+    on the (site, first instant) key, a statement per instant. On SQLite a receipt's
+    one-row transaction took 127 us with the triggers and 122-126 us without."""
+    return (
+        f"DELETE FROM sms_day WHERE {counts.format(r=r)}"
+        f" AND site_id = (SELECT site_id FROM participant WHERE id = {r}.participant_id)"
+        f" AND starts_at <= {r}.{column} AND ends_at > {r}.{column};"
+    )
 
 
 def _family_changed(counts: str, columns: tuple[str, ...], distinct: str) -> str:
@@ -48,44 +55,24 @@ def _counted(r: str) -> str:
     return f"({r}.sent_at IS NOT NULL OR {r}.status IN ('delivered', 'failed'))"
 
 
-def _changed(distinct: str) -> str:
-    """Some family's count changed (the trigger's condition)."""
-    return " OR ".join(_family_changed(c, cols, distinct) for _, c, cols in _FAMILIES)
-
-
-def _sites(rows: tuple[str, ...]) -> str:
-    ids = ", ".join(f"{r}.participant_id" for r in rows)
-    return f"DELETE FROM sms_day WHERE site_id IN (SELECT site_id FROM participant WHERE id IN ({ids}))"
-
-
-def _delete(r: str) -> str:
+def _every_day(r: str) -> str:
     """A row inserted or deleted: the days of each of its counted instants."""
-    hits = " OR ".join(_hit(r, column, counts) for column, counts, _ in _FAMILIES)
-    return f"{_sites((r,))} AND ({hits});"
-
-
-def _delete_changed(distinct: str) -> str:
-    """A row updated: for each family whose count changed, its old and new days."""
-    hits = " OR ".join(
-        f"({_family_changed(counts, cols, distinct)}"
-        f" AND ({_hit('OLD', column, counts)} OR {_hit('NEW', column, counts)}))"
-        for column, counts, cols in _FAMILIES
-    )
-    return f"{_sites(('OLD', 'NEW'))} AND ({hits});"
+    return " ".join(_drop_day(r, column, counts) for _, column, counts, _ in _FAMILIES)
 
 
 def _sqlite() -> list[str]:
-    events = (
-        ("insert", "INSERT", _counted("NEW"), _delete("NEW")),
-        ("update", "UPDATE", _changed("IS NOT"), _delete_changed("IS NOT")),
-        ("delete", "DELETE", _counted("OLD"), _delete("OLD")),
-    )
+    updates = [
+        f"CREATE TRIGGER sms_day_update_{name} AFTER UPDATE ON outbound_message FOR EACH ROW"
+        f" WHEN {_family_changed(counts, columns, 'IS NOT')}"
+        f" BEGIN {_drop_day('OLD', column, counts)} {_drop_day('NEW', column, counts)} END"
+        for name, column, counts, columns in _FAMILIES
+    ]
     return [
-        *(
-            f"CREATE TRIGGER sms_day_{name} AFTER {event} ON outbound_message FOR EACH ROW"
-            f" WHEN {when} BEGIN {body} END"
-            for name, event, when, body in events
-        ),
+        "CREATE TRIGGER sms_day_insert AFTER INSERT ON outbound_message FOR EACH ROW"
+        f" WHEN {_counted('NEW')} BEGIN {_every_day('NEW')} END",
+        *updates,
+        "CREATE TRIGGER sms_day_delete AFTER DELETE ON outbound_message FOR EACH ROW"
+        f" WHEN {_counted('OLD')} BEGIN {_every_day('OLD')} END",
         "CREATE TRIGGER sms_day_site AFTER UPDATE OF site_id ON participant FOR EACH ROW"
         " WHEN OLD.site_id IS NOT NEW.site_id"
         " BEGIN DELETE FROM sms_day WHERE site_id IN (OLD.site_id, NEW.site_id); END",
@@ -105,11 +92,21 @@ def _postgres() -> list[str]:
         " DELETE FROM sms_day WHERE site_id IN (SELECT p.site_id FROM {rows} r"
         " JOIN participant p ON p.id = r.participant_id WHERE " + counted + "); END IF;"
     )
+    changed = [
+        (_family_changed(counts, columns, "IS DISTINCT FROM"), column, counts)
+        for _, column, counts, columns in _FAMILIES
+    ]
+    body = " ".join(
+        f"IF {when} THEN {_drop_day('OLD', column, counts)} {_drop_day('NEW', column, counts)}"
+        " END IF;"
+        for when, column, counts in changed
+    )
     statements = [
         "CREATE FUNCTION sms_day_changed() RETURNS trigger LANGUAGE plpgsql AS $$\n"
-        f"BEGIN {_delete_changed('IS DISTINCT FROM')} RETURN NULL; END $$",
+        f"BEGIN {body} RETURN NULL; END $$",
         "CREATE TRIGGER sms_day_update AFTER UPDATE ON outbound_message FOR EACH ROW"
-        f" WHEN ({_changed('IS DISTINCT FROM')}) EXECUTE FUNCTION sms_day_changed()",
+        f" WHEN ({' OR '.join(when for when, _, _ in changed)})"
+        " EXECUTE FUNCTION sms_day_changed()",
     ]
     for event, name, table in (("INSERT", "added", "NEW"), ("DELETE", "removed", "OLD")):
         statements += [
@@ -149,7 +146,7 @@ async def _drop(apps: Any, schema_editor: Any) -> None:
                 f"DROP TRIGGER IF EXISTS {trigger}; DROP FUNCTION IF EXISTS {function}()"
             )
     else:
-        for name in ("insert", "update", "delete", "site"):
+        for name in ("insert", "delete", "site", *(f"update_{f[0]}" for f in _FAMILIES)):
             await client.execute_script(f"DROP TRIGGER IF EXISTS sms_day_{name}")
 
 
