@@ -538,3 +538,43 @@ class DashboardSummaryGap(Model):
 
     class Meta:
         table = "dashboard_summary_gap"
+
+
+class DashboardSiteVisits(Model):
+    # A site's summary rows summed per set of visit states (``visits``): how many rows
+    # and their check-in sums (``n``/``d``/``l``: expected, completed, late; ``1``: this
+    # month, ``2``: last month). Kept by triggers on ``dashboard_summary`` (migration
+    # 0039, docs/decisions/0114), adding a row's figures when it is inserted and taking
+    # them away when it is deleted; a set no row has any more stays with k = 0.
+    id = fields.BigIntField(primary_key=True)
+    site_id = fields.CharField(max_length=16)
+    visits = fields.TextField()
+    k = fields.IntField()
+    n = fields.IntField()
+    d = fields.IntField()
+    l = fields.IntField()  # noqa: E741  # the column names of the sums read by site_sums
+    n1 = fields.IntField()
+    d1 = fields.IntField()
+    l1 = fields.IntField()
+    n2 = fields.IntField()
+    d2 = fields.IntField()
+    l2 = fields.IntField()
+
+    class Meta:
+        table = "dashboard_site_visits"
+        unique_together = (("site_id", "visits"),)
+
+
+class DashboardSiteLongest(Model):
+    # How many of a site's summary rows have each longest run of missed prompts
+    # (``which``: "" overall, "1" this month, "2" last month): a maximum that survives
+    # deletions. Kept by the same triggers.
+    id = fields.BigIntField(primary_key=True)
+    site_id = fields.CharField(max_length=16)
+    which = fields.CharField(max_length=1)
+    longest = fields.IntField()
+    k = fields.IntField()
+
+    class Meta:
+        table = "dashboard_site_longest"
+        unique_together = (("site_id", "which", "longest"),)

@@ -1,9 +1,10 @@
 """The study overview's figures, per site and for all of the actor's sites.
 
-A fixed number of statements, and no participant built in Python: the schedule
-copies brought up to date (``_schedules``, one statement when nothing changed), then
-per site the participant, visit and check-in figures counted by the database
-(``_counted``, three statements), alerts and inbox items counted in one statement
+A fixed number of statements, and no participant built in Python: the summary rows
+brought up to date (``_summary.refresh``), then per site the participant figures
+counted by the database (``_counted``, one statement) and the visit and check-in
+figures from the site's totals that triggers keep (``_summary.site_sums``, two),
+alerts and inbox items counted in one statement
 each per time zone, and the SMS figures from kept closed days and today
 (``_sms_days``: four statements per time zone, two more when a day was missing).
 Every "this month / last month" pair uses the site's own zone; the all-sites total

@@ -362,25 +362,26 @@ def _completion(row: Mapping[str, Any], suffix: str) -> CheckinCompletion:
 
 
 async def site_sums(site: str) -> SiteSums:
-    """The site's visit and check-in figures, from its (fresh) summary rows: one
-    statement, a row per distinct set of visit states with its participants' sums."""
+    """The site's visit and check-in figures, from the totals that triggers keep of
+    its (fresh) summary rows (decision 0114): two statements, a row per set of visit
+    states the site's participants are in now, and the longest runs of misses."""
     rows = await _sql.fetch(
-        "SELECT visits, COUNT(*) AS k, SUM(expected) AS n, SUM(completed) AS d,"
-        " SUM(late) AS l, MAX(longest) AS r, SUM(expected_this) AS n1,"
-        " SUM(completed_this) AS d1, SUM(late_this) AS l1, MAX(longest_this) AS r1,"
-        " SUM(expected_last) AS n2, SUM(completed_last) AS d2, SUM(late_last) AS l2,"
-        " MAX(longest_last) AS r2 FROM dashboard_summary WHERE site_id = ? GROUP BY visits",
+        "SELECT visits, k, n, d, l, n1, d1, l1, n2, d2, l2 FROM dashboard_site_visits"
+        " WHERE site_id = ? AND k > 0",
+        [site],
+    )
+    longest = await _sql.fetch(
+        "SELECT which, MAX(longest) AS r FROM dashboard_site_longest"
+        " WHERE site_id = ? AND k > 0 GROUP BY which",
         [site],
     )
     counts: Counter[tuple[int, str, str]] = Counter()
     months: Counter[tuple[int, str, str, str]] = Counter()
-    sums: Counter[str] = Counter()
+    sums: Counter[str] = Counter({f"r{row['which']}": _int(row["r"]) for row in longest})
     for row in rows:
         n = int(row["k"])
         for name in ("n", "d", "l", "n1", "d1", "l1", "n2", "d2", "l2"):
             sums[name] += _int(row[name])
-        for name in ("r", "r1", "r2"):
-            sums[name] = max(sums[name], _int(row[name]))
         for item in str(row["visits"]).split(","):
             if not item:
                 continue

@@ -1,0 +1,84 @@
+"""The per-site totals that triggers keep of the dashboard's summary rows agree with
+summing the rows themselves, through every way rows come and go: a page's refresh
+inserting them, stale and written-about rows deleted, a row updated in place, the
+periodic job, a site's participants moving."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+
+from tortoise import connections
+
+from service.actions.views import overview
+from service.actions.views._summary import forget_written
+from service.db.models import DashboardSummary, Participant
+from tests.integration.views.test_dashboard_figures import ADMIN
+from tests.support.dashboard_seed import seed
+from tests.support.helpers import Client
+
+_CHECKINS = ("expected", "completed", "late")
+_SUMS = (*_CHECKINS, *(f"{c}_{m}" for m in ("this", "last") for c in _CHECKINS))
+
+
+async def _kept() -> tuple[dict[tuple[str, str], tuple[int, ...]], Counter[tuple[str, str, int]]]:
+    conn = connections.get("default")
+    visits = {
+        (str(r["site_id"]), str(r["visits"])): tuple(
+            int(r[c]) for c in ("k", "n", "d", "l", "n1", "d1", "l1", "n2", "d2", "l2")
+        )
+        for r in await conn.execute_query_dict("SELECT * FROM dashboard_site_visits WHERE k <> 0")
+    }
+    longest = Counter(
+        {
+            (str(r["site_id"]), str(r["which"]), int(r["longest"])): int(r["k"])
+            for r in await conn.execute_query_dict(
+                "SELECT * FROM dashboard_site_longest WHERE k <> 0"
+            )
+        }
+    )
+    return visits, longest
+
+
+async def _summed() -> tuple[dict[tuple[str, str], tuple[int, ...]], Counter[tuple[str, str, int]]]:
+    visits: dict[tuple[str, str], list[int]] = {}
+    longest: Counter[tuple[str, str, int]] = Counter()
+    for row in await DashboardSummary.all():
+        key = (row.site_id, row.visits)
+        totals = visits.setdefault(key, [0] * 10)
+        totals[0] += 1
+        for n, column in enumerate(_SUMS, start=1):
+            totals[n] += getattr(row, column)
+        for which, column in (("", "longest"), ("1", "longest_this"), ("2", "longest_last")):
+            longest[(row.site_id, which, getattr(row, column))] += 1
+    return {k: tuple(v) for k, v in visits.items()}, longest
+
+
+async def _agree() -> None:
+    assert await _kept() == await _summed()
+
+
+async def test_site_totals_follow_every_write_to_the_summary_rows(client: Client) -> None:
+    rt = client.app.state.runtime
+    now = rt.clock.now()
+    cua = await seed(12, site="CUA", prefix="A", now=now)
+    await seed(5, site="HBLT", prefix="H", now=now, phone_offset=900)
+    await overview(rt, ADMIN)  # the refresh inserts every participant's row
+    assert await DashboardSummary.all().count() == 17
+    await _agree()
+    first = await DashboardSummary.get(participant_id=cua[0])
+    await DashboardSummary.filter(participant_id=cua[0]).update(
+        expected=first.expected + 3, longest=first.longest + 7, visits=first.visits + ","
+    )
+    await _agree()
+    await DashboardSummary.filter(participant_id__in=cua[:4]).delete()
+    await _agree()
+    await Participant.filter(id__in=cua[4:6]).update(site_id="HBLT")  # noted by triggers
+    await forget_written()
+    await _agree()
+    await overview(rt, ADMIN)  # the missing rows inserted again
+    await _agree()
+    rt.clock.set(now + timedelta(days=40))  # windows closed, a month turned: rows stale
+    figures = await overview(rt, ADMIN)
+    await _agree()
+    assert sum(f.enrolled for f in figures.sites) == 17
