@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.bench_scale import NOW
+from service.actions.inbound._dialogue import CONFIRM_WINDOW
 
 _CHECKIN = "kind = 'checkin'"
 _REMINDER = "kind = 'reminder'"
@@ -91,13 +92,13 @@ def _queries(pg: bool, pid: int, ids: str) -> list[tuple[str, str]]:
         (
             "inbound/_context.py confirmable_visit reminder",
             f"SELECT * FROM outbound_message WHERE participant_id = {pid} AND {_REMINDER}"
-            f" AND {_SENT} AND sent_at >= {t(NOW - timedelta(days=3))}"
+            f" AND {_SENT} AND sent_at >= {t(NOW - CONFIRM_WINDOW)}"
             " ORDER BY sent_at DESC LIMIT 1",
         ),
         (
             "inbound/_context.py confirmable_visit later prompt",
             f"SELECT 1 FROM outbound_message WHERE participant_id = {pid} AND {_CHECKIN}"
-            f" AND {_SENT} AND sent_at > {t(NOW - timedelta(days=3))} LIMIT 1",
+            f" AND {_SENT} AND sent_at > {t(NOW - CONFIRM_WINDOW)} LIMIT 1",
         ),
         (
             "outbox/_plan_rows.py recent sends of a batch",
