@@ -193,7 +193,8 @@ async def explain(participants: int) -> None:
             ids = [int(dict(r)["id"]) for r in rows]
             queries = _queries(pg, ids[0], ", ".join(map(str, ids)))
             plain = await _plain_indexes(conn, pg)
-            for label, drop in (("as migrated", False), ("without " + ", ".join(plain), True)):
+            without = "without " + (", ".join(plain) or "plain indexes: none left")
+            for label, drop in (("as migrated", False), (without, True)):
                 if drop:
                     for name in plain:
                         await conn.execute_script(f"DROP INDEX {name}")
