@@ -225,13 +225,13 @@ class OutboundMessage(Model):
 
     class Meta:
         table = "outbound_message"
-        # sent_at: the dashboard counts and times what was sent in a month; updated_at:
-        # /metrics counts the provider errors of the last day without reading every row.
+        # No plain index on sent_at or updated_at (docs/decisions/0112): every query by
+        # either reads a partial covering index (sent, delivered, failed, provider
+        # errors: migrations 0034, 0036, 0037) or one participant's rows, and each
+        # planned row inserted added an entry to both.
         indexes = (
             ("status", "send_at"),
             ("participant_id", "status"),
-            ("sent_at",),
-            ("updated_at",),
         )
 
 
