@@ -44,6 +44,7 @@ from service.actions.inbound._work import Work, actor, queue_for_people, reply
 from service.actions.outbox import unblock_participant, wake
 from service.db.audit import audit
 from service.db.faults import database_fault
+from service.db.hot_rows import any_row, encode, first_row, update_row
 from service.db.locks import serialize_on
 from service.db.models import InboundMessage, OutboundMessage, Participant
 from service.domain.actors import participant_label
@@ -109,11 +110,16 @@ async def understand_number(
     ``after_answers``: before each message, give way (``InboxQueue.give_way``) to webhooks
     this process is answering."""
     outcomes: dict[str, InboundOutcome] = {}
-    while await InboundMessage.filter(handling=InboundHandling.PENDING, from_phone=phone).exists():
+    # One look before the run (nothing pending: no transaction, no lock); then each
+    # transaction finds the next message itself and the run ends when none is left
+    # (decision 0113: the look before every message was a statement a message).
+    if not await _any_pending(phone):
+        return outcomes
+    while True:
         if after_answers:
             await rt.inbox.give_way()  # a burst is answered first
         understood = await _understand_next(rt, phone)
-        if understood is None:  # another process took the last one
+        if understood is None:  # none left (or another process took the last one)
             break
         sid, outcome = understood
         outcomes[sid] = outcome
@@ -193,7 +199,12 @@ async def _sender_of(inbound: InboundMessage) -> Participant | None:
     """Whose message it is (found by number, whatever the channel), locked for the
     transaction; a message by WhatsApp opens WhatsApp's 24-hour window for free-form
     messages (decided per message at send time), from when it was received."""
-    participant = await Participant.filter(phone=inbound.from_phone).select_for_update().first()
+    participant = await first_row(
+        Participant,
+        '"phone"=?',
+        [encode(Participant, "phone", inbound.from_phone)],
+        for_update=True,
+    )
     if participant is None:
         return None
     inbound.participant_id = participant.id
@@ -206,12 +217,22 @@ async def _sender_of(inbound: InboundMessage) -> Participant | None:
     return participant
 
 
+_PENDING_OF = '"handling"=? AND "from_phone"=?'  # the (handling, from_phone) index
+
+
+def _pending_params(phone: str) -> list[Any]:
+    return [
+        encode(InboundMessage, "handling", InboundHandling.PENDING),
+        encode(InboundMessage, "from_phone", phone),
+    ]
+
+
+async def _any_pending(phone: str) -> bool:
+    return await any_row(InboundMessage, _PENDING_OF, _pending_params(phone))
+
+
 async def _oldest_pending(phone: str) -> InboundMessage | None:
-    return (
-        await InboundMessage.filter(handling=InboundHandling.PENDING, from_phone=phone)
-        .order_by("id")
-        .first()
-    )
+    return await first_row(InboundMessage, _PENDING_OF, _pending_params(phone), order_by='"id"')
 
 
 async def _count_failure(phone: str) -> int:
@@ -277,7 +298,16 @@ async def _finish(
     """Record the message's handling and audit it."""
     inbound.handling = work.handling
     inbound.understood_at = rt.clock.now()
-    await inbound.save(update_fields=["participant_id", "handling", "late", "understood_at"])
+    await update_row(
+        InboundMessage,
+        inbound.id,
+        {
+            "participant_id": inbound.participant_id,
+            "handling": inbound.handling,
+            "late": inbound.late,
+            "understood_at": inbound.understood_at,
+        },
+    )
     changes: dict[str, Any] = {
         "handling": work.handling,
         "message_sid": inbound.message_sid,
