@@ -32,6 +32,7 @@ __all__ = [
     "encode",
     "encoded_all",
     "first_row",
+    "first_rows",
     "in_list",
     "insert_row",
     "update_row",
@@ -70,6 +71,35 @@ def _cached(key: tuple[Any, ...], build: Any) -> str:
     return sql
 
 
+async def first_rows(
+    model: type[M],
+    where: str,
+    params: Sequence[Any],
+    *,
+    order_by: str = "",
+    limit: int = 1,
+    for_update: bool = False,
+) -> list[M]:
+    """The first ``limit`` rows of ``model`` matching ``where`` (``?`` placeholders,
+    encoded ``params``) in ``order_by``, as the ORM's queryset returns them."""
+    db: Any = model._meta.db
+    postgres = _postgres(db)
+
+    def build() -> str:
+        columns = ",".join(f'"{c}"' for c in _columns(model))
+        sql = f'SELECT {columns} FROM "{model._meta.db_table}" WHERE {where}'  # noqa: S608
+        if order_by:
+            sql += f" ORDER BY {order_by}"
+        sql += f" LIMIT {int(limit)}"
+        if for_update and postgres:
+            sql += " FOR UPDATE"
+        return _numbered(sql, postgres)
+
+    sql = _cached(("first", model, where, order_by, limit, for_update, postgres), build)
+    _, rows = await db.execute_query(sql, list(params))
+    return [model._init_from_db(**row) for row in rows]
+
+
 async def first_row(
     model: type[M],
     where: str,
@@ -78,24 +108,9 @@ async def first_row(
     order_by: str = "",
     for_update: bool = False,
 ) -> M | None:
-    """The first row of ``model`` matching ``where`` (``?`` placeholders, encoded
-    ``params``) in ``order_by``, as the ORM's ``.first()`` returns it."""
-    db: Any = model._meta.db
-    postgres = _postgres(db)
-
-    def build() -> str:
-        columns = ",".join(f'"{c}"' for c in _columns(model))
-        sql = f'SELECT {columns} FROM "{model._meta.db_table}" WHERE {where}'  # noqa: S608  # names from model metadata
-        if order_by:
-            sql += f" ORDER BY {order_by}"
-        sql += " LIMIT 1"
-        if for_update and postgres:
-            sql += " FOR UPDATE"
-        return _numbered(sql, postgres)
-
-    sql = _cached(("first", model, where, order_by, for_update, postgres), build)
-    _, rows = await db.execute_query(sql, list(params))
-    return model._init_from_db(**rows[0]) if rows else None
+    """The first row matching ``where``, as the ORM's ``.first()`` returns it."""
+    rows = await first_rows(model, where, params, order_by=order_by, for_update=for_update)
+    return rows[0] if rows else None
 
 
 async def values_of(
