@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Any
 
+from service.db.hot_rows import insert_row
 from service.db.models import AuditEntry
 from service.domain.states import AuditAction
 
@@ -33,14 +34,19 @@ async def audit(
     changes: dict[str, Any] | None = None,
     reason: str | None = None,
 ) -> None:
-    await AuditEntry.create(
-        at=at,
-        actor=actor,
-        action=action,
-        entity=entity,
-        entity_id=str(entity_id),
-        changes=_jsonable(changes or {}),
-        reason=reason,
+    # One cached INSERT (hot_rows): building a model instance and its query cost more
+    # than the insert on the inbox's path (decision 0113); the row is the same.
+    await insert_row(
+        AuditEntry,
+        {
+            "at": at,
+            "actor": actor,
+            "action": action,
+            "entity": entity,
+            "entity_id": str(entity_id),
+            "changes": _jsonable(changes or {}),
+            "reason": reason,
+        },
     )
 
 

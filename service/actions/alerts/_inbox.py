@@ -12,6 +12,7 @@ from tortoise.transactions import in_transaction
 from service.actions.access import in_site_scope
 from service.actions.errors import Conflict, Forbidden, NotFound
 from service.db.audit import audit
+from service.db.hot_rows import insert_row
 from service.db.models import InboundMessage, InboxItem, Participant
 from service.domain.actors import Actor
 from service.domain.states import AuditAction, InboxReason, InboxStatus
@@ -60,16 +61,20 @@ async def open_inbox_item(
     participant: Participant | None,
     site_code: str | None,
     inbound: InboundMessage | None = None,
-) -> InboxItem:
+) -> None:
     """Put something in the coordinators' queue (``GET /api/v1/inbox``), inside the
     caller's transaction. A message from an unknown number has no participant and no
-    site: only staff who see every site see it."""
-    return await InboxItem.create(
-        participant=participant,
-        site_id=site_code,
-        inbound=inbound,
-        reason=reason,
-        created_at=rt.clock.now(),
+    site: only staff who see every site see it. One cached INSERT (decision 0113:
+    nobody reads the item back in the transaction that opens it)."""
+    await insert_row(
+        InboxItem,
+        {
+            "participant_id": participant.id if participant else None,
+            "site_id": site_code,
+            "inbound_id": inbound.id if inbound else None,
+            "reason": reason,
+            "created_at": rt.clock.now(),
+        },
     )
 
 

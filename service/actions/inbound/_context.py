@@ -8,9 +8,11 @@ dialogue only while its prompt is open or recently expired (kept, flagged late).
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from service.actions.checkins import LATE_ANSWER_WINDOW, checkin_key_for
+from service.db.hot_rows import encode, encoded_all, first_row, in_list
 from service.db.models import Checkin, Conversation, OutboundMessage, Participant
 from service.domain.conversation import ConversationState, start_conversation
 from service.domain.protocol import Questionnaire
@@ -20,20 +22,31 @@ from service.runtime import Runtime
 __all__ = ["confirmable_visit", "conversation_from_prompt", "open_conversation", "was_prompted"]
 
 
+# Check-in prompts sent to a participant up to an instant (one cached statement: 0113).
+_SENT = sorted(SENT)
+_PROMPTS_SENT_BY = (
+    f'"participant_id"=? AND "kind"=? AND "status" IN {in_list(len(_SENT))} AND "sent_at"<=?'
+)
+
+
+def _prompt_params(participant: Participant) -> list[Any]:
+    return [
+        participant.id,
+        encode(OutboundMessage, "kind", MessageKind.CHECKIN),
+        *encoded_all(OutboundMessage, "status", _SENT),
+    ]
+
+
 async def conversation_from_prompt(
     rt: Runtime, participant: Participant
 ) -> tuple[Conversation | None, ConversationState | None]:
     """A reply soon after a check-in prompt starts answering it."""
     now = rt.clock.now()
-    prompt = (
-        await OutboundMessage.filter(
-            participant_id=participant.id,
-            kind=MessageKind.CHECKIN,
-            status__in=SENT,
-            sent_at__lte=now,
-        )
-        .order_by("-sent_at")
-        .first()
+    prompt = await first_row(
+        OutboundMessage,
+        _PROMPTS_SENT_BY,
+        [*_prompt_params(participant), encode(OutboundMessage, "sent_at", now)],
+        order_by='"sent_at" DESC',
     )
     if prompt is None or prompt.expires_at is None or prompt.sent_at is None:
         return None, None

@@ -44,6 +44,7 @@ from service.actions.inbound._reports import (
 from service.actions.inbound._work import Work, queue_for_people, reply
 from service.actions.outbox import blocked_by_opt_out
 from service.db.audit import audit
+from service.db.hot_rows import encode, first_row
 from service.db.models import Conversation, InboundMessage, Participant
 from service.domain.actors import participant_label
 from service.domain.conversation import Awaiting, ConversationState, Outgoing, Step, advance
@@ -63,8 +64,10 @@ async def understand(
     rt: Runtime, participant: Participant, inbound: InboundMessage, sms: InboundSms
 ) -> Work:
     """Decide what the message is and queue its answers (the caller stores the rest)."""
-    conversation = await Conversation.get_or_none(
-        participant_id=participant.id, status=ConversationStatus.OPEN
+    conversation = await first_row(
+        Conversation,
+        '"participant_id"=? AND "status"=?',
+        [participant.id, encode(Conversation, "status", ConversationStatus.OPEN)],
     )
     state = ConversationState.from_dict(conversation.state["domain"]) if conversation else None
     keyword = classify_keyword(

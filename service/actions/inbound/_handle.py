@@ -44,6 +44,7 @@ from service.actions.inbound._work import Work, actor, queue_for_people, reply
 from service.actions.outbox import unblock_participant, wake
 from service.db.audit import audit
 from service.db.faults import database_fault
+from service.db.hot_rows import any_row, encode, first_row, first_rows, update_row
 from service.db.locks import serialize_on
 from service.db.models import InboundMessage, OutboundMessage, Participant
 from service.domain.actors import participant_label
@@ -109,13 +110,21 @@ async def understand_number(
     ``after_answers``: before each message, give way (``InboxQueue.give_way``) to webhooks
     this process is answering."""
     outcomes: dict[str, InboundOutcome] = {}
-    while await InboundMessage.filter(handling=InboundHandling.PENDING, from_phone=phone).exists():
+    # One look before the run (nothing pending: no transaction, no lock); then each
+    # transaction reads the oldest two pending messages under the lock, understands the
+    # first and goes on only if there was a second (decision 0113: the look before every
+    # message was a statement a message). A message stored after that read is offered
+    # again by its own webhook (``understand_after_receipt``), or read by the sweep.
+    if not await _any_pending(phone):
+        return outcomes
+    more = True
+    while more:
         if after_answers:
             await rt.inbox.give_way()  # a burst is answered first
         understood = await _understand_next(rt, phone)
         if understood is None:  # another process took the last one
             break
-        sid, outcome = understood
+        sid, outcome, more = understood
         outcomes[sid] = outcome
     return outcomes
 
@@ -156,8 +165,9 @@ async def understand_waiting(rt: Runtime) -> int:
     return done
 
 
-async def _understand_next(rt: Runtime, phone: str) -> tuple[str, InboundOutcome] | None:
-    """Understand the number's oldest pending message, retrying a failure in place."""
+async def _understand_next(rt: Runtime, phone: str) -> tuple[str, InboundOutcome, bool] | None:
+    """Understand the number's oldest pending message, retrying a failure in place; with
+    whether another message of the number was pending behind it."""
     while True:
         try:
             return await _understand_oldest(rt, phone, keep_for_people=False)
@@ -170,10 +180,10 @@ async def _understand_next(rt: Runtime, phone: str) -> tuple[str, InboundOutcome
 
 async def _understand_oldest(
     rt: Runtime, phone: str, *, keep_for_people: bool
-) -> tuple[str, InboundOutcome] | None:
+) -> tuple[str, InboundOutcome, bool] | None:
     async with in_transaction():
         await serialize_on(understanding_key(phone))
-        inbound = await _oldest_pending(phone)
+        inbound, more = await _oldest_pending(phone)
         if inbound is None:
             return None
         participant = await _sender_of(inbound)
@@ -186,14 +196,19 @@ async def _understand_oldest(
     if work.replies or work.alerted:
         wake(rt)
     log.info("inbound sms handled: %s (%d replies queued)", work.handling, len(work.replies))
-    return inbound.message_sid, InboundOutcome(handling=work.handling, replies=work.replies)
+    return inbound.message_sid, InboundOutcome(handling=work.handling, replies=work.replies), more
 
 
 async def _sender_of(inbound: InboundMessage) -> Participant | None:
     """Whose message it is (found by number, whatever the channel), locked for the
     transaction; a message by WhatsApp opens WhatsApp's 24-hour window for free-form
     messages (decided per message at send time), from when it was received."""
-    participant = await Participant.filter(phone=inbound.from_phone).select_for_update().first()
+    participant = await first_row(
+        Participant,
+        '"phone"=?',
+        [encode(Participant, "phone", inbound.from_phone)],
+        for_update=True,
+    )
     if participant is None:
         return None
     inbound.participant_id = participant.id
@@ -206,19 +221,33 @@ async def _sender_of(inbound: InboundMessage) -> Participant | None:
     return participant
 
 
-async def _oldest_pending(phone: str) -> InboundMessage | None:
-    return (
-        await InboundMessage.filter(handling=InboundHandling.PENDING, from_phone=phone)
-        .order_by("id")
-        .first()
+_PENDING_OF = '"handling"=? AND "from_phone"=?'  # the (handling, from_phone) index
+
+
+def _pending_params(phone: str) -> list[Any]:
+    return [
+        encode(InboundMessage, "handling", InboundHandling.PENDING),
+        encode(InboundMessage, "from_phone", phone),
+    ]
+
+
+async def _any_pending(phone: str) -> bool:
+    return await any_row(InboundMessage, _PENDING_OF, _pending_params(phone))
+
+
+async def _oldest_pending(phone: str) -> tuple[InboundMessage | None, bool]:
+    """The number's oldest pending message, and whether another one is pending after it."""
+    rows = await first_rows(
+        InboundMessage, _PENDING_OF, _pending_params(phone), order_by='"id"', limit=2
     )
+    return (rows[0] if rows else None), len(rows) > 1
 
 
 async def _count_failure(phone: str) -> int:
     """Count a failed understanding on the oldest pending message; returns its count."""
     async with in_transaction():
         await serialize_on(understanding_key(phone))
-        inbound = await _oldest_pending(phone)
+        inbound, _ = await _oldest_pending(phone)
         if inbound is None:
             return 0
         inbound.attempts += 1
@@ -277,7 +306,16 @@ async def _finish(
     """Record the message's handling and audit it."""
     inbound.handling = work.handling
     inbound.understood_at = rt.clock.now()
-    await inbound.save(update_fields=["participant_id", "handling", "late", "understood_at"])
+    await update_row(
+        InboundMessage,
+        inbound.id,
+        {
+            "participant_id": inbound.participant_id,
+            "handling": inbound.handling,
+            "late": inbound.late,
+            "understood_at": inbound.understood_at,
+        },
+    )
     changes: dict[str, Any] = {
         "handling": work.handling,
         "message_sid": inbound.message_sid,

@@ -28,6 +28,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Final
 
+from service.db.hot_rows import encode, values_of
 from service.db.models import OutboundMessage, Participant
 from service.domain.states import MessageKind
 from service.runtime import Runtime
@@ -55,11 +56,16 @@ async def may_auto_reply(rt: Runtime, participant: Participant, message_key: str
     """False when sending this reply now would exceed the participant's hourly cap."""
     if never_capped(message_key):
         return True
-    recent = await OutboundMessage.filter(
-        participant_id=participant.id,
-        kind=MessageKind.REPLY,
-        created_at__gte=rt.clock.now() - _WINDOW,
-    ).values_list("message_key", flat=True)
+    recent = await values_of(  # one cached statement (decision 0113)
+        OutboundMessage,
+        "message_key",
+        '"participant_id"=? AND "kind"=? AND "created_at">=?',
+        [
+            participant.id,
+            encode(OutboundMessage, "kind", MessageKind.REPLY),
+            encode(OutboundMessage, "created_at", rt.clock.now() - _WINDOW),
+        ],
+    )
     counted = [str(key) for key in recent if not never_capped(str(key))]
     if len(counted) >= REPLIES_PER_HOUR:
         return False

@@ -15,6 +15,7 @@ from typing import Any
 from service.actions.alerts import open_inbox_item
 from service.actions.inbound._reply_cap import may_auto_reply
 from service.actions.outbox import enqueue_now
+from service.db.hot_rows import any_row
 from service.db.models import InboundMessage, InboxItem, OutboundMessage, Participant
 from service.domain.actors import Actor, participant_actor
 from service.domain.conversation import Outgoing, PregnancyAnswer, SymptomAnswers
@@ -66,7 +67,7 @@ async def reply(
     message goes to the coordinators' queue, if it is not there already)."""
     if not await may_auto_reply(rt, participant, out.message_key):
         work.capped += 1
-        if not await InboxItem.filter(inbound_id=inbound.id).exists():
+        if not await any_row(InboxItem, '"inbound_id"=?', [inbound.id]):
             await queue_for_people(rt, participant, inbound, InboxReason.REPLIES_CAPPED)
         return
     params: dict[str, Any] = dict(out.params)
