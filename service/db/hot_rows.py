@@ -27,6 +27,8 @@ from typing import Any, TypeVar
 
 from tortoise.models import Model
 
+from service.db.insert_once import row_values
+
 __all__ = [
     "any_row",
     "encode",
@@ -159,15 +161,7 @@ async def insert_row(model: type[Model], values: Mapping[str, Any]) -> None:
         return _numbered(f'INSERT INTO "{meta.db_table}" ({columns}) VALUES ({marks})', postgres)  # noqa: S608
 
     sql = _cached(("insert", model, postgres), build)
-    await db.execute_query(
-        sql,
-        [
-            meta.fields_map[name].to_db_value(
-                values[name] if name in values else _default(model, name), model
-            )
-            for name in fields
-        ],
-    )
+    await db.execute_query(sql, row_values(model, fields, values))
 
 
 async def update_row(model: type[Model], pk: Any, values: Mapping[str, Any]) -> None:
@@ -189,15 +183,6 @@ async def update_row(model: type[Model], pk: Any, values: Mapping[str, Any]) -> 
         sql,
         [*(encode(model, name, values[name]) for name in names), encode(model, meta.pk_attr, pk)],
     )
-
-
-def _default(model: type[Model], name: str) -> Any:
-    field = model._meta.fields_map[name]
-    if field.default is not None:
-        return field.default() if callable(field.default) else field.default
-    if field.null:
-        return None
-    raise TypeError(f"{model.__name__}.{name} has no default: give it a value")
 
 
 def in_list(count: int) -> str:

@@ -9,13 +9,13 @@ ignored: any other constraint still raises, as with ``Model.create``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pypika_tortoise import Table
 from tortoise.models import Model
 
-__all__ = ["insert_unless_exists", "insert_values_unless_exists"]
+__all__ = ["insert_unless_exists", "insert_values_unless_exists", "row_values"]
 
 
 async def insert_unless_exists(instance: Model, key: str) -> bool:
@@ -49,14 +49,20 @@ async def insert_values_unless_exists(
     row = await _run(
         db,
         sql,
-        [
-            meta.fields_map[name].to_db_value(
-                values[name] if name in values else _default(model, name), model
-            )
-            for name in fields
-        ],
+        row_values(model, fields, values),
     )
     return None if row is None else int(row[pk_column])
+
+
+def row_values(model: type[Model], fields: Sequence[str], values: Mapping[str, Any]) -> list[Any]:
+    """``fields``' values encoded as the ORM writes them; a field left out takes its
+    declared default (None when nullable), as ``Model.create`` does."""
+    return [
+        model._meta.fields_map[name].to_db_value(
+            values[name] if name in values else _default(model, name), model
+        )
+        for name in fields
+    ]
 
 
 def _default(model: type[Model], name: str) -> Any:

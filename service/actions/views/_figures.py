@@ -135,12 +135,9 @@ async def _add_messages(
     counted (``_sms_days``): a few statements per time zone among the sites (one
     zone in this trial), none per participant. The all-sites lateness ranks every
     site's values together."""
-    by_zone: dict[str, list[str]] = {}
-    for code, zone in zones.items():
-        by_zone.setdefault(zone, []).append(code)
     late_this: Counter[int] = Counter()
     late_last: Counter[int] = Counter()
-    for zone, codes in by_zone.items():
+    for zone, codes in _by_zone(zones).items():
         months = per_site[codes[0]].months
         assert months is not None
         found = await sms_months(zone, months, codes, now)
@@ -165,6 +162,14 @@ def _lateness(tenths: Counter[int]) -> q.LatenessFact:
     )
 
 
+def _by_zone(zones: dict[str, str]) -> dict[str, list[str]]:
+    """Site codes by time zone: sites of one zone share their months' instants."""
+    found: dict[str, list[str]] = {}
+    for code, zone in zones.items():
+        found.setdefault(zone, []).append(code)
+    return found
+
+
 async def _add_items(
     per_site: dict[str, SiteFigures],
     zones: dict[str, str],
@@ -177,11 +182,8 @@ async def _add_items(
     two statements per time zone among the sites. Inbox items of no site (messages
     from unknown numbers) count in the all-sites total only, in the first site's
     months, and only for an actor who sees every site."""
-    by_zone: dict[str, list[str]] = {}
-    for code, zone in zones.items():
-        by_zone.setdefault(zone, []).append(code)
     no_site = all_sites
-    for codes in by_zone.values():
+    for codes in _by_zone(zones).values():
         months = per_site[codes[0]].months
         assert months is not None
         alerts = await q.item_counts(q.ALERTS, codes, months)
