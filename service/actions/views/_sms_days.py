@@ -1,18 +1,23 @@
-"""The overview's SMS figures from closed days kept per site, plus today counted live.
+"""The overview's SMS figures from closed spans kept per site, plus the current hour
+counted live.
 
 Counting a month of messages read every message of it, so the overview grew with the
-study (10,000 participants: 270 of its 350 ms). A closed local day's figures are
-kept in ``sms_day`` (docs/decisions/0110) once computed: messages sent, delivered
-and failed in it, by WhatsApp, by SMS instead of WhatsApp, and how many visit
-reminders were how late, to the tenth of a second (the page shows minutes; a list of
-every value made reading the days grow with the study again). Triggers delete a day
-whose messages change (migration 0037). A page reads the kept days of this month and
-last month, counts the days missing and today (three statements over those days' rows
-only) and keeps what it counted.
+study (10,000 participants: 270 of its 350 ms). A closed span's figures are kept in
+``sms_day`` (docs/decisions/0110) once computed: messages sent, delivered and failed
+in it, by WhatsApp, by SMS instead of WhatsApp, and how many visit reminders were how
+late, to the tenth of a second (the page shows minutes; a list of every value made
+reading the spans grow with the study again). A span is a closed local day, or one
+of today's closed hours (docs/decisions/0115): counting all of today made a page
+read a whole reminder wave, 10,000 messages at 10,000 participants. Triggers delete a
+span whose messages change (migration 0037). A page reads the kept spans of this
+month and last month, counts those missing and the current hour (three statements
+over those spans' rows only) and keeps what it counted. When a day closes its day
+row replaces its hours.
 
-A day counted while one of its messages was being written could miss that write (the
-trigger found no row to delete yet): a day counted within ``SETTLING`` of its end is
-counted again after ``RECOUNT``, so such a miss lasts an hour at most.
+A span counted while one of its messages was being written could miss that write
+(the trigger found no row to delete yet): a span counted within ``SETTLING`` of its
+end is counted again after ``RECOUNT``, so such a miss lasts an hour at most. So the
+first page of each hour counts today's closed hours again, with the hour just closed.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ __all__ = ["DayFigures", "SiteMonths", "sms_months"]
 
 SETTLING = timedelta(days=2)  # receipts and reconciliation touch a day mostly within this
 RECOUNT = timedelta(hours=1)
+HOUR = timedelta(hours=1)  # today's spans: whole hours of UTC from the day's first instant
 
 
 @dataclass(slots=True)
@@ -67,9 +73,11 @@ class _Day:
     end: datetime
 
 
-def _days(months: MonthPeriods, zone: str, now: datetime) -> tuple[list[_Day], _Day]:
-    """The closed local days of last month and this month, and today (to this
-    month's end: nothing is sent later than now)."""
+def _spans(months: MonthPeriods, zone: str, now: datetime) -> tuple[list[_Day], _Day]:
+    """The closed local days of last month and this month, then today's closed hours;
+    and the live rest (to this month's end: nothing is sent later than now). Hours
+    are counted in UTC from the day's first instant, so a day of 23 or 25 hours has as
+    many, and its last ends with it."""
     tz = ZoneInfo(zone)
     today = now.astimezone(tz).date()
     closed, day = [], months.last.month
@@ -79,27 +87,38 @@ def _days(months: MonthPeriods, zone: str, now: datetime) -> tuple[list[_Day], _
         end = first_instant(after, tz)
         closed.append(_Day(start, end))
         day, start = after, end
+    while start + HOUR <= now:
+        closed.append(_Day(start, start + HOUR))
+        start += HOUR
     return closed, _Day(start, months.this.end)
 
 
-async def _kept(codes: Sequence[str], since: datetime, now: datetime) -> dict[Any, DayFigures]:
-    """Kept days of ``codes`` from ``since``, by (site, start, end), still good at
-    ``now``."""
+async def _kept(
+    codes: Sequence[str], closed: Sequence[_Day], since: datetime, now: datetime
+) -> tuple[dict[Any, DayFigures], list[list[Any]]]:
+    """Kept spans of ``codes`` from ``since``, by (site, start, end), still good at
+    ``now``; and the keys of rows that are none of ``closed`` (hours of a day that
+    has closed since, or kept under another clock) to delete."""
     marks = ", ".join("?" for _ in codes)
     rows = await _sql.fetch(
         "SELECT site_id, starts_at, ends_at, computed_at, sent, delivered, failed, whatsapp,"  # noqa: S608
         f" fallback, lateness FROM sms_day WHERE site_id IN ({marks}) AND starts_at >= ?",
         [*codes, since],
     )
-    kept = {}
+    spans = {(d.start, d.end) for d in closed}
+    kept, stale = {}, []
     for row in rows:
-        end, computed = _sql.as_instant(row["ends_at"]), _sql.as_instant(row["computed_at"])
+        start, end = _sql.as_instant(row["starts_at"]), _sql.as_instant(row["ends_at"])
+        if (start, end) not in spans:
+            stale.append([row["site_id"], row["starts_at"]])
+            continue
+        computed = _sql.as_instant(row["computed_at"])
         if computed < end + SETTLING and computed < now - RECOUNT:
-            continue  # counted while the day was still settling: count it again
+            continue  # counted while the span was still settling: count it again
         lateness = json.loads(row["lateness"])
         if not isinstance(lateness, dict):
             continue  # kept by an earlier build in another form: count it again
-        kept[(str(row["site_id"]), _sql.as_instant(row["starts_at"]), end)] = DayFigures(
+        kept[(str(row["site_id"]), start, end)] = DayFigures(
             int(row["sent"]),
             int(row["delivered"]),
             int(row["failed"]),
@@ -107,7 +126,7 @@ async def _kept(codes: Sequence[str], since: datetime, now: datetime) -> dict[An
             int(row["fallback"]),
             Counter({int(tenths): int(n) for tenths, n in lateness.items()}),
         )
-    return kept
+    return kept, stale
 
 
 def _day_number(column: str, days: Sequence[_Day]) -> tuple[str, list[Any], list[Any]]:
@@ -189,22 +208,26 @@ async def sms_months(
     zone: str, months: MonthPeriods, codes: Sequence[str], now: datetime
 ) -> dict[str, SiteMonths]:
     """This month's and last month's SMS figures of ``codes`` (sites of one time
-    zone): kept days, the days missing counted and kept, today counted. One read, the
-    counting (three statements), and one write when days were missing."""
+    zone): kept spans, the spans missing counted and kept, the current hour counted.
+    One read, the counting (three statements), and the writes when spans were
+    missing."""
     if not codes:
         return {}
-    closed, today = _days(months, zone, now)
-    kept = await _kept(codes, months.last.start, now)
+    closed, live = _spans(months, zone, now)
+    kept, stale = await _kept(codes, closed, months.last.start, now)
     missing = [d for d in closed if any((c, d.start, d.end) not in kept for c in codes)]
-    counted = await _count(codes, [*missing, today])
+    counted = await _count(codes, [*missing, live])
+    if stale:  # first, or a closed day's row would go with its first hour's key
+        await _sql.execute_many("DELETE FROM sms_day WHERE site_id = ? AND starts_at = ?", stale)
     keep = []
     for n, day in enumerate(missing):
         for code in codes:
             figures = counted.get((code, n), DayFigures())
             kept[(code, day.start, day.end)] = figures
             keep.append(_row(code, day, now, figures))
-    if keep:  # the first page of a day: days that left last month go too
+    if keep:
         await _sql.execute_many(_KEEP, keep)
+    if stale or any(d.end - d.start > HOUR for d in missing):  # spans that left last month
         marks = ", ".join("?" for _ in codes)
         await _sql.execute(
             f"DELETE FROM sms_day WHERE site_id IN ({marks}) AND starts_at < ?",  # noqa: S608

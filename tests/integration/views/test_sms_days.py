@@ -8,6 +8,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from tortoise import connections
@@ -15,7 +16,7 @@ from tortoise import connections
 from service.actions.views import overview
 from service.actions.views._sms_days import RECOUNT
 from service.db.models import OutboundMessage, Participant, SmsDay
-from service.domain.adherence import month_periods, nearest_rank
+from service.domain.adherence import first_instant, month_periods, nearest_rank
 from tests.integration.views.test_dashboard_figures import ADMIN
 from tests.support.dashboard_seed import seed
 from tests.support.helpers import Client
@@ -193,3 +194,51 @@ async def test_a_day_counted_while_settling_is_counted_again(client: Client) -> 
     rt.clock.set(now + RECOUNT * 1.5)
     later = (await overview(rt, ADMIN)).sites[0].sent.this
     assert later == 5 + 100  # yesterday counted again; the older day (kept for good) is not
+
+
+async def _hours_kept() -> list[tuple[datetime, datetime]]:
+    rows = await SmsDay.filter(site_id="CUA").order_by("starts_at")
+    return [(r.starts_at, r.ends_at) for r in rows if r.ends_at - r.starts_at == timedelta(hours=1)]
+
+
+@pytest.mark.parametrize(
+    "now",
+    [
+        # the day after each of Santiago's clock changes has its hours from its own
+        # first instant; the day of the change has 25 or 23 of them
+        datetime(2027, 4, 3, 20, 30, tzinfo=UTC),
+        datetime(2027, 9, 5, 20, 30, tzinfo=UTC),
+    ],
+    ids=["autumn-change", "spring-change"],
+)
+async def test_todays_closed_hours_are_kept_and_give_way_to_the_day(
+    client: Client, now: datetime
+) -> None:
+    """Today is counted an hour at a time: a page counts only the current hour live.
+    A late write to an earlier hour of today is counted; when the day closes its row
+    replaces its hours."""
+    rt = client.app.state.runtime
+    rt.clock.set(now)
+    rnd = random.Random(now.month + 1)
+    [pid] = await seed(1, site="CUA", prefix="S", now=now, messages_per_participant=0)
+    for n in range(40):
+        await _message(pid, n, now - timedelta(minutes=rnd.uniform(0, 60 * 20)), rnd)
+    await _agree(client)
+    tz = ZoneInfo(ZONE)
+    today = first_instant(now.astimezone(tz).date(), tz)
+    hours = await _hours_kept()
+    assert hours[0][0] == today and hours[-1][1] == now - timedelta(minutes=30)
+    assert [b for b, _ in hours[1:]] == [e for _, e in hours[:-1]]  # one after another
+    # a send found by reconciliation, back-dated into an hour already kept
+    back = hours[len(hours) // 2][0] + timedelta(minutes=20)
+    await _message(pid, 100, back, rnd)
+    await _agree(client)
+    rt.clock.set(now + timedelta(hours=1, minutes=5))  # another hour closes; all recounted
+    await _agree(client)
+    assert len(await _hours_kept()) == len(hours) + 1
+    rt.clock.set(now + timedelta(days=1))  # the day closes: its row replaces its hours
+    await _agree(client)
+    tomorrow = first_instant(now.astimezone(tz).date() + timedelta(days=1), tz)
+    assert min(start for start, _ in await _hours_kept()) == tomorrow
+    day = await SmsDay.get(site_id="CUA", starts_at=today)
+    assert day.ends_at == tomorrow and (tomorrow - today).total_seconds() / 3600 in (23, 25)
