@@ -104,6 +104,8 @@ class Participant(Model):
 
     class Meta:
         table = "participant"
+        # the overview's enrolled and withdrawn in a month: one index range each
+        indexes = (("site_id", "created_at"), ("site_id", "withdrawn_at"))
 
     @property
     def active(self) -> bool:
@@ -505,11 +507,12 @@ class DashboardWritten(Model):
 
 
 class SmsDay(Model):
-    # One site's SMS figures for one closed local day, [starts_at, ends_at) in UTC
-    # (derived, docs/decisions/0110): messages sent, delivered and failed in it, and
-    # the seconds late of each visit reminder sent in it (a JSON list). Database
-    # triggers (migration 0037) delete the rows whose day a write to a message touches;
-    # nothing writes it but the overview's reads; emptying it is always safe.
+    # One site's SMS figures for one closed span, [starts_at, ends_at) in UTC: a local
+    # day, or an hour of today (derived, docs/decisions/0110 and 0115): messages sent,
+    # delivered and failed in it, and how many visit reminders sent in it were how many
+    # tenths of a second late (JSON, {tenths: count}). Database triggers (migration
+    # 0037) delete the rows whose span a write to a message touches; nothing writes it
+    # but the overview's reads; emptying it is always safe.
     id = fields.BigIntField(primary_key=True)
     site_id = fields.CharField(max_length=16)
     starts_at = fields.DatetimeField()
@@ -578,3 +581,20 @@ class DashboardSiteLongest(Model):
     class Meta:
         table = "dashboard_site_longest"
         unique_together = (("site_id", "which", "longest"),)
+
+
+class DashboardSitePeople(Model):
+    # How many of a site's participants are in each state now (status, opted out,
+    # blocked by the carrier): kept by triggers on ``participant`` (migration 0041,
+    # docs/decisions/0117), so the overview reads a few rows instead of counting every
+    # participant of the site. A state nobody is in any more stays with k = 0.
+    id = fields.BigIntField(primary_key=True)
+    site_id = fields.CharField(max_length=16)
+    status = fields.CharField(max_length=16)
+    opted_out = fields.BooleanField()
+    blocked = fields.BooleanField()
+    k = fields.IntField()
+
+    class Meta:
+        table = "dashboard_site_people"
+        unique_together = (("site_id", "status", "opted_out", "blocked"),)

@@ -95,19 +95,23 @@ def _int(value: Any) -> int:
 
 async def participant_figures(site: str, m: Months) -> dict[str, int]:
     """Enrolled, active, withdrawn, opted out, blocked now; enrolled and withdrawn in
-    each month."""
-    sql = """
-SELECT COUNT(*) AS enrolled,
-  SUM(CASE WHEN status = 'active' THEN 1 ELSE 0 END) AS active,
-  SUM(CASE WHEN created_at >= ? AND created_at < ? THEN 1 ELSE 0 END) AS enrolled_this,
-  SUM(CASE WHEN created_at >= ? AND created_at < ? THEN 1 ELSE 0 END) AS enrolled_last,
-  SUM(CASE WHEN withdrawn_at >= ? AND withdrawn_at < ? THEN 1 ELSE 0 END) AS withdrawn_this,
-  SUM(CASE WHEN withdrawn_at >= ? AND withdrawn_at < ? THEN 1 ELSE 0 END) AS withdrawn_last,
-  SUM(CASE WHEN opted_out THEN 1 ELSE 0 END) AS opted_out,
-  SUM(CASE WHEN sms_blocked_code IS NOT NULL THEN 1 ELSE 0 END) AS blocked
-FROM participant WHERE site_id = ?"""
-    periods = [m.this_start, m.this_end, m.last_start, m.last_end]
-    rows = await _sql.fetch(sql, [*periods, *periods, site])
+    each month. One statement that does not grow with the site: the counts by state
+    now that triggers keep (migration 0041; counting every participant cost 3.5 ms of
+    a page at 10,000), and four ranges of the (site, instant) indexes."""
+    month = "(SELECT COUNT(*) FROM participant WHERE site_id = ? AND {c} >= ? AND {c} < ?)"
+    rows = await _sql.fetch(
+        "SELECT SUM(k) AS enrolled,"  # noqa: S608  # constants
+        " SUM(CASE WHEN status = 'active' THEN k ELSE 0 END) AS active,"
+        " SUM(CASE WHEN opted_out THEN k ELSE 0 END) AS opted_out,"
+        " SUM(CASE WHEN blocked THEN k ELSE 0 END) AS blocked, "
+        + ", ".join(
+            f"{month.format(c=column)} AS {name}_{which}"
+            for name, column in (("enrolled", "created_at"), ("withdrawn", "withdrawn_at"))
+            for which in ("this", "last")
+        )
+        + " FROM dashboard_site_people WHERE site_id = ?",
+        [*[site, m.this_start, m.this_end, site, m.last_start, m.last_end] * 2, site],
+    )
     return {k: _int(v) for k, v in rows[0].items()}
 
 

@@ -12,7 +12,7 @@ from tortoise import connections
 
 from service.actions.views import overview
 from service.actions.views._summary import forget_written
-from service.db.models import DashboardSummary, Participant
+from service.db.models import DashboardSitePeople, DashboardSummary, Participant
 from tests.integration.views.test_dashboard_figures import ADMIN
 from tests.support.dashboard_seed import seed
 from tests.support.helpers import Client
@@ -82,3 +82,50 @@ async def test_site_totals_follow_every_write_to_the_summary_rows(client: Client
     figures = await overview(rt, ADMIN)
     await _agree()
     assert sum(f.enrolled for f in figures.sites) == 17
+
+
+async def _people_kept() -> Counter[tuple[str, str, bool, bool]]:
+    rows = await DashboardSitePeople.filter(k__not=0)
+    return Counter({(r.site_id, r.status, r.opted_out, r.blocked): r.k for r in rows})
+
+
+async def _people_counted() -> Counter[tuple[str, str, bool, bool]]:
+    return Counter(
+        (p.site_id, str(p.status), p.opted_out, p.sms_blocked_code is not None)
+        for p in await Participant.all()
+    )
+
+
+async def test_people_by_state_follow_every_write_to_the_participants(client: Client) -> None:
+    """The counts of a site's participants by state, which the overview reads, agree
+    with counting them through enrolments, withdrawals, opt-outs, carrier blocks,
+    moves of site, a bulk update, a save of the whole row and a deletion."""
+    rt = client.app.state.runtime
+    now = rt.clock.now()
+    cua = await seed(8, site="CUA", prefix="A", now=now)
+    hblt = await seed(3, site="HBLT", prefix="H", now=now, phone_offset=900)
+    bare = await Participant.create(
+        study_id="H-BARE",
+        site_id="HBLT",
+        phone="+56990000999",
+        timezone="America/Santiago",
+        can_become_pregnant=False,
+        baseline_infusion_date=now.date(),
+        sms_consent=True,
+    )
+    assert await _people_kept() == await _people_counted()
+    await Participant.filter(id=cua[0]).update(status="withdrawn", withdrawn_at=now)
+    await Participant.filter(id=cua[1]).update(opted_out=True)
+    await Participant.filter(id=cua[2]).update(sms_blocked_code=21610, opted_out=True)
+    await Participant.filter(id__in=cua[3:6]).update(site_id="HBLT")
+    await Participant.filter(id=hblt[0]).update(paused=True, plan_version=7)  # no state change
+    person = await Participant.get(id=cua[1])
+    person.opted_out = False
+    await person.save()  # every column written, one changed
+    assert await _people_kept() == await _people_counted()
+    await Participant.filter(id=cua[2]).update(sms_blocked_code=None)
+    await bare.delete()
+    assert await _people_kept() == await _people_counted()
+    figures = {f.code: f for f in (await overview(rt, ADMIN)).sites}
+    assert figures["CUA"].enrolled == 5 and figures["HBLT"].enrolled == 6
+    assert figures["CUA"].active == 4 and figures["CUA"].opted_out == 1
