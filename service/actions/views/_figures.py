@@ -5,8 +5,9 @@ brought up to date (``_summary.refresh``), then per site the participant figures
 counted by the database (``_counted``, one statement) and the visit and check-in
 figures from the site's totals that triggers keep (``_summary.site_sums``, two),
 alerts and inbox items counted in one statement
-each per time zone, and the SMS figures from kept closed days and today
-(``_sms_days``: four statements per time zone, two more when a day was missing).
+each per time zone, and the SMS figures from kept closed spans and the current hour
+(``_sms_days``: four statements per time zone, two or three more when a span was
+missing: a closed day, or an hour of today).
 Every "this month / last month" pair uses the site's own zone; the all-sites total
 adds each site's figures in its own zone.
 """
