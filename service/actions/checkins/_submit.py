@@ -50,8 +50,9 @@ __all__ = [
 
 log = logging.getLogger("service.checkins")
 
-Channel = Literal["sms", "app", "web"]
-CHANNELS: Final = ("sms", "app", "web")  # web: the participant web app at /app
+Channel = Literal["sms", "whatsapp", "app", "web"]
+# sms, whatsapp: answered by message; web: the participant web app at /app
+CHANNELS: Final = ("sms", "whatsapp", "app", "web")
 CHECKIN_KEY_MAX: Final = 96
 _SUBMIT_ATTEMPTS: Final = 3
 

@@ -19,6 +19,8 @@ anywhere leaves the cursor where it was: the batch is re-sent, same keys, no dou
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +44,7 @@ from service.domain.edc.redcap_rows import (
     row_for,
     without_hand_edits,
 )
+from service.domain.edc.redcap_setup import data_dictionary_rows
 from service.domain.states import PushStatus
 from service.ports import RedcapApi, RedcapError
 from service.runtime import REDCAP, Runtime
@@ -123,14 +126,19 @@ async def _import(api: RedcapApi, rows: list[dict[str, str]], delays: Sequence[f
 
 async def _check_metadata(rt: Runtime, api: RedcapApi, mapping: EdcMapping,
                           delays: Sequence[float]) -> list[str]:  # fmt: skip
-    if await state.metadata_verified(rt.protocol.revision):
+    """Once per protocol revision and data dictionary: a release that changes the
+    dictionary (a new choice, say) is checked again before it pushes, and refused with
+    the differences until the project has them, instead of REDCap refusing rows."""
+    dictionary = json.dumps(data_dictionary_rows(mapping), sort_keys=True).encode()
+    verified_as = f"{rt.protocol.revision}|{hashlib.sha256(dictionary).hexdigest()[:16]}"
+    if await state.metadata_verified(verified_as):
         return []
     metadata = await _retrying(api.export_metadata, delays)
     events = await _retrying(api.export_events, delays)
     form_events = await _retrying(api.export_form_event_mappings, delays)
     problems = metadata_differences(mapping, metadata, events, form_events)
     if not problems:
-        await state.set_metadata_verified(rt.protocol.revision, rt.clock.now())
+        await state.set_metadata_verified(verified_as, rt.clock.now())
     return problems
 
 

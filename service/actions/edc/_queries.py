@@ -20,6 +20,7 @@ from tortoise.functions import Max
 from service.db.edc_models import EdcChange, EdcSource
 from service.db.models import Checkin, InboundMessage, Infusion, OutboundMessage, Participant
 from service.db.models import VisitOutcome as VisitOutcomeRow
+from service.domain.edc.forms import BY_MESSAGE
 from service.domain.edc.records import (
     CheckinFact,
     ContactFact,
@@ -110,8 +111,9 @@ def _versions(rows: Sequence[dict[str, Any]], key: str) -> dict[int, int]:
 
 
 async def _sms_sources(checkins: Sequence[dict[str, Any]]) -> dict[int, str]:
-    """Twilio MessageSid of the reply that completed each SMS check-in version."""
-    sms = [c for c in checkins if c["channel"] == "sms"]
+    """Twilio MessageSid of the reply that completed each check-in version answered by
+    message (SMS or WhatsApp)."""
+    sms = [c for c in checkins if c["channel"] in BY_MESSAGE]
     if not sms:
         return {}
     low = min(c["submitted_at"] for c in sms) - _SOURCE_LOOKBACK
@@ -151,7 +153,9 @@ async def _facts(
         rows = await Checkin.filter(id__in=ids[EdcSource.CHECKIN]).values()
         sources = await _sms_sources(rows)
         for r in rows:
-            source = sources.get(r["id"]) if r["channel"] == "sms" else f"app-submission:{r['id']}"
+            source = (
+                sources.get(r["id"]) if r["channel"] in BY_MESSAGE else f"app-submission:{r['id']}"
+            )
             facts[(EdcSource.CHECKIN.value, r["id"])] = CheckinFact(
                 r["questionnaire"], r["checkin_key"], r["version"], r["channel"], r["answers"],
                 r["complete"], r["late"], r["submitted_at"], source or "", tuple(r["raw_texts"]),

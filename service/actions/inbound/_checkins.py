@@ -41,7 +41,7 @@ async def store_sms_checkin(
             CheckinSubmission(
                 checkin_key=key,
                 questionnaire=questionnaire,
-                channel="sms",
+                channel=inbound.channel,  # sms or whatsapp: what carried the answer
                 answers=answers,
                 raw_texts=raw_texts,
                 late=late,

@@ -286,7 +286,7 @@ async def _understood(
             work.replies.extend([advice] if advice is not None else [])
         if work.report is not None:
             advice, alerted = await store_sms_report(
-                rt, participant, inbound.message_sid, inbound.body, work.report
+                rt, participant, inbound.message_sid, inbound.body, work.report, inbound.channel
             )
             work.alerted = work.alerted or alerted
             if advice is not None:

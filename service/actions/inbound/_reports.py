@@ -86,7 +86,12 @@ def unprompted_report(
 
 
 async def store_sms_report(
-    rt: Runtime, participant: Participant, message_sid: str, body: str, report: Report
+    rt: Runtime,
+    participant: Participant,
+    message_sid: str,
+    body: str,
+    report: Report,
+    channel: str = "sms",
 ) -> tuple[OutboundMessage | None, bool]:
     """Store the report's check-ins (alerting the team) and queue the most urgent advice
     once. Call inside the inbound transaction; returns the advice row (None when the
@@ -107,7 +112,7 @@ async def store_sms_report(
             CheckinSubmission(
                 checkin_key=f"report:{questionnaire.value}:{message_sid}",
                 questionnaire=questionnaire.value,
-                channel="sms",
+                channel=channel,  # sms or whatsapp: what carried the report
                 answers=answers,
                 raw_texts=[body],
                 late=False,

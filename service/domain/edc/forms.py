@@ -77,11 +77,14 @@ _SEVERITY_CHOICES: Final = (
     Choice("3", "Grave"),
     Choice(SEVERITY_UNRATED, "Presente, gravedad no informada"),
 )
-CHANNEL_CODES: Final = {"sms": "1", "app": "2", "web": "3"}
+CHANNEL_CODES: Final = {"sms": "1", "app": "2", "web": "3", "whatsapp": "4"}
+# Check-ins answered by message, whose words and MessageSid travel with them
+BY_MESSAGE: Final = frozenset({"sms", "whatsapp"})
 _CHANNELS: Final = (
     Choice("1", "SMS"),
     Choice("2", "Aplicación móvil"),
     Choice("3", "Aplicación web"),
+    Choice("4", "WhatsApp"),
 )
 VISIT_STATUS_CODES: Final = {"attended": "1", "missed": "2"}
 DIRECTION_CODES: Final = {"outbound": "1", "inbound": "2"}

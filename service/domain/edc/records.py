@@ -21,6 +21,7 @@ from typing import Any, Final, TypeAlias
 from zoneinfo import ZoneInfo
 
 from service.domain.edc.forms import (
+    BY_MESSAGE,
     CHANNEL_CODES,
     DIRECTION_CODES,
     SEVERITY_CODES,
@@ -193,7 +194,7 @@ def _symptom_values(
         values.append((field.name, SEVERITY_CODES[severity] if severity else SEVERITY_UNRATED))
         if f"{stem}_temp" in names:
             values.append((f"{stem}_temp", answer.get("temperature_c")))
-    if "ce_raw_text" in names and fact.channel == "sms":
+    if "ce_raw_text" in names and fact.channel in BY_MESSAGE:
         values.append(("ce_raw_text", mask_numbers("\n".join(fact.raw_texts)) or None))
     return values
 
@@ -205,7 +206,7 @@ def _checkin(mapping: EdcMapping, fact: CheckinFact, where: Placement) -> Entry:
         form = "embarazo"
         values = [*_provenance("rp", fact, where), ("rp_pregnant", fact.answers.get("pregnant"))]
         names = {f.name for f in mapping.instrument(form).fields}
-        if "rp_raw_text" in names and fact.channel == "sms":
+        if "rp_raw_text" in names and fact.channel in BY_MESSAGE:
             values.append(("rp_raw_text", mask_numbers("\n".join(fact.raw_texts)) or None))
     else:
         raise EdcMappingError(f"questionnaire {fact.questionnaire!r} has no EDC instrument")

@@ -76,6 +76,8 @@ def origin_words(checkin_key: str, channel: str, locale: str, say: Callable[[str
     if parts[0] == "report":
         if channel == "sms":
             return say(N_("Report by SMS, unprompted"))
+        if channel == "whatsapp":
+            return say(N_("Report by WhatsApp, unprompted"))
         return say(N_("Report in the app, unprompted"))
     if parts[0] == "checkin" and len(parts) == 3:
         try:

@@ -341,3 +341,33 @@ async def test_a_value_changed_by_hand_again_reopens_the_conflict(
     admin = await staff_headers(edc_client, "boss2@uandes.cl", "admin")
     [open_again] = (await edc_client.get("/api/v1/edc/status", headers=admin)).json()["conflicts"]
     assert open_again["id"] == conflict_id and open_again["theirs"] == "38.4"
+
+
+async def test_a_new_dictionary_is_checked_again_before_it_pushes(
+    settings,
+    clock,
+    gateway,
+    database_url,  # type: ignore[no-untyped-def]
+) -> None:
+    """A project verified for this revision before the dictionary gained WhatsApp as a
+    channel: the push checks again and says what the project lacks, instead of
+    sending rows REDCap would refuse."""
+    from litestar.testing import AsyncTestClient
+
+    from service.actions.edc._push_state import set_metadata_verified
+    from tests.conftest import _truncate
+    from tests.support.edc_push_fixtures import app_with, setup_files
+
+    files = setup_files(settings)
+    assert " | 4, WhatsApp" in files["data-dictionary.csv"]
+    files["data-dictionary.csv"] = files["data-dictionary.csv"].replace(" | 4, WhatsApp", "")
+    with RedcapFakeServer(files) as server:
+        app = app_with(settings, clock, gateway, server.url)
+        async with AsyncTestClient(app=app):
+            await _truncate(database_url)
+            rt = app.state.runtime
+            await set_metadata_verified(rt.protocol.revision, rt.clock.now())  # as before
+            result = await push_to_redcap(rt, retry_delays=FAST)
+            assert result.status == PushStatus.METADATA_MISMATCH
+            assert "field rp_channel: select_choices_or_calculations" in (result.detail or "")
+            assert server.imports == 0

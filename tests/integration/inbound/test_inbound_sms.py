@@ -19,6 +19,7 @@ from service.ports import ManualClock
 from tests.support.fakes.twilio_server import TEST_AUTH_TOKEN, sign
 from tests.support.helpers import Client, staff_headers
 from tests.support.inbound_support import (
+    PHONE,
     WEBHOOK,
     captured,
     enrol,
@@ -235,3 +236,10 @@ async def test_coordinators_see_and_close_their_sites_queue(
     assert closed.status_code == 200 and closed.json()["status"] == "closed"
     assert (await client.get("/api/v1/inbox", headers=cua)).json() == []
     assert await AuditEntry.filter(action="inbox.close").count() == 1
+
+
+async def test_a_prompted_check_in_answered_by_whatsapp_is_kept_as_such(weekly: Client) -> None:
+    await say(weekly, "Ninguno", phone=f"whatsapp:{PHONE}")
+    checkin = await Checkin.get()
+    assert checkin.channel == "whatsapp" and checkin.complete
+    assert checkin.raw_texts == ["Ninguno"]

@@ -118,3 +118,18 @@ async def test_a_red_flag_that_answers_nothing_in_a_dialogue_alerts_and_keeps_th
         {"code": "nausea_vomiting", "severity": "moderate", "temperature_c": None}
     ]
     assert weekly.raw_texts == ["9", "2"]
+
+
+async def test_a_report_by_whatsapp_is_kept_as_answered_by_whatsapp(
+    enrolled: Client, gateway: ConsoleSmsGateway
+) -> None:
+    """The check-in's channel says what carried the words: the EDC and the dashboard
+    show a WhatsApp report as one, not as an SMS."""
+    form = captured("twilio_inbound_report_pregnancy.json")
+    form = {**form, "From": "whatsapp:" + form["From"], "To": "whatsapp:" + form["To"]}
+    response = await post_sms(enrolled, form)
+    assert response.status_code == 200
+    await deliver(enrolled)
+    checkin = await Checkin.get()
+    assert checkin.channel == "whatsapp" and checkin.answers == {"pregnant": True}
+    assert (await Alert.get()).status == "open"

@@ -105,3 +105,11 @@ def test_metadata_differences(mapping: EdcMapping) -> None:
     assert any("rp_pregnant: field_type" in p for p in problems)
     assert any(p.startswith("event reportes_del_parti_arm_1") for p in problems)
     assert any("is not designated to event eos_" in p for p in problems)
+
+
+def test_a_check_in_answered_by_whatsapp_says_so_and_keeps_its_words(mapping: EdcMapping) -> None:
+    row = row_for(mapping, entry_for(mapping, _fact(channel="whatsapp"), WHERE))
+    assert row["ce_channel"] == "4"
+    assert row["ce_raw_text"] == "4\nme duele, llamen al [número]"
+    app = row_for(mapping, entry_for(mapping, _fact(channel="app"), WHERE))
+    assert app["ce_channel"] == "2" and app.get("ce_raw_text", "") == ""
