@@ -1,0 +1,156 @@
+"""Benchmark: what SQLite's kept counts by status (migration 0042) add to a write.
+
+Run from the repository root (not part of the test suite):
+
+    .venv/bin/python -m bench.bench_status_counts [--participants 2000] [--writes 1500]
+
+Seeds the database of ``bench_metrics`` (SQLite only: PostgreSQL keeps no counts),
+then times, warm, one-row transactions that change a message's status (a receipt:
+sent to delivered and back), the same changes in one transaction (the statement
+without its commit), and inserts of planned messages in batches of 500 (a
+plan), with the triggers and without them (dropped, then made again), alternating
+rounds so that a change in the machine's load falls on both alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from bench.bench_metrics import NOW, _seed
+
+_TRIGGERS = ("insert", "update", "delete")
+
+
+async def _receipts(ids: list[int], flip: int) -> float:
+    """Each id's status changed in its own transaction; seconds per transaction."""
+    from tortoise.transactions import in_transaction
+
+    from service.db.models import OutboundMessage
+
+    status = "delivered" if flip % 2 == 0 else "sent"
+    start = time.perf_counter()
+    for n, pk in enumerate(ids):
+        async with in_transaction():
+            await OutboundMessage.filter(id=pk).update(
+                status=status, delivered_at=NOW, updated_at=NOW + timedelta(microseconds=n)
+            )
+    return (time.perf_counter() - start) / len(ids)
+
+
+async def _statements(ids: list[int], flip: int) -> float:
+    """The same changes in one transaction: the statement's own cost, no commit."""
+    from tortoise.transactions import in_transaction
+
+    from service.db.models import OutboundMessage
+
+    status = "delivered" if flip % 2 == 0 else "sent"
+    start = time.perf_counter()
+    async with in_transaction():
+        for n, pk in enumerate(ids):
+            await OutboundMessage.filter(id=pk).update(
+                status=status, delivered_at=NOW, updated_at=NOW + timedelta(microseconds=n)
+            )
+    return (time.perf_counter() - start) / len(ids)
+
+
+async def _plan(round_: int, batches: int) -> float:
+    """Batches of 500 planned messages inserted; seconds per row."""
+    from service.db.models import OutboundMessage
+
+    start = time.perf_counter()
+    for b in range(batches):
+        await OutboundMessage.bulk_create(
+            [
+                OutboundMessage(
+                    to_phone="+56970000000",
+                    kind="reminder",
+                    purpose="reminder:bench",
+                    occurrence=f"{round_}:{b}:{k}",
+                    dedupe_key=f"plan:{round_}:{b}:{k}",
+                    message_key="reminder.clinic.week_before",
+                    params={},
+                    send_at=NOW + timedelta(days=1, minutes=k),
+                    created_at=NOW,
+                    updated_at=NOW,
+                )
+                for k in range(500)
+            ],
+            batch_size=500,
+        )
+    return (time.perf_counter() - start) / (batches * 500)
+
+
+async def bench(participants: int, writes: int, rounds: int) -> None:
+    from tortoise import connections
+
+    from service.actions.participants import sync_sites
+    from service.adapters.console_sms import ConsoleSmsGateway
+    from service.composition import build_runtime
+    from service.db.lifecycle import apply_migrations, close_database, open_database
+    from service.db.migrations import __name__ as migrations
+    from service.db.models import OutboundMessage
+    from service.ports import ManualClock
+    from service.settings import load_settings
+
+    kept = __import__(f"{migrations}.0042_outbound_status_counts", fromlist=["_sqlite"])
+    creates = [s for s in kept._sqlite() if s.startswith("CREATE TRIGGER")]
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite://{Path(folder) / 'bench.sqlite3'}"
+        settings = load_settings(
+            {"DATABASE_URL": url, "SECRET_KEY": "bench-secret-key-0123456789-0123456789"}
+        )
+        rt = build_runtime(settings, gateway=ConsoleSmsGateway(), clock=ManualClock(NOW))
+        await open_database(url)
+        try:
+            await apply_migrations()
+            await sync_sites(rt)
+            messages = await _seed(participants, 50)
+            conn = connections.get("default")
+            ids = list(
+                await OutboundMessage.filter(status="sent")
+                .limit(writes)
+                .values_list("id", flat=True)
+            )
+            await _receipts(ids, 0)  # warm
+            await _receipts(ids, 1)
+            took: dict[bool, list[tuple[float, float, float]]] = {True: [], False: []}
+            for r in range(rounds):
+                for triggers in (True, False) if r % 2 == 0 else (False, True):
+                    if not triggers:
+                        for name in _TRIGGERS:
+                            await conn.execute_script(f"DROP TRIGGER outbound_status_{name}")
+                    one = (await _receipts(ids, 0) + await _receipts(ids, 1)) / 2
+                    alone = (await _statements(ids, 0) + await _statements(ids, 1)) / 2
+                    row = await _plan(r * 2 + triggers, 10)
+                    took[triggers].append((one, alone, row))
+                    if not triggers:
+                        for statement in creates:
+                            await conn.execute_script(statement)
+        finally:
+            await close_database()
+    print(f"kept counts by status, {messages} outbound messages (SQLite), {rounds} rounds")
+    for triggers, label in ((True, "with the triggers"), (False, "without")):
+        ones = ", ".join(f"{t[0] * 1e6:.0f}" for t in took[triggers])
+        alone = ", ".join(f"{t[1] * 1e6:.1f}" for t in took[triggers])
+        rows = ", ".join(f"{t[2] * 1e6:.1f}" for t in took[triggers])
+        print(f"  {label:18s} status change, one-row transaction (us): {ones}")
+        print(f"  {'':18s} the same, 1,500 in one transaction (us each): {alone}")
+        print(f"  {'':18s} planned row inserted, batches of 500 (us): {rows}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--participants", type=int, default=2000)
+    parser.add_argument("--writes", type=int, default=1500)
+    parser.add_argument("--rounds", type=int, default=4)
+    args = parser.parse_args()
+    asyncio.run(bench(args.participants, args.writes, args.rounds))
+
+
+if __name__ == "__main__":
+    main()
