@@ -1,4 +1,5 @@
-"""Benchmark: what SQLite's kept counts by status (migration 0042) add to a write.
+"""Benchmark: what SQLite's kept figures for ``/metrics`` (migration 0042: counts by
+status, each sent message's lateness) add to a write.
 
 Run from the repository root (not part of the test suite):
 
@@ -7,10 +8,11 @@ Run from the repository root (not part of the test suite):
 Seeds the database of ``bench_metrics`` (SQLite only: PostgreSQL keeps no counts),
 then times, warm, one-row transactions that change a message's status (a receipt:
 sent to delivered and back), the same changes in one transaction (the statement
-without its commit), and inserts of planned messages in batches of 500 (a
-plan), with the triggers and without them (dropped, then made again), alternating
-rounds so that a change in the machine's load falls on both alike. The ORM's figures
-carry its noise; the same writes are then timed through the sqlite3 module alone.
+without its commit), and inserts of planned messages in batches of 500 (a plan),
+with the triggers and without them (dropped, then made again), alternating rounds so
+that a change in the machine's load falls on both alike. The ORM's figures carry its
+noise; the same writes, and sends (a status and a ``sent_at``), are then timed
+through the sqlite3 module alone.
 """
 
 from __future__ import annotations
@@ -25,8 +27,6 @@ from datetime import timedelta
 from pathlib import Path
 
 from bench.bench_metrics import NOW, _seed
-
-_TRIGGERS = ("insert", "update", "delete")
 
 
 async def _receipts(ids: list[int], flip: int) -> float:
@@ -88,40 +88,54 @@ async def _plan(round_: int, batches: int) -> float:
     return (time.perf_counter() - start) / (batches * 500)
 
 
+_WRITES = (  # what a raw write does, and its statement
+    (
+        "receipt",
+        "UPDATE outbound_message SET status = ?, delivered_at = ?, updated_at = ? WHERE id = ?",
+    ),
+    ("send", "UPDATE outbound_message SET status = ?, sent_at = ?, updated_at = ? WHERE id = ?"),
+)
+
+
 def _raw(path: Path, ids: list[int], rounds: int, creates: list[str]) -> dict[bool, list[float]]:
-    """The same writes through the sqlite3 module alone (no ORM, no thread hop), so the
+    """Writes through the sqlite3 module alone (no ORM, no thread hop), so the
     triggers' share is not lost in the noise of the rest: per write, the median of
-    ``rounds`` alternating rounds, in µs: a one-row transaction (commit included), the
-    statement alone (1,500 in one transaction), a planned row inserted (500 a
-    statement)."""
+    ``rounds`` alternating rounds, in µs. A receipt (sent to delivered and back: the
+    status counts) and a send (status and ``sent_at``: the counts and the lateness),
+    each as one-row transactions (commit included) and as 1,500 statements in one
+    transaction (the statement alone); and a planned row inserted, 500 a statement."""
     import statistics
 
-    took: dict[bool, list[list[float]]] = {True: [[], [], []], False: [[], [], []]}
+    took: dict[bool, list[list[float]]] = {
+        True: [[] for _ in range(5)],
+        False: [[] for _ in range(5)],
+    }
     columns = (
         "kind, purpose, occurrence, dedupe_key, message_key, params, language, send_at,"
         " status, attempts, created_at, updated_at"
     )
     at = NOW.isoformat(" ")
-    update = "UPDATE outbound_message SET status = ?, delivered_at = ?, updated_at = ? WHERE id = ?"
     with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as db:
         db.execute("PRAGMA journal_mode=WAL")
         for r in range(rounds):
             for triggers in (True, False) if r % 2 == 0 else (False, True):
                 if not triggers:
-                    for name in _TRIGGERS:
-                        db.execute(f"DROP TRIGGER outbound_status_{name}")
-                start = time.perf_counter()
-                for n, pk in enumerate(ids):
+                    for statement in creates:
+                        db.execute(f"DROP TRIGGER {statement.split()[2]}")
+                for w, (what, update) in enumerate(_WRITES):
+                    done = ("delivered", "sent") if what == "receipt" else ("sent", "sending")
+                    start = time.perf_counter()
+                    for n, pk in enumerate(ids):
+                        db.execute("BEGIN IMMEDIATE")
+                        db.execute(update, (done[0], f"{at}.{n:06d}", f"{at}.{n:06d}", pk))
+                        db.execute("COMMIT")
+                    took[triggers][2 * w].append((time.perf_counter() - start) / len(ids))
+                    start = time.perf_counter()
                     db.execute("BEGIN IMMEDIATE")
-                    db.execute(update, ("delivered", at, f"{at}.{n:06d}", pk))
+                    for n, pk in enumerate(ids):
+                        db.execute(update, (done[1], f"{at}.{n + 1:06d}", at, pk))
                     db.execute("COMMIT")
-                took[triggers][0].append((time.perf_counter() - start) / len(ids))
-                start = time.perf_counter()
-                db.execute("BEGIN IMMEDIATE")
-                for n, pk in enumerate(ids):
-                    db.execute(update, ("sent", at, f"{at}.{n:06d}", pk))
-                db.execute("COMMIT")
-                took[triggers][1].append((time.perf_counter() - start) / len(ids))
+                    took[triggers][2 * w + 1].append((time.perf_counter() - start) / len(ids))
                 rows = [
                     (
                         *("reminder", "p", str(k), f"raw:{r}:{triggers}:{k}", "m", "{}", "es"),
@@ -135,7 +149,7 @@ def _raw(path: Path, ids: list[int], rounds: int, creates: list[str]) -> dict[bo
                 insert = f"INSERT INTO outbound_message ({columns}) VALUES ({marks})"  # noqa: S608  # constants
                 db.executemany(insert, rows)
                 db.execute("COMMIT")
-                took[triggers][2].append((time.perf_counter() - start) / len(rows))
+                took[triggers][4].append((time.perf_counter() - start) / len(rows))
                 if not triggers:
                     for statement in creates:
                         db.execute(statement)
@@ -154,7 +168,7 @@ async def bench(participants: int, writes: int, rounds: int) -> None:
     from service.ports import ManualClock
     from service.settings import load_settings
 
-    kept = __import__(f"{migrations}.0042_outbound_status_counts", fromlist=["_sqlite"])
+    kept = __import__(f"{migrations}.0042_metrics_kept_on_sqlite", fromlist=["_sqlite"])
     creates = [s for s in kept._sqlite() if s.startswith("CREATE TRIGGER")]
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite://{Path(folder) / 'bench.sqlite3'}"
@@ -179,8 +193,8 @@ async def bench(participants: int, writes: int, rounds: int) -> None:
             for r in range(rounds):
                 for triggers in (True, False) if r % 2 == 0 else (False, True):
                     if not triggers:
-                        for name in _TRIGGERS:
-                            await conn.execute_script(f"DROP TRIGGER outbound_status_{name}")
+                        for statement in creates:
+                            await conn.execute_script(f"DROP TRIGGER {statement.split()[2]}")
                     one = (await _receipts(ids, 0) + await _receipts(ids, 1)) / 2
                     alone = (await _statements(ids, 0) + await _statements(ids, 1)) / 2
                     row = await _plan(r * 2 + triggers, 10)
@@ -200,12 +214,11 @@ async def bench(participants: int, writes: int, rounds: int) -> None:
         print(f"  {'':18s} the same, 1,500 in one transaction (us each): {alone}")
         print(f"  {'':18s} planned row inserted, batches of 500 (us): {rows}")
     print(f"  through sqlite3 alone, medians of {rounds * 3} rounds (us a write):")
+    heads = ("receipt", "statement", "send", "statement")
+    print(f"  {'':18s} " + " ".join(f"{h:>9s}" for h in heads) + f" {'insert':>7s}")
     for triggers, label in ((True, "with the triggers"), (False, "without")):
-        one, alone, row = raw[triggers]
-        print(
-            f"  {label:18s} one-row transaction {one:7.1f}, the statement {alone:6.1f},"
-            f" a planned row inserted {row:5.1f}"
-        )
+        a, b, c, d, e = raw[triggers]
+        print(f"  {label:18s} {a:9.1f} {b:9.1f} {c:9.1f} {d:9.1f} {e:7.1f}")
 
 
 def main() -> None:

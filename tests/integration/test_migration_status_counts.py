@@ -1,6 +1,6 @@
-"""Migration 0042 on SQLite: the kept counts by status start from the messages already
-there, and rolling it back leaves the schema of 0040 (no table, no triggers, the
-provider errors' index by instant again)."""
+"""Migration 0042 on SQLite: the kept counts by status and each sent message's lateness
+start from the messages already there, and rolling it back leaves the schema of 0040
+(no table, no triggers, no column, the indexes as they were)."""
 
 from __future__ import annotations
 
@@ -17,11 +17,18 @@ BEFORE = MigrationTarget("followup", "0040_outbound_time_indexes")
 
 
 async def _schema() -> dict[str, str]:
-    rows = await connections.get("default").execute_query_dict(
+    """The parts of the schema 0042 touches: its objects, the two indexes it makes
+    again, and the message table's columns."""
+    conn = connections.get("default")
+    rows = await conn.execute_query_dict(
         "SELECT name, sql FROM sqlite_master WHERE name LIKE 'outbound_status%'"
-        " OR name = 'outbound_message_error_recent'"
+        " OR name LIKE 'outbound_late%' OR name = 'outbound_message_error_recent'"
+        " OR name = 'outbound_message_sent_cover'"
     )
-    return {str(r["name"]): str(r["sql"]) for r in rows}
+    columns = await conn.execute_query_dict("PRAGMA table_info(outbound_message)")
+    return {str(r["name"]): str(r["sql"]) for r in rows} | {
+        "columns": ",".join(str(c["name"]) for c in columns)
+    }
 
 
 async def test_counts_start_from_the_rows_there_and_roll_back(tmp_path: Path) -> None:
@@ -31,18 +38,23 @@ async def test_counts_start_from_the_rows_there_and_roll_back(tmp_path: Path) ->
         conn = connections.get("default")
         await conn.execute_many(  # raw SQL: the ORM's models stay bound to the suite's database
             "INSERT INTO outbound_message (kind, purpose, occurrence, dedupe_key, message_key,"
-            " params, language, send_at, status, attempts, error_code, created_at, updated_at)"
-            " VALUES ('reminder', 'reminder:test', ?, ?, 'reminder.clinic.week_before', '{}',"
-            " 'es', ?, ?, 0, ?, ?, ?)",
+            " params, language, send_at, status, attempts, error_code, sent_at, created_at,"
+            " updated_at) VALUES ('reminder', 'reminder:test', ?, ?,"
+            " 'reminder.clinic.week_before', '{}', 'es', ?, ?, 0, ?, ?, ?, ?)",
             [
-                [str(n), f"test:{n}", when, status, code, when, when]
+                [str(n), f"test:{n}", when, status, code, sent, when, when]
                 for n in range(10)
                 for when in [(NOW + timedelta(minutes=n)).isoformat(" ")]
                 for status, code in [(("planned", None), ("sent", None), ("failed", 30003))[n % 3]]
+                for sent in [None if n % 3 == 0 else f"{NOW + timedelta(minutes=n, seconds=n)}"]
             ],
         )
         before = await _schema()
-        assert set(before) == {"outbound_message_error_recent"}
+        assert set(before) == {
+            "outbound_message_error_recent",
+            "outbound_message_sent_cover",
+            "columns",
+        }
 
         await lifecycle.apply_migrations()
         kept = await conn.execute_query_dict("SELECT status, n FROM outbound_status_count")
@@ -58,10 +70,14 @@ async def test_counts_start_from_the_rows_there_and_roll_back(tmp_path: Path) ->
             "cancelled": 4,
         }
         assert "(error_code, updated_at)" in (await _schema())["outbound_message_error_recent"]
+        late = await conn.execute_query_dict(
+            "SELECT occurrence, late_ms FROM outbound_message ORDER BY id"
+        )
+        assert [r["late_ms"] for r in late] == [None if n % 3 == 0 else n * 1000 for n in range(10)]
 
         await lifecycle._executor().migrate([BEFORE])
         assert await _schema() == before
         await lifecycle.apply_migrations()
-        assert len(await _schema()) == 5  # the table, its three triggers, the index
+        assert len(await _schema()) == 9  # a table, five triggers, two indexes, the columns
     finally:
         await lifecycle.close_database()

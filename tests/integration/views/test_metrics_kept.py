@@ -1,9 +1,10 @@
 """``/metrics``' messages by status, provider errors and send lateness agree with a
 count of every message by Python, through a random run of the writes that change them:
 single and bulk inserts (some ignored as duplicates), status changes of one row and of
-many in one statement, writes that leave the status alone, deletions, and a
-transaction rolled back. On SQLite the counts by status are kept by triggers
-(migration 0042); on PostgreSQL they are counted at each scrape, and the same
+many in one statement, writes that leave the status alone, send and due times moved
+(and a sending undone), whole rows saved again, deletions, and a transaction rolled
+back. On SQLite the counts by status and each message's lateness are kept by triggers
+(migration 0042); on PostgreSQL they are computed at each scrape, and the same
 comparison holds."""
 
 from __future__ import annotations
@@ -63,6 +64,12 @@ async def _agree() -> None:
         kept = await _sql.fetch("SELECT status, n FROM outbound_status_count", [])
         assert {str(k["status"]): int(k["n"]) for k in kept if k["n"]} == +by_status
         assert all(int(k["n"]) >= 0 for k in kept)
+        for r in await _sql.fetch("SELECT sent_at, send_at, late_ms FROM outbound_message", []):
+            if r["sent_at"] is None:
+                assert r["late_ms"] is None
+            else:
+                gap = _sql.as_instant(r["sent_at"]) - _sql.as_instant(r["send_at"])
+                assert r["late_ms"] == pytest.approx(max(0, gap.total_seconds() * 1000), abs=1)
 
     since = NOW - timedelta(hours=24)
     errors = Counter(
@@ -94,7 +101,7 @@ async def _some_ids(rng: random.Random, k: int) -> list[int]:
 
 async def _step(rng: random.Random, n: int) -> None:
     """One random write."""
-    what = rng.randrange(9)
+    what = rng.randrange(11)
     if what == 0:
         await _message(rng, n).save()
     elif what == 1:
@@ -122,6 +129,28 @@ async def _step(rng: random.Random, n: int) -> None:
         await _sql.execute(
             "UPDATE outbound_message SET status = ? WHERE status = ? AND send_at <= ?",
             [rng.choice(("expired", "sending")), "planned", NOW - timedelta(minutes=90)],
+        )
+    elif what == 8:  # sent again, sent later or earlier, re-planned, or unsent
+        for pk in await _some_ids(rng, 6):
+            moved = NOW - timedelta(seconds=rng.randint(0, 2 * 3600))
+            await OutboundMessage.filter(id=pk).update(
+                **rng.choice(
+                    (
+                        {"sent_at": moved},
+                        {"send_at": moved},
+                        {"sent_at": moved, "send_at": moved - timedelta(milliseconds=1500)},
+                        {"sent_at": None},
+                    )
+                )
+            )
+    elif what == 9:  # a whole row saved again, and one statement moving many send times
+        for row in await OutboundMessage.filter(id__in=await _some_ids(rng, 3)):
+            row.attempts += 1
+            await row.save()
+        await _sql.execute(
+            "UPDATE outbound_message SET send_at = ? WHERE id IN (SELECT id FROM"
+            " outbound_message ORDER BY id DESC LIMIT 15)",
+            [NOW - timedelta(minutes=rng.randint(0, 90), milliseconds=rng.randint(0, 999))],
         )
     else:
         with pytest.raises(_Rollback):
