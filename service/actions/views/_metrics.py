@@ -4,8 +4,8 @@ Every figure is read from the database at scrape time, not counted in memory: an
 number of ``serve`` and ``worker`` processes send and receive, and the database is
 where all of them leave their work, so one scrape of any ``serve`` tells the whole
 truth (and a restart loses nothing). Each scrape runs a handful of indexed
-aggregate queries; on SQLite the counts by status are kept by triggers (decision
-0116).
+aggregate queries; on SQLite the counts by status and each sent message's lateness
+are kept by triggers (decision 0116).
 
 Other parts of the service add their own figures through
 ``register_metrics_source(name, source)``: ``source(rt, now)`` is an async function
