@@ -26,6 +26,18 @@ NOW = datetime(2027, 3, 1, 13, 0, tzinfo=UTC)
 STATUSES = ("planned", "sent", "delivered", "delivered", "delivered", "failed", "cancelled")
 
 
+def _last_change(status: str, sent_at: datetime | None, k: int) -> datetime:
+    """A row's ``updated_at`` is its last status change, as the outbox writes it: its
+    creation while planned, its sending, or the provider's receipt a few seconds to a
+    minute after that. (Every row updated now made the provider errors' 24-hour
+    window hold every failed row.)"""
+    if sent_at is None:
+        return NOW
+    if status in ("delivered", "failed"):
+        return sent_at + timedelta(seconds=5 + k % 60)
+    return sent_at
+
+
 async def _seed(participants: int, per_participant: int) -> int:
     from service.db.models import Alert, InboundMessage, OutboundMessage, Participant, Site
 
@@ -51,6 +63,7 @@ async def _seed(participants: int, per_participant: int) -> int:
         for k in range(per_participant):
             status = STATUSES[(pid + k) % len(STATUSES)]
             planned = NOW + timedelta(hours=k - per_participant // 2)
+            sent_at = planned + timedelta(seconds=k % 90) if status != "planned" else None
             rows.append(
                 OutboundMessage(
                     participant_id=pid,
@@ -63,10 +76,10 @@ async def _seed(participants: int, per_participant: int) -> int:
                     language="es",
                     send_at=planned,
                     status=status,
-                    sent_at=planned + timedelta(seconds=k % 90) if status != "planned" else None,
+                    sent_at=sent_at,
                     error_code=30003 + k % 3 if status == "failed" else None,
                     created_at=NOW,
-                    updated_at=NOW,
+                    updated_at=_last_change(status, sent_at, k),
                 )
             )
     await OutboundMessage.bulk_create(rows, batch_size=2000)
