@@ -64,6 +64,10 @@ COMMAND_TIMEOUT_S = 30.0
 
 
 def _connection_config(database_url: str) -> dict[str, Any] | str:
+    if database_url.startswith("sqlite://"):
+        sqlite: dict[str, Any] = expand_db_url(database_url)
+        sqlite["engine"] = "service.db.sqlite_client"  # counts a statement's own rows
+        return sqlite
     if not database_url.startswith(("postgres://", "asyncpg://")):
         return database_url
     config: dict[str, Any] = expand_db_url(database_url)
