@@ -12,6 +12,7 @@ not. Used through ``engine = "service.db.sqlite_client"`` (``service.db.lifecycl
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,6 +27,18 @@ from tortoise.backends.sqlite.client import (
 __all__ = ["ExactCountSqliteClient", "client_class"]
 
 
+def _rows_and_own_count(
+    conn: sqlite3.Connection, query: str, values: Sequence[Any]
+) -> tuple[int, list[Any]]:
+    """In aiosqlite's thread: the rows, and the statement's own count of changes."""
+    cursor = conn.execute(query, values)
+    try:
+        rows = cursor.fetchall()
+        return cursor.rowcount, rows
+    finally:
+        cursor.close()
+
+
 class _OwnRowsCounted:
     """``execute_query`` whose count is the statement's own rows (or rows returned)."""
 
@@ -36,9 +49,11 @@ class _OwnRowsCounted:
         query = query.replace("\x00", "'||CHAR(0)||'")  # as Tortoise's own client does
         async with self.acquire_connection() as connection:
             self.log.debug("%s: %s", query, values)
-            async with connection.execute(query, values) as cursor:
-                rows = await cursor.fetchall()
-                changed = cursor.rowcount
+            # One trip to aiosqlite's thread, as its execute_fetchall makes (a cursor's
+            # execute, fetchall and close would be three): aiosqlite 0.22's _execute.
+            changed, rows = await connection._execute(
+                _rows_and_own_count, connection._conn, query, values or []
+            )
             return (changed if changed > 0 else len(rows)), rows
 
 
