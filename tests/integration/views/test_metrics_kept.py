@@ -95,15 +95,15 @@ async def _agree() -> None:
 
 
 async def _some_ids(rng: random.Random, k: int) -> list[int]:
-    ids = list(await OutboundMessage.all().values_list("id", flat=True))
+    ids = list(await OutboundMessage.all().order_by("id").values_list("id", flat=True))
     return rng.sample(ids, min(k, len(ids)))
 
 
 async def _step(rng: random.Random, n: int) -> None:
     """One random write."""
     what = rng.randrange(11)
-    if what == 0:
-        await _message(rng, n).save()
+    if what == 0:  # a key no earlier step made: step 1 makes n * 100 + 0..29, step 2 reuses
+        await _message(rng, n * 100 + 99).save()
     elif what == 1:
         await OutboundMessage.bulk_create([_message(rng, n * 100 + k) for k in range(30)])
     elif what == 2:  # some of them already there: ignored, and not counted
