@@ -285,9 +285,7 @@ async def _understood(
             advice, work.alerted = await store_sms_checkin(rt, participant, inbound, *work.finished)
             work.replies.extend([advice] if advice is not None else [])
         if work.report is not None:
-            advice, alerted = await store_sms_report(
-                rt, participant, inbound.message_sid, inbound.body, work.report, inbound.channel
-            )
+            advice, alerted = await store_sms_report(rt, participant, inbound, work.report)
             work.alerted = work.alerted or alerted
             if advice is not None:
                 work.replies.append(advice)

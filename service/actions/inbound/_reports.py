@@ -86,12 +86,7 @@ def unprompted_report(
 
 
 async def store_sms_report(
-    rt: Runtime,
-    participant: Participant,
-    message_sid: str,
-    body: str,
-    report: Report,
-    channel: str = "sms",
+    rt: Runtime, participant: Participant, inbound: InboundMessage, report: Report
 ) -> tuple[OutboundMessage | None, bool]:
     """Store the report's check-ins (alerting the team) and queue the most urgent advice
     once. Call inside the inbound transaction; returns the advice row (None when the
@@ -110,11 +105,11 @@ async def store_sms_report(
             rt,
             participant,
             CheckinSubmission(
-                checkin_key=f"report:{questionnaire.value}:{message_sid}",
+                checkin_key=f"report:{questionnaire.value}:{inbound.message_sid}",
                 questionnaire=questionnaire.value,
-                channel=channel,  # sms or whatsapp: what carried the report
+                channel=inbound.channel,  # sms or whatsapp: what carried the report
                 answers=answers,
-                raw_texts=[body],
+                raw_texts=[inbound.body],
                 late=False,
                 actor_label=participant_label(participant.study_id),
                 complete=complete,  # an unrated symptom: the team asks how bad it is
@@ -126,7 +121,7 @@ async def store_sms_report(
     chosen = next((key for key in _ADVICE_ORDER if key in advice), None)
     if chosen is None:
         return None, alerted
-    return await enqueue_advice(rt, participant, chosen, f"report:{message_sid}"), alerted
+    return await enqueue_advice(rt, participant, chosen, f"report:{inbound.message_sid}"), alerted
 
 
 async def start_symptoms_on_demand(
