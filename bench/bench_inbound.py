@@ -46,13 +46,16 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import uvicorn
 from litestar import Litestar, Request, Response, post
 from tortoise import connections
 from twilio.request_validator import RequestValidator
+
+if TYPE_CHECKING:
+    from service.settings import Settings
 
 NOW = datetime(2027, 3, 1, 13, 0, tzinfo=UTC)
 PUBLIC = "http://bench.local"
@@ -63,6 +66,20 @@ _EMPTY_POSTGRES = (
     "TRUNCATE inbox_item, alert, checkin, conversation, inbound_message, outbound_message,"
     " audit_log, participant RESTART IDENTITY CASCADE"
 )
+
+
+def bench_settings(url: str) -> Settings:
+    """The served app's settings: its own database, signed webhooks."""
+    from service.settings import load_settings
+
+    return load_settings(
+        {
+            "DATABASE_URL": url,
+            "SECRET_KEY": "bench-secret-key-0123456789-0123456789",
+            "TWILIO_AUTH_TOKEN": TOKEN,
+            "PUBLIC_BASE_URL": PUBLIC,
+        }
+    )
 
 
 @post("/bare/sms", status_code=200, media_type="application/xml")
@@ -254,19 +271,11 @@ async def bench_inbound(
     from service.db.lifecycle import apply_migrations, close_database, open_database
     from service.db.models import InboundMessage, OutboundMessage
     from service.ports import SystemClock
-    from service.settings import load_settings
 
     logging.getLogger("service").setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory() as folder:
         url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite://{Path(folder) / 'bench.sqlite3'}"
-        settings = load_settings(
-            {
-                "DATABASE_URL": url,
-                "SECRET_KEY": "bench-secret-key-0123456789-0123456789",
-                "TWILIO_AUTH_TOKEN": TOKEN,
-                "PUBLIC_BASE_URL": PUBLIC,
-            }
-        )
+        settings = bench_settings(url)
         await open_database(url)
         await apply_migrations()
         if url.startswith("postgres"):  # a scratch database: start from empty tables

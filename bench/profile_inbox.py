@@ -32,7 +32,7 @@ from pathlib import Path
 
 from tortoise import connections
 
-from bench.bench_inbound import _EMPTY_POSTGRES, PUBLIC, TOKEN, _seed
+from bench.bench_inbound import _EMPTY_POSTGRES, _seed, bench_settings
 from tests.support.sql_counter import count_sql
 
 
@@ -43,19 +43,11 @@ async def profile_inbox(messages: int, phones_count: int, profile: bool) -> None
     from service.composition import build_runtime
     from service.db.lifecycle import apply_migrations, close_database, open_database
     from service.ports import InboundSms, SystemClock
-    from service.settings import load_settings
 
     logging.getLogger("service").setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory() as folder:
         url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite://{Path(folder) / 'inbox.sqlite3'}"
-        settings = load_settings(
-            {
-                "DATABASE_URL": url,
-                "SECRET_KEY": "bench-secret-key-0123456789-0123456789",
-                "TWILIO_AUTH_TOKEN": TOKEN,
-                "PUBLIC_BASE_URL": PUBLIC,
-            }
-        )
+        settings = bench_settings(url)
         await open_database(url)
         try:
             await apply_migrations()
