@@ -85,7 +85,8 @@ async def profile_inbox(messages: int, phones_count: int, profile: bool) -> None
     for text, count in Counter(" ".join(s.split())[:100] for s in sql.statements).most_common():
         print(f"  {count / messages:5.2f}  {text}")
     if profile:
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+        order = os.environ.get("PROFILE_SORT", "cumulative")  # or tottime: own time first
+        pstats.Stats(profiler).sort_stats(order).print_stats(40)
 
 
 def main() -> None:

@@ -58,23 +58,26 @@ class WakeSignal:
 
 class InboxQueue:
     """The numbers whose messages this process stored and has yet to understand, and
-    whether one of its tasks is reading them.
+    which of its tasks are reading them.
 
-    Why one reader a process: each webhook answers first and then offers its number
-    here; the first to offer reads, the others leave their number and go. A burst of
-    webhooks is then answered at the pace of storing, not of understanding, and one
+    Why few readers a process: each webhook answers first and then offers its number
+    here; while fewer than ``readers`` read, the offer makes the caller a reader,
+    otherwise its number is left in line and the caller goes. A burst of webhooks is
+    then answered at the pace of storing, not of understanding. A number is in the
+    hands of one reader at a time (``next`` skips the numbers others hold), so one
     number's messages are never read by two tasks of the same process at once. While
-    webhooks are being answered the reader waits a little before each message
+    webhooks are being answered the readers wait a little before each message
     (``answering``), so a burst is answered first and understood right after.
     Thread-safe (test clients run each request on a thread of its own).
     """
 
-    __slots__ = ("_answering", "_guard", "_numbers", "_reading")
+    __slots__ = ("_answering", "_guard", "_held", "_numbers", "_reading")
 
     def __init__(self) -> None:
         self._guard = threading.Lock()
         self._numbers: dict[str, None] = {}  # insertion-ordered: first offered, first read
-        self._reading = False
+        self._held: set[str] = set()  # numbers a reader has in hand
+        self._reading = 0  # readers running
         self._answering = 0
 
     @contextmanager
@@ -102,24 +105,39 @@ class InboxQueue:
             await asyncio.sleep(step_s)
             waited += step_s
 
-    def offer(self, number: str) -> bool:
-        """Leave ``number`` to be read; True when the caller is to read (nobody is)."""
+    def offer(self, number: str, readers: int = 1) -> bool:
+        """Leave ``number`` to be read; True when the caller is to read (fewer than
+        ``readers`` do)."""
         with self._guard:
             self._numbers[number] = None
-            if self._reading:
+            if self._reading >= readers:
                 return False
-            self._reading = True
+            self._reading += 1
             return True
 
-    def next(self) -> str | None:
-        """The next number for the reader, or None: then the reader has stopped."""
+    def again(self, number: str) -> None:
+        """The reader puts ``number`` back at the end of the line: it has more pending."""
         with self._guard:
-            if not self._numbers:
-                self._reading = False
-                return None
-            number = next(iter(self._numbers))
-            del self._numbers[number]
-            return number
+            self._numbers[number] = None
+
+    def next(self, done: str | None) -> str | None:
+        """The reader gives back ``done`` (the number it held, if any) and takes the
+        next number no other reader holds; None: nothing left, the reader has stopped."""
+        with self._guard:
+            self._held.discard(done or "")
+            for number in self._numbers:
+                if number not in self._held:
+                    del self._numbers[number]
+                    self._held.add(number)
+                    return number
+            self._reading -= 1
+            return None
+
+    def quit(self, held: str) -> None:
+        """A reader stopped by an exception: it gives back ``held`` and stops."""
+        with self._guard:
+            self._held.discard(held)
+            self._reading -= 1
 
 
 class Neighbours:

@@ -45,6 +45,7 @@ from service.actions.outbox import unblock_participant, wake
 from service.db.audit import audit
 from service.db.faults import database_fault
 from service.db.hot_rows import any_row, encode, first_row, first_rows, update_row
+from service.db.lifecycle import database_dialect
 from service.db.locks import serialize_on
 from service.db.models import InboundMessage, OutboundMessage, Participant
 from service.domain.actors import participant_label
@@ -102,13 +103,9 @@ async def handle_inbound(rt: Runtime, sms: InboundSms) -> InboundOutcome:
     return InboundOutcome(handling=InboundHandling(row.handling))
 
 
-async def understand_number(
-    rt: Runtime, phone: str, *, after_answers: bool = False
-) -> dict[str, InboundOutcome]:
+async def understand_number(rt: Runtime, phone: str) -> dict[str, InboundOutcome]:
     """Understand the number's pending messages, oldest first, each in its own
-    transaction; returns what became of each one this call understood.
-    ``after_answers``: before each message, give way (``InboxQueue.give_way``) to webhooks
-    this process is answering."""
+    transaction; returns what became of each one this call understood."""
     outcomes: dict[str, InboundOutcome] = {}
     # One look before the run (nothing pending: no transaction, no lock); then each
     # transaction reads the oldest two pending messages under the lock, understands the
@@ -119,8 +116,6 @@ async def understand_number(
         return outcomes
     more = True
     while more:
-        if after_answers:
-            await rt.inbox.give_way()  # a burst is answered first
         understood = await _understand_next(rt, phone)
         if understood is None:  # another process took the last one
             break
@@ -132,19 +127,46 @@ async def understand_number(
 async def understand_after_receipt(rt: Runtime, phone: str) -> None:
     """The webhook's follow-up, run once Twilio has its answer. One task of the
     process reads at a time (``Runtime.inbox``); the others leave their number to it.
-    Whatever goes wrong is logged, and the message waits for the sweep
-    (``understand_waiting``)."""
-    if not rt.inbox.offer(phone):
-        return
-    while (number := rt.inbox.next()) is not None:
-        try:
-            await understand_number(rt, number, after_answers=True)
-        except Exception as exc:
-            fault = database_fault(exc)
-            if fault is None:
-                log.exception("inbound messages left pending for the sweep")
-            else:
-                log.warning("inbound messages left pending: database unavailable (%s)", fault)
+
+    The reader takes the numbers in turn, one message each, and puts a number with
+    more pending back at the end of the line (decision 0120): after a burst, messages
+    are then understood about in the order they came, and the first message of the
+    last number does not wait for every message of the numbers before it. Before each
+    message it gives way to the webhooks being answered. No look before the
+    transaction: a number offered by its webhook has a message pending (if another
+    process took it meanwhile, the transaction finds nothing). Whatever goes wrong is
+    logged, and the message waits for the sweep (``understand_waiting``)."""
+    if rt.inbox.offer(phone, readers=_readers()):
+        await read_offered(rt)
+
+
+def _readers() -> int:
+    """Readers a process: one on SQLite (one writer at a time, so a second would only
+    wait), two on PostgreSQL, where a reader spends much of a message waiting for the
+    server's answers and another number's message can be understood meanwhile."""
+    return 2 if database_dialect() == "postgres" else 1
+
+
+async def read_offered(rt: Runtime) -> None:
+    """A reader's loop: until no number is left in the process's line."""
+    number = None
+    try:
+        while (number := rt.inbox.next(done=number)) is not None:
+            await rt.inbox.give_way()  # a burst is answered first
+            try:
+                understood = await _understand_next(rt, number)
+            except Exception as exc:
+                fault = database_fault(exc)
+                if fault is None:
+                    log.exception("inbound messages left pending for the sweep")
+                else:
+                    log.warning("inbound messages left pending: database unavailable (%s)", fault)
+                continue
+            if understood is not None and understood[2]:
+                rt.inbox.again(number)
+    finally:
+        if number is not None:  # stopped by an exception (cancelled at shut-down)
+            rt.inbox.quit(number)
 
 
 async def understand_waiting(rt: Runtime) -> int:
