@@ -42,7 +42,7 @@ import resource
 import tempfile
 import time
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,10 @@ from bench.bench_outbox import _fresh
 from bench.webhooks_during_replan import webhooks_during_replan
 
 NOW = datetime(2027, 3, 1, 13, 0, tzinfo=UTC)
+# The pages are read 20 minutes after the seed's last reminder wave (2,000 of 10,000
+# reminders sent 30 s after NOW), as a coordinator's morning look would be; until
+# 2026-12-07 they were read at NOW, before that wave was sent, and counted it live.
+PAGES_AT = NOW + timedelta(minutes=20)
 PAGES = (
     "/bare",
     "/dashboard",
@@ -149,6 +153,7 @@ async def bench(participants: int, small: int, requests: int, pages_only: bool =
                 start = time.perf_counter()
                 seeded = await seed_study(small, site="CUA", prefix="A", now=NOW)
                 seed_small = time.perf_counter() - start
+                rt.clock.set(PAGES_AT)
                 at_small = await _pages(client, bare, requests)
                 metrics_small = await _metrics(rt, requests)
                 start = time.perf_counter()
@@ -159,6 +164,7 @@ async def bench(participants: int, small: int, requests: int, pages_only: bool =
                 first_big = (await _time(client, "/dashboard", 1))[0] * 1000
                 at_big = await _pages(client, bare, requests)
                 metrics_big = await _metrics(rt, requests)
+                rt.clock.set(NOW)
             backend = "PostgreSQL" if url.startswith("postgres") else "SQLite"
             total = {table: seeded[table] + more[table] for table in seeded}
             print(f"== {backend}, {os.cpu_count()} cores (shared: compare ratios)")

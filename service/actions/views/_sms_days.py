@@ -1,18 +1,20 @@
-"""The overview's SMS figures from closed spans kept per site, plus the current hour
-counted live.
+"""The overview's SMS figures from closed spans kept per site, plus the last few
+minutes counted live.
 
 Counting a month of messages read every message of it, so the overview grew with the
 study (10,000 participants: 270 of its 350 ms). A closed span's figures are kept in
 ``sms_day`` (docs/decisions/0110) once computed: messages sent, delivered and failed
 in it, by WhatsApp, by SMS instead of WhatsApp, and how many visit reminders were how
 late, to the tenth of a second (the page shows minutes; a list of every value made
-reading the spans grow with the study again). A span is a closed local day, or one
-of today's closed hours (docs/decisions/0115): counting all of today made a page
-read a whole reminder wave, 10,000 messages at 10,000 participants. Triggers delete a
-span whose messages change (migration 0037). A page reads the kept spans of this
-month and last month, counts those missing and the current hour (three statements
-over those spans' rows only) and keeps what it counted. When a day closes its day
-row replaces its hours.
+reading the spans grow with the study again). A span is a closed local day, one
+of today's closed hours (docs/decisions/0115), or one of the current hour's closed
+five minutes (docs/decisions/0122): counting all of today made a page read a whole
+reminder wave, 10,000 messages at 10,000 participants, and counting the current hour
+made it read the wave for the hour after it was sent. Triggers delete a span whose
+messages change (migration 0037). A page reads the kept spans of this month and last
+month, counts those missing and the live rest (three statements over those spans'
+rows only) and keeps what it counted. When an hour closes its row replaces its five
+minutes; when a day closes, its hours.
 
 A span counted while one of its messages was being written could miss that write
 (the trigger found no row to delete yet): a span counted within ``SETTLING`` of its
@@ -38,6 +40,7 @@ __all__ = ["DayFigures", "SiteMonths", "sms_months"]
 SETTLING = timedelta(days=2)  # receipts and reconciliation touch a day mostly within this
 RECOUNT = timedelta(hours=1)
 HOUR = timedelta(hours=1)  # today's spans: whole hours of UTC from the day's first instant
+SLICE = timedelta(minutes=5)  # the current hour's spans: an hour holds twelve
 
 
 @dataclass(slots=True)
@@ -74,10 +77,11 @@ class _Day:
 
 
 def _spans(months: MonthPeriods, zone: str, now: datetime) -> tuple[list[_Day], _Day]:
-    """The closed local days of last month and this month, then today's closed hours;
-    and the live rest (to this month's end: nothing is sent later than now). Hours
-    are counted in UTC from the day's first instant, so a day of 23 or 25 hours has as
-    many, and its last ends with it."""
+    """The closed local days of last month and this month, then today's closed hours,
+    then the current hour's closed five minutes; and the live rest (to this month's
+    end: nothing is sent later than now). Hours are counted in UTC from the day's
+    first instant, so a day of 23 or 25 hours has as many, and its last ends with it;
+    an hour's five minutes, from its start."""
     tz = ZoneInfo(zone)
     today = now.astimezone(tz).date()
     closed, day = [], months.last.month
@@ -87,9 +91,10 @@ def _spans(months: MonthPeriods, zone: str, now: datetime) -> tuple[list[_Day], 
         end = first_instant(after, tz)
         closed.append(_Day(start, end))
         day, start = after, end
-    while start + HOUR <= now:
-        closed.append(_Day(start, start + HOUR))
-        start += HOUR
+    for step in (HOUR, SLICE):
+        while start + step <= now:
+            closed.append(_Day(start, start + step))
+            start += step
     return closed, _Day(start, months.this.end)
 
 
@@ -217,7 +222,7 @@ async def sms_months(
     kept, stale = await _kept(codes, closed, months.last.start, now)
     missing = [d for d in closed if any((c, d.start, d.end) not in kept for c in codes)]
     counted = await _count(codes, [*missing, live])
-    if stale:  # first, or a closed day's row would go with its first hour's key
+    if stale:  # first: a day's row takes its first hour's key, an hour's its first slice's
         await _sql.execute_many("DELETE FROM sms_day WHERE site_id = ? AND starts_at = ?", stale)
     keep = []
     for n, day in enumerate(missing):

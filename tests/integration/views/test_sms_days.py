@@ -14,7 +14,7 @@ import pytest
 from tortoise import connections
 
 from service.actions.views import overview
-from service.actions.views._sms_days import RECOUNT
+from service.actions.views._sms_days import RECOUNT, SLICE
 from service.db.models import OutboundMessage, Participant, SmsDay
 from service.domain.adherence import first_instant, month_periods, nearest_rank
 from tests.integration.views.test_dashboard_figures import ADMIN
@@ -242,3 +242,36 @@ async def test_todays_closed_hours_are_kept_and_give_way_to_the_day(
     assert min(start for start, _ in await _hours_kept()) == tomorrow
     day = await SmsDay.get(site_id="CUA", starts_at=today)
     assert day.ends_at == tomorrow and (tomorrow - today).total_seconds() / 3600 in (23, 25)
+
+
+async def _slices_kept() -> list[tuple[datetime, datetime]]:
+    rows = await SmsDay.filter(site_id="CUA").order_by("starts_at")
+    return [(r.starts_at, r.ends_at) for r in rows if r.ends_at - r.starts_at == SLICE]
+
+
+async def test_the_current_hours_five_minutes_are_kept_and_give_way_to_the_hour(
+    client: Client,
+) -> None:
+    """A page counts live only what was sent since the last five minutes closed: a
+    reminder wave is read for five minutes, not for the hour after it went. A late
+    write to a kept five minutes is counted; when the hour closes its row replaces them."""
+    rt = client.app.state.runtime
+    now = datetime(2027, 4, 14, 15, 32, tzinfo=UTC)
+    rt.clock.set(now)
+    rnd = random.Random(7)
+    [pid] = await seed(1, site="CUA", prefix="S", now=now, messages_per_participant=0)
+    for n in range(30):
+        await _message(pid, n, now - timedelta(minutes=rnd.uniform(0, 90)), rnd)
+    await _agree(client)
+    hour = datetime(2027, 4, 14, 15, tzinfo=UTC)
+    assert await _slices_kept() == [(hour + k * SLICE, hour + (k + 1) * SLICE) for k in range(6)]
+    await _message(pid, 100, hour + timedelta(minutes=12), rnd)  # back-dated into a kept one
+    await _message(pid, 101, now - timedelta(seconds=40), rnd)  # in the live rest
+    await _agree(client)
+    rt.clock.set(now + timedelta(minutes=16))
+    await _agree(client)
+    assert len(await _slices_kept()) == 9
+    rt.clock.set(hour + timedelta(hours=1, minutes=3))  # the hour closes
+    await _agree(client)
+    assert await _slices_kept() == []
+    assert (hour, hour + timedelta(hours=1)) in await _hours_kept()
