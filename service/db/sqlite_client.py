@@ -9,10 +9,10 @@ checks. PostgreSQL answers the statement's own count. Here the cursor's ``rowcou
 (SQLite's ``changes()``: the statement's own rows) answers instead, in a transaction or
 not. Used through ``engine = "service.db.sqlite_client"`` (``service.db.lifecycle``).
 
-A transaction's BEGIN also travels with its first statement (decision 0121): every
-statement is a trip to aiosqlite's thread and back, about 90 µs on two cores, and
-Tortoise spends two on BEGIN alone (a COMMIT of nothing, then BEGIN). The inbox's
-transaction of about a dozen statements is two trips shorter.
+A transaction's BEGIN also travels with its first statement (decision 0121), and the
+writes whose answer nobody reads with the next statement or the COMMIT (decision
+0123): every statement is a trip to aiosqlite's thread and back, about 90 µs on two
+cores, and Tortoise spends two on BEGIN alone (a COMMIT of nothing, then BEGIN).
 """
 
 from __future__ import annotations
@@ -28,23 +28,48 @@ from tortoise.backends.sqlite.client import (
     SqliteTransactionWrapper,
     translate_exceptions,
 )
+from tortoise.exceptions import IntegrityError, OperationalError, TransactionManagementError
 
 __all__ = ["ExactCountSqliteClient", "client_class"]
 
 
-def _rows_and_own_count(
-    conn: sqlite3.Connection, query: str, values: Sequence[Any], begin: bool
-) -> tuple[int, list[Any]]:
-    """In aiosqlite's thread: the rows, and the statement's own count of changes;
-    ``begin``: the transaction's BEGIN first."""
+_Pending = tuple[bool, list[tuple[str, list[Any]]]]  # BEGIN still to send; writes waiting
+_NOTHING: _Pending = (False, [])
+
+
+def _send(conn: sqlite3.Connection, pending: _Pending) -> None:
+    """In aiosqlite's thread: the transaction's BEGIN and waiting writes, in order."""
+    begin, writes = pending
     if begin:
         _begin(conn)
+    for query, values in writes:
+        conn.execute(query, values).close()
+
+
+def _rows_and_own_count(
+    conn: sqlite3.Connection, query: str, values: Sequence[Any], pending: _Pending
+) -> tuple[int, list[Any]]:
+    """In aiosqlite's thread: what was waiting, then the statement: its rows, and its
+    own count of changes."""
+    _send(conn, pending)
     cursor = conn.execute(query, values)
     try:
         rows = cursor.fetchall()
         return cursor.rowcount, rows
     finally:
         cursor.close()
+
+
+def _send_and_commit(conn: sqlite3.Connection, pending: _Pending) -> None:
+    """In aiosqlite's thread: what was waiting, then COMMIT; if a waiting write fails,
+    the whole transaction is rolled back here, so nothing of it stays on the connection."""
+    try:
+        _send(conn, pending)
+        conn.commit()
+    except BaseException:
+        if conn.in_transaction:
+            conn.rollback()
+        raise
 
 
 def _begin(conn: sqlite3.Connection) -> None:
@@ -54,22 +79,23 @@ def _begin(conn: sqlite3.Connection) -> None:
     conn.execute("BEGIN")
 
 
-class _Begin:
-    """Whether a transaction's BEGIN is still to be sent; one for a transaction and
-    the savepoints nested in it, which run on the same connection."""
+class _Waiting:
+    """What a transaction has yet to send: its BEGIN, and writes nobody reads the answer
+    of. One for a transaction and the savepoints nested in it (the same connection)."""
 
-    __slots__ = ("pending",)
+    __slots__ = ("begin", "writes")
 
     def __init__(self) -> None:
-        self.pending = False
+        self.begin = False
+        self.writes: list[tuple[str, list[Any]]] = []
 
 
 class _OwnRowsCounted:
     """``execute_query`` whose count is the statement's own rows (or rows returned)."""
 
-    def _take_begin(self) -> bool:
-        """Outside a transaction there is nothing to begin."""
-        return False
+    def _take_waiting(self) -> _Pending:
+        """Outside a transaction nothing waits."""
+        return _NOTHING
 
     @translate_exceptions
     async def execute_query(
@@ -81,67 +107,106 @@ class _OwnRowsCounted:
             # One trip to aiosqlite's thread, as its execute_fetchall makes (a cursor's
             # execute, fetchall and close would be three): aiosqlite 0.22's _execute.
             changed, rows = await connection._execute(
-                _rows_and_own_count, connection._conn, query, values or [], self._take_begin()
+                _rows_and_own_count, connection._conn, query, values or [], self._take_waiting()
             )
             return (changed if changed > 0 else len(rows)), rows
 
 
 class _ExactCountTransaction(_OwnRowsCounted, SqliteTransactionWrapper):
-    """Tortoise's transaction, whose BEGIN waits for the first statement to carry it;
-    whatever else reaches the connection sends it first (``_sent_begin``)."""
+    """Tortoise's transaction, whose BEGIN and writes nobody reads the answer of
+    (``write_later``) wait for the next statement or the COMMIT to carry them; whatever
+    else reaches the connection sends them first (``_send_waiting``)."""
 
     def __init__(self, connection: Any) -> None:
         super().__init__(connection)
         # A savepoint's wrapper shares its transaction's: its SAVEPOINT must follow BEGIN.
-        self._begin_state: _Begin = getattr(connection, "_begin_state", None) or _Begin()
+        self._waiting: _Waiting = getattr(connection, "_waiting", None) or _Waiting()
 
     def _in_transaction(self) -> TransactionContext:
         return NestedTransactionContext(_ExactCountTransaction(self))
 
-    def _take_begin(self) -> bool:
-        pending, self._begin_state.pending = self._begin_state.pending, False
-        return pending
+    def _take_waiting(self) -> _Pending:
+        waiting = self._waiting
+        if not waiting.begin and not waiting.writes:
+            return _NOTHING
+        taken = (waiting.begin, waiting.writes)
+        waiting.begin, waiting.writes = False, []
+        return taken
 
-    async def _sent_begin(self) -> None:
-        if self._take_begin():
-            await self._connection._execute(_begin, self._connection._conn)
+    async def _send_waiting(self) -> None:
+        pending = self._take_waiting()
+        if pending is not _NOTHING:
+            try:
+                await self._connection._execute(_send, self._connection._conn, pending)
+            except sqlite3.Error as exc:
+                raise _translated(exc) from exc
+
+    def write_later(self, query: str, values: list[Any]) -> None:
+        """A write whose answer nobody reads: sent, in order, with the next statement or
+        the COMMIT (decision 0123). A failure shows there, and rolls the transaction back."""
+        self.log.debug("%s: %s", query, values)
+        self._waiting.writes.append((query.replace("\x00", "'||CHAR(0)||'"), values))
 
     async def begin(self) -> None:
-        self._begin_state.pending = True
+        self._waiting.begin = True
 
     async def commit(self) -> None:
-        if self._take_begin():  # nothing was sent: nothing to commit
-            self._finalized = True
+        if self._finalized:
+            raise TransactionManagementError("Transaction already finalised")
+        begin, writes = self._take_waiting()
+        if not writes:
+            if begin:  # nothing was sent: nothing to commit
+                self._finalized = True
+                return
+            await super().commit()
             return
-        await super().commit()
+        self._finalized = True
+        try:
+            await self._connection._execute(
+                _send_and_commit, self._connection._conn, (begin, writes)
+            )
+        except sqlite3.Error as exc:
+            raise _translated(exc) from exc
 
     async def rollback(self) -> None:
-        if self._take_begin():
+        begin, _ = self._take_waiting()  # the waiting writes are dropped with it
+        if begin:  # nothing was sent: nothing to roll back
             self._finalized = True
             return
         await super().rollback()
 
     async def execute_insert(self, query: str, values: list[Any]) -> int:
-        await self._sent_begin()
+        await self._send_waiting()
         return int(await super().execute_insert(query, values))
 
     async def execute_many(self, query: str, values: list[list[Any]]) -> None:
-        await self._sent_begin()
+        await self._send_waiting()
         await super().execute_many(query, values)
 
     async def execute_query_dict(
         self, query: str, values: list[Any] | None = None
     ) -> list[dict[str, Any]]:
-        await self._sent_begin()
+        await self._send_waiting()
         return await super().execute_query_dict(query, values)
 
     async def execute_script(self, query: str) -> None:
-        await self._sent_begin()
+        await self._send_waiting()
         await super().execute_script(query)
 
     async def savepoint(self) -> None:
-        await self._sent_begin()
+        await self._send_waiting()
         await super().savepoint()
+
+    async def savepoint_rollback(self) -> None:
+        self._waiting.writes = []  # all written since the SAVEPOINT (which sent the rest)
+        await super().savepoint_rollback()
+
+
+def _translated(exc: sqlite3.Error) -> Exception:
+    """As Tortoise's ``translate_exceptions`` names SQLite's errors."""
+    if isinstance(exc, sqlite3.IntegrityError):
+        return IntegrityError(exc)
+    return OperationalError(exc)
 
 
 class ExactCountSqliteClient(_OwnRowsCounted, SqliteClient):

@@ -99,7 +99,7 @@ async def understand(
         visit = await confirmable_visit(rt, participant, within=CONFIRM_WINDOW)
         if visit is not None:
             await queue_for_people(rt, participant, inbound, InboxReason.RESCHEDULE)
-            work = Work(handling=InboundHandling.QUEUED)
+            work = Work(handling=InboundHandling.QUEUED, in_queue=True)
             await reply(rt, participant, inbound, Outgoing("inbound.received"), 0, work)
             return work
     if conversation is None and keyword is Keyword.YES:
@@ -115,7 +115,7 @@ async def understand(
     if reason is InboxReason.NOT_UNDERSTOOD and await _late_answer(rt, participant, inbound):
         reason = InboxReason.LATE_ANSWER
     await queue_for_people(rt, participant, inbound, reason)
-    work = Work(handling=InboundHandling.QUEUED)
+    work = Work(handling=InboundHandling.QUEUED, in_queue=True)
     await reply(rt, participant, inbound, Outgoing("inbound.received"), 0, work)
     return work
 

@@ -41,6 +41,9 @@ class Work:
     capped: int = 0  # acknowledgements not sent: the hour's cap was reached
     alerted: bool = False  # an on-call SMS row was queued
     report: Report | None = None  # an unprompted red-flag report (``_reports``)
+    # This transaction put the message in the coordinators' queue already: a capped
+    # reply need not look for its item (a statement a message in a burst).
+    in_queue: bool = False
 
 
 def actor(participant: Participant) -> Actor:
@@ -67,8 +70,9 @@ async def reply(
     message goes to the coordinators' queue, if it is not there already)."""
     if not await may_auto_reply(rt, participant, out.message_key):
         work.capped += 1
-        if not await any_row(InboxItem, '"inbound_id"=?', [inbound.id]):
+        if not work.in_queue and not await any_row(InboxItem, '"inbound_id"=?', [inbound.id]):
             await queue_for_people(rt, participant, inbound, InboxReason.REPLIES_CAPPED)
+        work.in_queue = True
         return
     params: dict[str, Any] = dict(out.params)
     params.update({f"{name}_key": key for name, key in out.key_params.items()})
