@@ -20,6 +20,10 @@ from service.runtime import Runtime
 from service.web.twilio_forms import delivery_report, inbound_sms
 from service.web.twilio_signature import verified_twilio_form
 
+# The answer to every inbound message: replies go out as tracked outbound messages.
+# Built once: the SDK's XML serialisation was 7% of the webhook's time in a burst.
+EMPTY_TWIML = str(MessagingResponse())
+
 
 class TwilioWebhookController(Controller):
     path = "/webhooks/twilio"
@@ -56,7 +60,7 @@ class TwilioWebhookController(Controller):
         # Understood after the answer has gone (a retry's too: its first try may have
         # died before understanding); whatever fails there waits for the sweep.
         return Response(
-            str(MessagingResponse()),
+            EMPTY_TWIML,
             media_type="application/xml",
             background=BackgroundTask(understand_after_receipt, rt, stored.from_phone),
         )
