@@ -126,7 +126,8 @@ async def understand_number(rt: Runtime, phone: str) -> dict[str, InboundOutcome
 
 async def understand_after_receipt(rt: Runtime, phone: str) -> None:
     """The webhook's follow-up, run once Twilio has its answer. One task of the
-    process reads at a time (``Runtime.inbox``); the others leave their number to it.
+    process reads at a time, two on PostgreSQL (``Runtime.inbox``); the others leave
+    their number to it.
 
     The reader takes the numbers in turn, one message each, and puts a number with
     more pending back at the end of the line (decision 0120): after a burst, messages
