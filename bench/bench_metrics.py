@@ -19,8 +19,14 @@ import asyncio
 import os
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from service.runtime import Runtime
 
 NOW = datetime(2027, 3, 1, 13, 0, tzinfo=UTC)
 STATUSES = ("planned", "sent", "delivered", "delivered", "delivered", "failed", "cancelled")
@@ -111,28 +117,40 @@ async def _seed(participants: int, per_participant: int) -> int:
     return len(rows)
 
 
-async def bench(participants: int, per_participant: int, scrapes: int) -> None:
-    from tortoise import connections
-
+@asynccontextmanager
+async def seeded(
+    url: str, participants: int, per_participant: int
+) -> AsyncIterator[tuple[Runtime, int]]:
+    """The runtime on ``url``, migrated and seeded (``_seed``), and how many outbound
+    messages the seed wrote; the database is closed on the way out."""
     from service.actions.participants import sync_sites
-    from service.actions.views import render_metrics
     from service.adapters.console_sms import ConsoleSmsGateway
     from service.composition import build_runtime
     from service.db.lifecycle import apply_migrations, close_database, open_database
     from service.ports import ManualClock
     from service.settings import load_settings
 
+    settings = load_settings(
+        {"DATABASE_URL": url, "SECRET_KEY": "bench-secret-key-0123456789-0123456789"}
+    )
+    rt = build_runtime(settings, gateway=ConsoleSmsGateway(), clock=ManualClock(NOW))
+    await open_database(url)
+    try:
+        await apply_migrations()
+        await sync_sites(rt)
+        yield rt, await _seed(participants, per_participant)
+    finally:
+        await close_database()
+
+
+async def bench(participants: int, per_participant: int, scrapes: int) -> None:
+    from tortoise import connections
+
+    from service.actions.views import render_metrics
+
     with tempfile.TemporaryDirectory() as folder:
         url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite://{Path(folder) / 'bench.sqlite3'}"
-        settings = load_settings(
-            {"DATABASE_URL": url, "SECRET_KEY": "bench-secret-key-0123456789-0123456789"}
-        )
-        rt = build_runtime(settings, gateway=ConsoleSmsGateway(), clock=ManualClock(NOW))
-        await open_database(url)
-        try:
-            await apply_migrations()
-            await sync_sites(rt)
-            messages = await _seed(participants, per_participant)
+        async with seeded(url, participants, per_participant) as (rt, messages):
             conn = connections.get("default")
             await render_metrics(rt)  # warm caches alike for both
             start = time.perf_counter()
@@ -143,8 +161,6 @@ async def bench(participants: int, per_participant: int, scrapes: int) -> None:
             for _ in range(scrapes):
                 await render_metrics(rt)
             scrape = (time.perf_counter() - start) / scrapes
-        finally:
-            await close_database()
     backend = "PostgreSQL" if url.startswith("postgres") else "SQLite"
     print(f"one /metrics scrape, {messages} outbound messages ({backend})")
     print(f"  baseline: count of outbound_message rows     {baseline * 1000:8.1f} ms")

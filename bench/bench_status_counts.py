@@ -26,38 +26,32 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from bench.bench_metrics import NOW, _seed
+from bench.bench_metrics import NOW, seeded
 
 
-async def _receipts(ids: list[int], flip: int) -> float:
-    """Each id's status changed in its own transaction; seconds per transaction."""
+async def _receipts(ids: list[int], flip: int, *, together: bool = False) -> float:
+    """Each id's status changed in its own transaction (a receipt, commit included);
+    ``together``: all in one transaction (the statement's own cost). Seconds a change."""
     from tortoise.transactions import in_transaction
 
     from service.db.models import OutboundMessage
 
     status = "delivered" if flip % 2 == 0 else "sent"
+
+    async def change(n: int, pk: int) -> None:
+        await OutboundMessage.filter(id=pk).update(
+            status=status, delivered_at=NOW, updated_at=NOW + timedelta(microseconds=n)
+        )
+
     start = time.perf_counter()
-    for n, pk in enumerate(ids):
+    if together:
         async with in_transaction():
-            await OutboundMessage.filter(id=pk).update(
-                status=status, delivered_at=NOW, updated_at=NOW + timedelta(microseconds=n)
-            )
-    return (time.perf_counter() - start) / len(ids)
-
-
-async def _statements(ids: list[int], flip: int) -> float:
-    """The same changes in one transaction: the statement's own cost, no commit."""
-    from tortoise.transactions import in_transaction
-
-    from service.db.models import OutboundMessage
-
-    status = "delivered" if flip % 2 == 0 else "sent"
-    start = time.perf_counter()
-    async with in_transaction():
+            for n, pk in enumerate(ids):
+                await change(n, pk)
+    else:
         for n, pk in enumerate(ids):
-            await OutboundMessage.filter(id=pk).update(
-                status=status, delivered_at=NOW, updated_at=NOW + timedelta(microseconds=n)
-            )
+            async with in_transaction():
+                await change(n, pk)
     return (time.perf_counter() - start) / len(ids)
 
 
@@ -159,28 +153,14 @@ def _raw(path: Path, ids: list[int], rounds: int, creates: list[str]) -> dict[bo
 async def bench(participants: int, writes: int, rounds: int) -> None:
     from tortoise import connections
 
-    from service.actions.participants import sync_sites
-    from service.adapters.console_sms import ConsoleSmsGateway
-    from service.composition import build_runtime
-    from service.db.lifecycle import apply_migrations, close_database, open_database
     from service.db.migrations import __name__ as migrations
     from service.db.models import OutboundMessage
-    from service.ports import ManualClock
-    from service.settings import load_settings
 
     kept = __import__(f"{migrations}.0042_metrics_kept_on_sqlite", fromlist=["_sqlite"])
     creates = [s for s in kept._sqlite() if s.startswith("CREATE TRIGGER")]
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite://{Path(folder) / 'bench.sqlite3'}"
-        settings = load_settings(
-            {"DATABASE_URL": url, "SECRET_KEY": "bench-secret-key-0123456789-0123456789"}
-        )
-        rt = build_runtime(settings, gateway=ConsoleSmsGateway(), clock=ManualClock(NOW))
-        await open_database(url)
-        try:
-            await apply_migrations()
-            await sync_sites(rt)
-            messages = await _seed(participants, 50)
+        async with seeded(url, participants, 50) as (_, messages):
             conn = connections.get("default")
             ids = list(
                 await OutboundMessage.filter(status="sent")
@@ -196,14 +176,15 @@ async def bench(participants: int, writes: int, rounds: int) -> None:
                         for statement in creates:
                             await conn.execute_script(f"DROP TRIGGER {statement.split()[2]}")
                     one = (await _receipts(ids, 0) + await _receipts(ids, 1)) / 2
-                    alone = (await _statements(ids, 0) + await _statements(ids, 1)) / 2
+                    alone = (
+                        await _receipts(ids, 0, together=True)
+                        + await _receipts(ids, 1, together=True)
+                    ) / 2
                     row = await _plan(r * 2 + triggers, 10)
                     took[triggers].append((one, alone, row))
                     if not triggers:
                         for statement in creates:
                             await conn.execute_script(statement)
-        finally:
-            await close_database()
         raw = _raw(Path(folder) / "bench.sqlite3", ids, rounds * 3, creates)
     print(f"kept counts by status, {messages} outbound messages (SQLite), {rounds} rounds")
     for triggers, label in ((True, "with the triggers"), (False, "without")):
