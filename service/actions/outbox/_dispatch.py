@@ -79,18 +79,27 @@ SEND_CONCURRENCY = 32  # requests in flight; one recipient's messages stay in or
 MAX_BATCHES = 50  # one pass drains at most this many batches; the next pass continues
 PIPELINE = 2  # batches in flight: one sends while the next is claimed and rendered
 
-_CLAIM = (
-    "UPDATE outbound_message SET status = 'sending', claim_token = {t}, claimed_at = {n},"
-    " lease_until = {lease}, attempts = attempts + 1, version = version + 1, updated_at = {n}"
-    " WHERE id IN (SELECT id FROM outbound_message WHERE status = 'planned'"
-    " AND send_at <= {n} AND (expires_at IS NULL OR expires_at > {n})"
-    " ORDER BY priority DESC, send_at, id LIMIT {limit}{lock}) RETURNING id"
+_DUE = (
+    "SELECT id FROM outbound_message WHERE status = 'planned' AND send_at <= {n}"
+    " AND (expires_at IS NULL OR expires_at > {n})"
+    " ORDER BY priority DESC, send_at, id LIMIT {limit}"
 )
-CLAIM_SQL_POSTGRES = _CLAIM.format(
-    t="$1", n="$2", limit="$3", lease="$4", lock=" FOR UPDATE SKIP LOCKED"
+_SET = (
+    "SET status = 'sending', claim_token = {t}, claimed_at = {n}, lease_until = {lease},"
+    " attempts = attempts + 1, version = version + 1, updated_at = {n}"
 )
+# PostgreSQL chooses the due rows once, in a materialised CTE. Written as ``id IN
+# (subquery)``, on a small or freshly analysed table the planner picks a nested-loop
+# semi-join that runs the LIMITed subquery again for each row it updates, and one claim
+# took every due row: more than the send cap granted.
+CLAIM_SQL_POSTGRES = (
+    f"WITH due AS MATERIALIZED ({_DUE} FOR UPDATE SKIP LOCKED) UPDATE outbound_message {_SET}"
+    " FROM due WHERE outbound_message.id = due.id RETURNING outbound_message.id"
+).format(t="$1", n="$2", limit="$3", lease="$4")
 # SQLite serialises writers, so the guarded UPDATE alone is enough; ?N are numbered.
-CLAIM_SQL_SQLITE = _CLAIM.format(t="?1", n="?2", limit="?3", lease="?4", lock="")
+CLAIM_SQL_SQLITE = f"UPDATE outbound_message {_SET} WHERE id IN ({_DUE}) RETURNING id".format(
+    t="?1", n="?2", limit="?3", lease="?4"
+)
 
 
 def status_callback_url(rt: Runtime) -> str:
