@@ -11,8 +11,11 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from service.actions.outbox import dispatch_due
+from tortoise.transactions import in_transaction
+
+from service.actions.outbox import dispatch_due, replan_participant
 from service.db.models import Alert, AuditEntry, InboundMessage, Participant
+from service.domain.actors import SYSTEM
 from service.ports import ManualClock
 from tests.support.fakes import TEST_FROM_NUMBER, TwilioFakeServer
 from tests.support.helpers import Client, database_snapshot, enrollment, staff_headers
@@ -130,6 +133,33 @@ async def test_a_number_without_whatsapp_falls_back_to_sms_once(
     assert row.channel == "sms" and row.fallback_reason == "refused" and row.error_code == 63003
     assert row.provider_id == message.sid and row.attempts == 1
     assert (await Participant.get()).sms_blocked_code is None  # the number is fine for SMS
+    assert await AuditEntry.filter(action="message.fallback").count() == 1
+
+
+async def test_a_fallen_back_message_rewritten_by_a_replan_still_goes_by_sms(
+    client: Client, twilio: TwilioFakeServer
+) -> None:
+    """Staff change the language between WhatsApp's refusal and the SMS attempt: the
+    re-plan rewrites the row in place, and it still goes once, by SMS, with its one
+    fallback audit."""
+    await enrol_on_whatsapp(client, twilio)
+    twilio.whatsapp.without_whatsapp.add(PHONE)
+    rt = client.app.state.runtime
+    await dispatch_due(rt, limit=1)  # WhatsApp refuses; the row waits to go by SMS
+    (row,) = await outbound(status="planned", fallback_reason="refused")
+    async with in_transaction():
+        participant = await Participant.select_for_update().get()
+        participant.language = "en"
+        await participant.save(update_fields=["language", "updated_at"])
+        assert await replan_participant(rt, participant, actor=SYSTEM)
+    await row.refresh_from_db()
+    assert (row.status, row.language, row.channel) == ("planned", "en", "sms")
+
+    await dispatch_due(rt)
+    (message,) = twilio.messages
+    assert message.form["To"] == PHONE and "ContentSid" not in message.form
+    (row,) = await outbound(status="sent")
+    assert row.fallback_reason == "refused" and row.language == "en"
     assert await AuditEntry.filter(action="message.fallback").count() == 1
 
 
