@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from tortoise.transactions import in_transaction
 
-from service.actions.outbox import _replan, desired_messages, replan_run
+from service.actions.outbox import _plan_rows, _replan, desired_messages, replan_run
 from service.actions.outbox._plan_rows import insert_values, new_row
 from service.actions.participants import (
     update_participant,
@@ -165,35 +165,36 @@ async def test_no_lock_is_held_while_a_batch_plans(
     assert await _rows() == await _as_one_at_a_time(rt)
 
 
+def _values(now: datetime, n: int, status: str) -> dict[str, Any]:
+    return {
+        "participant_id": 1,
+        "kind": MessageKind.REMINDER,
+        "purpose": f"reminder:V{n}:week_before",
+        "occurrence": "1",
+        "dedupe_key": f"1:reminder:V{n}:week_before:1",
+        "status": status,
+        "skip_reason": None if status == "planned" else "budget",
+        "message_key": "reminder.clinic.week_before",
+        "params": {"visit": f"V{n}", "budget": "moved"},
+        "language": "es",
+        "send_at": now + timedelta(days=n),
+        "expires_at": now + timedelta(days=n + 1),
+        "revision": "r",
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
 async def test_new_rows_inserted_from_their_values_as_the_orm_inserts_them(rt: Runtime) -> None:
     """A batch converts its new rows' values before its transaction: the rows read back
     as those the ORM's ``bulk_create`` of the same values inserts."""
     now = rt.clock.now()
 
-    def values(n: int, status: str) -> dict[str, Any]:
-        return {
-            "participant_id": 1,
-            "kind": MessageKind.REMINDER,
-            "purpose": f"reminder:V{n}:week_before",
-            "occurrence": "1",
-            "dedupe_key": f"1:reminder:V{n}:week_before:1",
-            "status": status,
-            "skip_reason": None if status == "planned" else "budget",
-            "message_key": "reminder.clinic.week_before",
-            "params": {"visit": f"V{n}", "budget": "moved"},
-            "language": "es",
-            "send_at": now + timedelta(days=n),
-            "expires_at": now + timedelta(days=n + 1),
-            "revision": "r",
-            "created_at": now,
-            "updated_at": now,
-        }
-
     await OutboundMessage.bulk_create(
-        [new_row(**values(1, "planned")), new_row(**values(2, "cancelled"))]
+        [new_row(**_values(now, 1, "planned")), new_row(**_values(now, 2, "cancelled"))]
     )
     async with in_transaction():
-        await insert_values([values(3, "planned"), values(4, "cancelled")]).execute(500)
+        await insert_values([_values(now, 3, "planned"), _values(now, 4, "cancelled")]).execute(500)
 
     skip = {
         "id",
@@ -214,3 +215,17 @@ async def test_new_rows_inserted_from_their_values_as_the_orm_inserts_them(rt: R
     assert [r.params["visit"] for r in rows] == ["V1", "V2", "V3", "V4"]
     assert [r.send_at - now for r in rows] == [timedelta(days=n) for n in (1, 2, 3, 4)]
     assert rows[2].created_at == rows[2].updated_at and rows[2].created_at.tzinfo is not None
+
+
+async def test_values_converted_once_are_kept_as_first_converted(rt: Runtime) -> None:
+    """Each distinct value is converted once a process: converting the same rows again
+    (the values kept) and afresh (nothing kept) gives the same values."""
+    now = rt.clock.now()
+    rows = [_values(now, 1, "planned"), _values(now, 2, "cancelled"), _values(now, 1, "planned")]
+    rows[2] = {**rows[2], "dedupe_key": "1:other", "params": {"budget": "moved", "visit": "V1"}}
+    kept = insert_values(rows).values
+    again = insert_values(rows).values
+    _plan_rows._STATEMENTS.clear()
+    afresh = insert_values(rows).values
+    assert kept == again == afresh
+    assert kept[0] != kept[2]  # the params' order is the JSON's
