@@ -8,12 +8,14 @@ plans, no lock is held: another connection can take SQLite's write lock at once.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from service.actions.outbox import _plan_rows, _replan, desired_messages, replan_run
@@ -215,6 +217,13 @@ async def test_new_rows_inserted_from_their_values_as_the_orm_inserts_them(rt: R
     assert [r.params["visit"] for r in rows] == ["V1", "V2", "V3", "V4"]
     assert [r.send_at - now for r in rows] == [timedelta(days=n) for n in (1, 2, 3, 4)]
     assert rows[2].created_at == rows[2].updated_at and rows[2].created_at.tzinfo is not None
+    # As stored, not only as read back: the same text (SQLite) or type for each moment.
+    conn = connections.get("default")
+    _, stored = await conn.execute_query(
+        "SELECT CAST(send_at AS TEXT), CAST(created_at AS TEXT) FROM outbound_message ORDER BY id"
+    )
+    shapes = {tuple(re.sub(r"\d", "9", str(value)) for value in row) for row in stored}
+    assert len(shapes) == 1, stored
 
 
 async def test_values_converted_once_are_kept_as_first_converted(rt: Runtime) -> None:
