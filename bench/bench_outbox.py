@@ -134,7 +134,7 @@ async def _fresh(url: str) -> None:
     if url.startswith("postgres"):
         import asyncpg
 
-        dsn = url.replace("postgres://", "postgresql://", 1)
+        dsn = url.replace("postgres://", "postgresql://", 1).split("?", 1)[0]  # ?command_timeout=…
         base, _, name = dsn.rpartition("/")
         conn = await asyncpg.connect(base + "/postgres")
         try:
