@@ -198,8 +198,9 @@ def _statement(first: dict[str, Any]) -> _Statement:
     """The statement for rows like ``first``: the ORM's own (its bulk query's steps,
     without executing) and its own conversions of the values a row does not give,
     without the columns the ORM would set to NULL that the database sets to NULL
-    anyway. On SQLite each parameter bound costs, NULL or not: a planned row's 35
-    columns, 16 of them always NULL, took three times as long to insert as its 19."""
+    anyway. On SQLite each parameter bound costs, NULL or not: into a plain table of
+    35 columns, rows with 20 of them NULL went in at a third of the speed of the
+    same rows without them (a planned row names 19 of its 35)."""
     dialect = connections.get("default").capabilities.dialect
     key = (dialect, tuple(first))
     if key in _STATEMENTS:
@@ -271,12 +272,10 @@ def _kept_by(value: Any) -> Any:
 def _converted(column: _Column, given: list[Any], reference: OutboundMessage) -> list[Any]:
     """A column's values for every row, as the ORM converts them, each distinct value
     converted once (and kept for the next call, unless the column is unique)."""
-    field_ = column.field
+    field_, as_bound = column.field, column.bound
 
     def convert(value: Any) -> Any:
         return as_bound(field_.to_db_value(field_.to_python_value(value), reference))
-
-    as_bound = column.bound
 
     known = column.known
     if known is None:
