@@ -108,10 +108,11 @@ class Inserts:
 
     async def execute(self, chunk: int) -> None:
         """Insert them on the current connection (the caller's transaction), without
-        the ORM's ``RETURNING "id"`` (nothing reads the ids back). PostgreSQL takes a
-        chunk as one statement over one array per column (``unnest``): a statement
-        executed once per row cost each row its own execution and a run of the
-        ``sms_day_added`` statement trigger (docs/decisions/0112)."""
+        the ORM's ``RETURNING "id"`` (nothing reads the ids back), a few statements
+        for many rows. PostgreSQL takes a chunk as one statement over one array per
+        column (``unnest``): a statement executed once per row cost each row its own
+        execution and a run of the ``sms_day_added`` statement trigger
+        (docs/decisions/0112). SQLite takes one multi-row ``VALUES`` (0126)."""
         if not self.values:
             return
         conn = connections.get("default")
@@ -122,11 +123,28 @@ class Inserts:
                 part = self.values[start : start + chunk]
                 await conn.execute_query(sql, [list(column) for column in zip(*part, strict=True)])
             return
-        for start in range(0, len(self.values), chunk):
-            await conn.execute_many(sql, self.values[start : start + chunk])
+        # As many rows a statement as SQLite's parameters allow: the single-row
+        # statement executed once per row (executemany) took twice as long.
+        rows = max(1, _SQLITE_PARAMETERS // len(self.values[0]))
+        for start in range(0, len(self.values), rows):
+            part = self.values[start : start + rows]
+            await conn.execute_query(_multi_row(sql, len(part)), [v for row in part for v in row])
 
 
 _RETURNING = ' RETURNING "id"'
+# SQLite's default limit on a statement's parameters (999 before 3.32.0).
+_SQLITE_PARAMETERS = 32_766 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999
+_SINGLE_ROW = re.compile(r" VALUES (\((?:\?,?)+\))$")
+
+
+def _multi_row(sql: str, count: int) -> str:
+    """``INSERT … VALUES (?, …)`` as the same INSERT of ``count`` rows."""
+    found = _SINGLE_ROW.search(sql)
+    if found is None:
+        raise ValueError(f"not a single-row INSERT: {sql}")
+    return sql[: found.start(1)] + ",".join([found.group(1)] * count)
+
+
 _VALUES = re.compile(r" VALUES \((\$\d+,?)+\)$")
 _UNNEST: dict[str, str] = {}  # a single-row INSERT → the same columns from arrays
 

@@ -211,8 +211,10 @@ async def _batch(rt: Runtime, run: str, size: int) -> _Batch:
     pending = people
     for attempt in range(1, ATTEMPTS + 1):
         plans = await _plan(rt, pending, now, locked=False) if attempt < ATTEMPTS else None
-        began = time.perf_counter()
         async with in_transaction():
+            # Held from here to the commit; waiting for the connection (SQLite's is
+            # shared with this process's webhooks) before it holds nothing.
+            began = time.perf_counter()
             await serialize_on(_LOCK)
             if await _planned_revision() == revision:
                 return _Batch("done")

@@ -226,6 +226,29 @@ async def test_new_rows_inserted_from_their_values_as_the_orm_inserts_them(rt: R
     assert len(shapes) == 1, stored
 
 
+async def test_new_rows_beyond_one_statement_all_arrive_in_order(
+    rt: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite takes as many rows a statement as its parameters allow, PostgreSQL a
+    chunk of rows: five rows at two a statement are three statements, every row kept."""
+    now = rt.clock.now()
+    inserts = insert_values([_values(now, n, "planned") for n in range(1, 6)])
+    monkeypatch.setattr(_plan_rows, "_SQLITE_PARAMETERS", 2 * len(inserts.values[0]) + 1)
+    async with in_transaction():
+        await inserts.execute(2)
+    rows = await OutboundMessage.all().order_by("id")
+    assert [r.params["visit"] for r in rows] == ["V1", "V2", "V3", "V4", "V5"]
+    assert [r.send_at - now for r in rows] == [timedelta(days=n) for n in range(1, 6)]
+
+
+def test_only_a_single_row_insert_is_made_multi_row() -> None:
+    assert _plan_rows._multi_row('INSERT INTO "t" ("a","b") VALUES (?,?)', 2) == (
+        'INSERT INTO "t" ("a","b") VALUES (?,?),(?,?)'
+    )
+    with pytest.raises(ValueError, match="single-row"):
+        _plan_rows._multi_row('INSERT INTO "t" ("a") SELECT 1', 2)
+
+
 async def test_values_converted_once_are_kept_as_first_converted(rt: Runtime) -> None:
     """Each distinct value is converted once a process: converting the same rows again
     (the values kept) and afresh (nothing kept) gives the same values."""
