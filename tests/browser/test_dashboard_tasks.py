@@ -34,12 +34,20 @@ DESKTOP = {"width": 1280, "height": 900}
 WIDTHS = ({"width": 360, "height": 740}, PHONE, {"width": 768, "height": 1024})
 
 
+_WIDEST_CAPTION = """Math.max(0, ...Array.from(document.querySelectorAll("caption"))
+    .filter((c) => !c.classList.contains("visually-hidden"))
+    .map((c) => Math.ceil(c.getBoundingClientRect().right)))"""
+
+
 async def fits_every_screen(page: Page) -> None:
     """No horizontal scroll at 360, 390 and 768 px (then back to desktop size)."""
     for size in WIDTHS:
         await page.set_viewport_size(size)
         wide = await page.evaluate("document.documentElement.scrollWidth")
         assert wide <= size["width"], f"{page.url} is {wide}px wide at {size['width']}px"
+        # A wide table scrolls inside its box; its caption is read without scrolling.
+        caption = await page.evaluate(_WIDEST_CAPTION)
+        assert caption <= size["width"], f"{page.url}: a {caption}px caption at {size['width']}px"
     await page.set_viewport_size(DESKTOP)
 
 
