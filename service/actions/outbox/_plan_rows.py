@@ -134,19 +134,22 @@ class Inserts:
 _RETURNING = ' RETURNING "id"'
 # SQLite's default limit on a statement's parameters (999 before 3.32.0).
 _SQLITE_PARAMETERS = 32_766 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999
-_SINGLE_ROW = re.compile(r" VALUES (\((?:\?,?)+\))$")
+# The row of a single-row INSERT, in either driver's placeholders (``?`` or ``$1``).
+_SINGLE_ROW = re.compile(r" VALUES (\((?:(?:\?|\$\d+),?)+\))$")
+_UNNEST: dict[str, str] = {}  # a single-row INSERT → the same columns from arrays
+
+
+def _single_row(sql: str) -> re.Match[str]:
+    found = _SINGLE_ROW.search(sql)
+    if found is None:
+        raise ValueError(f"not a single-row INSERT: {sql}")
+    return found
 
 
 def _multi_row(sql: str, count: int) -> str:
     """``INSERT … VALUES (?, …)`` as the same INSERT of ``count`` rows."""
-    found = _SINGLE_ROW.search(sql)
-    if found is None:
-        raise ValueError(f"not a single-row INSERT: {sql}")
-    return sql[: found.start(1)] + ",".join([found.group(1)] * count)
-
-
-_VALUES = re.compile(r" VALUES \((\$\d+,?)+\)$")
-_UNNEST: dict[str, str] = {}  # a single-row INSERT → the same columns from arrays
+    row = _single_row(sql)
+    return sql[: row.start(1)] + ",".join([row.group(1)] * count)
 
 
 async def _unnest(conn: Any, sql: str) -> str:
@@ -162,10 +165,7 @@ async def _unnest(conn: Any, sql: str) -> str:
             for n, kind in enumerate(statement.get_parameters(), start=1)
         )
         select = f" SELECT * FROM unnest({arrays})"  # noqa: S608  # types the server named
-        unnest, found = _VALUES.subn(select, sql)
-        if found != 1:
-            raise ValueError(f"not a single-row INSERT: {sql}")
-        _UNNEST[sql] = unnest
+        _UNNEST[sql] = sql[: _single_row(sql).start()] + select
     return _UNNEST[sql]
 
 
