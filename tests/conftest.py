@@ -23,7 +23,7 @@ import aiosqlite.core
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from tortoise import Tortoise, connections
+from tortoise import connections
 
 from service.adapters.i18n import load_renderer
 from service.app import build_runtime, create_app
@@ -166,7 +166,7 @@ async def db(database_url: str) -> AsyncIterator[None]:
     await open_database(database_url)
     await _truncate(database_url)
     yield
-    await Tortoise.close_connections()
+    await close_database()
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.connection import get_connection
 from tortoise.migrations.executor import MigrationExecutor
 
+from service.db.wal_checkpoints import AUTOMATIC_FROM_PAGES, WalCheckpointer
 from service.settings import Settings, tortoise_config
 
 APP_LABEL = "followup"
@@ -63,10 +64,20 @@ CONNECT_TIMEOUT_S = 5
 COMMAND_TIMEOUT_S = 30.0
 
 
+def _sqlite_file(database_url: str) -> Path | None:
+    """The database file of a ``sqlite://`` URL (None: in memory, or not SQLite)."""
+    if not database_url.startswith("sqlite://"):
+        return None
+    path = database_url.removeprefix("sqlite://").split("?", 1)[0]
+    return Path(path) if path and path != ":memory:" else None
+
+
 def _connection_config(database_url: str) -> dict[str, Any] | str:
     if database_url.startswith("sqlite://"):
         sqlite: dict[str, Any] = expand_db_url(database_url)
         sqlite["engine"] = "service.db.sqlite_client"  # counts a statement's own rows
+        if _sqlite_file(database_url) is not None:  # its checkpoints: WalCheckpointer
+            sqlite["credentials"]["wal_autocheckpoint"] = AUTOMATIC_FROM_PAGES
         return sqlite
     if not database_url.startswith(("postgres://", "asyncpg://")):
         return database_url
@@ -86,16 +97,36 @@ async def open_database(database_url: str) -> None:
     # asyncpg's pool logs a traceback each time it fails to reconnect during an outage;
     # service.db.faults says it once, with the requests it refused.
     logging.getLogger("asyncpg.pool").setLevel(logging.ERROR)
-    if database_url.startswith("sqlite://"):
-        path = database_url.removeprefix("sqlite://").split("?", 1)[0]
-        if path and path != ":memory:":
-            check_sqlite_writable(Path(path))
+    path = _sqlite_file(database_url)
+    if path is not None:
+        check_sqlite_writable(path)
+    _stop_checkpointer()
     config = tortoise_config(database_url)
     config["connections"] = {"default": _connection_config(database_url)}
     await Tortoise.init(config=config, _enable_global_fallback=True)
+    if path is not None:
+        global _checkpointer
+        _checkpointer = WalCheckpointer(path)
+        _checkpointer.start()
+
+
+_checkpointer: WalCheckpointer | None = None  # the open SQLite file's (one a process)
+
+
+def _stop_checkpointer() -> None:
+    global _checkpointer
+    if _checkpointer is not None:
+        _checkpointer.stop()
+        _checkpointer = None
+
+
+def wal_checkpointer() -> WalCheckpointer | None:
+    """The open SQLite file's checkpointer (None on PostgreSQL or in memory)."""
+    return _checkpointer
 
 
 async def close_database() -> None:
+    _stop_checkpointer()
     await Tortoise.close_connections()
 
 
