@@ -33,6 +33,8 @@ async def test_a_coordinator_signs_in_and_out(
     await expect(page.get_by_text("Clínica Universidad de los Andes")).to_be_visible()
     current = page.get_by_role("link", name="Resumen")
     assert await current.get_attribute("aria-current") == "page"
+    # The heading shows before the page's scripts have run on a loaded machine.
+    await page.wait_for_load_state("load")
     assert await page.evaluate("() => typeof htmx") == "object"  # from /static, not a CDN
     cookie = next(c for c in await context.cookies() if c["name"] == "fu_dash")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
