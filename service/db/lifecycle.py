@@ -88,6 +88,21 @@ def _connection_config(database_url: str) -> dict[str, Any] | str:
     return config
 
 
+_checkpointer: WalCheckpointer | None = None  # the open SQLite file's (one a process)
+
+
+def _stop_checkpointer() -> None:
+    global _checkpointer
+    if _checkpointer is not None:
+        _checkpointer.stop()
+        _checkpointer = None
+
+
+def wal_checkpointer() -> WalCheckpointer | None:
+    """The open SQLite file's checkpointer (None on PostgreSQL or in memory)."""
+    return _checkpointer
+
+
 async def open_database(database_url: str) -> None:
     """Connect Tortoise for the whole process.
 
@@ -108,21 +123,6 @@ async def open_database(database_url: str) -> None:
         global _checkpointer
         _checkpointer = WalCheckpointer(path)
         _checkpointer.start()
-
-
-_checkpointer: WalCheckpointer | None = None  # the open SQLite file's (one a process)
-
-
-def _stop_checkpointer() -> None:
-    global _checkpointer
-    if _checkpointer is not None:
-        _checkpointer.stop()
-        _checkpointer = None
-
-
-def wal_checkpointer() -> WalCheckpointer | None:
-    """The open SQLite file's checkpointer (None on PostgreSQL or in memory)."""
-    return _checkpointer
 
 
 async def close_database() -> None:

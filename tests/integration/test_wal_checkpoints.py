@@ -4,11 +4,11 @@ re-planning, and a checkpoint inside a commit held it for all of them."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -29,9 +29,9 @@ def _written(path: Path, rows: int) -> sqlite3.Connection:
     return conn
 
 
-def _until(condition: object, timeout_s: float = 10.0) -> None:
+def _until(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
     deadline = time.monotonic() + timeout_s
-    while not condition():  # type: ignore[operator]
+    while not condition():
         assert time.monotonic() < deadline, "the checkpointer did not get there"
         time.sleep(0.01)
 
@@ -93,4 +93,3 @@ async def test_the_service_connection_leaves_checkpoints_to_the_thread(database_
     finally:
         await close_database()
     assert wal_checkpointer() is None and not checkpointer.running
-    await asyncio.sleep(0)
