@@ -365,7 +365,11 @@ class Alert(Model):
 
     class Meta:
         table = "alert"
-        indexes = (("status", "raised_at"),)
+        indexes = (
+            ("status", "raised_at"),
+            ("site_id", "status", "raised_at"),
+            ("site_id", "raised_at"),
+        )
 
 
 class InboxItem(Model):
@@ -391,6 +395,7 @@ class InboxItem(Model):
 
     class Meta:
         table = "inbox_item"
+        indexes = (("site_id", "status", "created_at"), ("site_id", "created_at"))
 
 
 class ServiceState(Model):
@@ -581,6 +586,35 @@ class DashboardSiteLongest(Model):
     class Meta:
         table = "dashboard_site_longest"
         unique_together = (("site_id", "which", "longest"),)
+
+
+class DashboardSiteVisitItems(Model):
+    # How many of a site's summary rows have each single visit state (``item``: one
+    # "position code letter bucket" of a row's ``visits``): kept by triggers on
+    # ``dashboard_summary`` (migration 0043, docs/decisions/0128), so the overview's
+    # visit counts read a row per visit state, however many sets of states there are.
+    id = fields.BigIntField(primary_key=True)
+    site_id = fields.CharField(max_length=16)
+    item = fields.TextField()
+    k = fields.IntField()
+
+    class Meta:
+        table = "dashboard_site_visit_items"
+        unique_together = (("site_id", "item"),)
+
+
+class DashboardSiteOpen(Model):
+    # How many alerts (``kind`` "alert") or inbox items ("inbox") of a site are open
+    # (``site_id`` "" for inbox items of no site): kept by triggers on ``alert`` and
+    # ``inbox_item`` (migration 0043, docs/decisions/0128).
+    id = fields.BigIntField(primary_key=True)
+    kind = fields.CharField(max_length=8)
+    site_id = fields.CharField(max_length=16)
+    k = fields.IntField()
+
+    class Meta:
+        table = "dashboard_site_open"
+        unique_together = (("kind", "site_id"),)
 
 
 class DashboardSitePeople(Model):

@@ -225,32 +225,52 @@ class ItemCounts:
     last: int = 0
 
 
-# (table, the instant an item is counted at)
-ALERTS, INBOX = ("alert", "raised_at"), ("inbox_item", "created_at")
+# (kind kept in dashboard_site_open, table, the instant an item is counted at)
+ALERTS, INBOX = ("alert", "alert", "raised_at"), ("inbox", "inbox_item", "created_at")
 
 
 async def item_counts(
-    kind: tuple[str, str],
+    kind: tuple[str, str, str],
     codes: Sequence[str],
     months: MonthPeriods,
     *,
     no_site: bool = False,
 ) -> dict[str | None, ItemCounts]:
     """Per site of ``codes`` (and, with ``no_site``, for the items of no site, under
-    None): the open items and their oldest, and those of each month, counted by the
-    database in one statement (open items, whatever their age, and the two months'
-    rows are read; no row is returned per item)."""
-    table, at = kind
+    None): the open items and their oldest, and those of each month, in one statement
+    that reads no more rows as items pile up (decision 0128): the open items' count
+    kept by triggers, the oldest by one seek a site, the two months' items by a range
+    of the site's index."""
+    name, table, at = kind
     marks = ", ".join("?" for _ in codes) or "NULL"
-    sites = f"(site_id IN ({marks}){' OR site_id IS NULL' if no_site else ''})"
     this, last = months.this, months.last
+    nowhere = (
+        f" UNION ALL SELECT NULL, o.k, (SELECT MIN(t.{at}) FROM {table} t"  # noqa: S608
+        " WHERE t.site_id IS NULL AND t.status = 'open'), 0, 0"
+        f" FROM dashboard_site_open o WHERE o.kind = '{name}' AND o.site_id = '' AND o.k > 0"
+        f" UNION ALL SELECT NULL, 0, NULL, {_in_month('?', '?', at)}, {_in_month('?', '?', at)}"
+        f" FROM {table} WHERE site_id IS NULL AND {at} >= ?"
+    )
     rows = await _sql.fetch(
-        f"SELECT site_id AS site, SUM(CASE WHEN status = 'open' THEN 1 ELSE 0 END) AS n,"  # noqa: S608
-        f" MIN(CASE WHEN status = 'open' THEN {at} END) AS oldest,"
-        f" SUM(CASE WHEN {at} >= ? AND {at} < ? THEN 1 ELSE 0 END) AS this,"
-        f" SUM(CASE WHEN {at} >= ? AND {at} < ? THEN 1 ELSE 0 END) AS last"
-        f" FROM {table} WHERE {sites} AND (status = 'open' OR {at} >= ?) GROUP BY site_id",
-        [this.start, this.end, last.start, last.end, *codes, last.start],
+        "SELECT site, SUM(n) AS n, MIN(oldest) AS oldest, SUM(this) AS this,"  # noqa: S608
+        " SUM(last) AS last FROM ("
+        f"SELECT o.site_id AS site, o.k AS n, (SELECT MIN(t.{at}) FROM {table} t"
+        " WHERE t.site_id = o.site_id AND t.status = 'open') AS oldest, 0 AS this, 0 AS last"
+        f" FROM dashboard_site_open o WHERE o.kind = '{name}' AND o.site_id IN ({marks})"
+        " AND o.k > 0"
+        f" UNION ALL SELECT site_id, 0, NULL, {_in_month('?', '?', at)},"
+        f" {_in_month('?', '?', at)} FROM {table} WHERE site_id IN ({marks}) AND {at} >= ?"
+        f" GROUP BY site_id{nowhere if no_site else ''}) x GROUP BY site",
+        [
+            *codes,
+            this.start,
+            this.end,
+            last.start,
+            last.end,
+            *codes,
+            last.start,
+            *([this.start, this.end, last.start, last.end, last.start] if no_site else []),
+        ],
     )
     return {
         None if r["site"] is None else str(r["site"]): ItemCounts(
@@ -289,6 +309,10 @@ async def inbox_open_and_recent(scope: Scope, since: datetime) -> list[InboxFact
         "id", "site_id", "participant_id", "status", "reason", "created_at"
     )
     return [InboxFact(*row) for row in rows]
+
+
+def _in_month(start: str, end: str, at: str) -> str:
+    return f"SUM(CASE WHEN {at} >= {start} AND {at} < {end} THEN 1 ELSE 0 END)"
 
 
 def scope_of(all_sites: bool, sites: Sequence[str]) -> Scope:

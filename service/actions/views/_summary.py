@@ -363,11 +363,16 @@ def _completion(row: Mapping[str, Any], suffix: str) -> CheckinCompletion:
 
 async def site_sums(site: str) -> SiteSums:
     """The site's visit and check-in figures, from the totals that triggers keep of
-    its (fresh) summary rows (decision 0114): two statements, a row per set of visit
-    states the site's participants are in now, and the longest runs of misses."""
-    rows = await _sql.fetch(
-        "SELECT visits, k, n, d, l, n1, d1, l1, n2, d2, l2 FROM dashboard_site_visits"
-        " WHERE site_id = ? AND k > 0",
+    its (fresh) summary rows (decisions 0114 and 0128): three statements, a row per
+    visit state the site's participants are in now, the check-in sums, and the
+    longest runs of misses; none returns more rows as the study grows."""
+    items = await _sql.fetch(
+        "SELECT item, k FROM dashboard_site_visit_items WHERE site_id = ? AND k > 0", [site]
+    )
+    totals = await _sql.fetch(
+        "SELECT SUM(n) AS n, SUM(d) AS d, SUM(l) AS l, SUM(n1) AS n1, SUM(d1) AS d1,"
+        " SUM(l1) AS l1, SUM(n2) AS n2, SUM(d2) AS d2, SUM(l2) AS l2"
+        " FROM dashboard_site_visits WHERE site_id = ?",
         [site],
     )
     longest = await _sql.fetch(
@@ -375,21 +380,17 @@ async def site_sums(site: str) -> SiteSums:
         " WHERE site_id = ? AND k > 0 GROUP BY which",
         [site],
     )
+    sums: Counter[str] = Counter({f"r{row['which']}": _int(row["r"]) for row in longest})
+    for name, value in totals[0].items():
+        sums[name] += _int(value)
     counts: Counter[tuple[int, str, str]] = Counter()
     months: Counter[tuple[int, str, str, str]] = Counter()
-    sums: Counter[str] = Counter({f"r{row['which']}": _int(row["r"]) for row in longest})
-    for row in rows:
-        n = int(row["k"])
-        for name in ("n", "d", "l", "n1", "d1", "l1", "n2", "d2", "l2"):
-            sums[name] += _int(row[name])
-        for item in str(row["visits"]).split(","):
-            if not item:
-                continue
-            at, name, letter, bucket = item.split(" ")
-            key = (int(at), name, _STATE[letter])
-            counts[key] += n
-            if bucket != "0":
-                months[(*key, bucket)] += n
+    for row in items:
+        at, name, letter, bucket = str(row["item"]).split(" ")
+        key = (int(at), name, _STATE[letter])
+        counts[key] += int(row["k"])
+        if bucket != "0":
+            months[(*key, bucket)] += int(row["k"])
     visits = []
     for (position, code, state), n in sorted(counts.items(), key=lambda kv: (kv[0][0], kv[0][2])):
         settled = state in _SETTLED

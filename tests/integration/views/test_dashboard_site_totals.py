@@ -1,18 +1,27 @@
 """The per-site totals that triggers keep of the dashboard's summary rows agree with
 summing the rows themselves, through every way rows come and go: a page's refresh
 inserting them, stale and written-about rows deleted, a row updated in place, the
-periodic job, a site's participants moving."""
+periodic job, a site's participants moving. So do the kept counts of participants by
+state and of open alerts and inbox items."""
 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from tortoise import connections
 
 from service.actions.views import overview
 from service.actions.views._summary import forget_written
-from service.db.models import DashboardSitePeople, DashboardSummary, Participant
+from service.db.models import (
+    Alert,
+    DashboardSiteOpen,
+    DashboardSitePeople,
+    DashboardSiteVisitItems,
+    DashboardSummary,
+    InboxItem,
+    Participant,
+)
 from tests.integration.views.test_dashboard_figures import ADMIN
 from tests.support.dashboard_seed import seed
 from tests.support.helpers import Client
@@ -54,8 +63,23 @@ async def _summed() -> tuple[dict[tuple[str, str], tuple[int, ...]], Counter[tup
     return {k: tuple(v) for k, v in visits.items()}, longest
 
 
+async def _items_kept() -> Counter[tuple[str, str]]:
+    rows = await DashboardSiteVisitItems.filter(k__not=0)
+    return Counter({(r.site_id, r.item): r.k for r in rows})
+
+
+async def _items_split() -> Counter[tuple[str, str]]:
+    return Counter(
+        (row.site_id, item)
+        for row in await DashboardSummary.all()
+        for item in row.visits.split(",")
+        if item
+    )
+
+
 async def _agree() -> None:
     assert await _kept() == await _summed()
+    assert await _items_kept() == await _items_split()
 
 
 async def test_site_totals_follow_every_write_to_the_summary_rows(client: Client) -> None:
@@ -129,3 +153,63 @@ async def test_people_by_state_follow_every_write_to_the_participants(client: Cl
     figures = {f.code: f for f in (await overview(rt, ADMIN)).sites}
     assert figures["CUA"].enrolled == 5 and figures["HBLT"].enrolled == 6
     assert figures["CUA"].active == 4 and figures["CUA"].opted_out == 1
+
+
+async def _open_kept() -> Counter[tuple[str, str]]:
+    rows = await DashboardSiteOpen.filter(k__not=0)
+    return Counter({(r.kind, r.site_id): r.k for r in rows})
+
+
+async def _open_counted() -> Counter[tuple[str, str]]:
+    alerts = Counter(("alert", a.site_id) for a in await Alert.filter(status="open"))
+    inbox = Counter(("inbox", i.site_id or "") for i in await InboxItem.filter(status="open"))
+    return alerts + inbox
+
+
+def _inbox(site: str | None, participant: int | None, now: datetime) -> InboxItem:
+    return InboxItem(
+        participant_id=participant, site_id=site, reason="not_understood", created_at=now
+    )
+
+
+async def test_open_items_follow_every_write_to_alerts_and_inbox_items(client: Client) -> None:
+    """The open alerts and inbox items of each site (and those of no site), which the
+    overview reads, agree with counting them through raising and closing, reopening, a
+    move of site, a bulk update, a save of the whole row and a deletion; and the
+    overview shows them with the oldest open one."""
+    rt = client.app.state.runtime
+    now = rt.clock.now()
+    cua = await seed(4, site="CUA", prefix="A", now=now)
+    hblt = await seed(2, site="HBLT", prefix="H", now=now, phone_offset=900)
+    await Alert.all().delete()
+    await InboxItem.all().delete()
+    assert await _open_kept() == Counter()
+    raised = [
+        await Alert.create(
+            participant_id=pid,
+            site_id=site,
+            dedupe_key=f"t-{pid}",
+            raised_at=now - timedelta(hours=n),
+        )
+        for n, (pid, site) in enumerate([(cua[0], "CUA"), (cua[1], "CUA"), (hblt[0], "HBLT")])
+    ]
+    await InboxItem.bulk_create([_inbox("CUA", cua[2], now), _inbox(None, None, now)])
+    unknown = await InboxItem.create(site_id=None, reason="unknown_sender", created_at=now)
+    assert await _open_kept() == await _open_counted()
+    await Alert.filter(id=raised[0].id).update(status="acknowledged", acknowledged_at=now)
+    await Alert.filter(id=raised[2].id).update(site_id="CUA")  # a move of site
+    await InboxItem.filter(site_id="CUA").update(status="closed", closed_at=now)
+    unknown.site_id = "HBLT"
+    await unknown.save()  # given to a participant: every column written, the site changed
+    assert await _open_kept() == await _open_counted()
+    await Alert.filter(id=raised[0].id).update(status="open")
+    await Alert.filter(id=raised[1].id).update(escalated_at=now)  # no count changes
+    await raised[2].delete()
+    assert await _open_kept() == await _open_counted()
+    shown = await overview(rt, ADMIN)
+    sites = {f.code: f for f in shown.sites}
+    assert (sites["CUA"].alerts_open, sites["HBLT"].alerts_open) == (2, 0)
+    assert sites["CUA"].alerts_oldest == now - timedelta(hours=1)
+    assert (sites["CUA"].inbox_open, sites["HBLT"].inbox_open) == (0, 1)
+    assert shown.total.inbox_open == 2  # and the one of no site
+    assert shown.total.inbox_oldest == now
