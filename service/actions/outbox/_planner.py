@@ -271,7 +271,7 @@ async def write_sync(
         else:
             moved += done
     if inserts is not None:
-        await inserts.execute(_CHUNK)
+        await inserts.execute()
     elif sync.new_rows:
         built = [new_row(**values) for values in sync.new_rows]
         await OutboundMessage.bulk_create(built, batch_size=_CHUNK)

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from tortoise import connections
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from service.actions.outbox import _plan_rows, _replan, desired_messages, replan_run
@@ -196,7 +197,7 @@ async def test_new_rows_inserted_from_their_values_as_the_orm_inserts_them(rt: R
         [new_row(**_values(now, 1, "planned")), new_row(**_values(now, 2, "cancelled"))]
     )
     async with in_transaction():
-        await insert_values([_values(now, 3, "planned"), _values(now, 4, "cancelled")]).execute(500)
+        await insert_values([_values(now, 3, "planned"), _values(now, 4, "cancelled")]).execute()
 
     skip = {
         "id",
@@ -229,16 +230,28 @@ async def test_new_rows_inserted_from_their_values_as_the_orm_inserts_them(rt: R
 async def test_new_rows_beyond_one_statement_all_arrive_in_order(
     rt: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """SQLite takes as many rows a statement as its parameters allow, PostgreSQL a
-    chunk of rows: five rows at two a statement are three statements, every row kept."""
+    """SQLite takes as many rows a statement as its parameters allow (five rows at two
+    a statement are three statements), PostgreSQL one ``COPY``: every row kept."""
     now = rt.clock.now()
     inserts = insert_values([_values(now, n, "planned") for n in range(1, 6)])
     monkeypatch.setattr(_plan_rows, "_SQLITE_PARAMETERS", 2 * len(inserts.values[0]) + 1)
     async with in_transaction():
-        await inserts.execute(2)
+        await inserts.execute()
     rows = await OutboundMessage.all().order_by("id")
     assert [r.params["visit"] for r in rows] == ["V1", "V2", "V3", "V4", "V5"]
     assert [r.send_at - now for r in rows] == [timedelta(days=n) for n in range(1, 6)]
+
+
+async def test_a_new_row_whose_key_is_taken_fails_the_whole_insert(rt: Runtime) -> None:
+    """A key already taken raises the ORM's ``IntegrityError`` on both databases (as an
+    ``INSERT`` does, not the driver's own error), and the transaction writes nothing."""
+    now = rt.clock.now()
+    await OutboundMessage.create(**_values(now, 2, "planned"))
+    inserts = insert_values([_values(now, n, "planned") for n in range(1, 4)])
+    with pytest.raises(IntegrityError):
+        async with in_transaction():
+            await inserts.execute()
+    assert [r.params["visit"] for r in await OutboundMessage.all()] == ["V2"]
 
 
 def test_only_a_single_row_insert_is_made_multi_row() -> None:
