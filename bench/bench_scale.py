@@ -99,11 +99,15 @@ async def _settle() -> None:
     right after a million rows went in, and a bare page was 1.4-1.7x slower there too.
     Then the machine's own: the kernel writing the files' fresh pages out in the
     background made the overview at 10,000 1.54-1.64x its time at 100 in a scratch
-    comparison, and 1.28-1.29x once ``sync`` had written them (2026-12-08)."""
+    comparison, and 1.28-1.29x once ``sync`` had written them (2026-12-08). On
+    PostgreSQL first what autovacuum does minutes after a bulk load: a table the seed
+    filled and emptied (``dashboard_written``) was read whole, dead rows and all, by
+    each overview until vacuum cleared it (2026-12-08)."""
     from tortoise import connections
 
     conn = connections.get("default")
     if conn.capabilities.dialect == "postgres":
+        await conn.execute_script("VACUUM (ANALYZE)")
         await conn.execute_script("CHECKPOINT")
     else:
         await conn.execute_script("PRAGMA wal_checkpoint(TRUNCATE)")
