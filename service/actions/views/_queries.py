@@ -238,9 +238,9 @@ async def item_counts(
 ) -> dict[str | None, ItemCounts]:
     """Per site of ``codes`` (and, with ``no_site``, for the items of no site, under
     None): the open items and their oldest, and those of each month, in one statement
-    that reads no more rows as items pile up (decision 0128): the open items' count
-    kept by triggers, the oldest by one seek a site, the two months' items by a range
-    of the site's index."""
+    that reads no more rows as open items pile up (decision 0128): their count kept by
+    triggers, the oldest by one seek a site; the two months' items (the only rows it
+    counts) by a range of the site's index."""
     name, table, at = kind
     marks = ", ".join("?" for _ in codes) or "NULL"
     this, last = months.this, months.last
@@ -248,7 +248,7 @@ async def item_counts(
         f" UNION ALL SELECT NULL, o.k, (SELECT MIN(t.{at}) FROM {table} t"  # noqa: S608
         " WHERE t.site_id IS NULL AND t.status = 'open'), 0, 0"
         f" FROM dashboard_site_open o WHERE o.kind = '{name}' AND o.site_id = '' AND o.k > 0"
-        f" UNION ALL SELECT NULL, 0, NULL, {_in_month('?', '?', at)}, {_in_month('?', '?', at)}"
+        f" UNION ALL SELECT NULL, 0, NULL, {_in_month(at)}, {_in_month(at)}"
         f" FROM {table} WHERE site_id IS NULL AND {at} >= ?"
     )
     rows = await _sql.fetch(
@@ -258,8 +258,8 @@ async def item_counts(
         " WHERE t.site_id = o.site_id AND t.status = 'open') AS oldest, 0 AS this, 0 AS last"
         f" FROM dashboard_site_open o WHERE o.kind = '{name}' AND o.site_id IN ({marks})"
         " AND o.k > 0"
-        f" UNION ALL SELECT site_id, 0, NULL, {_in_month('?', '?', at)},"
-        f" {_in_month('?', '?', at)} FROM {table} WHERE site_id IN ({marks}) AND {at} >= ?"
+        f" UNION ALL SELECT site_id, 0, NULL, {_in_month(at)},"
+        f" {_in_month(at)} FROM {table} WHERE site_id IN ({marks}) AND {at} >= ?"
         f" GROUP BY site_id{nowhere if no_site else ''}) x GROUP BY site",
         [
             *codes,
@@ -311,8 +311,9 @@ async def inbox_open_and_recent(scope: Scope, since: datetime) -> list[InboxFact
     return [InboxFact(*row) for row in rows]
 
 
-def _in_month(start: str, end: str, at: str) -> str:
-    return f"SUM(CASE WHEN {at} >= {start} AND {at} < {end} THEN 1 ELSE 0 END)"
+def _in_month(at: str) -> str:
+    """Items whose ``at`` falls in a month (two parameters: its start and end)."""
+    return f"SUM(CASE WHEN {at} >= ? AND {at} < ? THEN 1 ELSE 0 END)"
 
 
 def scope_of(all_sites: bool, sites: Sequence[str]) -> Scope:
