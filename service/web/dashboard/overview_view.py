@@ -16,6 +16,7 @@ from babel.dates import format_timedelta
 from markupsafe import Markup
 
 from service.actions.views import Overview, SiteFigures
+from service.domain.alert_board import age_words
 from service.domain.languages import formatting_locale
 from service.web.dashboard import exports
 from service.web.dashboard.exports import Kind
@@ -49,7 +50,9 @@ def duration_text(seconds: float | None, locale: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Ages:
-    """``ages(moment)`` -> how long ago, in words, from the page's own "now"."""
+    """``ages(moment)`` -> how long ago, in words, from the page's own "now": as the
+    alerts board and the inbox say it (Babel's own rounding made an alert open 4 days
+    and 23 hours read "5 días" here and "4 días" on the board)."""
 
     now: datetime
     locale: str
@@ -57,9 +60,7 @@ class Ages:
     def __call__(self, moment: datetime | None) -> str:
         if moment is None:
             return "—"
-        return format_timedelta(
-            self.now - moment, threshold=2, locale=formatting_locale(self.locale)
-        )
+        return age_words(moment, self.now, self.locale)
 
 
 def charts(figures: Overview, shown: SiteFigures, locale: str) -> dict[str, Markup]:
