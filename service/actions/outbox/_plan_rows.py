@@ -132,45 +132,37 @@ class Inserts:
 _RETURNING = ' RETURNING "id"'
 # SQLite's default limit on a statement's parameters (999 before 3.32.0).
 _SQLITE_PARAMETERS = 32_766 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999
-# The row of a single-row INSERT, in either driver's placeholders (``?`` or ``$1``).
-_SINGLE_ROW = re.compile(r" VALUES (\((?:(?:\?|\$\d+),?)+\))$")
+# The ORM's single-row INSERT: its table, its columns and its row of placeholders
+# (``?`` on SQLite, ``$1`` on PostgreSQL).
+_SINGLE_ROW = re.compile(r'^INSERT INTO "(\w+)" \(([^)]*)\) VALUES (\((?:(?:\?|\$\d+),?)+\))$')
 
 
 def _single_row(sql: str) -> re.Match[str]:
-    found = _SINGLE_ROW.search(sql)
+    found = _SINGLE_ROW.match(sql)
     if found is None:
         raise ValueError(f"not a single-row INSERT: {sql}")
     return found
 
 
 def _multi_row(sql: str, count: int) -> str:
-    """``INSERT … VALUES (?, …)`` as the same INSERT of ``count`` rows."""
+    """``INSERT … VALUES (?, …)`` as the same INSERT of ``count`` rows (SQLite)."""
     row = _single_row(sql)
-    return sql[: row.start(1)] + ",".join([row.group(1)] * count)
-
-
-_TARGET = re.compile(r'^INSERT INTO "(\w+)" \(([^)]*)\) VALUES ')
+    return sql[: row.start(3)] + ",".join([row.group(3)] * count)
 
 
 async def _copy(conn: Any, sql: str, values: list[Sequence[Any]]) -> None:
-    """The rows of single-row ``sql`` with ``COPY``, a broken key raised as the ORM
-    raises it from an ``INSERT`` (``IntegrityError``)."""
+    """The rows of single-row ``sql`` with ``COPY`` into the table and columns it
+    names, a broken key raised as the ORM raises it from an ``INSERT``
+    (``IntegrityError``)."""
     import asyncpg  # PostgreSQL's driver, installed with the service
 
-    table, names = _target(sql)
+    found = _single_row(sql)
+    names = [name.strip().strip('"') for name in found.group(2).split(",")]
     try:
         async with conn.acquire_connection() as raw:
-            await raw.copy_records_to_table(table, records=values, columns=names)
+            await raw.copy_records_to_table(found.group(1), records=values, columns=names)
     except asyncpg.IntegrityConstraintViolationError as exc:
         raise IntegrityError(exc) from exc
-
-
-def _target(sql: str) -> tuple[str, list[str]]:
-    """The table and columns of a single-row ``INSERT``, as ``COPY`` names them."""
-    found = _TARGET.match(sql)
-    if found is None:
-        raise ValueError(f"not a single-row INSERT: {sql}")
-    return found.group(1), [name.strip().strip('"') for name in found.group(2).split(",")]
 
 
 # Converted once per distinct value, kept by the value itself: a column holds one type

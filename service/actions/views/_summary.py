@@ -387,10 +387,10 @@ async def site_sums(site: str) -> SiteSums:
     months: Counter[tuple[int, str, str, str]] = Counter()
     for row in items:
         at, name, letter, bucket = str(row["item"]).split(" ")
-        key = (int(at), name, _STATE[letter])
-        counts[key] += int(row["k"])
+        key, k = (int(at), name, _STATE[letter]), int(row["k"])
+        counts[key] += k
         if bucket != "0":
-            months[(*key, bucket)] += int(row["k"])
+            months[(*key, bucket)] += k
     visits = []
     for (position, code, state), n in sorted(counts.items(), key=lambda kv: (kv[0][0], kv[0][2])):
         settled = state in _SETTLED

@@ -67,7 +67,9 @@ async def _per_participant_plans(rt: Runtime) -> set[tuple[int, str, str]]:
     return found
 
 
-async def test_batches_plan_what_one_at_a_time_would(rt: Runtime, small_batches: None) -> None:
+async def test_batches_plan_what_one_at_a_time_would(
+    either_pace: None, rt: Runtime, small_batches: None
+) -> None:
     wanted = await _per_participant_plans(rt)
     await _forget_plans()
 
@@ -98,6 +100,7 @@ async def test_a_revision_that_plans_the_same_messages_writes_nothing(
 
 
 async def test_a_run_that_dies_is_resumed_from_its_cursor_after_its_lease(
+    either_pace: None,
     rt: Runtime,
     settings: Settings,
     clock: ManualClock,
@@ -143,7 +146,7 @@ async def test_a_run_that_dies_is_resumed_from_its_cursor_after_its_lease(
 
 
 async def test_another_revisions_run_is_left_alone_while_alive_then_started_over(
-    rt: Runtime, clock: ManualClock, small_batches: None
+    either_pace: None, rt: Runtime, clock: ManualClock, small_batches: None
 ) -> None:
     lease = (rt.clock.now() + timedelta(seconds=10)).isoformat()
     await ServiceState.create(
