@@ -34,7 +34,6 @@ LEFT = (
     MessageStatus.UNDELIVERED,
 )
 # What a re-plan compares (reading whole rows costs more than planning them).
-_KEYS = ("participant_id", "dedupe_key", "status")  # read of every row
 READ = (
     "id",
     "participant_id",
@@ -370,6 +369,7 @@ def _listed(values: Sequence[str]) -> str:
 # status index when its statistics still say few rows are planned (decision 0130).
 # Only rows a re-plan may change come whole; of the others, their key and, for those
 # that left since the budget's cut, when they left.
+_KEYS = ("participant_id", "dedupe_key", "status")  # read for every row, first
 _LEFT_AT = "COALESCE(sent_at, send_at)"
 _MUTABLE = f"status IN ({_listed(MUTABLE_STATUSES)})"
 _PLAN_ROWS = (

@@ -8,10 +8,11 @@ way every few milliseconds and waiting while this process answers webhooks), and
 then opens one short transaction: take the re-planning lock, check the progress row
 is still as read, hold the participants' rows and read their ``plan_version`` (one
 statement), write the differences of those still as read (one guarded UPDATE per
-group of values, one multi-row INSERT per chunk of new rows, one for the audit rows),
-move the cursor, commit. A participant re-planned on their own meanwhile (which bumps
-``plan_version`` under the same row lock) is read and planned again; on the last of
-``ATTEMPTS`` that is done under the rows' locks. The batch size adapts so the write
+group of values, the new rows in one COPY on PostgreSQL or multi-row INSERTs on
+SQLite, one INSERT for the audit rows), move the cursor, commit. A participant
+re-planned on their own meanwhile (which bumps ``plan_version`` under the same row
+lock) is read and planned again; on the last of ``ATTEMPTS`` that is done under the
+rows' locks. The batch size adapts so the write
 transaction lasts about ``TARGET_S``: SQLite's write lock and PostgreSQL's row locks
 are held for that long at most. On PostgreSQL the next batch is planned while the
 server writes this one (decision 0131).
